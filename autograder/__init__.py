@@ -1,0 +1,1 @@
+"""The sandboxed autograder: notebook reading, the untrusted worker, checks, reporting and the CLI."""
