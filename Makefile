@@ -1,5 +1,7 @@
 # One entry point per job. Every target sets itself up, so each works alone on a fresh clone.
-PYTHON_BOOT ?= python3
+# When the grader runs as root, student code runs as an unprivileged uid that must be able to run
+# the same interpreter: prefer the system Python (pyenv's lives under /root, closed to others).
+PYTHON_BOOT ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 VENV        ?= .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed-stamp

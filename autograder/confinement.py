@@ -1,0 +1,310 @@
+"""Confinement of the untrusted worker: identity, resource limits, network filter, leftover cleanup.
+
+The trusted side calls `spawn_worker` and, at the end, `reap`; the worker calls `confine_self`
+at start-up, before it reads any student code. What each layer relies on:
+
+- identity: when the grader runs as root, the worker runs as a fresh unprivileged uid/gid
+  (one per grading run, no supplementary groups). Files the grader keeps private (hidden tests,
+  reference solutions, results) are then unreadable and unwritable to it. Without root, the
+  worker runs as the grader's own user and this layer is absent (documented in docs/isolation.md).
+- limits (setrlimit): address space, CPU seconds, processes, file size, open files, no core dumps.
+- network: a seccomp filter makes socket() fail for every family but AF_UNIX, and blocks io_uring.
+- process lifetime: the worker leads its own session; at the end its group is killed, every
+  process of the sandbox uid is killed (root), and orphans re-parented to the grader, which is a
+  child subreaper, are killed too.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import random
+import resource
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SANDBOX_UID_BASE = 61_000
+SANDBOX_UID_SPAN = 4_000
+SCRATCH_ROOTS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one grading run; defaults fit Gradescope's 768 MB, 10-minute default."""
+
+    call_timeout_s: float = 10.0  # one call of a student function
+    cell_timeout_s: float = 30.0  # one notebook cell
+    run_timeout_s: float = 300.0  # the whole grading run
+    memory_bytes: int = 512 * 2**20  # address space of each worker process
+    max_processes: int = 64  # processes and threads of the sandbox uid
+    max_file_bytes: int = 64 * 2**20  # largest file the worker may write
+    max_open_files: int = 256
+    max_output_bytes: int = 64 * 2**10  # student output kept for feedback; the rest is counted
+    max_value_bytes: int = 256 * 2**20  # largest value a call may return
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the worker runs as: a fresh unprivileged uid when the grader is root, else None."""
+
+    uid: int | None
+    gid: int | None
+
+    @property
+    def isolated(self) -> bool:
+        return self.uid is not None
+
+
+def _uid_in_use(uid: int) -> bool:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def choose_identity() -> Identity:
+    if os.geteuid() != 0:
+        return Identity(None, None)
+    for _ in range(50):
+        uid = SANDBOX_UID_BASE + random.randrange(SANDBOX_UID_SPAN)
+        if not _uid_in_use(uid):
+            return Identity(uid, uid)
+    raise RuntimeError("no free sandbox uid")
+
+
+def worker_environment(workdir: Path) -> dict[str, str]:
+    """A minimal environment: nothing of the grader's (tokens, paths) reaches student code."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(workdir),
+        "TMPDIR": str(workdir),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONHASHSEED": "0",
+        "MPLBACKEND": "Agg",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+
+
+def spawn_worker(
+    identity: Identity, workdir: Path, read_fd: int, write_fd: int, limits: Limits
+) -> subprocess.Popen[bytes]:
+    """Start `python -m dlhw.autograder.worker` confined; student output goes to its stdout pipe."""
+    cmd = [
+        sys.executable, "-I", "-m", "dlhw.autograder.worker",
+        "--read-fd", str(read_fd), "--write-fd", str(write_fd),
+        "--memory", str(limits.memory_bytes), "--cpu", str(int(limits.run_timeout_s) + 5),
+        "--nproc", str(limits.max_processes), "--fsize", str(limits.max_file_bytes),
+        "--nofile", str(limits.max_open_files),
+    ]  # fmt: skip
+    extra: dict[str, object] = {}
+    if identity.isolated:
+        extra = {"user": identity.uid, "group": identity.gid, "extra_groups": []}
+    return subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        pass_fds=(read_fd, write_fd),
+        cwd=workdir,
+        env=worker_environment(workdir),
+        start_new_session=True,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+# ---- inside the worker ---------------------------------------------------------------------
+
+
+def confine_self(memory: int, cpu: int, nproc: int, fsize: int, nofile: int) -> list[str]:
+    """Apply limits to this process (the worker) before any student code runs.
+
+    Returns notes on layers that could not be applied here (shown to staff)."""
+    notes = []
+    os.umask(0o077)
+    for limit, value in (
+        (resource.RLIMIT_AS, memory),
+        (resource.RLIMIT_CPU, cpu),
+        (resource.RLIMIT_FSIZE, fsize),
+        (resource.RLIMIT_NOFILE, nofile),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        resource.setrlimit(limit, (value, value))
+    # RLIMIT_NPROC counts every process of the uid: tight for a fresh sandbox uid, generous when
+    # the worker shares the grader's user (only a fork-bomb brake there).
+    running = _processes_of_uid(os.getuid()) if os.getuid() != 0 else 0
+    resource.setrlimit(resource.RLIMIT_NPROC, (running + nproc, running + nproc))
+    if not block_network():
+        notes.append(f"network filter unavailable on {platform.machine()}")
+    return notes
+
+
+def _processes_of_uid(uid: int) -> int:
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("Uid:") and int(line.split()[1]) == uid:
+                    count += int(_threads(status))
+    return count
+
+
+def _threads(status: str) -> int:
+    for line in status.splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 1
+
+
+# (audit arch, socket, io_uring_setup) per machine; other machines get no filter (noted).
+_SYSCALLS = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}
+
+
+def block_network() -> bool:
+    """Install a seccomp filter: socket(AF_UNIX) is allowed, every other family fails with EACCES."""
+    arch = _SYSCALLS.get(platform.machine())
+    if arch is None:
+        return False
+    audit_arch, nr_socket, nr_io_uring = arch
+    allow, deny = 0x7FFF0000, 0x00050000 | 13  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EACCES
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    program = [
+        (ld, 0, 0, 4),  # 0: A = seccomp_data.arch
+        (jeq, 0, 6, audit_arch),  # 1: another ABI -> allow (filtered ABIs only)
+        (ld, 0, 0, 0),  # 2: A = seccomp_data.nr
+        (jge, 5, 0, 0x40000000),  # 3: x32 system calls -> deny
+        (jeq, 4, 0, nr_io_uring),  # 4: io_uring can open sockets behind seccomp's back -> deny
+        (jeq, 0, 2, nr_socket),  # 5: not socket() -> allow
+        (ld, 0, 0, 16),  # 6: A = low half of args[0], the address family
+        (jeq, 0, 1, 1),  # 7: AF_UNIX -> allow, else deny
+        (ret, 0, 0, allow),  # 8
+        (ret, 0, 0, deny),  # 9
+    ]
+    raw = b"".join(struct.pack("HBBI", *ins) for ins in program)
+    buf = ctypes.create_string_buffer(raw)
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    prog = SockFprog(len(program), ctypes.addressof(buf))
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
+    if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
+        return False
+    return libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(prog), 0, 0) == 0
+
+
+# ---- on the trusted side, at the end --------------------------------------------------------
+
+
+def become_subreaper() -> None:
+    """Orphans of the worker (double forks, setsid daemons) re-parent to us, so we can find them."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def reap(proc: subprocess.Popen[bytes] | None, identity: Identity, spared: set[int]) -> int:
+    """Kill the worker, its group, every process of the sandbox uid, and orphans re-parented to us.
+
+    `spared` holds pids of our own children that are not the worker's (never killed).
+    Returns the number of leftover processes that were killed besides the worker."""
+    killed = 0
+    if proc is not None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.kill()
+        proc.wait()
+    for _ in range(20):
+        victims = [p for p in _children_of(os.getpid()) if p not in spared]
+        if identity.isolated:
+            if _uid_in_use(identity.uid):  # type: ignore[arg-type]
+                _kill_all_of_uid(identity)
+                victims.append(-1)
+        if not victims:
+            break
+        for pid in victims:
+            if pid > 0:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            killed += 1
+        for pid in victims:
+            if pid > 0:
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+        time.sleep(0.01)
+    return killed
+
+
+def _kill_all_of_uid(identity: Identity) -> None:
+    # kill(-1) from a process of that uid reaches exactly that uid's processes.
+    subprocess.run(
+        [sys.executable, "-S", "-I", "-c", "import os; os.kill(-1, 9)"],
+        user=identity.uid, group=identity.gid, extra_groups=[],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        check=False, env={},
+    )  # fmt: skip
+
+
+def remove_scratch_files(identity: Identity) -> int:
+    """Delete what the sandbox uid left in world-writable scratch folders; returns the count."""
+    if not identity.isolated:
+        return 0
+    removed = 0
+    for root in SCRATCH_ROOTS:
+        try:
+            entries = list(os.scandir(root))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != identity.uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+                removed += 1
+            except OSError:
+                continue
+    return removed

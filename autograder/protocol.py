@@ -1,0 +1,216 @@
+"""The plain-data protocol spoken across the trust boundary.
+
+Only plain data crosses: None, bools, ints, floats, complex numbers, strings, lists, tuples, dicts
+with string keys, and numeric numpy arrays (and numpy scalars). Nothing is ever pickled. A frame is
+
+    8-byte little-endian length of a UTF-8 JSON header | JSON header | raw array buffers
+
+where the header holds the encoded value and the byte length of each buffer. The decoder is strict:
+it checks every size before allocating, accepts only numeric dtypes, and raises `ProtocolError` on
+anything else, so a hostile peer can make a call fail but cannot make the trusted side run code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+HEADER = struct.Struct("<Q")
+NUMERIC_KINDS = frozenset("biufc")  # bool, signed, unsigned, float, complex
+MAX_DEPTH = 32
+
+
+class ProtocolError(Exception):
+    """A frame or value that is not plain data, or that breaks a size limit."""
+
+
+@dataclass(frozen=True)
+class FrameLimits:
+    """Upper bounds on what one frame may carry; checked before anything is allocated."""
+
+    max_json_bytes: int = 16 * 2**20
+    max_total_bytes: int = 256 * 2**20
+    max_items: int = 100_000
+
+
+DEFAULT_LIMITS = FrameLimits()
+
+
+def _describe(obj: object) -> str:
+    kind = type(obj)
+    return f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ != "builtins" else kind.__name__
+
+
+class _Encoder:
+    def __init__(self) -> None:
+        self.buffers: list[bytes] = []
+        self.items = 0
+
+    def encode(self, obj: Any, depth: int = 0) -> Any:
+        self.items += 1
+        if depth > MAX_DEPTH:
+            raise ProtocolError(f"value is nested deeper than {MAX_DEPTH} levels")
+        # Exact type checks: a subclass of int or str could carry behaviour of its own.
+        if obj is None or type(obj) in (bool, int, str):
+            return obj
+        if type(obj) is float:
+            return obj if math.isfinite(obj) else {"__float__": repr(obj)}
+        if type(obj) is complex:
+            return {"__complex__": [self.encode(obj.real), self.encode(obj.imag)]}
+        if type(obj) is list:
+            return [self.encode(x, depth + 1) for x in obj]
+        if type(obj) is tuple:
+            return {"__tuple__": [self.encode(x, depth + 1) for x in obj]}
+        if type(obj) is dict:
+            if not all(type(k) is str for k in obj):
+                raise ProtocolError("dict keys must be strings")
+            return {"__dict__": {k: self.encode(v, depth + 1) for k, v in obj.items()}}
+        if isinstance(obj, np.generic) and obj.dtype.kind in NUMERIC_KINDS:
+            return self._array(np.asarray(obj), scalar=True)
+        if isinstance(obj, np.ndarray):
+            if obj.dtype.kind not in NUMERIC_KINDS:
+                raise ProtocolError(f"arrays of dtype {obj.dtype} cannot be sent; only numeric arrays")
+            # np.array(..., subok=False) drops ndarray subclasses: only the numbers travel.
+            return self._array(np.array(obj, subok=False, copy=True), scalar=False)
+        raise ProtocolError(f"a value of type {_describe(obj)} is not plain data")
+
+    def _array(self, arr: np.ndarray, *, scalar: bool) -> dict[str, Any]:
+        data = np.ascontiguousarray(arr).tobytes()
+        self.buffers.append(data)
+        return {
+            "__ndarray__": len(self.buffers) - 1,
+            "dtype": arr.dtype.newbyteorder("<").str if arr.dtype.byteorder == ">" else arr.dtype.str,
+            "shape": list(arr.shape),
+            "scalar": scalar,
+        }
+
+
+def encode_frame(message: Any, limits: FrameLimits = DEFAULT_LIMITS) -> bytes:
+    """Encode a message to one frame, refusing anything that is not plain data."""
+    enc = _Encoder()
+    body = enc.encode(message)
+    header = json.dumps({"body": body, "buffers": [len(b) for b in enc.buffers]}).encode()
+    total = len(header) + sum(len(b) for b in enc.buffers)
+    if total > limits.max_total_bytes:
+        raise ProtocolError(
+            f"value is {total / 2**20:.1f} MiB, over the {limits.max_total_bytes / 2**20:.0f} MiB limit"
+        )
+    return b"".join([HEADER.pack(len(header)), header, *enc.buffers])
+
+
+class _Decoder:
+    def __init__(self, buffers: list[bytes], limits: FrameLimits) -> None:
+        self.buffers = buffers
+        self.limits = limits
+        self.items = 0
+
+    def decode(self, obj: Any, depth: int = 0) -> Any:
+        self.items += 1
+        if self.items > self.limits.max_items:
+            raise ProtocolError(f"value has more than {self.limits.max_items} items")
+        if depth > MAX_DEPTH + 1:
+            raise ProtocolError(f"value is nested deeper than {MAX_DEPTH} levels")
+        if obj is None or type(obj) in (bool, int, float, str):
+            return obj
+        if type(obj) is list:
+            return [self.decode(x, depth + 1) for x in obj]
+        if type(obj) is not dict or len(obj) == 0:
+            raise ProtocolError("malformed value in frame")
+        if "__tuple__" in obj and len(obj) == 1 and type(obj["__tuple__"]) is list:
+            return tuple(self.decode(x, depth + 1) for x in obj["__tuple__"])
+        if "__dict__" in obj and len(obj) == 1 and type(obj["__dict__"]) is dict:
+            return {str(k): self.decode(v, depth + 1) for k, v in obj["__dict__"].items()}
+        if "__float__" in obj and len(obj) == 1 and obj["__float__"] in ("nan", "inf", "-inf"):
+            return float(obj["__float__"])
+        if "__complex__" in obj and len(obj) == 1:
+            re_, im = self.decode(obj["__complex__"], depth + 1)
+            if type(re_) is not float or type(im) is not float:
+                raise ProtocolError("malformed complex number")
+            return complex(re_, im)
+        if "__ndarray__" in obj:
+            return self._array(obj)
+        raise ProtocolError("malformed value in frame")
+
+    def _array(self, obj: dict[str, Any]) -> Any:
+        if set(obj) != {"__ndarray__", "dtype", "shape", "scalar"}:
+            raise ProtocolError("malformed array header")
+        index, dtype_str, shape = obj["__ndarray__"], obj["dtype"], obj["shape"]
+        if type(index) is not int or not 0 <= index < len(self.buffers):
+            raise ProtocolError("array refers to a missing buffer")
+        if type(dtype_str) is not str or len(dtype_str) > 8:
+            raise ProtocolError("malformed dtype")
+        try:
+            dtype = np.dtype(dtype_str)
+        except TypeError as exc:
+            raise ProtocolError(f"unknown dtype {dtype_str!r}") from exc
+        if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields is not None:
+            raise ProtocolError(f"arrays of dtype {dtype} are not accepted; only numeric arrays")
+        if type(shape) is not list or len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
+            raise ProtocolError("malformed array shape")
+        data = self.buffers[index]
+        if math.prod(shape) * dtype.itemsize != len(data):
+            raise ProtocolError("array buffer does not match its shape and dtype")
+        arr = np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+        return arr[()] if obj["scalar"] is True and arr.ndim == 0 else arr
+
+
+def decode_frame(header: bytes, buffers: list[bytes], limits: FrameLimits = DEFAULT_LIMITS) -> Any:
+    try:
+        parsed = json.loads(header)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"frame header is not valid JSON: {exc}") from None
+    if type(parsed) is not dict or "body" not in parsed:
+        raise ProtocolError("frame header is malformed")
+    return _Decoder(buffers, limits).decode(parsed["body"])
+
+
+class Channel:
+    """Framed messages over a pair of file descriptors (pipes)."""
+
+    def __init__(self, read_fd: int, write_fd: int, limits: FrameLimits = DEFAULT_LIMITS) -> None:
+        self.read_fd = read_fd
+        self.write_fd = write_fd
+        self.limits = limits
+
+    def send(self, message: Any) -> None:
+        frame = memoryview(encode_frame(message, self.limits))
+        while frame:
+            written = os.write(self.write_fd, frame)
+            frame = frame[written:]
+
+    def receive(self, read_exact: Any = None) -> Any:
+        """Read one frame; `read_exact(n) -> bytes` may be supplied to impose deadlines."""
+        read = read_exact or self._read_exact
+        (json_len,) = HEADER.unpack(read(HEADER.size))
+        if json_len > self.limits.max_json_bytes:
+            raise ProtocolError(f"frame header of {json_len} bytes is over the limit")
+        header = read(json_len)
+        try:
+            sizes = json.loads(header).get("buffers", [])
+        except (ValueError, AttributeError, RecursionError):
+            raise ProtocolError("frame header is not valid JSON") from None
+        if type(sizes) is not list or not all(type(n) is int and n >= 0 for n in sizes):
+            raise ProtocolError("frame header lists malformed buffer sizes")
+        if json_len + sum(sizes) > self.limits.max_total_bytes:
+            raise ProtocolError(
+                f"value is {sum(sizes) / 2**20:.1f} MiB, "
+                f"over the {self.limits.max_total_bytes / 2**20:.0f} MiB limit"
+            )
+        buffers = [read(n) for n in sizes]
+        return decode_frame(header, buffers, self.limits)
+
+    def _read_exact(self, n: int) -> bytes:
+        chunks = []
+        while n:
+            chunk = os.read(self.read_fd, min(n, 1 << 20))
+            if not chunk:
+                raise EOFError("peer closed the channel")
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)

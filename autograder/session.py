@@ -1,0 +1,313 @@
+"""The trusted side of one worker: start it, feed it cells, call functions, restart it, reap it.
+
+A `Session` owns the worker process. Cells run one request at a time, each with its own deadline;
+a cell that times out or crashes the worker is dropped, the worker is restarted and the cells that
+ran before it are replayed, so the rest of the notebook still counts. Calls have deadlines too,
+and every reply is decoded by the strict plain-data protocol: nothing the worker sends is executed.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dlhw.autograder.confinement import (
+    Identity,
+    Limits,
+    _children_of,
+    become_subreaper,
+    choose_identity,
+    reap,
+    remove_scratch_files,
+    spawn_worker,
+)
+from dlhw.autograder.protocol import Channel, FrameLimits, ProtocolError
+
+
+MAX_RESTARTS = 8
+
+
+class WorkerFailure(Exception):
+    """The worker did not answer properly: it timed out, died, or broke the protocol."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind  # "timeout" | "crash" | "protocol" | "budget"
+
+
+@dataclass(frozen=True)
+class CellReport:
+    index: int
+    status: str  # "ok" | "error" | "timeout" | "crash"
+    message: str = ""
+
+
+class OutputSink:
+    """Drains the worker's stdout in a thread, keeping the first `limit` bytes and counting the rest."""
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        self.limit = limit
+        self.kept = bytearray()
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _drain(self, stream: Any) -> None:
+        fd = stream.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except OSError:
+                return
+            if not chunk:
+                return
+            room = self.limit - len(self.kept)
+            self.kept += chunk[: max(room, 0)]
+            self.dropped += max(len(chunk) - max(room, 0), 0)
+
+    def join(self, timeout: float = 2.0) -> None:
+        self._thread.join(timeout)
+
+    def text(self) -> str:
+        out = self.kept.decode("utf-8", errors="replace")
+        if self.dropped:
+            out += f"\n[... {self.dropped:,} more bytes of output were discarded]"
+        return out
+
+
+@dataclass
+class _Worker:
+    proc: subprocess.Popen[bytes]
+    channel: Channel
+    output: OutputSink
+    fds: tuple[int, int] = field(default=(-1, -1))
+
+
+class Session:
+    """One submission's worker(s) for one grading run."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self.frame_limits = FrameLimits(max_total_bytes=self.limits.max_value_bytes)
+        self.identity: Identity = choose_identity()
+        self.deadline = time.monotonic() + self.limits.run_timeout_s
+        self.workdir = Path(tempfile.mkdtemp(prefix="dlhw-worker-"))
+        if self.identity.isolated:
+            os.chown(self.workdir, self.identity.uid, self.identity.gid)  # type: ignore[arg-type]
+        become_subreaper()
+        self.spared = set(_children_of(os.getpid()))
+        self.cells: list[tuple[int, str]] = []  # cells that ran (with or without an exception)
+        self.reports: list[CellReport] = []
+        self.outputs: list[str] = []  # output of workers that have ended
+        self.notes: list[str] = []
+        self.restarts = 0
+        self.leftovers_killed = 0
+        self.files_removed = 0
+        self._worker: _Worker | None = None
+        self._closed = False
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    def _start(self) -> _Worker:
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        try:
+            proc = spawn_worker(self.identity, self.workdir, to_worker_r, from_worker_w, self.limits)
+        finally:
+            os.close(to_worker_r)
+            os.close(from_worker_w)
+        worker = _Worker(
+            proc=proc,
+            channel=Channel(from_worker_r, to_worker_w, self.frame_limits),
+            output=OutputSink(proc.stdout, self.limits.max_output_bytes),
+            fds=(from_worker_r, to_worker_w),
+        )
+        self._worker = worker
+        hello = self._receive(worker, min(self.limits.cell_timeout_s, 30.0))
+        if not (isinstance(hello, dict) and hello.get("ready")):
+            raise WorkerFailure("protocol", "the worker did not start")
+        self.notes.extend(str(n) for n in hello.get("notes", []))
+        return worker
+
+    def _stop(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        self.leftovers_killed += reap(worker.proc, self.identity, self.spared)
+        worker.output.join()
+        if worker.proc.stdout is not None:
+            worker.proc.stdout.close()
+        for fd in worker.fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.outputs.append(worker.output.text())
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._stop()
+        self.leftovers_killed += reap(None, self.identity, self.spared)
+        self.files_removed = remove_scratch_files(self.identity)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def output(self) -> str:
+        """Everything the submission printed (capped), across restarts."""
+        current = [self._worker.output.text()] if self._worker else []
+        return "\n".join(o for o in self.outputs + current if o)
+
+    # ---- I/O with deadlines ---------------------------------------------------------------
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def _receive(self, worker: _Worker, timeout: float) -> Any:
+        budget_left = self.remaining()
+        limit_is_budget = budget_left < timeout
+        deadline = time.monotonic() + min(timeout, max(budget_left, 0.0))
+        fd = worker.channel.read_fd
+
+        def read_exact(n: int) -> bytes:
+            chunks = []
+            while n:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([fd], [], [], left)[0]:
+                    if limit_is_budget:
+                        raise WorkerFailure("budget", "the grading run's time budget ran out")
+                    raise WorkerFailure("timeout", f"did not finish within {timeout:g} s")
+                chunk = os.read(fd, min(n, 1 << 20))
+                if not chunk:
+                    code = worker.proc.poll()
+                    if code is None:
+                        try:
+                            code = worker.proc.wait(timeout=1.0)
+                        except subprocess.TimeoutExpired:
+                            code = None
+                    raise WorkerFailure("crash", _describe_exit(code, self.limits))
+                chunks.append(chunk)
+                n -= len(chunk)
+            return b"".join(chunks)
+
+        try:
+            return worker.channel.receive(read_exact)
+        except ProtocolError as exc:
+            raise WorkerFailure("protocol", f"sent a reply that is not plain data: {exc}") from None
+
+    def _request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+        if self._closed:
+            raise WorkerFailure("budget", "the grading session is closed")
+        if self.remaining() <= 0:
+            raise WorkerFailure("budget", "the grading run's time budget ran out")
+        worker = self._worker or self._restart()
+        try:
+            try:
+                worker.channel.send(message)
+            except (BrokenPipeError, OSError):
+                raise WorkerFailure("crash", _describe_exit(worker.proc.poll(), self.limits)) from None
+            reply = self._receive(worker, timeout)
+            if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
+                raise WorkerFailure("protocol", "sent a malformed reply")
+            return reply
+        except WorkerFailure:
+            self._stop()  # a worker in an unknown state is never reused
+            raise
+
+    def _restart(self) -> _Worker:
+        if self.restarts >= MAX_RESTARTS:
+            raise WorkerFailure("crash", f"the submission's process failed {MAX_RESTARTS} times; gave up")
+        worker = self._start()
+        if self.restarts or self.cells:
+            self.restarts += 1
+        for index, source in self.cells:  # replay the cells that completed before
+            self._request({"op": "run_cell", "index": index, "source": source}, self.limits.cell_timeout_s)
+        return self._worker or worker
+
+    # ---- what the grader uses -------------------------------------------------------------
+
+    def run_cells(self, cells: list[tuple[int, str]]) -> list[CellReport]:
+        """Run notebook cells in order; a cell that hangs or crashes is dropped and the rest go on."""
+        for index, source in cells:
+            try:
+                reply = self._request(
+                    {"op": "run_cell", "index": index, "source": source}, self.limits.cell_timeout_s
+                )
+            except WorkerFailure as exc:
+                self.reports.append(CellReport(index, exc.kind, str(exc)))
+                if exc.kind == "budget":
+                    break
+                continue
+            error = reply.get("error")
+            self.cells.append((index, source))
+            if error:
+                self.reports.append(CellReport(index, "error", _format_error(error)))
+            else:
+                self.reports.append(CellReport(index, "ok"))
+        return self.reports
+
+    def call(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        return_args: bool = False,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Call a student function; returns the worker's (decoded, plain-data) reply."""
+        message = {
+            "op": "call",
+            "name": name,
+            "args": list(args),
+            "kwargs": dict(kwargs),
+            "return_args": return_args,
+        }
+        return self._request(message, timeout or self.limits.call_timeout_s)
+
+    def defined(self, names: list[str]) -> dict[str, str]:
+        reply = self._request({"op": "defined", "names": names}, self.limits.call_timeout_s)
+        value = reply.get("value")
+        if not isinstance(value, dict):
+            raise WorkerFailure("protocol", "sent a malformed reply")
+        return {str(k): str(v) for k, v in value.items()}
+
+
+def _format_error(error: Any) -> str:
+    if not isinstance(error, dict):
+        return "raised an exception"
+    tb = str(error.get("traceback", "")).strip()
+    head = f"{error.get('type', 'Exception')}: {error.get('message', '')}"
+    return tb if tb else head
+
+
+def _describe_exit(code: int | None, limits: Limits) -> str:
+    import signal
+
+    if code is None:
+        return "the submission's process stopped answering"
+    if code < 0:
+        sig = -code
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        hint = {
+            "SIGKILL": "killed (out of time or memory?)",
+            "SIGXCPU": f"out of CPU time ({limits.run_timeout_s:g} s)",
+            "SIGXFSZ": f"wrote a file larger than {limits.max_file_bytes // 2**20} MiB",
+            "SIGSEGV": "crashed (segmentation fault; runaway recursion?)",
+        }.get(name, "killed by a signal")
+        return f"the submission's process was {hint} [{name}]"
+    return f"the submission's process exited with status {code} (sys.exit or os._exit?)"

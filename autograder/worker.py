@@ -1,0 +1,129 @@
+"""The untrusted side: runs a submission's cells, then answers calls of its functions.
+
+Started by `confinement.spawn_worker` as `python -I -m dlhw.autograder.worker`. It confines itself
+before it reads any student code, then serves requests on its channel:
+
+    {"op": "run_cell", "index": i, "source": str}       -> {"ok": true, "error": null | {...}}
+    {"op": "call", "name": f, "args": [...], "kwargs": {...}, "return_args": bool}
+                                                         -> {"ok": true, "value": v, "args"?: [...]}
+    {"op": "defined", "names": [...]}                    -> {"ok": true, "value": {name: kind}}
+
+Everything here runs in the student's process, so nothing here is trusted by the grader: replies are
+plain data the grader validates. Student output goes to stdout, which the grader drains and caps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+import types
+from typing import Any
+
+from dlhw.autograder.confinement import confine_self
+from dlhw.autograder.protocol import Channel, ProtocolError
+
+
+def _error(exc: BaseException, filename_prefix: str = "<cell") -> dict[str, Any]:
+    """Describe an exception; the traceback keeps only frames of student code (notebook cells)."""
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(filename_prefix)
+    ]
+    lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
+    try:
+        message = str(exc)
+    except BaseException:  # noqa: BLE001 - a hostile __str__ must not break the reply
+        message = "<unprintable exception>"
+    return {
+        "type": type(exc).__name__[:200],
+        "message": message[:2000],
+        "traceback": "".join(lines)[-4000:],
+    }
+
+
+class Worker:
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
+
+    def serve(self) -> None:
+        while True:
+            try:
+                request = self.channel.receive()
+            except EOFError:
+                return
+            reply = self.handle(request)
+            try:
+                self.channel.send(reply)
+            except ProtocolError as exc:
+                self.channel.send({"ok": False, "error": {"type": "BadReturn", "message": str(exc)}})
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "run_cell":
+            return {"ok": True, "error": self.run_cell(request["index"], request["source"])}
+        if op == "call":
+            return self.call(request)
+        if op == "defined":
+            return {"ok": True, "value": {n: self.kind(n) for n in request["names"]}}
+        return {"ok": False, "error": {"type": "ProtocolError", "message": f"unknown op {op!r}"}}
+
+    def run_cell(self, index: int, source: str) -> dict[str, Any] | None:
+        try:
+            code = compile(source, f"<cell {index}>", "exec")
+            exec(code, self.namespace)  # noqa: S102 - running the submission is this process's job
+        except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt are contained too
+            return _error(exc)
+        finally:
+            sys.stdout.flush()
+        return None
+
+    def kind(self, name: str) -> str:
+        if name not in self.namespace:
+            return "missing"
+        obj = self.namespace[name]
+        return "function" if callable(obj) else type(obj).__name__[:100]
+
+    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = request["name"]
+        func = self.namespace.get(name)
+        if func is None:
+            return {"ok": False, "error": {"type": "NotDefined", "message": f"{name} is not defined"}}
+        if not callable(func):
+            return {
+                "ok": False,
+                "error": {"type": "NotCallable", "message": f"{name} is a {type(func).__name__}"},
+            }
+        args, kwargs = list(request["args"]), dict(request["kwargs"])
+        try:
+            value = func(*args, **kwargs)
+            if isinstance(value, types.GeneratorType):
+                value.close()
+                return {
+                    "ok": False,
+                    "error": {"type": "BadReturn", "message": "returned a generator, not a value"},
+                }
+        except BaseException as exc:  # noqa: BLE001
+            return {"ok": False, "error": _error(exc)}
+        finally:
+            sys.stdout.flush()
+        reply: dict[str, Any] = {"ok": True, "value": value}
+        if request.get("return_args"):
+            reply["args"] = args
+            reply["kwargs"] = kwargs
+        return reply
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="untrusted worker (started by the grader)")
+    for flag in ("--read-fd", "--write-fd", "--memory", "--cpu", "--nproc", "--fsize", "--nofile"):
+        parser.add_argument(flag, type=int, required=True)
+    opts = parser.parse_args(argv)
+    notes = confine_self(opts.memory, opts.cpu, opts.nproc, opts.fsize, opts.nofile)
+    channel = Channel(opts.read_fd, opts.write_fd)
+    channel.send({"ok": True, "ready": True, "notes": notes})
+    Worker(channel).serve()
+
+
+if __name__ == "__main__":
+    main()
