@@ -1,8 +1,7 @@
 """Data for the homeworks: locating, downloading (checksummed) and parsing MNIST-format IDX files.
 
-    from dlhw.datasets import load_mnist_files, read_idx
-    files = load_mnist_files("fashion-mnist")          # or "mnist"; data_dir=..., download=...
-    images = read_idx(files.train_images)             # uint8, (60000, 28, 28)
+Typical use: ``files = load_mnist_files("fashion-mnist")`` (or "mnist"; ``data_dir=...``,
+``download=False``), then ``read_idx(files.train_images)``, a uint8 array of shape (60000, 28, 28).
 """
 
 from __future__ import annotations

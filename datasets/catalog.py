@@ -42,7 +42,7 @@ class FileSpec:
     @property
     def stem(self) -> str:
         """The decompressed file's name: ``filename`` without ``.gz``."""
-        return self.filename[: -len(".gz")] if self.filename.endswith(".gz") else self.filename
+        return self.filename.removesuffix(".gz")
 
 
 @dataclass(frozen=True)
@@ -124,9 +124,7 @@ FASHION_MNIST = DatasetSpec(
         content_sha256="0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
     ),
     mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-    system_dirs=(
-        ("/usr/share/datasets/fashion-mnist", "Debian package dataset-fashion-mnist"),
-    ),
+    system_dirs=(("/usr/share/datasets/fashion-mnist", "Debian package dataset-fashion-mnist"),),
 )
 
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}

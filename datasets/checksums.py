@@ -16,7 +16,9 @@ CHUNK = 1 << 20
 class ChecksumMismatch(ValueError):
     """A file's SHA-256 is not the expected one. ``source`` is its path or URL."""
 
-    def __init__(self, source: str | os.PathLike[str], expected: str, actual: str, what: str) -> None:
+    def __init__(
+        self, source: str | os.PathLike[str], expected: str, actual: str, what: str
+    ) -> None:
         self.source = str(source)
         self.expected = expected
         self.actual = actual

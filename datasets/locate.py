@@ -130,10 +130,8 @@ def load_mnist_files(
         reasons.append(f"  {cand.directory} ({cand.origin}): {result}")
 
     wanted = ", ".join(f.filename for f in spec.files)
-    summary = (
-        f"{spec.title} is not available. Looked for {wanted} (gzip or not) in:\n"
-        + "\n".join(reasons)
-    )
+    where = "\n".join(reasons)
+    summary = f"{spec.title} is not available. Looked for {wanted} (gzip or not) in:\n{where}"
     fix = (
         f"Fix: pass data_dir=<folder with the files>, set {ENV_DATA_DIR}, "
         + "".join(f"install the {how}, " for _, how in spec.system_dirs)
