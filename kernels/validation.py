@@ -23,12 +23,11 @@ def check_operands(
                 f"{who}: {name} must be a 2-D array, got {x.ndim}-D with shape {x.shape}"
             )
     assert isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
-    allowed = " or ".join(str(d) for d in dtypes)
-    for name, x in (("a", a), ("b", b)):
-        if x.dtype not in dtypes:
-            raise TypeError(f"{who}: {name} has dtype {x.dtype}; expected {allowed}")
     if a.dtype != b.dtype:
         raise TypeError(f"{who}: a and b must have the same dtype, got {a.dtype} and {b.dtype}")
+    if a.dtype not in dtypes:
+        allowed = " or ".join(str(d) for d in dtypes)
+        raise TypeError(f"{who}: a and b have dtype {a.dtype}; expected {allowed}")
     for name, x in (("a", a), ("b", b)):
         if not x.flags.c_contiguous:
             raise ValueError(
