@@ -286,8 +286,9 @@ def _kill_all_of_uid(identity: Identity) -> None:
     )  # fmt: skip
 
 
-def remove_scratch_files(identity: Identity) -> int:
-    """Delete what the sandbox uid left in world-writable scratch folders; returns the count."""
+def remove_scratch_files(identity: Identity, keep: Path) -> int:
+    """Delete what the sandbox uid left in world-writable scratch folders (but `keep`, the
+    worker's own folder, which the caller removes); returns the count."""
     if not identity.isolated:
         return 0
     removed = 0
@@ -298,7 +299,7 @@ def remove_scratch_files(identity: Identity) -> int:
             continue
         for entry in entries:
             try:
-                if entry.stat(follow_symlinks=False).st_uid != identity.uid:
+                if entry.stat(follow_symlinks=False).st_uid != identity.uid or entry.path == str(keep):
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(entry.path, ignore_errors=True)

@@ -35,6 +35,10 @@ from dlhw.autograder.protocol import Channel, FrameLimits, ProtocolError
 MAX_RESTARTS = 8
 
 
+class SandboxError(Exception):
+    """The worker could not be started at all: a problem of the grader's installation."""
+
+
 class WorkerFailure(Exception):
     """The worker did not answer properly: it timed out, died, or broke the protocol."""
 
@@ -121,6 +125,13 @@ class Session:
         from_worker_r, from_worker_w = os.pipe()
         try:
             proc = spawn_worker(self.identity, self.workdir, to_worker_r, from_worker_w, self.limits)
+        except OSError as exc:
+            who = f"uid {self.identity.uid}" if self.identity.isolated else "the current user"
+            raise SandboxError(
+                f"cannot start the sandboxed worker as {who}: {exc}. When the grader runs as root, "
+                "its Python and virtual environment must be readable by other users (a venv made "
+                "from /usr/bin/python3 outside /root, as `make setup` does)"
+            ) from None
         finally:
             os.close(to_worker_r)
             os.close(from_worker_w)
@@ -131,9 +142,14 @@ class Session:
             fds=(from_worker_r, to_worker_w),
         )
         self._worker = worker
-        hello = self._receive(worker, min(self.limits.cell_timeout_s, 30.0))
+        try:
+            hello = self._receive(worker, 60.0)
+        except WorkerFailure as exc:
+            self._stop()
+            raise SandboxError(f"the sandboxed worker did not start ({exc}): {self.output()}") from None
         if not (isinstance(hello, dict) and hello.get("ready")):
-            raise WorkerFailure("protocol", "the worker did not start")
+            self._stop()
+            raise SandboxError("the sandboxed worker did not start: bad greeting")
         self.notes.extend(str(n) for n in hello.get("notes", []))
         return worker
 
@@ -158,7 +174,7 @@ class Session:
         self._closed = True
         self._stop()
         self.leftovers_killed += reap(None, self.identity, self.spared)
-        self.files_removed = remove_scratch_files(self.identity)
+        self.files_removed = remove_scratch_files(self.identity, keep=self.workdir)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> Session:
@@ -278,6 +294,16 @@ class Session:
             "return_args": return_args,
         }
         return self._request(message, timeout or self.limits.call_timeout_s)
+
+    def share_file(self, name: str, data: bytes) -> str:
+        """Place a file the student's code may read (test data); returns its path for the worker."""
+        path = self.workdir / "shared" / Path(name).name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+        if self.identity.isolated:
+            os.chown(path.parent, self.identity.uid, self.identity.gid)  # type: ignore[arg-type]
+            os.chown(path, self.identity.uid, self.identity.gid)  # type: ignore[arg-type]
+        return str(path)
 
     def defined(self, names: list[str]) -> dict[str, str]:
         reply = self._request({"op": "defined", "names": names}, self.limits.call_timeout_s)

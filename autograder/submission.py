@@ -104,5 +104,11 @@ class Submission:
             raise AttributeError(name)
         return RemoteFunction(self, name)
 
+    def put_file(self, name: str, data: bytes) -> str:
+        """Make a data file readable by the student's code; returns the path to pass to it."""
+        if self.session is None:
+            raise StudentError(f"not run: {self.unavailable}")
+        return self.session.share_file(name, data)
+
     def function(self, name: str) -> RemoteFunction:
         return RemoteFunction(self, name)

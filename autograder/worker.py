@@ -21,6 +21,7 @@ import types
 from typing import Any
 
 from dlhw.autograder.confinement import confine_self
+from dlhw.autograder.magics import neutralise_ipython
 from dlhw.autograder.protocol import Channel, ProtocolError
 
 
@@ -69,8 +70,15 @@ class Worker:
         return {"ok": False, "error": {"type": "ProtocolError", "message": f"unknown op {op!r}"}}
 
     def run_cell(self, index: int, source: str) -> dict[str, Any] | None:
+        filename = f"<cell {index + 1}>"
         try:
-            code = compile(source, f"<cell {index}>", "exec")
+            try:
+                code = compile(source, filename, "exec")
+            except SyntaxError:
+                python = neutralise_ipython(source)
+                if python is None:
+                    return {"type": "Skipped", "message": "its cell magic is not Python", "traceback": ""}
+                code = compile(python, filename, "exec")  # still a SyntaxError: report that one
             exec(code, self.namespace)  # noqa: S102 - running the submission is this process's job
         except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt are contained too
             return _error(exc)

@@ -1,0 +1,101 @@
+"""Comparisons for hidden tests, with feedback that says what differs.
+
+`assert_close` accepts what a plain-data reply can hold (arrays, numpy scalars, Python numbers) and
+fails with a message naming the problem: not an array, a shape or dtype mismatch, NaN or inf, or the
+max absolute and relative error with the first index that is out of tolerance. Tolerances are always
+passed by the caller, next to the comparison, with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+def _fmt_shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def as_array(value: Any, name: str) -> np.ndarray:
+    """A numeric array from a reply, or an AssertionError saying what came back instead."""
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, (np.generic, int, float)) and not isinstance(value, bool):
+        return np.asarray(value)
+    got = "None (did the function forget to `return`?)" if value is None else type(value).__name__
+    raise AssertionError(f"{name} should be a number or a numeric array, but it is {got}")
+
+
+def as_scalar(value: Any, name: str) -> float:
+    """A real scalar (a Python or numpy number, or an array with one element)."""
+    arr = as_array(value, name)
+    if arr.size != 1:
+        raise AssertionError(f"{name} should be a single number, but it has shape {_fmt_shape(arr.shape)}")
+    if arr.dtype.kind not in "iuf":
+        raise AssertionError(f"{name} should be a real number, but its dtype is {arr.dtype}")
+    return float(arr.reshape(()))
+
+
+def assert_close(
+    actual: Any,
+    expected: Any,
+    *,
+    rtol: float,
+    atol: float,
+    name: str = "result",
+    dtype: Any = None,
+) -> None:
+    """Elementwise |actual - expected| <= atol + rtol * |expected|, with readable feedback.
+
+    `dtype`, when given, is required exactly (e.g. parse_mnist must give float32)."""
+    exp = np.asarray(expected)
+    act = as_array(actual, name)
+    if act.dtype.kind not in "biuf":
+        raise AssertionError(f"{name} should hold real numbers, but its dtype is {act.dtype}")
+    if act.shape != exp.shape:
+        raise AssertionError(
+            f"{name} has shape {_fmt_shape(act.shape)}, expected {_fmt_shape(exp.shape)}"
+        )
+    if dtype is not None and act.dtype != np.dtype(dtype):
+        raise AssertionError(f"{name} has dtype {act.dtype}, expected {np.dtype(dtype)}")
+    a = act.astype(np.float64)
+    e = exp.astype(np.float64)
+    bad_nonfinite = ~np.isfinite(a) & np.isfinite(e)
+    if bad_nonfinite.any():
+        idx = tuple(int(i) for i in np.argwhere(bad_nonfinite)[0])
+        raise AssertionError(
+            f"{name} contains {a[idx]!r} at index {idx if a.ndim else '()'}"
+            f" where {e[idx]:.6g} was expected ({int(bad_nonfinite.sum())} non-finite values in all)"
+        )
+    diff = np.abs(a - e)
+    allowed = atol + rtol * np.abs(e)
+    bad = ~(diff <= allowed)  # also true where expected is non-finite and actual differs
+    if not bad.any():
+        return
+    rel = diff / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    where = f"index {first}" if a.ndim else "the value"
+    raise AssertionError(
+        f"{name} differs from the expected values in {int(bad.sum())} of {bad.size} entries\n"
+        f"  max absolute error {np.nanmax(diff):.3g}, max relative error {np.nanmax(rel):.3g}"
+        f" (allowed: atol {atol:g} + rtol {rtol:g} * |expected|)\n"
+        f"  first difference at {where}: got {a[first]:.8g}, expected {e[first]:.8g}"
+    )
+
+
+def numeric_grad(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central differences of a scalar function, in float64: error O(eps^2) + O(roundoff/eps)."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        plus = f(x)
+        flat[i] = old - eps
+        minus = f(x)
+        flat[i] = old
+        gflat[i] = (plus - minus) / (2 * eps)
+    return grad

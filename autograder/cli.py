@@ -1,0 +1,157 @@
+"""The `autograder` command: thin subcommands over the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from dlhw.autograder.confinement import Limits
+from dlhw.autograder.grading import GradeOutcome, grade
+from dlhw.autograder.homeworks import HOMEWORKS, get_homework
+from dlhw.autograder.stubgen import check_assignment, write_assignment
+
+DEFAULTS = Limits()
+
+
+def format_table(outcome: GradeOutcome, title: str) -> str:
+    tests = outcome.results.get("tests", [])
+    width = max([len(t["name"]) for t in tests] + [20])
+    width = min(width, 60)
+    lines = [title, f"{'#':>4}  {'test':<{width}}  {'score':>9}  result"]
+    for t in tests:
+        name = t["name"] if len(t["name"]) <= width else t["name"][: width - 3] + "..."
+        first = (t.get("output") or "").strip().splitlines()
+        result = "ok" if t.get("status") == "passed" else (first[0][:70] if first else "failed")
+        score = f"{t['score']:g}/{t['max_score']:g}"
+        lines.append(f"{t.get('number', ''):>4}  {name:<{width}}  {score:>9}  {result}")
+    lines.append(f"{'':>4}  {'TOTAL':<{width}}  {outcome.score:g}/{outcome.max_score:g}".rstrip())
+    return "\n".join(lines)
+
+
+def _limits(opts: argparse.Namespace) -> Limits:
+    return Limits(
+        call_timeout_s=opts.call_timeout,
+        run_timeout_s=opts.run_timeout,
+        memory_bytes=opts.memory_mb * 2**20,
+    )
+
+
+def cmd_grade(opts: argparse.Namespace) -> int:
+    hw = get_homework(opts.homework)
+    outcome = grade(hw, Path(opts.submission), Path(opts.output), limits=_limits(opts))
+    print(format_table(outcome, f"{hw.id} ({hw.title}): {opts.submission}"))
+    if opts.verbose:
+        print("\n" + outcome.results.get("output", ""))
+        print("\n[staff log]\n" + outcome.staff_log)
+    print(f"\nwrote {opts.output}")
+    return 0
+
+
+def cmd_check(opts: argparse.Namespace) -> int:
+    hw = get_homework(opts.homework)
+    outcome = grade(hw, Path(opts.notebook), None, limits=_limits(opts), include_hidden=False)
+    print(format_table(outcome, f"{hw.id} public tests: {opts.notebook}"))
+    print("\n" + outcome.results.get("output", ""))
+    for t in outcome.results.get("tests", []):
+        if t["status"] != "passed":
+            print(f"\n--- {t['name']} ---\n{t.get('output', '')}")
+    return 0 if outcome.score == outcome.max_score else 1
+
+
+def cmd_demo(opts: argparse.Namespace) -> int:
+    out = Path(opts.out)
+    for hw in HOMEWORKS.values():
+        for label, notebook in (("reference", hw.master), ("stub", hw.stub)):
+            path = out / hw.id / label / "results.json"
+            outcome = grade(hw, notebook, path)
+            print(format_table(outcome, f"\n{hw.id} {label} notebook: {notebook}"))
+            print(f"  -> {path}")
+    return 0
+
+
+def cmd_make_assignments(opts: argparse.Namespace) -> int:
+    if opts.check:
+        problems = [p for hw in HOMEWORKS.values() for p in check_assignment(hw)]
+        for p in problems:
+            print(f"out of date: {p}  (run `make assignments`)", file=sys.stderr)
+        if not problems:
+            print("assignments are up to date with their master notebooks")
+        return 1 if problems else 0
+    for hw in HOMEWORKS.values():
+        written = write_assignment(hw)
+        print(f"{hw.id}: " + (", ".join(map(str, written)) if written else "up to date"))
+    return 0
+
+
+def cmd_list(opts: argparse.Namespace) -> int:
+    for hw in HOMEWORKS.values():
+        print(f"{hw.id}  {hw.slug:<16} {hw.title}  (graded: {', '.join(hw.functions)})")
+    return 0
+
+
+def cmd_validate(opts: argparse.Namespace) -> int:
+    from dlhw.autograder.results import validate
+
+    validate(json.loads(Path(opts.results).read_text()))
+    print(f"{opts.results} is a valid Gradescope results file")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autograder", description="Grade deep-learning homework notebooks in a sandbox."
+    )
+    subs = parser.add_subparsers(dest="command", required=True)
+
+    def limits_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--call-timeout", type=float, default=DEFAULTS.call_timeout_s,
+                       help="seconds one call of a student function may take (default %(default)s)")
+        p.add_argument("--run-timeout", type=float, default=DEFAULTS.run_timeout_s,
+                       help="seconds the whole grading run may take (default %(default)s)")
+        p.add_argument("--memory-mb", type=int, default=DEFAULTS.memory_bytes // 2**20,
+                       help="address-space limit of the student's process (default %(default)s)")  # fmt: skip
+
+    p = subs.add_parser("grade", help="grade one submission and write Gradescope's results.json")
+    p.add_argument("homework", help="homework id, e.g. hw1 (see `autograder list`)")
+    p.add_argument("submission", help="the notebook, or a folder holding it")
+    p.add_argument("-o", "--output", default="results.json", help="results file (default %(default)s)")
+    p.add_argument("-v", "--verbose", action="store_true", help="also print feedback and staff log")
+    limits_args(p)
+    p.set_defaults(func=cmd_grade)
+
+    p = subs.add_parser("check", help="run the public tests on your notebook (for students)")
+    p.add_argument("homework", help="homework id, e.g. hw1")
+    p.add_argument("notebook", help="your notebook")
+    limits_args(p)
+    p.set_defaults(func=cmd_check)
+
+    p = subs.add_parser("demo", help="grade each homework's reference notebook and its stub")
+    p.add_argument("--out", default="out", help="folder for the results files (default %(default)s)")
+    p.set_defaults(func=cmd_demo)
+
+    p = subs.add_parser("make-assignments", help="generate student stubs and public tests")
+    p.add_argument("--check", action="store_true", help="fail if the generated files are out of date")
+    p.set_defaults(func=cmd_make_assignments)
+
+    p = subs.add_parser("list", help="list the homeworks")
+    p.set_defaults(func=cmd_list)
+
+    p = subs.add_parser("validate", help="validate a results.json against Gradescope's schema")
+    p.add_argument("results", help="path of results.json")
+    p.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = build_parser().parse_args(argv)
+    try:
+        return int(opts.func(opts))
+    except KeyError as exc:
+        print(f"autograder: {exc.args[0]}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

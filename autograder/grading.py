@@ -1,0 +1,191 @@
+"""One grading run, end to end: find the notebook, run it confined, run the tests, write results.
+
+    grade(get_homework("hw1"), Path("submission/"), Path("results/results.json"))
+
+The results file is always written, by this (trusted) process, after every process of the
+submission has been killed: a grader failure becomes an "autograder failed" entry, an unreadable
+upload a zero with a message on every test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dlhw.autograder.confinement import Limits
+from dlhw.autograder.homeworks import Homework, course_root
+from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells
+from dlhw.autograder.reporter import GradescopeReporter, SubmissionFixture, TestEntry
+from dlhw.autograder.results import failure_results, write_results
+from dlhw.autograder.session import CellReport, Session
+from dlhw.autograder.submission import Submission
+
+
+@dataclass(frozen=True)
+class GradeOutcome:
+    results: dict[str, Any]
+    path: Path | None
+    staff_log: str
+
+    @property
+    def score(self) -> float:
+        return float(self.results.get("score", 0))
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(t.get("max_score", 0) for t in self.results.get("tests", [])))
+
+
+def locate_notebook(submission: Path, hw: Homework) -> Path:
+    """The notebook to grade: the path itself, or the one notebook in a submission folder."""
+    if not submission.exists():
+        raise NotebookError(f"nothing was submitted ({submission} does not exist)")
+    if submission.is_file():
+        return submission
+    notebooks = sorted(
+        p for p in submission.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file()
+    )
+    if not notebooks:
+        others = sorted(p.name for p in submission.rglob("*") if p.is_file())[:10]
+        found = f" (found: {', '.join(others)})" if others else " (the upload is empty)"
+        raise NotebookError(f"no .ipynb notebook was submitted{found}; upload {hw.notebook_name}")
+    if len(notebooks) == 1:
+        return notebooks[0]
+    named = [p for p in notebooks if p.name == hw.notebook_name]
+    if len(named) == 1:
+        return named[0]
+    names = ", ".join(str(p.relative_to(submission)) for p in notebooks)
+    raise NotebookError(
+        f"several notebooks were submitted ({names}) and none is uniquely named "
+        f"{hw.notebook_name}; upload only the notebook to grade"
+    )
+
+
+def protect_private_files() -> None:
+    """As root, close the solutions folder (hidden tests, reference notebooks) to other users."""
+    if os.geteuid() == 0:
+        private = course_root() / "solutions"
+        if private.is_dir():
+            os.chmod(private, 0o700)
+
+
+def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[TestEntry], str]:
+    """Run the tests in this (trusted) process; returns the entries and pytest's own log."""
+    reporter = GradescopeReporter()
+    log = io.StringIO()
+    args = [
+        *map(str, test_files),
+        "-c", os.devnull,  # the course's own pytest settings do not apply to grading runs
+        "--rootdir", str(course_root()),
+        "-p", "no:cacheprovider",
+        "--import-mode=importlib",
+        "-q", "--tb=short", "--no-header",
+    ]  # fmt: skip
+    with contextlib.redirect_stdout(log):
+        code = pytest.main(args, plugins=[reporter, SubmissionFixture(submission)])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise RuntimeError(f"pytest exited with {code!r}:\n{log.getvalue()}")
+    return reporter.results(), log.getvalue()
+
+
+def _cell_line(read: ReadNotebook, report: CellReport) -> str:
+    source = next((c.source for c in read.cells if c.index == report.index), "")
+    first = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
+    first = first if len(first) <= 60 else first[:57] + "..."
+    what = {
+        "error": "raised an exception",
+        "timeout": "did not finish in time and was stopped",
+        "crash": "crashed the notebook's process",
+        "protocol": "broke the grader's protocol",
+        "budget": "was not run: the time budget ran out",
+    }[report.status]
+    body = "\n".join("      " + ln for ln in report.message.splitlines()[-12:])
+    return f"  - cell {report.index + 1} (`{first}`) {what}:\n{body}"
+
+
+def _summary(read: ReadNotebook | None, session: Session | None, problem: str) -> str:
+    if read is None or session is None:
+        return f"Your submission could not be graded: {problem}"
+    lines = [
+        f"Graded {read.path.name}: {len(read.cells)} code cells ran"
+        + (f", {len(read.skipped)} skipped (tagged skip-grading)." if read.skipped else ".")
+    ]
+    bad = [r for r in session.reports if r.status != "ok"]
+    skipped_magic = [r for r in bad if r.status == "error" and "cell magic is not Python" in r.message]
+    bad = [r for r in bad if r not in skipped_magic]
+    if bad:
+        lines.append("Problems while running your notebook (the other cells still ran):")
+        lines += [_cell_line(read, r) for r in bad]
+    if skipped_magic:
+        cells = ", ".join(str(r.index + 1) for r in skipped_magic)
+        lines.append(f"Skipped cells {cells}: their cell magics are not Python.")
+    printed = session.output().strip()
+    if printed:
+        lines.append("\nWhat your notebook printed while being graded:\n" + printed)
+    return "\n".join(lines)
+
+
+def grade(
+    hw: Homework,
+    submission: Path,
+    output: Path | None = None,
+    limits: Limits | None = None,
+    include_public: bool = True,
+    include_hidden: bool = True,
+) -> GradeOutcome:
+    """Grade one submission (a notebook or a folder holding one); always returns results."""
+    start = time.monotonic()
+    results: dict[str, Any] | None = None
+    session: Session | None = None
+    read: ReadNotebook | None = None
+    problem = ""
+    staff: list[str] = []
+    try:
+        try:
+            read = graded_cells(locate_notebook(submission, hw))
+        except NotebookError as exc:
+            problem = str(exc)
+        protect_private_files()
+        if read is not None:
+            session = Session(limits)
+            session.run_cells([(c.index, c.source) for c in read.cells])
+            sub = Submission(session)
+        else:
+            sub = Submission(None, unavailable=f"your submission could not be read: {problem}")
+        files = ([hw.public_tests] if include_public and hw.public_tests.exists() else []) + (
+            hw.hidden_tests if include_hidden else []
+        )
+        entries, log = run_tests(files, sub)
+        staff.append(log)
+        tests = [e.to_json() for e in entries]
+        results = {
+            "score": round(sum(t["score"] for t in tests), 6),
+            "output": _summary(read, session, problem),
+            "tests": tests,
+        }
+    except Exception:  # noqa: BLE001 - any grader failure must still produce a results file
+        details = traceback.format_exc()
+        staff.append(details)
+        results = failure_results(details.strip().splitlines()[-1], details)
+    finally:
+        if session is not None:
+            session.close()
+            staff.append(
+                f"worker restarts: {session.restarts}, leftover processes killed: "
+                f"{session.leftovers_killed}, scratch files removed: {session.files_removed}, "
+                f"notes: {session.notes}"
+            )
+        if results is None:  # a BaseException (KeyboardInterrupt) is on its way out
+            results = failure_results("the grading run was interrupted", "interrupted")
+        results["execution_time"] = round(time.monotonic() - start, 3)
+        if output is not None:
+            results = write_results(results, output)
+    return GradeOutcome(results, output, "\n".join(staff))

@@ -1,0 +1,88 @@
+"""Reading a submitted notebook: load, validate, pick the graded cells.
+
+Everything here runs on the trusted side and only parses: no student code is executed. A notebook
+that cannot be read raises `NotebookError` with a message written for the student.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+SKIP_TAG = "skip-grading"
+MAX_NOTEBOOK_BYTES = 50 * 2**20
+
+
+class NotebookError(Exception):
+    """The upload is not a readable Jupyter notebook; the message says why, for the student."""
+
+
+@dataclass(frozen=True)
+class GradedCell:
+    index: int  # position among all cells of the notebook (0-based)
+    source: str  # as written; the worker neutralises IPython syntax (see magics.py)
+
+
+@dataclass(frozen=True)
+class ReadNotebook:
+    path: Path
+    cells: tuple[GradedCell, ...]
+    skipped: tuple[int, ...]  # code cells skipped because of their tag
+    notes: tuple[str, ...]
+
+
+def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> nbformat.NotebookNode:
+    """Load and validate with nbformat (older versions are converted to v4)."""
+    if not path.is_file():
+        raise NotebookError(f"{path.name} is not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise NotebookError(f"{path.name} is empty (0 bytes): upload the saved .ipynb file")
+    if size > max_bytes:
+        raise NotebookError(
+            f"{path.name} is {size / 2**20:.0f} MB, over the {max_bytes / 2**20:.0f} MB limit: "
+            "clear the outputs (Kernel > Restart & Clear Output), save, and upload again"
+        )
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotebookError(
+            f"{path.name} is not a text file (is it a renamed binary, a zip or a PDF?); "
+            "upload the .ipynb file saved by Jupyter"
+        ) from None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise NotebookError(
+            f"{path.name} is not valid JSON, so it is not a Jupyter notebook ({exc})"
+        ) from None
+    if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
+        raise NotebookError(f"{path.name} is JSON but not a Jupyter notebook (no cells)")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # nbformat raises several types for invalid notebooks
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise NotebookError(f"{path.name} is not a valid Jupyter notebook: {first}") from None
+    return nb
+
+
+def graded_cells(path: Path, skip_tag: str = SKIP_TAG) -> ReadNotebook:
+    """The code cells the grader runs, in order; cells tagged `skip_tag` are left out."""
+    nb = read_notebook(path)
+    cells, skipped, notes = [], [], []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if skip_tag in cell.metadata.get("tags", []):
+            skipped.append(index)
+            continue
+        if cell.source.strip():
+            cells.append(GradedCell(index, cell.source))
+    if not cells:
+        raise NotebookError(f"{path.name} has no code to grade (no non-empty code cells)")
+    return ReadNotebook(path, tuple(cells), tuple(skipped), tuple(notes))

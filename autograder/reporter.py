@@ -1,0 +1,131 @@
+"""A pytest plugin that turns test outcomes into Gradescope test entries.
+
+Hidden tests are ordinary pytest functions; points, visibility, tags and numbering ride on markers:
+
+    @pytest.mark.points(2)
+    @pytest.mark.visibility("after_published")   # hidden | after_due_date | after_published | visible
+    @pytest.mark.tags("loss", "stability")
+    @pytest.mark.number("2.1")                    # default: order of collection
+    def test_large_logits(sub): ...
+
+The first line of a test's docstring is its name on Gradescope. A failing test's output is the
+exception's message only, never the test's source or traceback, which would reveal hidden tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+
+from dlhw.autograder.submission import StudentError
+
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+MARKERS = (
+    "points(n): points the test is worth (default 1)",
+    "visibility(v): when students see the test: hidden, after_due_date, after_published, visible",
+    "tags(*names): Gradescope tags",
+    "number(s): Gradescope test number such as '1.2' (default: collection order)",
+)
+
+
+@dataclass(frozen=True)
+class TestEntry:
+    nodeid: str
+    name: str
+    number: str
+    max_score: float
+    visibility: str
+    tags: tuple[str, ...]
+    score: float = 0.0
+    status: str = "failed"  # "passed" | "failed"
+    output: str = "not run"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "number": self.number,
+            "score": self.score,
+            "max_score": self.max_score,
+            "status": self.status,
+            "visibility": self.visibility,
+            "tags": list(self.tags),
+            "output": self.output,
+        }
+
+
+def _marker_arg(item: pytest.Item, name: str, default: Any) -> Any:
+    marker = item.get_closest_marker(name)
+    return marker.args[0] if marker is not None and marker.args else default
+
+
+def _message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    exc = excinfo.value
+    if isinstance(exc, StudentError):
+        return str(exc)
+    if isinstance(exc, AssertionError):
+        return str(exc) or "a check failed"
+    # Anything else comes from the test code itself: say so without showing that code.
+    return f"the test could not complete: {type(exc).__name__}: {exc}"
+
+
+class GradescopeReporter:
+    """Collects one `TestEntry` per test; the grader turns them into results.json."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, TestEntry] = {}
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        for line in MARKERS:
+            config.addinivalue_line("markers", line)
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for position, item in enumerate(items, start=1):
+            visibility = _marker_arg(item, "visibility", "visible")
+            if visibility not in VISIBILITIES:
+                raise pytest.UsageError(f"{item.nodeid}: unknown visibility {visibility!r}")
+            tags_marker = item.get_closest_marker("tags")
+            doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+            name = doc.strip().splitlines()[0] if doc.strip() else item.name
+            self.entries[item.nodeid] = TestEntry(
+                nodeid=item.nodeid,
+                name=name,
+                number=str(_marker_arg(item, "number", position)),
+                max_score=float(_marker_arg(item, "points", 1)),
+                visibility=visibility,
+                tags=tuple(str(t) for t in tags_marker.args) if tags_marker else (),
+            )
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        report = outcome.get_result()
+        entry = self.entries.get(item.nodeid)
+        if entry is None:
+            return
+        if report.when == "call" and report.passed:
+            self.entries[item.nodeid] = replace(
+                entry, score=entry.max_score, status="passed", output="passed"
+            )
+        elif report.failed and call.excinfo is not None:
+            # A failure in setup or teardown also fails the test (and takes its points).
+            self.entries[item.nodeid] = replace(
+                entry, score=0.0, status="failed", output=_message(call.excinfo)
+            )
+        elif report.skipped:
+            self.entries[item.nodeid] = replace(entry, score=0.0, status="failed", output="skipped")
+
+    def results(self) -> list[TestEntry]:
+        return list(self.entries.values())
+
+
+class SubmissionFixture:
+    """Provides the `sub` fixture: the student's code behind the trust boundary."""
+
+    def __init__(self, submission: Any) -> None:
+        self.submission = submission
+
+    @pytest.fixture
+    def sub(self) -> Any:
+        return self.submission
