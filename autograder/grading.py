@@ -10,8 +10,10 @@ upload a zero with a message on every test.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import os
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from dlhw.autograder.confinement import Limits
 from dlhw.autograder.homeworks import Homework, course_root
 from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells
 from dlhw.autograder.reporter import GradescopeReporter, SubmissionFixture, TestEntry
-from dlhw.autograder.results import failure_results, write_results
+from dlhw.autograder.results import failure_results, finalize, write_results
 from dlhw.autograder.session import CellReport, Session
 from dlhw.autograder.submission import Submission
 
@@ -138,10 +140,11 @@ def grade(
     submission: Path,
     output: Path | None = None,
     limits: Limits | None = None,
-    include_public: bool = True,
-    include_hidden: bool = True,
+    tests: list[Path] | None = None,
 ) -> GradeOutcome:
-    """Grade one submission (a notebook or a folder holding one); always returns results."""
+    """Grade one submission (a notebook or a folder holding one); always returns results.
+
+    `tests` defaults to the homework's public and hidden tests."""
     start = time.monotonic()
     results: dict[str, Any] | None = None
     session: Session | None = None
@@ -156,14 +159,20 @@ def grade(
         protect_private_files()
         if read is not None:
             session = Session(limits)
-            session.run_cells([(c.index, c.source) for c in read.cells])
+            # The notebook runs in the worker while this process imports the tests' oracles.
+            runner = threading.Thread(
+                target=session.run_cells, args=([(c.index, c.source) for c in read.cells],)
+            )
+            runner.start()
+            for module in hw.preload:
+                importlib.import_module(module)
+            runner.join()
             sub = Submission(session)
         else:
             sub = Submission(None, unavailable=f"your submission could not be read: {problem}")
-        files = ([hw.public_tests] if include_public and hw.public_tests.exists() else []) + (
-            hw.hidden_tests if include_hidden else []
-        )
-        entries, log = run_tests(files, sub)
+        if tests is None:
+            tests = [hw.public_tests, *hw.hidden_tests]
+        entries, log = run_tests(tests, sub)
         staff.append(log)
         tests = [e.to_json() for e in entries]
         results = {
@@ -177,7 +186,10 @@ def grade(
         results = failure_results(details.strip().splitlines()[-1], details)
     finally:
         if session is not None:
-            session.close()
+            try:
+                session.close()
+            except Exception:  # noqa: BLE001 - still write results; staff see why
+                staff.append("closing the session failed:\n" + traceback.format_exc())
             staff.append(
                 f"worker restarts: {session.restarts}, leftover processes killed: "
                 f"{session.leftovers_killed}, scratch files removed: {session.files_removed}, "
@@ -186,6 +198,5 @@ def grade(
         if results is None:  # a BaseException (KeyboardInterrupt) is on its way out
             results = failure_results("the grading run was interrupted", "interrupted")
         results["execution_time"] = round(time.monotonic() - start, 3)
-        if output is not None:
-            results = write_results(results, output)
+        results = write_results(results, output) if output is not None else finalize(results)
     return GradeOutcome(results, output, "\n".join(staff))

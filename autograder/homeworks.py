@@ -19,6 +19,7 @@ class Homework:
     slug: str  # folder and notebook name: "hw1_softmax"
     title: str
     functions: tuple[str, ...]  # the graded functions, in the order students write them
+    preload: tuple[str, ...] = ("torch",)  # imported while the notebook runs (grading latency)
 
     @property
     def solution_dir(self) -> Path:

@@ -77,14 +77,20 @@ def failure_results(summary: str, details: str, execution_time: float = 0.0) -> 
     }
 
 
-def write_results(results: dict[str, Any], path: Path) -> dict[str, Any]:
-    """Validate, then write atomically (a temp file in the same folder, renamed over the target)."""
+def finalize(results: dict[str, Any]) -> dict[str, Any]:
+    """Truncate outputs and validate; an invalid file is replaced by a grader-failure one."""
     results = _clean(results)
     try:
         validate(results)
     except jsonschema.ValidationError as exc:
         results = _clean(failure_results("it produced an invalid results file", str(exc)))
         validate(results)
+    return results
+
+
+def write_results(results: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Finalize, then write atomically (a temp file in the same folder, renamed over the target)."""
+    results = finalize(results)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=path.parent)
     try:
