@@ -31,8 +31,7 @@ def check_operands(
     for name, x in (("a", a), ("b", b)):
         if not x.flags.c_contiguous:
             raise ValueError(
-                f"{who}: {name} must be C-contiguous (row-major); "
-                f"pass np.ascontiguousarray({name})"
+                f"{who}: {name} must be C-contiguous (row-major); pass np.ascontiguousarray({name})"
             )
     if a.shape[1] != b.shape[0]:
         raise ValueError(
