@@ -81,11 +81,12 @@ class _Encoder:
         raise ProtocolError(f"a value of type {_describe(obj)} is not plain data")
 
     def _array(self, arr: np.ndarray, *, scalar: bool) -> dict[str, Any]:
-        data = np.ascontiguousarray(arr).tobytes()
-        self.buffers.append(data)
+        if arr.dtype.byteorder == ">":  # frames carry little-endian data
+            arr = arr.astype(arr.dtype.newbyteorder("<"))
+        self.buffers.append(np.ascontiguousarray(arr).tobytes())
         return {
             "__ndarray__": len(self.buffers) - 1,
-            "dtype": arr.dtype.newbyteorder("<").str if arr.dtype.byteorder == ">" else arr.dtype.str,
+            "dtype": arr.dtype.str,
             "shape": list(arr.shape),
             "scalar": scalar,
         }

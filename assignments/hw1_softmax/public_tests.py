@@ -1,0 +1,78 @@
+# Public tests for hw1_softmax: generated from the course's master copy by `make assignments`.
+# Check your notebook with:  autograder check hw1 hw1_softmax.ipynb
+"""Public tests for homework 1 (softmax regression): run them on your notebook before submitting.
+
+`sub` is your notebook's functions, run in a separate process by the grader: arrays go in and come
+back as copies, so these tests look only at return values. The hidden tests check much more
+(random inputs, float32 and float64, PyTorch as oracle, numerical gradients, the SGD update).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+# Your functions may compute in float32 or float64, and may sum in another order than ours: a
+# relative tolerance of 1e-5 accepts both, while any real mistake (a missing max-shift, a wrong
+# sign, a sum instead of a mean) is off by far more.
+RTOL = 1e-5
+ATOL = 1e-6
+
+
+@pytest.mark.points(1)
+def test_softmax_loss_uniform_logits(sub):
+    # Equal logits give every one of the k = 10 classes probability 1/10, whatever the label,
+    # so each example's loss is -log(1/10) = log(10), and so is the mean.
+    Z = np.zeros((4, 10))
+    y = np.array([0, 3, 7, 9])
+    np.testing.assert_allclose(sub.softmax_loss(Z, y), np.log(10), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.points(1)
+def test_softmax_loss_hand_computed(sub):
+    # Row 0: logits (0, log 3) -> probabilities (1/4, 3/4); label 0 -> loss log 4.
+    # Row 1: logits (log 3, 0) -> probabilities (3/4, 1/4); label 0 -> loss log(4/3).
+    # Mean: (log 4 + log 4 - log 3) / 2 = log 4 - log(3) / 2.
+    Z = np.array([[0.0, np.log(3.0)], [np.log(3.0), 0.0]])
+    y = np.array([0, 0])
+    expected = np.log(4.0) - np.log(3.0) / 2
+    np.testing.assert_allclose(sub.softmax_loss(Z, y), expected, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.points(1)
+def test_softmax_loss_large_logits_are_finite(sub):
+    # exp(1000) overflows even in float64. With the max subtracted, the logits become (0, 0, -1000):
+    # two classes tie, so the loss of label 0 is log 2 (plus exp(-1000), far below any tolerance).
+    Z = np.array([[1000.0, 1000.0, 0.0]])
+    y = np.array([0])
+    loss = sub.softmax_loss(Z, y)
+    assert np.isfinite(loss), f"loss is {loss}: subtract each row's maximum before exp"
+    np.testing.assert_allclose(loss, np.log(2.0), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.points(1)
+def test_softmax_regression_grad_shape_and_value(sub):
+    # theta = 0 gives all logits 0, so softmax is uniform: 1/4 for each of k = 4 classes.
+    # Example 1, x = (1, 2, 3), label 1: softmax - e_y = (1/4, -3/4, 1/4, 1/4).
+    # Example 2, x = (0, 1, 0), label 3: softmax - e_y = (1/4, 1/4, 1/4, -3/4).
+    # The gradient X^T (S - I_y) / B is the mean of the outer products x (softmax - e_y)^T.
+    X = np.array([[1.0, 2.0, 3.0], [0.0, 1.0, 0.0]])
+    y = np.array([1, 3])
+    theta = np.zeros((3, 4))
+    grad = np.asarray(sub.softmax_regression_grad(X, y, theta))
+    assert grad.shape == (3, 4), f"gradient shape {grad.shape}, expected theta's shape (3, 4)"
+    expected = (
+        np.outer([1.0, 2.0, 3.0], [0.25, -0.75, 0.25, 0.25])
+        + np.outer([0.0, 1.0, 0.0], [0.25, 0.25, 0.25, -0.75])
+    ) / 2
+    np.testing.assert_allclose(grad, expected, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.points(1)
+def test_softmax_regression_epoch_returns_none(sub):
+    # The update itself happens in place on theta and is checked by the hidden tests; here we only
+    # check that an epoch with a last, smaller minibatch (5 = 2 + 2 + 1) runs and returns None.
+    X = np.arange(15, dtype=np.float64).reshape(5, 3) / 15
+    y = np.array([0, 1, 2, 1, 0])
+    theta = np.zeros((3, 3))
+    assert sub.softmax_regression_epoch(X, y, theta, lr=0.1, batch=2) is None

@@ -1,0 +1,68 @@
+"""Homework 1 graded end to end: the reference earns every point, the stub none, partial work some."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from conftest import REPO, failed_tests, notebook_from_cells, reference_source
+
+pytestmark = pytest.mark.torch
+
+
+def test_reference_notebook_scores_full_marks(grade_nb, hw1):
+    outcome = grade_nb(hw1.master)
+    assert outcome.max_score > 20
+    assert outcome.score == outcome.max_score, failed_tests(outcome)
+    assert all(t["status"] == "passed" for t in outcome.results["tests"])
+
+
+def test_stub_scores_zero_with_a_clear_message_per_test(grade_nb, hw1):
+    outcome = grade_nb(hw1.stub)
+    assert outcome.score == 0 and outcome.max_score > 20
+    for test in outcome.results["tests"]:
+        assert test["status"] == "failed"
+        assert "is not implemented yet" in test["output"], test
+
+
+def test_partial_work_earns_partial_credit(grade_nb, hw1):
+    """Reference loss, stub for everything else: only the loss tests pass."""
+    stub = [c for c in reference_source(hw1)]
+    master_cells = reference_source(hw1)
+    from dlhw.autograder.stubgen import strip_solutions
+
+    stub = [strip_solutions(c) if "def softmax_loss" not in c else c for c in master_cells]
+    outcome = grade_nb(notebook_from_cells(stub))
+    passed = {t["name"] for t in outcome.results["tests"] if t["status"] == "passed"}
+    assert passed and all("loss" in name for name in passed), passed
+    assert 0 < outcome.score < outcome.max_score
+
+
+def test_missing_function_is_named(grade_nb, hw1):
+    cells = [c for c in reference_source(hw1) if "def parse_mnist" not in c]
+    outcome = grade_nb(notebook_from_cells(cells))
+    parse_tests = [t for t in outcome.results["tests"] if t["name"].startswith("parse_mnist")]
+    assert parse_tests and all("parse_mnist is not defined in your notebook" in t["output"] for t in parse_tests)
+    assert failed_tests(outcome) == {t["name"] for t in parse_tests}
+
+
+def test_a_cell_that_raises_is_reported_and_the_rest_still_runs(grade_nb, hw1):
+    cells = ["X_tr, y_tr = parse_mnist('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz')"]
+    outcome = grade_nb(notebook_from_cells(reference_source(hw1) + cells))
+    assert outcome.score == outcome.max_score
+    assert "FileNotFoundError" in outcome.results["output"]
+    assert "the other cells still ran" in outcome.results["output"]
+
+
+def test_cli_grades_and_writes_results(tmp_path, hw1):
+    out = tmp_path / "results.json"
+    cli = REPO / ".venv" / "bin" / "autograder"
+    if not cli.exists():
+        pytest.skip("console script not installed in .venv")
+    run = subprocess.run([str(cli), "grade", "hw1", str(hw1.master), "-o", str(out)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "TOTAL" in run.stdout
+    results = json.loads(out.read_text())
+    assert results["score"] == sum(t["max_score"] for t in results["tests"])

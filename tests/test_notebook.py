@@ -1,0 +1,92 @@
+"""Reading submissions: validation errors are clear, tags are honoured, IPython syntax is neutralised."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dlhw.autograder.magics import neutralise_ipython
+from dlhw.autograder.notebook import NotebookError, graded_cells
+
+from conftest import notebook_from_cells
+
+
+def write(tmp_path: Path, content: bytes | str, name: str = "hw.ipynb") -> Path:
+    path = tmp_path / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "not a text file"),
+        ("{not json", "not valid JSON"),
+        ("[1, 2, 3]", "not a Jupyter notebook"),
+        ('{"cells": "nope", "nbformat": 4, "nbformat_minor": 5, "metadata": {}}', "not a valid Jupyter notebook"),
+    ],
+)
+def test_unreadable_uploads_get_a_clear_message(tmp_path, content, message):
+    with pytest.raises(NotebookError, match=message):
+        graded_cells(write(tmp_path, content))
+
+
+def test_oversized_notebook_is_refused_before_parsing(tmp_path):
+    path = write(tmp_path, "x")
+    with pytest.raises(NotebookError, match="over the 0 MB limit"):
+        from dlhw.autograder.notebook import read_notebook
+
+        read_notebook(path, max_bytes=0)
+
+
+def test_tagged_cells_are_skipped_and_empty_cells_ignored(tmp_path):
+    nb = notebook_from_cells(["a = 1", ("train()", ["skip-grading"]), "   ", "b = a + 1"])
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("# Title"))
+    path = tmp_path / "hw.ipynb"
+    nbformat.write(nb, path)
+    read = graded_cells(path)
+    assert [c.source for c in read.cells] == ["a = 1", "b = a + 1"]
+    assert read.skipped == (2,)
+
+
+def test_notebook_without_code_is_refused(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("only text")])
+    path = tmp_path / "hw.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(NotebookError, match="no code to grade"):
+        graded_cells(path)
+
+
+def test_v3_notebook_is_converted(tmp_path):
+    v3 = {
+        "nbformat": 3, "nbformat_minor": 0, "metadata": {},
+        "worksheets": [{"cells": [{"cell_type": "code", "input": "x = 41 + 1", "language": "python",
+                                    "outputs": [], "metadata": {}}], "metadata": {}}],
+    }  # fmt: skip
+    read = graded_cells(write(tmp_path, json.dumps(v3)))
+    assert [c.source for c in read.cells] == ["x = 41 + 1"]
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("%matplotlib inline\nx = 1", "pass  # removed IPython magic\nx = 1"),
+        ("!pip install numpy", "pass  # removed IPython magic"),
+        ("files = !ls\nx = 1", "files = None  # removed IPython magic\nx = 1"),
+        ("def f():\n    %time g()\n    return 1", "def f():\n    pass  # removed IPython magic\n    return 1"),
+        ("np.sum?", "pass  # removed IPython help"),
+    ],
+)
+def test_line_magics_and_shell_escapes_are_neutralised(source, expected):
+    assert neutralise_ipython(source) == expected
+    compile(neutralise_ipython(source), "<t>", "exec")
+
+
+def test_cell_magics_run_python_bodies_and_skip_the_rest():
+    assert neutralise_ipython("%%time\nx = 1").endswith("\nx = 1")
+    assert neutralise_ipython("%%bash\nrm -rf /") is None
+    assert neutralise_ipython("%%writefile a.py\nprint(1)") is None

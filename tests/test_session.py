@@ -1,0 +1,106 @@
+"""The worker session without any homework: deadlines, crashes, replay, output caps, confinement."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import numpy as np
+import pytest
+
+from dlhw.autograder.confinement import Limits
+from dlhw.autograder.session import Session
+from dlhw.autograder.submission import StudentError, Submission
+
+LIMITS = Limits(call_timeout_s=2.0, cell_timeout_s=2.0, run_timeout_s=60.0, max_output_bytes=1000)
+
+
+@pytest.fixture
+def session():
+    with Session(LIMITS) as s:
+        yield s
+
+
+def statuses(session: Session) -> list[str]:
+    return [r.status for r in session.reports]
+
+
+def test_cells_run_in_order_and_errors_do_not_stop_the_rest(session):
+    session.run_cells([(0, "a = 1"), (1, "raise ValueError('bad cell')"), (2, "import sys; sys.exit(3)"), (3, "def f(x):\n    return x + a")])
+    assert statuses(session) == ["ok", "error", "error", "ok"]
+    assert "ValueError: bad cell" in session.reports[1].message
+    assert Submission(session).f(41) == 42
+
+
+def test_a_hanging_cell_is_dropped_and_the_others_replayed(session):
+    start = time.monotonic()
+    session.run_cells([(0, "a = 2"), (1, "while True:\n    pass"), (2, "def f():\n    return a")])
+    assert statuses(session) == ["ok", "timeout", "ok"]
+    assert Submission(session).f() == 2
+    assert session.restarts == 1 and time.monotonic() - start < 10
+
+
+def test_os_exit_in_a_function_is_a_readable_failure_and_the_worker_comes_back(session):
+    session.run_cells([(0, "import os\ndef die():\n    os._exit(0)\ndef ok():\n    return 'fine'")])
+    sub = Submission(session)
+    with pytest.raises(StudentError, match=r"die crashed: .*exited with status 0"):
+        sub.die()
+    assert sub.ok() == "fine"
+
+
+def test_call_timeout_names_the_function(session):
+    session.run_cells([(0, "def spin():\n    while True:\n        pass")])
+    with pytest.raises(StudentError, match="spin did not return within the time limit"):
+        Submission(session).spin()
+
+
+def test_arguments_are_copies_and_in_place_updates_come_back_explicitly(session):
+    session.run_cells([(0, "def bump(a):\n    a += 1")])
+    a = np.zeros(3)
+    result = Submission(session).bump.with_args(a)
+    assert (a == 0).all() and (result.args[0] == 1).all() and result.value is None
+
+
+def test_output_is_capped_and_counted(session):
+    session.run_cells([(0, "print('x' * 100_000)")])
+    out = session.output()
+    assert len(out) < 2000 and "more bytes of output were discarded" in out
+
+
+def test_network_is_blocked(session):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    try:
+        session.run_cells([(0, f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=1)\n    r = 'connected'\nexcept OSError as e:\n    r = type(e).__name__\ndef result():\n    return r")])
+        assert Submission(session).result() == "PermissionError"
+    finally:
+        server.close()
+
+
+def test_memory_limit_gives_memory_error(session):
+    session.run_cells([(0, "try:\n    x = bytearray(2 * 1024**3)\n    r = 'allocated'\nexcept MemoryError:\n    r = 'MemoryError'\ndef result():\n    return r")])
+    assert Submission(session).result() == "MemoryError"
+
+
+def test_leftover_processes_are_killed(tmp_path):
+    with Session(LIMITS) as s:
+        s.run_cells([(0, "import subprocess, os\np = subprocess.Popen(['sleep', '300'], start_new_session=True)\ndef pid():\n    return p.pid")])
+        pid = Submission(s).pid()
+        os.kill(pid, 0)  # alive while grading
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or os.environ.get("DLHW_SANDBOX") == "same-user", reason="uid separation needs root")
+def test_worker_runs_as_an_unprivileged_uid_that_cannot_read_private_files(session, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("hidden test")
+    os.chmod(tmp_path, 0o700)
+    session.run_cells([(0, f"import os\ndef who():\n    return os.getuid()\ndef peek():\n    return open({str(secret)!r}).read()")])
+    sub = Submission(session)
+    assert sub.who() >= 61000
+    with pytest.raises(StudentError, match="PermissionError"):
+        sub.peek()
