@@ -136,7 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="fail if the generated files are out of date")
     p.set_defaults(func=cmd_make_assignments)
 
-    p = subs.add_parser("list", help="list the homeworks")
+    p = subs.add_parser(
+        "list",
+        help="list the homeworks",
+        description="List the homeworks this grader knows, with their ids and graded functions.",
+    )
     p.set_defaults(func=cmd_list)
 
     p = subs.add_parser("validate", help="validate a results.json against Gradescope's schema")
