@@ -12,6 +12,9 @@ CUDA tests are in test_kernels_cuda.py.
 
 from __future__ import annotations
 
+import re
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from dlhw import kernels
@@ -233,3 +236,33 @@ def test_cuda_without_device_raises_runtime_error() -> None:
     with pytest.raises(RuntimeError, match="no CUDA device|not built|could not be imported"):
         kernels.cuda_matmul(F32, F32_B)
     assert "cuda" not in kernels.available_backends()
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        "not built: nvcc was not found at build time",
+        "not built: disabled at build time (-DDLHW_CUDA=OFF)",
+    ],
+)
+def test_cuda_not_built_names_the_reason(monkeypatch: pytest.MonkeyPatch, status: str) -> None:
+    # As an install without the CUDA extension sees it: _cuda missing, _build_info saying why.
+    build_info = SimpleNamespace(CUDA_BUILT=False, CUDA_STATUS=status, CPU_FLAGS="")
+    real_import = backends._import
+
+    def fake_import(name: str) -> tuple[object, str]:
+        if name == "_cuda":
+            return None, "ModuleNotFoundError: No module named 'dlhw.kernels._cuda'"
+        if name == "_build_info":
+            return build_info, ""
+        return real_import(name)
+
+    monkeypatch.setattr(backends, "_import", fake_import)
+    with pytest.raises(RuntimeError, match=re.escape(status)):
+        kernels.cuda_matmul(F32, F32_B)
+    with pytest.raises(RuntimeError, match=re.escape(status)):
+        kernels.matmul(F32, F32_B, backend="cuda")
+    assert not kernels.cuda_available()
+    assert kernels.available_backends() == ["numpy", "cpu"]
+    # The other backends still work.
+    np.testing.assert_array_equal(kernels.matmul(F32, F32_B, backend="cpu"), F32 @ F32_B)
