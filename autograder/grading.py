@@ -88,6 +88,10 @@ def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[Test
         "-c", os.devnull,  # the course's own pytest settings do not apply to grading runs
         "--rootdir", str(course_root()),
         "-p", "no:cacheprovider",
+        # Plugins a grading run does not need; unraisableexception alone costs a full gc.collect()
+        # per test once torch is loaded.
+        "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:logging",
+        "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:legacypath",
         "--import-mode=importlib",
         "-q", "--tb=short", "--no-header",
     ]  # fmt: skip

@@ -66,3 +66,18 @@ def test_cli_grades_and_writes_results(tmp_path, hw1):
     assert "TOTAL" in run.stdout
     results = json.loads(out.read_text())
     assert results["score"] == sum(t["max_score"] for t in results["tests"])
+
+
+def test_a_grader_failure_still_writes_a_valid_results_file(grade_nb, hw1, monkeypatch):
+    import dlhw.autograder.grading as grading
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("pytest could not start")
+
+    monkeypatch.setattr(grading, "run_tests", broken)
+    outcome = grade_nb(hw1.master)
+    names = [t["name"] for t in outcome.results["tests"]]
+    assert names == ["Autograder failed", "Autograder failure details (staff only)"]
+    hidden = outcome.results["tests"][1]
+    assert hidden["visibility"] == "hidden" and "pytest could not start" in hidden["output"]
+    assert outcome.score == 0
