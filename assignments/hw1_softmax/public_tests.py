@@ -21,6 +21,7 @@ ATOL = 1e-6
 
 @pytest.mark.points(1)
 def test_softmax_loss_uniform_logits(sub):
+    """public: softmax_loss of equal logits is log(k)"""
     # Equal logits give every one of the k = 10 classes probability 1/10, whatever the label,
     # so each example's loss is -log(1/10) = log(10), and so is the mean.
     Z = np.zeros((4, 10))
@@ -30,6 +31,7 @@ def test_softmax_loss_uniform_logits(sub):
 
 @pytest.mark.points(1)
 def test_softmax_loss_hand_computed(sub):
+    """public: softmax_loss on a hand-computed example"""
     # Row 0: logits (0, log 3) -> probabilities (1/4, 3/4); label 0 -> loss log 4.
     # Row 1: logits (log 3, 0) -> probabilities (3/4, 1/4); label 0 -> loss log(4/3).
     # Mean: (log 4 + log 4 - log 3) / 2 = log 4 - log(3) / 2.
@@ -41,6 +43,7 @@ def test_softmax_loss_hand_computed(sub):
 
 @pytest.mark.points(1)
 def test_softmax_loss_large_logits_are_finite(sub):
+    """public: softmax_loss of logits near 1000 is finite"""
     # exp(1000) overflows even in float64. With the max subtracted, the logits become (0, 0, -1000):
     # two classes tie, so the loss of label 0 is log 2 (plus exp(-1000), far below any tolerance).
     Z = np.array([[1000.0, 1000.0, 0.0]])
@@ -52,6 +55,7 @@ def test_softmax_loss_large_logits_are_finite(sub):
 
 @pytest.mark.points(1)
 def test_softmax_regression_grad_shape_and_value(sub):
+    """public: softmax_regression_grad on a hand-computed example"""
     # theta = 0 gives all logits 0, so softmax is uniform: 1/4 for each of k = 4 classes.
     # Example 1, x = (1, 2, 3), label 1: softmax - e_y = (1/4, -3/4, 1/4, 1/4).
     # Example 2, x = (0, 1, 0), label 3: softmax - e_y = (1/4, 1/4, 1/4, -3/4).
@@ -70,6 +74,7 @@ def test_softmax_regression_grad_shape_and_value(sub):
 
 @pytest.mark.points(1)
 def test_softmax_regression_epoch_returns_none(sub):
+    """public: softmax_regression_epoch returns None"""
     # The update itself happens in place on theta and is checked by the hidden tests; here we only
     # check that an epoch with a last, smaller minibatch (5 = 2 + 2 + 1) runs and returns None.
     X = np.arange(15, dtype=np.float64).reshape(5, 3) / 15
