@@ -81,3 +81,10 @@ def test_a_grader_failure_still_writes_a_valid_results_file(grade_nb, hw1, monke
     hidden = outcome.results["tests"][1]
     assert hidden["visibility"] == "hidden" and "pytest could not start" in hidden["output"]
     assert outcome.score == 0
+
+
+def test_magics_and_shell_escapes_do_not_break_grading(grade_nb, hw1):
+    cells = ["%matplotlib inline\n!pip install numpy\nfiles = !ls", "%%bash\necho not python", *reference_source(hw1), "%%time\nz = 1"]
+    outcome = grade_nb(notebook_from_cells(cells))
+    assert outcome.score == outcome.max_score, failed_tests(outcome)
+    assert "cell magics are not Python" in outcome.results["output"]
