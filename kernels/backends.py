@@ -46,8 +46,8 @@ def cuda_module() -> ModuleType:
     info = _build_info()
     if info is not None and not info.CUDA_BUILT:
         raise RuntimeError(
-            f"the CUDA kernel extension dlhw.kernels._cuda was {info.CUDA_STATUS}; install the "
-            f"CUDA toolkit (nvcc on PATH) and {_REBUILD_HINT}"
+            f"the CUDA kernel extension dlhw.kernels._cuda was {info.CUDA_STATUS}; to build it, "
+            f"put nvcc on PATH, leave DLHW_CUDA on and {_REBUILD_HINT}"
         )
     raise RuntimeError(
         f"the CUDA kernel extension dlhw.kernels._cuda could not be imported ({error}); "
