@@ -32,7 +32,9 @@ def as_scalar(value: Any, name: str) -> float:
     """A real scalar (a Python or numpy number, or an array with one element)."""
     arr = as_array(value, name)
     if arr.size != 1:
-        raise AssertionError(f"{name} should be a single number, but it has shape {_fmt_shape(arr.shape)}")
+        raise AssertionError(
+            f"{name} should be a single number, but it has shape {_fmt_shape(arr.shape)}"
+        )
     if arr.dtype.kind not in "iuf":
         raise AssertionError(f"{name} should be a real number, but its dtype is {arr.dtype}")
     return float(arr.reshape(()))

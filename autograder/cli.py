@@ -107,17 +107,27 @@ def build_parser() -> argparse.ArgumentParser:
     subs = parser.add_subparsers(dest="command", required=True)
 
     def limits_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--call-timeout", type=float, default=DEFAULTS.call_timeout_s,
-                       help="seconds one call of a student function may take (default %(default)s)")
-        p.add_argument("--run-timeout", type=float, default=DEFAULTS.run_timeout_s,
-                       help="seconds the whole grading run may take (default %(default)s)")
+        p.add_argument(
+            "--call-timeout",
+            type=float,
+            default=DEFAULTS.call_timeout_s,
+            help="seconds one call of a student function may take (default %(default)s)",
+        )
+        p.add_argument(
+            "--run-timeout",
+            type=float,
+            default=DEFAULTS.run_timeout_s,
+            help="seconds the whole grading run may take (default %(default)s)",
+        )
         p.add_argument("--memory-mb", type=int, default=DEFAULTS.memory_bytes // 2**20,
                        help="address-space limit of the student's process (default %(default)s)")  # fmt: skip
 
     p = subs.add_parser("grade", help="grade one submission and write Gradescope's results.json")
     p.add_argument("homework", help="homework id, e.g. hw1 (see `autograder list`)")
     p.add_argument("submission", help="the notebook, or a folder holding it")
-    p.add_argument("-o", "--output", default="results.json", help="results file (default %(default)s)")
+    p.add_argument(
+        "-o", "--output", default="results.json", help="results file (default %(default)s)"
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="also print feedback and staff log")
     limits_args(p)
     p.set_defaults(func=cmd_grade)
@@ -129,11 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = subs.add_parser("demo", help="grade each homework's reference notebook and its stub")
-    p.add_argument("--out", default="out", help="folder for the results files (default %(default)s)")
+    p.add_argument(
+        "--out", default="out", help="folder for the results files (default %(default)s)"
+    )
     p.set_defaults(func=cmd_demo)
 
     p = subs.add_parser("make-assignments", help="generate student stubs and public tests")
-    p.add_argument("--check", action="store_true", help="fail if the generated files are out of date")
+    p.add_argument(
+        "--check", action="store_true", help="fail if the generated files are out of date"
+    )
     p.set_defaults(func=cmd_make_assignments)
 
     p = subs.add_parser(

@@ -113,9 +113,6 @@ def spawn_worker(
         "--nproc", str(limits.max_processes), "--fsize", str(limits.max_file_bytes),
         "--nofile", str(limits.max_open_files),
     ]  # fmt: skip
-    extra: dict[str, object] = {}
-    if identity.isolated:
-        extra = {"user": identity.uid, "group": identity.gid, "extra_groups": []}
     return subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,
@@ -125,7 +122,9 @@ def spawn_worker(
         cwd=workdir,
         env=worker_environment(workdir),
         start_new_session=True,
-        **extra,  # type: ignore[arg-type]
+        user=identity.uid,  # None: stay who we are
+        group=identity.gid,
+        extra_groups=[] if identity.isolated else None,
     )
 
 
@@ -301,7 +300,9 @@ def remove_scratch_files(identity: Identity, keep: Path) -> int:
             continue
         for entry in entries:
             try:
-                if entry.stat(follow_symlinks=False).st_uid != identity.uid or entry.path == str(keep):
+                if entry.stat(follow_symlinks=False).st_uid != identity.uid or entry.path == str(
+                    keep
+                ):
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(entry.path, ignore_errors=True)

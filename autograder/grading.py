@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.homeworks import Homework, course_root
 from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells
@@ -53,7 +52,9 @@ def locate_notebook(submission: Path, hw: Homework) -> Path:
     if submission.is_file():
         return submission
     notebooks = sorted(
-        p for p in submission.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file()
+        p
+        for p in submission.rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts and p.is_file()
     )
     if not notebooks:
         others = sorted(p.name for p in submission.rglob("*") if p.is_file())[:10]
@@ -125,7 +126,9 @@ def _summary(read: ReadNotebook | None, session: Session | None, problem: str) -
         + (f", {len(read.skipped)} skipped (tagged skip-grading)." if read.skipped else ".")
     ]
     bad = [r for r in session.reports if r.status != "ok"]
-    skipped_magic = [r for r in bad if r.status == "error" and "cell magic is not Python" in r.message]
+    skipped_magic = [
+        r for r in bad if r.status == "error" and "cell magic is not Python" in r.message
+    ]
     bad = [r for r in bad if r not in skipped_magic]
     if bad:
         lines.append("Problems while running your notebook (the other cells still ran):")
@@ -178,11 +181,11 @@ def grade(
             tests = [hw.public_tests, *hw.hidden_tests]
         entries, log = run_tests(tests, sub)
         staff.append(log)
-        tests = [e.to_json() for e in entries]
+        entries_json = [e.to_json() for e in entries]
         results = {
-            "score": round(sum(t["score"] for t in tests), 6),
+            "score": round(sum(t["score"] for t in entries_json), 6),
             "output": _summary(read, session, problem),
-            "tests": tests,
+            "tests": entries_json,
         }
     except Exception:  # noqa: BLE001 - any grader failure must still produce a results file
         details = traceback.format_exc()

@@ -74,7 +74,9 @@ def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> nbformat.N
 def graded_cells(path: Path, skip_tag: str = SKIP_TAG) -> ReadNotebook:
     """The code cells the grader runs, in order; cells tagged `skip_tag` are left out."""
     nb = read_notebook(path)
-    cells, skipped, notes = [], [], []
+    cells: list[GradedCell] = []
+    skipped: list[int] = []
+    notes: list[str] = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue

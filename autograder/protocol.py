@@ -44,7 +44,9 @@ DEFAULT_LIMITS = FrameLimits()
 
 def _describe(obj: object) -> str:
     kind = type(obj)
-    return f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ != "builtins" else kind.__name__
+    return (
+        f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ != "builtins" else kind.__name__
+    )
 
 
 class _Encoder:
@@ -75,7 +77,9 @@ class _Encoder:
             return self._array(np.asarray(obj), scalar=True)
         if isinstance(obj, np.ndarray):
             if obj.dtype.kind not in NUMERIC_KINDS:
-                raise ProtocolError(f"arrays of dtype {obj.dtype} cannot be sent; only numeric arrays")
+                raise ProtocolError(
+                    f"arrays of dtype {obj.dtype} cannot be sent; only numeric arrays"
+                )
             # np.array(..., subok=False) drops ndarray subclasses: only the numbers travel.
             return self._array(np.array(obj, subok=False, copy=True), scalar=False)
         raise ProtocolError(f"a value of type {_describe(obj)} is not plain data")
@@ -152,7 +156,11 @@ class _Decoder:
             raise ProtocolError(f"unknown dtype {dtype_str!r}") from exc
         if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields is not None:
             raise ProtocolError(f"arrays of dtype {dtype} are not accepted; only numeric arrays")
-        if type(shape) is not list or len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
+        if (
+            type(shape) is not list
+            or len(shape) > 32
+            or not all(type(n) is int and n >= 0 for n in shape)
+        ):
             raise ProtocolError("malformed array shape")
         data = self.buffers[index]
         if math.prod(shape) * dtype.itemsize != len(data):

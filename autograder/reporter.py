@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
-
 from dlhw.autograder.submission import StudentError
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")

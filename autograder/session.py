@@ -31,7 +31,6 @@ from dlhw.autograder.confinement import (
 )
 from dlhw.autograder.protocol import Channel, FrameLimits, ProtocolError
 
-
 MAX_RESTARTS = 8
 
 
@@ -112,7 +111,9 @@ class Session:
         self.reports: list[CellReport] = []
         self.outputs: list[str] = []  # output of workers that have ended
         self.notes: list[str] = (
-            [] if self.identity.isolated or os.geteuid() != 0 else ["worker NOT isolated by uid (DLHW_SANDBOX)"]
+            []
+            if self.identity.isolated or os.geteuid() != 0
+            else ["worker NOT isolated by uid (DLHW_SANDBOX)"]
         )
         self.restarts = 0
         self.leftovers_killed = 0
@@ -126,7 +127,9 @@ class Session:
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         try:
-            proc = spawn_worker(self.identity, self.workdir, to_worker_r, from_worker_w, self.limits)
+            proc = spawn_worker(
+                self.identity, self.workdir, to_worker_r, from_worker_w, self.limits
+            )
         except OSError as exc:
             who = f"uid {self.identity.uid}" if self.identity.isolated else "the current user"
             raise SandboxError(
@@ -148,7 +151,9 @@ class Session:
             hello = self._receive(worker, 60.0)
         except WorkerFailure as exc:
             self._stop()
-            raise SandboxError(f"the sandboxed worker did not start ({exc}): {self.output()}") from None
+            raise SandboxError(
+                f"the sandboxed worker did not start ({exc}): {self.output()}"
+            ) from None
         if not (isinstance(hello, dict) and hello.get("ready")):
             self._stop()
             raise SandboxError("the sandboxed worker did not start: bad greeting")
@@ -237,7 +242,9 @@ class Session:
             try:
                 worker.channel.send(message)
             except (BrokenPipeError, OSError):
-                raise WorkerFailure("crash", _describe_exit(worker.proc.poll(), self.limits)) from None
+                raise WorkerFailure(
+                    "crash", _describe_exit(worker.proc.poll(), self.limits)
+                ) from None
             reply = self._receive(worker, timeout)
             if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
                 raise WorkerFailure("protocol", "sent a malformed reply")
@@ -248,12 +255,16 @@ class Session:
 
     def _restart(self) -> _Worker:
         if self.restarts >= MAX_RESTARTS:
-            raise WorkerFailure("crash", f"the submission's process failed {MAX_RESTARTS} times; gave up")
+            raise WorkerFailure(
+                "crash", f"the submission's process failed {MAX_RESTARTS} times; gave up"
+            )
         worker = self._start()
         if self.restarts or self.cells:
             self.restarts += 1
         for index, source in self.cells:  # replay the cells that completed before
-            self._request({"op": "run_cell", "index": index, "source": source}, self.limits.cell_timeout_s)
+            self._request(
+                {"op": "run_cell", "index": index, "source": source}, self.limits.cell_timeout_s
+            )
         return self._worker or worker
 
     # ---- what the grader uses -------------------------------------------------------------

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-
 from dlhw.autograder.homeworks import Homework
 
 BEGIN = re.compile(r"^(\s*)# BEGIN SOLUTION\s*$")
@@ -77,7 +76,9 @@ def generated_files(hw: Homework) -> list[GeneratedFile]:
     if hw.public_tests.exists():
         header = PUBLIC_HEADER.format(slug=hw.slug, id=hw.id)
         files.append(
-            GeneratedFile(hw.assignment_dir / "public_tests.py", header + hw.public_tests.read_text())
+            GeneratedFile(
+                hw.assignment_dir / "public_tests.py", header + hw.public_tests.read_text()
+            )
         )
     return files
 

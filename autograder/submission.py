@@ -56,13 +56,19 @@ class RemoteFunction:
         clone._timeout = timeout_s  # type: ignore[attr-defined]
         return clone
 
-    def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any], *, return_args: bool) -> CallResult:
+    def _call(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], *, return_args: bool
+    ) -> CallResult:
         session = self._submission.session
         if session is None:
             raise StudentError(f"{self.name} was not run: {self._submission.unavailable}")
         try:
             reply = session.call(
-                self.name, args, kwargs, return_args=return_args, timeout=getattr(self, "_timeout", None)
+                self.name,
+                args,
+                kwargs,
+                return_args=return_args,
+                timeout=getattr(self, "_timeout", None),
             )
         except WorkerFailure as exc:
             raise StudentError(_FAILURE_TEXT[exc.kind].format(name=self.name, detail=exc)) from None

@@ -57,7 +57,9 @@ class Worker:
             try:
                 self.channel.send(reply)
             except ProtocolError as exc:
-                self.channel.send({"ok": False, "error": {"type": "BadReturn", "message": str(exc)}})
+                self.channel.send(
+                    {"ok": False, "error": {"type": "BadReturn", "message": str(exc)}}
+                )
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
@@ -77,7 +79,11 @@ class Worker:
             except SyntaxError:
                 python = neutralise_ipython(source)
                 if python is None:
-                    return {"type": "Skipped", "message": "its cell magic is not Python", "traceback": ""}
+                    return {
+                        "type": "Skipped",
+                        "message": "its cell magic is not Python",
+                        "traceback": "",
+                    }
                 code = compile(python, filename, "exec")  # still a SyntaxError: report that one
             exec(code, self.namespace)  # noqa: S102 - running the submission is this process's job
         except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt are contained too
@@ -96,7 +102,10 @@ class Worker:
         name = request["name"]
         func = self.namespace.get(name)
         if func is None:
-            return {"ok": False, "error": {"type": "NotDefined", "message": f"{name} is not defined"}}
+            return {
+                "ok": False,
+                "error": {"type": "NotDefined", "message": f"{name} is not defined"},
+            }
         if not callable(func):
             return {
                 "ok": False,

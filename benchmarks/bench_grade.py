@@ -69,9 +69,13 @@ def one_run(cli: Path, notebook: Path, out: Path) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--notebook", type=Path, default=ROOT / "solutions/hw1_softmax/hw1_softmax.ipynb")
+    parser.add_argument(
+        "--notebook", type=Path, default=ROOT / "solutions/hw1_softmax/hw1_softmax.ipynb"
+    )
     opts = parser.parse_args()
     cli = Path(sys.executable).with_name("autograder")
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,8 +89,12 @@ def main() -> None:
             print(f"run {i + 1}: {wall:.2f} s, peak tree RSS {peak / 2**20:.0f} MiB")
     largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"\nnotebook: {opts.notebook}")
-    print(f"wall time: median {statistics.median(walls):.2f} s, min {min(walls):.2f} s, max {max(walls):.2f} s (target <= 3 s)")
-    print(f"peak memory of the process tree: max {max(peaks) / 2**20:.0f} MiB over {opts.runs} runs (target <= 768 MB)")
+    print(
+        f"wall time: median {statistics.median(walls):.2f} s, min {min(walls):.2f} s, max {max(walls):.2f} s (target <= 3 s)"
+    )
+    print(
+        f"peak memory of the process tree: max {max(peaks) / 2**20:.0f} MiB over {opts.runs} runs (target <= 768 MB)"
+    )
     print(f"largest single process (getrusage): {largest:.0f} MiB")
 
 

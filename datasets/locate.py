@@ -90,12 +90,12 @@ def _files_in(directory: Path, spec: DatasetSpec, verify: bool) -> DatasetFiles 
     if not directory.is_dir():
         return "no such folder"
     paths = [find_file(directory, f) for f in spec.files]
-    missing = [f.filename for f, p in zip(spec.files, paths) if p is None]
+    missing = [f.filename for f, p in zip(spec.files, paths, strict=True) if p is None]
     if missing:
         return "missing " + ", ".join(missing)
     present = [p for p in paths if p is not None]
     if verify:
-        for path, file_spec in zip(present, spec.files):
+        for path, file_spec in zip(present, spec.files, strict=True):
             try:
                 verify_content(path, file_spec)
             except ChecksumMismatch as err:

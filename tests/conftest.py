@@ -8,7 +8,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.grading import GradeOutcome, grade
 from dlhw.autograder.homeworks import Homework, course_root, get_homework
@@ -37,14 +36,20 @@ def notebook_from_cells(cells: list[str | tuple[str, list[str]]]) -> nbformat.No
 def reference_source(hw: Homework) -> list[str]:
     """The graded (untagged) code cells of the master notebook."""
     nb = nbformat.read(hw.master, as_version=4)
-    return [c.source for c in nb.cells if c.cell_type == "code" and "skip-grading" not in c.metadata.get("tags", [])]
+    return [
+        c.source
+        for c in nb.cells
+        if c.cell_type == "code" and "skip-grading" not in c.metadata.get("tags", [])
+    ]
 
 
 @pytest.fixture
 def grade_nb(tmp_path: Path, hw1: Homework) -> Callable[..., GradeOutcome]:
     """Grade a notebook (NotebookNode, or a path) for hw1; the results file is schema-checked."""
 
-    def run(nb: nbformat.NotebookNode | Path, limits: Limits = FAST_LIMITS, hw: Homework = hw1) -> GradeOutcome:
+    def run(
+        nb: nbformat.NotebookNode | Path, limits: Limits = FAST_LIMITS, hw: Homework = hw1
+    ) -> GradeOutcome:
         if isinstance(nb, Path):
             path = nb
         else:

@@ -6,10 +6,8 @@ import subprocess
 import sys
 
 import pytest
-
-from dlhw.autograder.cli import build_parser, main
-
 from conftest import REPO
+from dlhw.autograder.cli import build_parser, main
 
 COMMANDS = sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
 
@@ -20,7 +18,9 @@ def test_every_command_has_help_and_is_in_the_readme(command, capsys):
         main([command, "--help"])
     assert exit_info.value.code == 0
     assert len(capsys.readouterr().out) > 100
-    assert f"autograder {command}" in (REPO / "README.md").read_text(), f"document `autograder {command}` in README.md"
+    assert f"autograder {command}" in (REPO / "README.md").read_text(), (
+        f"document `autograder {command}` in README.md"
+    )
 
 
 def test_unknown_homework_is_a_clear_error(capsys):
@@ -29,5 +29,10 @@ def test_unknown_homework_is_a_clear_error(capsys):
 
 
 def test_console_script_runs():
-    out = subprocess.run([sys.executable, "-m", "dlhw.autograder.cli", "list"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "dlhw.autograder.cli", "list"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "hw1" in out.stdout

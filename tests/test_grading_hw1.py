@@ -6,7 +6,6 @@ import json
 import subprocess
 
 import pytest
-
 from conftest import REPO, failed_tests, notebook_from_cells, reference_source
 
 pytestmark = pytest.mark.torch
@@ -44,7 +43,9 @@ def test_missing_function_is_named(grade_nb, hw1):
     cells = [c for c in reference_source(hw1) if "def parse_mnist" not in c]
     outcome = grade_nb(notebook_from_cells(cells))
     parse_tests = [t for t in outcome.results["tests"] if t["name"].startswith("parse_mnist")]
-    assert parse_tests and all("parse_mnist is not defined in your notebook" in t["output"] for t in parse_tests)
+    assert parse_tests and all(
+        "parse_mnist is not defined in your notebook" in t["output"] for t in parse_tests
+    )
     assert failed_tests(outcome) == {t["name"] for t in parse_tests}
 
 
@@ -61,7 +62,12 @@ def test_cli_grades_and_writes_results(tmp_path, hw1):
     cli = REPO / ".venv" / "bin" / "autograder"
     if not cli.exists():
         pytest.skip("console script not installed in .venv")
-    run = subprocess.run([str(cli), "grade", "hw1", str(hw1.master), "-o", str(out)], capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [str(cli), "grade", "hw1", str(hw1.master), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert "TOTAL" in run.stdout
     results = json.loads(out.read_text())
@@ -84,7 +90,12 @@ def test_a_grader_failure_still_writes_a_valid_results_file(grade_nb, hw1, monke
 
 
 def test_magics_and_shell_escapes_do_not_break_grading(grade_nb, hw1):
-    cells = ["%matplotlib inline\n!pip install numpy\nfiles = !ls", "%%bash\necho not python", *reference_source(hw1), "%%time\nz = 1"]
+    cells = [
+        "%matplotlib inline\n!pip install numpy\nfiles = !ls",
+        "%%bash\necho not python",
+        *reference_source(hw1),
+        "%%time\nz = 1",
+    ]
     outcome = grade_nb(notebook_from_cells(cells))
     assert outcome.score == outcome.max_score, failed_tests(outcome)
     assert "cell magics are not Python" in outcome.results["output"]

@@ -206,7 +206,7 @@ def test_grad_does_not_modify_inputs(ref: types.SimpleNamespace) -> None:
     X, y, theta = random_problem(np.float64)
     copies = X.copy(), y.copy(), theta.copy()
     ref.softmax_regression_grad(X, y, theta)
-    for before, after in zip(copies, (X, y, theta)):
+    for before, after in zip(copies, (X, y, theta), strict=True):
         np.testing.assert_array_equal(before, after)
 
 

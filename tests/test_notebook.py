@@ -7,11 +7,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
+from conftest import notebook_from_cells
 from dlhw.autograder.magics import neutralise_ipython
 from dlhw.autograder.notebook import NotebookError, graded_cells
-
-from conftest import notebook_from_cells
 
 
 def write(tmp_path: Path, content: bytes | str, name: str = "hw.ipynb") -> Path:
@@ -27,7 +25,10 @@ def write(tmp_path: Path, content: bytes | str, name: str = "hw.ipynb") -> Path:
         (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "not a text file"),
         ("{not json", "not valid JSON"),
         ("[1, 2, 3]", "not a Jupyter notebook"),
-        ('{"cells": "nope", "nbformat": 4, "nbformat_minor": 5, "metadata": {}}', "not a valid Jupyter notebook"),
+        (
+            '{"cells": "nope", "nbformat": 4, "nbformat_minor": 5, "metadata": {}}',
+            "not a valid Jupyter notebook",
+        ),
     ],
 )
 def test_unreadable_uploads_get_a_clear_message(tmp_path, content, message):
@@ -77,7 +78,10 @@ def test_v3_notebook_is_converted(tmp_path):
         ("%matplotlib inline\nx = 1", "pass  # removed IPython magic\nx = 1"),
         ("!pip install numpy", "pass  # removed IPython magic"),
         ("files = !ls\nx = 1", "files = None  # removed IPython magic\nx = 1"),
-        ("def f():\n    %time g()\n    return 1", "def f():\n    pass  # removed IPython magic\n    return 1"),
+        (
+            "def f():\n    %time g()\n    return 1",
+            "def f():\n    pass  # removed IPython magic\n    return 1",
+        ),
         ("np.sum?", "pass  # removed IPython help"),
     ],
 )

@@ -7,8 +7,8 @@ import os
 
 import numpy as np
 import pytest
-
 from dlhw.autograder.protocol import (
+    DEFAULT_LIMITS,
     HEADER,
     Channel,
     FrameLimits,
@@ -18,7 +18,7 @@ from dlhw.autograder.protocol import (
 )
 
 
-def roundtrip(value, limits: FrameLimits = FrameLimits()):
+def roundtrip(value, limits: FrameLimits = DEFAULT_LIMITS):
     r, w = os.pipe()
     try:
         frame = encode_frame(value, limits)
@@ -31,13 +31,26 @@ def roundtrip(value, limits: FrameLimits = FrameLimits()):
 
 @pytest.mark.parametrize(
     "value",
-    [None, True, 0, -(2**70), 1.5, "text", [1, [2, "x"]], {"a": 1, "b": [None]}, (1, (2.0,)), 1 + 2j],
+    [
+        None,
+        True,
+        0,
+        -(2**70),
+        1.5,
+        "text",
+        [1, [2, "x"]],
+        {"a": 1, "b": [None]},
+        (1, (2.0,)),
+        1 + 2j,
+    ],
 )
 def test_plain_values_roundtrip(value):
     assert roundtrip(value) == value and type(roundtrip(value)) is type(value)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "uint8", "bool", "complex64", ">f8"])
+@pytest.mark.parametrize(
+    "dtype", ["float32", "float64", "int64", "uint8", "bool", "complex64", ">f8"]
+)
 def test_arrays_roundtrip_with_dtype_and_shape(dtype):
     arr = (np.arange(24).reshape(2, 3, 4) % 7).astype(dtype)
     out = roundtrip({"a": arr, "t": (arr.T,)})
@@ -99,11 +112,27 @@ def _frame(header: dict, buffers: list[bytes]) -> tuple[bytes, list[bytes]]:
 @pytest.mark.parametrize(
     "header, buffers, message",
     [
-        ({"body": {"__ndarray__": 0, "dtype": "|O", "shape": [1], "scalar": False}}, [b"\0" * 8], "only numeric"),
-        ({"body": {"__ndarray__": 0, "dtype": "<f8", "shape": [3], "scalar": False}}, [b"\0" * 8], "does not match"),
-        ({"body": {"__ndarray__": 5, "dtype": "<f8", "shape": [1], "scalar": False}}, [b"\0" * 8], "missing buffer"),
+        (
+            {"body": {"__ndarray__": 0, "dtype": "|O", "shape": [1], "scalar": False}},
+            [b"\0" * 8],
+            "only numeric",
+        ),
+        (
+            {"body": {"__ndarray__": 0, "dtype": "<f8", "shape": [3], "scalar": False}},
+            [b"\0" * 8],
+            "does not match",
+        ),
+        (
+            {"body": {"__ndarray__": 5, "dtype": "<f8", "shape": [1], "scalar": False}},
+            [b"\0" * 8],
+            "missing buffer",
+        ),
         ({"body": {"__pickle__": "gASV"}}, [], "malformed"),
-        ({"body": {"__ndarray__": 0, "dtype": "V8", "shape": [1], "scalar": False}}, [b"\0" * 8], "only numeric"),
+        (
+            {"body": {"__ndarray__": 0, "dtype": "V8", "shape": [1], "scalar": False}},
+            [b"\0" * 8],
+            "only numeric",
+        ),
         ({"nobody": 1}, [], "malformed"),
     ],
 )

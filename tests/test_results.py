@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from dlhw.autograder.results import MAX_OUTPUT, failure_results, schema, validate, write_results
-
 from conftest import SHARED
+from dlhw.autograder.results import MAX_OUTPUT, failure_results, schema, validate, write_results
 
 
 def test_bundled_schema_matches_the_spec():
@@ -19,7 +17,11 @@ def test_bundled_schema_matches_the_spec():
 
 
 def test_outputs_are_truncated_to_gradescopes_limit(tmp_path):
-    results = {"score": 1, "output": "x" * (3 * MAX_OUTPUT), "tests": [{"score": 1, "max_score": 1, "output": "y" * (2 * MAX_OUTPUT)}]}
+    results = {
+        "score": 1,
+        "output": "x" * (3 * MAX_OUTPUT),
+        "tests": [{"score": 1, "max_score": 1, "output": "y" * (2 * MAX_OUTPUT)}],
+    }
     written = write_results(results, tmp_path / "r.json")
     assert len(written["output"]) <= MAX_OUTPUT and len(written["tests"][0]["output"]) <= MAX_OUTPUT
     assert "truncated" in written["output"]
@@ -27,7 +29,9 @@ def test_outputs_are_truncated_to_gradescopes_limit(tmp_path):
 
 
 def test_invalid_results_become_a_grader_failure_file(tmp_path):
-    written = write_results({"score": 1, "tests": [{"visibility": "sometimes"}]}, tmp_path / "r.json")
+    written = write_results(
+        {"score": 1, "tests": [{"visibility": "sometimes"}]}, tmp_path / "r.json"
+    )
     assert written["score"] == 0
     assert [t["visibility"] for t in written["tests"]] == ["visible", "hidden"]
     assert "invalid results file" in written["output"]

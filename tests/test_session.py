@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pytest
-
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.session import Session
 from dlhw.autograder.submission import StudentError, Submission
@@ -27,7 +26,14 @@ def statuses(session: Session) -> list[str]:
 
 
 def test_cells_run_in_order_and_errors_do_not_stop_the_rest(session):
-    session.run_cells([(0, "a = 1"), (1, "raise ValueError('bad cell')"), (2, "import sys; sys.exit(3)"), (3, "def f(x):\n    return x + a")])
+    session.run_cells(
+        [
+            (0, "a = 1"),
+            (1, "raise ValueError('bad cell')"),
+            (2, "import sys; sys.exit(3)"),
+            (3, "def f(x):\n    return x + a"),
+        ]
+    )
     assert statuses(session) == ["ok", "error", "error", "ok"]
     assert "ValueError: bad cell" in session.reports[1].message
     assert Submission(session).f(41) == 42
@@ -74,32 +80,63 @@ def test_network_is_blocked(session):
     server.listen(1)
     port = server.getsockname()[1]
     try:
-        session.run_cells([(0, f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=1)\n    r = 'connected'\nexcept OSError as e:\n    r = type(e).__name__\ndef result():\n    return r")])
+        session.run_cells(
+            [
+                (
+                    0,
+                    f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=1)\n    r = 'connected'\nexcept OSError as e:\n    r = type(e).__name__\ndef result():\n    return r",
+                )
+            ]
+        )
         assert Submission(session).result() == "PermissionError"
     finally:
         server.close()
 
 
 def test_memory_limit_gives_memory_error(session):
-    session.run_cells([(0, "try:\n    x = bytearray(2 * 1024**3)\n    r = 'allocated'\nexcept MemoryError:\n    r = 'MemoryError'\ndef result():\n    return r")])
+    session.run_cells(
+        [
+            (
+                0,
+                "try:\n    x = bytearray(2 * 1024**3)\n    r = 'allocated'\nexcept MemoryError:\n    r = 'MemoryError'\ndef result():\n    return r",
+            )
+        ]
+    )
     assert Submission(session).result() == "MemoryError"
 
 
 def test_leftover_processes_are_killed(tmp_path):
     with Session(LIMITS) as s:
-        s.run_cells([(0, "import subprocess, os\np = subprocess.Popen(['sleep', '300'], start_new_session=True)\ndef pid():\n    return p.pid")])
+        s.run_cells(
+            [
+                (
+                    0,
+                    "import subprocess, os\np = subprocess.Popen(['sleep', '300'], start_new_session=True)\ndef pid():\n    return p.pid",
+                )
+            ]
+        )
         pid = Submission(s).pid()
         os.kill(pid, 0)  # alive while grading
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or os.environ.get("DLHW_SANDBOX") == "same-user", reason="uid separation needs root")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or os.environ.get("DLHW_SANDBOX") == "same-user",
+    reason="uid separation needs root",
+)
 def test_worker_runs_as_an_unprivileged_uid_that_cannot_read_private_files(session, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("hidden test")
     os.chmod(tmp_path, 0o700)
-    session.run_cells([(0, f"import os\ndef who():\n    return os.getuid()\ndef peek():\n    return open({str(secret)!r}).read()")])
+    session.run_cells(
+        [
+            (
+                0,
+                f"import os\ndef who():\n    return os.getuid()\ndef peek():\n    return open({str(secret)!r}).read()",
+            )
+        ]
+    )
     sub = Submission(session)
     assert sub.who() >= 61000
     with pytest.raises(StudentError, match="PermissionError"):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-
 from dlhw.autograder.stubgen import MarkerError, check_assignment, make_stub, strip_solutions
 
 
 def test_solution_regions_become_not_implemented_at_their_indentation():
     source = "def f(x):\n    '''doc'''\n    # BEGIN SOLUTION\n    return 2 * x\n    # END SOLUTION\n\ny = 1"
     stub = strip_solutions(source)
-    assert stub == "def f(x):\n    '''doc'''\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\ny = 1"
+    assert (
+        stub
+        == "def f(x):\n    '''doc'''\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\ny = 1"
+    )
     ns: dict = {}
     exec(compile(stub, "<stub>", "exec"), ns)
     with pytest.raises(NotImplementedError):
@@ -32,7 +34,9 @@ def test_unbalanced_markers_are_errors(source, message):
 
 
 def test_stub_clears_outputs_and_keeps_tags():
-    cell = nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["skip-grading"]}, execution_count=3)
+    cell = nbformat.v4.new_code_cell(
+        "x = 1", metadata={"tags": ["skip-grading"]}, execution_count=3
+    )
     cell.outputs = [nbformat.v4.new_output("stream", text="1")]
     stub = make_stub(nbformat.v4.new_notebook(cells=[cell]))
     assert stub.cells[0].outputs == [] and stub.cells[0].execution_count is None

@@ -36,17 +36,25 @@ def problem(seed: int, batch: int, n: int = 20, k: int = 7, dtype: type = np.flo
 
 
 def torch_loss(Z: np.ndarray, y: np.ndarray) -> float:
-    return float(F.cross_entropy(torch.from_numpy(Z.astype(np.float64)), torch.from_numpy(y.astype(np.int64))))
+    return float(
+        F.cross_entropy(
+            torch.from_numpy(Z.astype(np.float64)), torch.from_numpy(y.astype(np.int64))
+        )
+    )
 
 
 def torch_grad(X: np.ndarray, y: np.ndarray, theta: np.ndarray) -> np.ndarray:
     t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
-    loss = F.cross_entropy(torch.from_numpy(X.astype(np.float64)) @ t, torch.from_numpy(y.astype(np.int64)))
+    loss = F.cross_entropy(
+        torch.from_numpy(X.astype(np.float64)) @ t, torch.from_numpy(y.astype(np.int64))
+    )
     loss.backward()
     return t.grad.numpy()
 
 
-def torch_sgd_epoch(X: np.ndarray, y: np.ndarray, theta: np.ndarray, lr: float, batch: int) -> np.ndarray:
+def torch_sgd_epoch(
+    X: np.ndarray, y: np.ndarray, theta: np.ndarray, lr: float, batch: int
+) -> np.ndarray:
     t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.SGD([t], lr=lr)
     Xt, yt = torch.from_numpy(X.astype(np.float64)), torch.from_numpy(y.astype(np.int64))
@@ -78,9 +86,13 @@ def test_parse_mnist_images(sub):
     """parse_mnist: images are float32 (N, 784) scaled to [0, 1]"""
     img, lbl, pixels, _ = idx_files(sub, seed=1, count=37)
     result = sub.parse_mnist(img, lbl)
-    assert isinstance(result, (tuple, list)) and len(result) == 2, "parse_mnist should return (X, y)"
+    assert isinstance(result, (tuple, list)) and len(result) == 2, (
+        "parse_mnist should return (X, y)"
+    )
     # pixel / 255 in float32 is exact to float32 rounding: half an ulp of 1.0 is 6e-8.
-    assert_close(result[0], pixels.reshape(37, 784) / 255.0, rtol=0, atol=1e-6, name="X", dtype=np.float32)
+    assert_close(
+        result[0], pixels.reshape(37, 784) / 255.0, rtol=0, atol=1e-6, name="X", dtype=np.float32
+    )
 
 
 @pytest.mark.points(1)
@@ -89,7 +101,9 @@ def test_parse_mnist_labels(sub):
     """parse_mnist: labels are uint8 (N,)"""
     img, lbl, _, labels = idx_files(sub, seed=2, count=11)
     result = sub.parse_mnist(img, lbl)
-    assert isinstance(result, (tuple, list)) and len(result) == 2, "parse_mnist should return (X, y)"
+    assert isinstance(result, (tuple, list)) and len(result) == 2, (
+        "parse_mnist should return (X, y)"
+    )
     assert_close(result[1], labels, rtol=0, atol=0, name="y", dtype=np.uint8)  # integers: exact
 
 
@@ -103,7 +117,13 @@ def test_loss_matches_torch(sub):
     r = rng(3)
     Z, y = 3 * r.standard_normal((50, 10)), r.integers(0, 10, size=50).astype(np.uint8)
     # Both sides in float64 (see the tolerances note above).
-    assert_close(as_scalar(sub.softmax_loss(Z, y), "the loss"), torch_loss(Z, y), rtol=1e-7, atol=1e-10, name="the loss")
+    assert_close(
+        as_scalar(sub.softmax_loss(Z, y), "the loss"),
+        torch_loss(Z, y),
+        rtol=1e-7,
+        atol=1e-10,
+        name="the loss",
+    )
 
 
 @pytest.mark.points(1)
@@ -111,9 +131,18 @@ def test_loss_matches_torch(sub):
 def test_loss_float32(sub):
     """softmax_loss: float32 logits"""
     r = rng(4)
-    Z, y = (3 * r.standard_normal((64, 10))).astype(np.float32), r.integers(0, 10, size=64).astype(np.uint8)
+    Z, y = (
+        (3 * r.standard_normal((64, 10))).astype(np.float32),
+        r.integers(0, 10, size=64).astype(np.uint8),
+    )
     # float32 log-sum-exp over 10 classes: a few float32 ulps (1.2e-7) per row, averaged: 1e-5 is ample.
-    assert_close(as_scalar(sub.softmax_loss(Z, y), "the loss"), torch_loss(Z, y), rtol=1e-5, atol=1e-6, name="the loss")
+    assert_close(
+        as_scalar(sub.softmax_loss(Z, y), "the loss"),
+        torch_loss(Z, y),
+        rtol=1e-5,
+        atol=1e-6,
+        name="the loss",
+    )
 
 
 @pytest.mark.points(2)
@@ -125,7 +154,13 @@ def test_loss_large_logits(sub):
     Z[0] = [1000.0] * 9 + [-1000.0]
     y = r.integers(0, 10, size=20).astype(np.uint8)
     # Shifted log-sum-exp is exact to float64 rounding of numbers near 1000; unshifted gives inf/nan.
-    assert_close(as_scalar(sub.softmax_loss(Z, y), "the loss"), torch_loss(Z, y), rtol=1e-7, atol=1e-9, name="the loss")
+    assert_close(
+        as_scalar(sub.softmax_loss(Z, y), "the loss"),
+        torch_loss(Z, y),
+        rtol=1e-7,
+        atol=1e-9,
+        name="the loss",
+    )
 
 
 @pytest.mark.points(1)
@@ -133,7 +168,13 @@ def test_loss_large_logits(sub):
 def test_loss_batch_of_one(sub):
     """softmax_loss: a batch of one example"""
     Z, y = np.array([[2.0, -1.0, 0.5]]), np.array([2], dtype=np.uint8)
-    assert_close(as_scalar(sub.softmax_loss(Z, y), "the loss"), torch_loss(Z, y), rtol=1e-7, atol=1e-10, name="the loss")
+    assert_close(
+        as_scalar(sub.softmax_loss(Z, y), "the loss"),
+        torch_loss(Z, y),
+        rtol=1e-7,
+        atol=1e-10,
+        name="the loss",
+    )
 
 
 # ---- softmax_regression_grad -----------------------------------------------------------------
@@ -145,7 +186,13 @@ def test_grad_matches_autograd(sub):
     """softmax_regression_grad: matches torch autograd (float64)"""
     X, y, theta = problem(6, batch=50)
     # float64 on both sides; sums of 50 terms of size ~1: errors ~1e-15 (see the note above).
-    assert_close(sub.softmax_regression_grad(X, y, theta), torch_grad(X, y, theta), rtol=1e-7, atol=1e-10, name="the gradient")
+    assert_close(
+        sub.softmax_regression_grad(X, y, theta),
+        torch_grad(X, y, theta),
+        rtol=1e-7,
+        atol=1e-10,
+        name="the gradient",
+    )
 
 
 @pytest.mark.points(2)
@@ -160,7 +207,13 @@ def test_grad_matches_numeric(sub):
 
     # Central differences with eps=1e-6: truncation ~eps^2 = 1e-12, round-off ~1e-16/eps = 1e-10.
     expected = numeric_grad(loss, theta, eps=1e-6)
-    assert_close(sub.softmax_regression_grad(X, y, theta), expected, rtol=1e-6, atol=1e-8, name="the gradient")
+    assert_close(
+        sub.softmax_regression_grad(X, y, theta),
+        expected,
+        rtol=1e-6,
+        atol=1e-8,
+        name="the gradient",
+    )
 
 
 @pytest.mark.points(1)
@@ -169,7 +222,13 @@ def test_grad_float32(sub):
     """softmax_regression_grad: float32 inputs"""
     X, y, theta = problem(8, batch=40, dtype=np.float32)
     # float32 products summed over 40 examples: relative error ~40 * 6e-8; 1e-4 leaves margin.
-    assert_close(sub.softmax_regression_grad(X, y, theta), torch_grad(X, y, theta), rtol=1e-4, atol=1e-6, name="the gradient")
+    assert_close(
+        sub.softmax_regression_grad(X, y, theta),
+        torch_grad(X, y, theta),
+        rtol=1e-4,
+        atol=1e-6,
+        name="the gradient",
+    )
 
 
 @pytest.mark.points(1)
@@ -177,7 +236,13 @@ def test_grad_float32(sub):
 def test_grad_batch_of_one(sub):
     """softmax_regression_grad: a batch of one example"""
     X, y, theta = problem(9, batch=1)
-    assert_close(sub.softmax_regression_grad(X, y, theta), torch_grad(X, y, theta), rtol=1e-7, atol=1e-10, name="the gradient")
+    assert_close(
+        sub.softmax_regression_grad(X, y, theta),
+        torch_grad(X, y, theta),
+        rtol=1e-7,
+        atol=1e-10,
+        name="the gradient",
+    )
 
 
 @pytest.mark.points(1)
@@ -187,7 +252,13 @@ def test_grad_large_logits(sub):
     X, y, theta = problem(10, batch=30)
     X = 200.0 * X  # logits in the hundreds: exp() overflows without the max shift
     # Softmax saturates to near one-hot; the gradient entries are O(200); float64 error ~1e-13.
-    assert_close(sub.softmax_regression_grad(X, y, theta), torch_grad(X, y, theta), rtol=1e-7, atol=1e-7, name="the gradient")
+    assert_close(
+        sub.softmax_regression_grad(X, y, theta),
+        torch_grad(X, y, theta),
+        rtol=1e-7,
+        atol=1e-7,
+        name="the gradient",
+    )
 
 
 # ---- softmax_regression_epoch ----------------------------------------------------------------
@@ -197,7 +268,11 @@ def run_epoch(sub, X, y, theta, **kwargs) -> tuple[np.ndarray, object]:
     """theta after the student's epoch, however it was delivered (in place, or returned)."""
     call = sub.softmax_regression_epoch.with_args(X, y, theta, **kwargs)
     after = call.args[2]
-    if call.value is not None and isinstance(call.value, np.ndarray) and np.array_equal(after, theta):
+    if (
+        call.value is not None
+        and isinstance(call.value, np.ndarray)
+        and np.array_equal(after, theta)
+    ):
         after = call.value  # returned a new theta instead of updating in place (tested separately)
     return after, call.value
 
@@ -206,12 +281,16 @@ def sgd_with_own_gradient(sub, X, y, theta, lr, batch) -> np.ndarray:
     """SGD done by the grader with the student's own gradient function."""
     theta = theta.astype(np.float64)
     for start in range(0, X.shape[0], batch):
-        grad = sub.softmax_regression_grad(X[start : start + batch], y[start : start + batch], theta)
+        grad = sub.softmax_regression_grad(
+            X[start : start + batch], y[start : start + batch], theta
+        )
         theta = theta - lr * np.asarray(grad, dtype=np.float64)
     return theta
 
 
-def assert_sgd_epoch(sub, seed: int, N: int, batch: int, lr: float, dtype: type = np.float64) -> None:
+def assert_sgd_epoch(
+    sub, seed: int, N: int, batch: int, lr: float, dtype: type = np.float64
+) -> None:
     """The epoch must follow minibatch SGD: with the true gradient, or with the student's own."""
     X, y, theta = problem(seed, batch=N, dtype=dtype)
     after, _ = run_epoch(sub, X, y, theta, lr=lr, batch=batch)
@@ -256,7 +335,13 @@ def test_epoch_default_arguments(sub):
     """softmax_regression_epoch: defaults lr=0.1, batch=100"""
     X, y, theta = problem(14, batch=250)
     after, _ = run_epoch(sub, X, y, theta)
-    assert_close(after, torch_sgd_epoch(X, y, theta, 0.1, 100), rtol=1e-7, atol=1e-10, name="theta after one epoch")
+    assert_close(
+        after,
+        torch_sgd_epoch(X, y, theta, 0.1, 100),
+        rtol=1e-7,
+        atol=1e-10,
+        name="theta after one epoch",
+    )
 
 
 @pytest.mark.points(1)
@@ -276,9 +361,12 @@ def test_epoch_updates_in_place(sub):
     if np.array_equal(after, theta):
         raise AssertionError(
             "theta was not changed in place: update it with `theta -= ...` (or theta[:] = ...) "
-            "instead of creating a new array" + (" and returning it" if call.value is not None else "")
+            "instead of creating a new array"
+            + (" and returning it" if call.value is not None else "")
         )
-    assert call.value is None, f"the epoch should return None, but returned {type(call.value).__name__}"
+    assert call.value is None, (
+        f"the epoch should return None, but returned {type(call.value).__name__}"
+    )
     assert after.dtype == np.float32, f"theta changed dtype to {after.dtype}; it must stay float32"
 
 
@@ -289,4 +377,10 @@ def test_epoch_trains_like_torch_sgd(sub):
     X, y, theta = problem(17, batch=95, n=12, k=5)
     after, _ = run_epoch(sub, X, y, theta, lr=0.4, batch=20)
     # float64 throughout; see test_epoch_even_batches.
-    assert_close(after, torch_sgd_epoch(X, y, theta, 0.4, 20), rtol=1e-7, atol=1e-10, name="theta after one epoch")
+    assert_close(
+        after,
+        torch_sgd_epoch(X, y, theta, 0.4, 20),
+        rtol=1e-7,
+        atol=1e-10,
+        name="theta after one epoch",
+    )
