@@ -12,7 +12,7 @@ OUT         ?= out
 setup: $(STAMP)
 
 # The pinned CPU build of PyTorch goes in first: a looser requirement would pull a multi-GB CUDA build.
-$(STAMP): pyproject.toml CMakeLists.txt $(wildcard kernels/CMakeLists.txt)
+$(STAMP): pyproject.toml CMakeLists.txt $(wildcard kernels/CMakeLists.txt kernels/src/*)
 	$(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
