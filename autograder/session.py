@@ -120,6 +120,7 @@ class Session:
         self.files_removed = 0
         self._worker: _Worker | None = None
         self._closed = False
+        self.shared_dir: Path | None = None  # test data for the worker (see share_file)
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -183,6 +184,8 @@ class Session:
         self.leftovers_killed += reap(None, self.identity, self.spared)
         self.files_removed = remove_scratch_files(self.identity, keep=self.workdir)
         shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.shared_dir is not None:
+            shutil.rmtree(self.shared_dir, ignore_errors=True)
 
     def __enter__(self) -> Session:
         return self
@@ -309,13 +312,17 @@ class Session:
         return self._request(message, timeout or self.limits.call_timeout_s)
 
     def share_file(self, name: str, data: bytes) -> str:
-        """Place a file the student's code may read (test data); returns its path for the worker."""
-        path = self.workdir / "shared" / Path(name).name
-        path.parent.mkdir(exist_ok=True)
+        """Place a file the student's code may read (test data); returns its path for the worker.
+
+        The folder is the grader's own, readable by all and writable by none but us: never a
+        folder inside the worker's, where the student could plant a symlink and have the grader
+        write (and chown) through it into any folder of the machine."""
+        if self.shared_dir is None:
+            self.shared_dir = Path(tempfile.mkdtemp(prefix="dlhw-shared-"))
+            os.chmod(self.shared_dir, 0o755)
+        path = self.shared_dir / Path(name).name
         path.write_bytes(data)
-        if self.identity.isolated:
-            os.chown(path.parent, self.identity.uid, self.identity.gid)  # type: ignore[arg-type]
-            os.chown(path, self.identity.uid, self.identity.gid)  # type: ignore[arg-type]
+        os.chmod(path, 0o644)
         return str(path)
 
     def defined(self, names: list[str]) -> dict[str, str]:
