@@ -46,16 +46,25 @@ class GradeOutcome:
 
 
 def locate_notebook(submission: Path, hw: Homework) -> Path:
-    """The notebook to grade: the path itself, or the one notebook in a submission folder."""
+    """The notebook to grade: the path itself, or the one notebook in a submission folder.
+
+    A symbolic link is never followed out of the upload: the grader reads as root, and a link to
+    the reference notebook (or any file) would be graded, or shown, as the student's own work."""
+    if submission.is_symlink() and submission.resolve().is_file():
+        raise NotebookError(_symlink_problem(submission.name))
     if not submission.exists():
         raise NotebookError(f"nothing was submitted ({submission} does not exist)")
     if submission.is_file():
         return submission
-    notebooks = sorted(
-        p
-        for p in submission.rglob("*.ipynb")
-        if ".ipynb_checkpoints" not in p.parts and p.is_file()
+    root = submission.resolve()
+    candidates = sorted(
+        p for p in submission.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
     )
+    for p in candidates:
+        if p.is_symlink() and not p.resolve().is_relative_to(root):
+            raise NotebookError(_symlink_problem(str(p.relative_to(submission))))
+    # A link inside the upload to another of its files adds nothing: its target is listed too.
+    notebooks = [p for p in candidates if p.is_file() and not p.is_symlink()]
     if not notebooks:
         others = sorted(p.name for p in submission.rglob("*") if p.is_file())[:10]
         found = f" (found: {', '.join(others)})" if others else " (the upload is empty)"
@@ -69,6 +78,13 @@ def locate_notebook(submission: Path, hw: Homework) -> Path:
     raise NotebookError(
         f"several notebooks were submitted ({names}) and none is uniquely named "
         f"{hw.notebook_name}; upload only the notebook to grade"
+    )
+
+
+def _symlink_problem(name: str) -> str:
+    return (
+        f"{name} is a symbolic link to a file outside your upload, not a notebook: "
+        "upload the .ipynb file itself"
     )
 
 
