@@ -89,11 +89,13 @@ def _symlink_problem(name: str) -> str:
 
 
 def protect_private_files() -> None:
-    """As root, close the solutions folder (hidden tests, reference notebooks) to other users."""
+    """As root, close the course's private folders to other users: solutions/ (hidden tests,
+    reference notebooks) and .git/ (whose objects hold every version of them)."""
     if os.geteuid() == 0:
-        private = course_root() / "solutions"
-        if private.is_dir():
-            os.chmod(private, 0o700)
+        for name in ("solutions", ".git"):
+            private = course_root() / name
+            if private.is_dir() and not private.is_symlink():
+                os.chmod(private, 0o700)
 
 
 def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[TestEntry], str]:
