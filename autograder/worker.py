@@ -15,6 +15,7 @@ plain data the grader validates. Student output goes to stdout, which the grader
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 import types
@@ -45,6 +46,7 @@ def _error(exc: BaseException, filename_prefix: str = "<cell") -> dict[str, Any]
 class Worker:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
+        self.pid = os.getpid()
         self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
 
     def serve(self) -> None:
@@ -54,12 +56,15 @@ class Worker:
             except EOFError:
                 return
             reply = self.handle(request)
+            if os.getpid() != self.pid:
+                # A copy made by os.fork() in student code came back here: only the worker
+                # answers, or the grader would read one reply per copy.
+                os._exit(0)
             try:
                 self.channel.send(reply)
-            except ProtocolError as exc:
-                self.channel.send(
-                    {"ok": False, "error": {"type": "BadReturn", "message": str(exc)}}
-                )
+            except (ProtocolError, MemoryError) as exc:
+                message = str(exc) or "it is too large to send (out of memory)"
+                self.channel.send({"ok": False, "error": {"type": "BadReturn", "message": message}})
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
