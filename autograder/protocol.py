@@ -50,9 +50,21 @@ def _describe(obj: object) -> str:
 
 
 class _Encoder:
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int) -> None:
         self.buffers: list[bytes] = []
         self.items = 0
+        self.max_bytes = max_bytes
+        self.array_bytes = 0
+
+    def _reserve(self, arr: np.ndarray | np.generic) -> None:
+        """Count an array's bytes before copying it: a broadcast view of a few bytes can stand
+        for gigabytes, which the copy would try to allocate."""
+        self.array_bytes += arr.nbytes
+        if self.array_bytes > self.max_bytes:
+            raise ProtocolError(
+                f"value is at least {self.array_bytes / 2**20:.1f} MiB, "
+                f"over the {self.max_bytes / 2**20:.0f} MiB limit"
+            )
 
     def encode(self, obj: Any, depth: int = 0) -> Any:
         self.items += 1
@@ -74,12 +86,14 @@ class _Encoder:
                 raise ProtocolError("dict keys must be strings")
             return {"__dict__": {k: self.encode(v, depth + 1) for k, v in obj.items()}}
         if isinstance(obj, np.generic) and obj.dtype.kind in NUMERIC_KINDS:
+            self._reserve(obj)
             return self._array(np.asarray(obj), scalar=True)
         if isinstance(obj, np.ndarray):
             if obj.dtype.kind not in NUMERIC_KINDS:
                 raise ProtocolError(
                     f"arrays of dtype {obj.dtype} cannot be sent; only numeric arrays"
                 )
+            self._reserve(obj)
             # np.array(..., subok=False) drops ndarray subclasses: only the numbers travel.
             return self._array(np.array(obj, subok=False, copy=True), scalar=False)
         raise ProtocolError(f"a value of type {_describe(obj)} is not plain data")
@@ -98,7 +112,7 @@ class _Encoder:
 
 def encode_frame(message: Any, limits: FrameLimits = DEFAULT_LIMITS) -> bytes:
     """Encode a message to one frame, refusing anything that is not plain data."""
-    enc = _Encoder()
+    enc = _Encoder(limits.max_total_bytes)
     body = enc.encode(message)
     header = json.dumps({"body": body, "buffers": [len(b) for b in enc.buffers]}).encode()
     total = len(header) + sum(len(b) for b in enc.buffers)
