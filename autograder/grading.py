@@ -121,8 +121,10 @@ def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[Test
     return reporter.results(), log.getvalue()
 
 
-def _cell_line(read: ReadNotebook, report: CellReport) -> str:
-    source = next((c.source for c in read.cells if c.index == report.index), "")
+MAX_LISTED_CELLS = 20  # cells with problems listed one by one in the feedback; the rest counted
+
+
+def _cell_line(source: str, report: CellReport) -> str:
     first = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
     first = first if len(first) <= 60 else first[:57] + "..."
     what = {
@@ -143,17 +145,24 @@ def _summary(read: ReadNotebook | None, session: Session | None, problem: str) -
         f"Graded {read.path.name}: {len(read.cells)} code cells ran"
         + (f", {len(read.skipped)} skipped (tagged skip-grading)." if read.skipped else ".")
     ]
-    bad = [r for r in session.reports if r.status != "ok"]
-    skipped_magic = [
-        r for r in bad if r.status == "error" and "cell magic is not Python" in r.message
-    ]
-    bad = [r for r in bad if r not in skipped_magic]
+    bad, skipped_magic = [], []
+    for r in session.reports:
+        if r.status == "error" and "cell magic is not Python" in r.message:
+            skipped_magic.append(r)
+        elif r.status != "ok":
+            bad.append(r)
     if bad:
+        # Listed up to a cap, and looked up by index: a notebook of 100,000 failing cells must
+        # neither make this quadratic nor bury the rest of the feedback.
+        sources = {c.index: c.source for c in read.cells}
         lines.append("Problems while running your notebook (the other cells still ran):")
-        lines += [_cell_line(read, r) for r in bad]
+        lines += [_cell_line(sources.get(r.index, ""), r) for r in bad[:MAX_LISTED_CELLS]]
+        if len(bad) > MAX_LISTED_CELLS:
+            lines.append(f"  ... and {len(bad) - MAX_LISTED_CELLS:,} more cells with problems")
     if skipped_magic:
-        cells = ", ".join(str(r.index + 1) for r in skipped_magic)
-        lines.append(f"Skipped cells {cells}: their cell magics are not Python.")
+        cells = ", ".join(str(r.index + 1) for r in skipped_magic[:MAX_LISTED_CELLS])
+        more = ", ..." if len(skipped_magic) > MAX_LISTED_CELLS else ""
+        lines.append(f"Skipped cells {cells}{more}: their cell magics are not Python.")
     printed = session.output().strip()
     if printed:
         lines.append("\nWhat your notebook printed while being graded:\n" + printed)
