@@ -23,6 +23,7 @@ import random
 import resource
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -32,7 +33,7 @@ from pathlib import Path
 
 SANDBOX_UID_BASE = 61_000
 SANDBOX_UID_SPAN = 4_000
-SCRATCH_ROOTS = ("/tmp", "/var/tmp", "/dev/shm")
+SCRATCH_ROOTS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 
 
 @dataclass(frozen=True)
@@ -288,27 +289,62 @@ def _kill_all_of_uid(identity: Identity) -> None:
 
 
 def remove_scratch_files(identity: Identity, keep: Path) -> int:
-    """Delete what the sandbox uid left in world-writable scratch folders (but `keep`, the
-    worker's own folder, which the caller removes); returns the count."""
-    if not identity.isolated:
+    """Delete what the sandbox uid left in world-writable scratch folders, and in world-writable
+    folders of others inside them (such as /tmp/.X11-unix), but `keep`, the worker's own folder,
+    which the caller removes; returns the count. Call it once no process of the uid is left."""
+    if identity.uid is None:
+        return 0
+    uid = identity.uid
+    return sum([_remove_owned(root, uid, str(keep), 0) for root in SCRATCH_ROOTS])
+
+
+def _remove_owned(folder: str, uid: int, keep: str, depth: int) -> int:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
         return 0
     removed = 0
-    for root in SCRATCH_ROOTS:
+    for entry in entries:
         try:
-            entries = list(os.scandir(root))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.stat(follow_symlinks=False).st_uid != identity.uid or entry.path == str(
-                    keep
-                ):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
+            info = entry.stat(follow_symlinks=False)
+            if entry.path == keep:
+                continue
+            if info.st_uid == uid:
+                if stat.S_ISDIR(info.st_mode):
                     shutil.rmtree(entry.path, ignore_errors=True)
                 else:
                     os.unlink(entry.path)
                 removed += 1
-            except OSError:
-                continue
+            elif stat.S_ISDIR(info.st_mode) and info.st_mode & 0o002 and depth < 8:
+                removed += _remove_owned(entry.path, uid, keep, depth + 1)
+        except OSError:
+            continue
+    return removed
+
+
+def remove_ipc_objects(identity: Identity) -> int:
+    """System V shared memory, semaphores and message queues outlive their processes (a segment
+    holds its memory until removed): remove those the sandbox uid created or owns; returns the
+    count. Call it once no process of the uid is left."""
+    if not identity.isolated:
+        return 0
+    libc = ctypes.CDLL(None, use_errno=True)
+    ipc_rmid = 0
+    removers = {
+        "shm": ("shmid", lambda i: libc.shmctl(i, ipc_rmid, None)),
+        "sem": ("semid", lambda i: libc.semctl(i, 0, ipc_rmid)),
+        "msg": ("msqid", lambda i: libc.msgctl(i, ipc_rmid, None)),
+    }
+    removed = 0
+    for kind, (id_column, remove) in removers.items():
+        try:
+            header, *rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        except (OSError, ValueError):
+            continue
+        columns = header.split()
+        for row in rows:
+            fields = dict(zip(columns, row.split(), strict=False))
+            owners = {int(fields.get("uid", -1)), int(fields.get("cuid", -1))}
+            if identity.uid in owners and remove(int(fields[id_column])) == 0:
+                removed += 1
     return removed

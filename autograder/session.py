@@ -26,6 +26,7 @@ from dlhw.autograder.confinement import (
     become_subreaper,
     choose_identity,
     reap,
+    remove_ipc_objects,
     remove_scratch_files,
     spawn_worker,
 )
@@ -183,6 +184,9 @@ class Session:
         self._stop()
         self.leftovers_killed += reap(None, self.identity, self.spared)
         self.files_removed = remove_scratch_files(self.identity, keep=self.workdir)
+        ipc = remove_ipc_objects(self.identity)
+        if ipc:
+            self.notes.append(f"removed {ipc} System V IPC objects of the sandbox uid")
         shutil.rmtree(self.workdir, ignore_errors=True)
         if self.shared_dir is not None:
             shutil.rmtree(self.shared_dir, ignore_errors=True)
