@@ -114,7 +114,7 @@ def spawn_worker(
         "--nproc", str(limits.max_processes), "--fsize", str(limits.max_file_bytes),
         "--nofile", str(limits.max_open_files),
     ]  # fmt: skip
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -127,6 +127,19 @@ def spawn_worker(
         group=identity.gid,
         extra_groups=[] if identity.isolated else None,
     )
+    _make_first_oom_victim(proc.pid)  # before any student code: that comes after the greeting
+    return proc
+
+
+def _make_first_oom_victim(pid: int) -> None:
+    """No cgroup bounds the sandbox's processes together (the memory limit is per process): when
+    memory runs out, the kernel should kill them, not the grader. Children inherit the value.
+    Written with CAP_SYS_RESOURCE, it is also a floor the student's code cannot go below; most
+    containers drop that capability, and there deliberate code can lower it back to 0."""
+    try:
+        Path(f"/proc/{pid}/oom_score_adj").write_text("1000")
+    except OSError:
+        pass
 
 
 # ---- inside the worker ---------------------------------------------------------------------
