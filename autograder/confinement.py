@@ -8,7 +8,8 @@ at start-up, before it reads any student code. What each layer relies on:
   reference solutions, results) are then unreadable and unwritable to it. Without root, the
   worker runs as the grader's own user and this layer is absent (documented in docs/isolation.md).
 - limits (setrlimit): address space, CPU seconds, processes, file size, open files, no core dumps.
-- network: a seccomp filter makes socket() fail for every family but AF_UNIX, and blocks io_uring.
+- network: a seccomp filter makes socket() fail for every family but AF_UNIX, and blocks io_uring
+  and the system calls of other ABIs (i386 `int 0x80`, x32).
 - process lifetime: the worker leads its own session; at the end its group is killed, every
   process of the sandbox uid is killed (root), and orphans re-parented to the grader, which is a
   child subreaper, are killed too.
@@ -194,7 +195,8 @@ _SYSCALLS = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}
 
 
 def block_network() -> bool:
-    """Install a seccomp filter: socket(AF_UNIX) is allowed, every other family fails with EACCES."""
+    """Install a seccomp filter: socket(AF_UNIX) is allowed, every other family fails with EACCES,
+    and so does every system call of another ABI (i386, x32)."""
     arch = _SYSCALLS.get(platform.machine())
     if arch is None:
         return False
@@ -203,7 +205,9 @@ def block_network() -> bool:
     ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
     program = [
         (ld, 0, 0, 4),  # 0: A = seccomp_data.arch
-        (jeq, 0, 6, audit_arch),  # 1: another ABI -> allow (filtered ABIs only)
+        # 1: another ABI -> deny: on x86_64, `int 0x80` reaches the i386 socket() with numbers
+        # this filter does not check, and student code can run machine code through ctypes.
+        (jeq, 0, 7, audit_arch),
         (ld, 0, 0, 0),  # 2: A = seccomp_data.nr
         (jge, 5, 0, 0x40000000),  # 3: x32 system calls -> deny
         (jeq, 4, 0, nr_io_uring),  # 4: io_uring can open sockets behind seccomp's back -> deny
