@@ -89,12 +89,11 @@ def _symlink_problem(name: str) -> str:
 
 
 def protect_private_files() -> None:
-    """As root, close the course's private folders to other users: solutions/ (hidden tests,
-    reference notebooks) and .git/ (whose objects hold every version of them)."""
+    """As root, close to other users what student code must not read: the solutions folder
+    (hidden tests, reference notebooks) and the repository's history, which holds them too."""
     if os.geteuid() == 0:
-        for name in ("solutions", ".git"):
-            private = course_root() / name
-            if private.is_dir() and not private.is_symlink():
+        for private in (course_root() / "solutions", course_root() / ".git"):
+            if private.is_dir():
                 os.chmod(private, 0o700)
 
 

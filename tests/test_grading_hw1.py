@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -99,3 +100,25 @@ def test_magics_and_shell_escapes_do_not_break_grading(grade_nb, hw1):
     outcome = grade_nb(notebook_from_cells(cells))
     assert outcome.score == outcome.max_score, failed_tests(outcome)
     assert "cell magics are not Python" in outcome.results["output"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="uid separation needs root")
+def test_student_code_cannot_read_solutions_or_repository_history(grade_nb, hw1):
+    probe = f"""
+import os
+def _try(path):
+    try:
+        if os.path.isdir(path):
+            os.listdir(path)
+        else:
+            open(path, "rb").read(1)
+        return "read"
+    except OSError as exc:
+        return type(exc).__name__
+PROBES = {{p: _try(p) for p in {[str(hw1.master), str(hw1.hidden_tests[0]), str(REPO / ".git"), str(REPO / ".git" / "objects")]!r}}}
+def softmax_loss(Z, y):
+    raise RuntimeError(repr(PROBES))
+"""
+    outcome = grade_nb(notebook_from_cells([*reference_source(hw1), probe]))
+    loss_test = next(t for t in outcome.results["tests"] if t["name"].startswith("softmax_loss: a batch"))
+    assert "PermissionError" in loss_test["output"] and "'read'" not in loss_test["output"], loss_test["output"]
