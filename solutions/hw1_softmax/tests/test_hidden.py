@@ -301,6 +301,8 @@ def assert_sgd_epoch(
     try:
         assert_close(after, expected, rtol=rtol, atol=atol, name="theta after one epoch")
     except AssertionError as against_torch:
+        if np.array_equal(after, theta):  # nothing moved: a gradient of zeros vouches for nothing
+            raise
         try:  # a wrong gradient is penalised by the gradient tests, not again here
             own = sgd_with_own_gradient(sub, X, y, theta, lr, batch)
             assert_close(after, own, rtol=rtol, atol=atol, name="theta after one epoch")
