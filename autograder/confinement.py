@@ -35,6 +35,7 @@ from pathlib import Path
 SANDBOX_UID_BASE = 61_000
 SANDBOX_UID_SPAN = 4_000
 SCRATCH_ROOTS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+EXIT_OUT_OF_MEMORY = 99  # the worker's exit status when it cannot go on for lack of memory
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dlhw.autograder.confinement import (
+    EXIT_OUT_OF_MEMORY,
     Identity,
     Limits,
     _children_of,
@@ -360,4 +361,14 @@ def _describe_exit(code: int | None, limits: Limits) -> str:
             "SIGSEGV": "crashed (segmentation fault; runaway recursion?)",
         }.get(name, "killed by a signal")
         return f"the submission's process was {hint} [{name}]"
-    return f"the submission's process exited with status {code} (sys.exit or os._exit?)"
+    if code == EXIT_OUT_OF_MEMORY:
+        return (
+            "the submission's process ran out of memory "
+            f"(the limit is {limits.memory_bytes // 2**20} MiB; is a cell holding large arrays?)"
+        )
+    if code == 0:
+        return "the submission's process exited with status 0 (sys.exit or os._exit?)"
+    return (
+        f"the submission's process exited with status {code} (sys.exit or os._exit, "
+        "or a library that gave up: out of memory?)"
+    )

@@ -21,7 +21,7 @@ import traceback
 import types
 from typing import Any
 
-from dlhw.autograder.confinement import confine_self
+from dlhw.autograder.confinement import EXIT_OUT_OF_MEMORY, confine_self
 from dlhw.autograder.magics import neutralise_ipython
 from dlhw.autograder.protocol import Channel, ProtocolError
 
@@ -144,7 +144,10 @@ def main(argv: list[str] | None = None) -> None:
     notes = confine_self(opts.memory, opts.cpu, opts.nproc, opts.fsize, opts.nofile)
     channel = Channel(opts.read_fd, opts.write_fd)
     channel.send({"ok": True, "ready": True, "notes": notes})
-    Worker(channel).serve()
+    try:
+        Worker(channel).serve()
+    except MemoryError:  # e.g. receiving arguments once the notebook has taken all the memory
+        os._exit(EXIT_OUT_OF_MEMORY)
 
 
 if __name__ == "__main__":
