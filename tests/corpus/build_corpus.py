@@ -1,0 +1,44 @@
+"""A corpus of hostile and broken homework-1 submissions: one named case per entry of CASES.
+
+Each case is what a student might upload (a notebook, a broken file, a folder), built from the
+master notebook's graded cells plus the case's change. The tables: cases_runaway.py (loops,
+bombs, processes left behind, exits and signals), cases_attacks.py (the grader's files and state,
+deceptive results, output and network) and cases_broken.py (malformed uploads, unusual but
+correct work, realistic mistakes).
+tests/test_corpus.py grades every case and asserts what must happen; to read the uploads:
+
+    .venv/bin/python tests/corpus/build_corpus.py OUT_DIR [CASE ...]
+
+writes OUT_DIR/<case>.ipynb (or OUT_DIR/<case>/ for folder uploads). The uploads are generated,
+never committed: most carry the reference solution, which must not sit anywhere outside
+solutions/ (the folder the grader closes to student code), and some are 200 MB or 10,000 cells.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import cases_attacks
+import cases_broken
+import cases_runaway
+from corpus_kit import Case, Context, write_upload
+
+CASES: list[Case] = [*cases_runaway.CASES, *cases_attacks.CASES, *cases_broken.CASES]
+BY_NAME = {c.name: c for c in CASES}
+assert len(BY_NAME) == len(CASES), "case names must be unique"
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0].startswith("-"):
+        print(__doc__)
+        return 2
+    out, names = Path(argv[0]), argv[1:] or list(BY_NAME)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        print(write_upload(BY_NAME[name], Context(), out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
