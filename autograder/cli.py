@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="seconds the whole grading run may take (default %(default)s)",
         )
         p.add_argument("--memory-mb", type=int, default=DEFAULTS.memory_bytes // 2**20,
-                       help="address-space limit of the student's process (default %(default)s)")  # fmt: skip
+                       help="memory (heap, arrays) the student's process may allocate, in MiB (default %(default)s)")  # fmt: skip
 
     p = subs.add_parser("grade", help="grade one submission and write Gradescope's results.json")
     p.add_argument("homework", help="homework id, e.g. hw1 (see `autograder list`)")

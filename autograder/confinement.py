@@ -45,7 +45,7 @@ class Limits:
     call_timeout_s: float = 10.0  # one call of a student function
     cell_timeout_s: float = 30.0  # one notebook cell
     run_timeout_s: float = 300.0  # the whole grading run
-    memory_bytes: int = 512 * 2**20  # address space of each worker process
+    memory_bytes: int = 512 * 2**20  # heap and anonymous memory (RLIMIT_DATA) of each worker process
     max_processes: int = 64  # processes and threads of the sandbox uid
     max_file_bytes: int = 64 * 2**20  # largest file the worker may write
     max_open_files: int = 256
@@ -154,7 +154,11 @@ def confine_self(memory: int, cpu: int, nproc: int, fsize: int, nofile: int) -> 
     notes = []
     os.umask(0o077)
     for limit, value in (
-        (resource.RLIMIT_AS, memory),
+        # RLIMIT_DATA bounds what allocations can take (heap, anonymous mmaps: every numpy array),
+        # not the shared libraries mapped in: `import torch` maps ~600 MB of address space but
+        # allocates ~180 MB. The address space gets a loose backstop against huge reservations.
+        (resource.RLIMIT_DATA, memory),
+        (resource.RLIMIT_AS, max(8 * memory, 4 * 2**30)),
         (resource.RLIMIT_CPU, cpu),
         (resource.RLIMIT_FSIZE, fsize),
         (resource.RLIMIT_NOFILE, nofile),

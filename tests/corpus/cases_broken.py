@@ -445,6 +445,17 @@ REALISTIC = [
             """
         ),
     ),
+    Case(
+        "epoch_scribbles_in_place",
+        "realistic",
+        "the epoch changes theta in place, but not by SGD (it halves it)",
+        lambda ctx: with_functions(
+            softmax_regression_epoch="""
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                theta *= 0.5
+            """
+        ),
+    ),
 ]
 
 CASES = [*MALFORMED, *UNUSUAL, *REALISTIC]

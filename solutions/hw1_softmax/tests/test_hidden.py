@@ -288,26 +288,41 @@ def sgd_with_own_gradient(sub, X, y, theta, lr, batch) -> np.ndarray:
     return theta
 
 
-def assert_sgd_epoch(
-    sub, seed: int, N: int, batch: int, lr: float, dtype: type = np.float64
-) -> None:
-    """The epoch must follow minibatch SGD: with the true gradient, or with the student's own."""
-    X, y, theta = problem(seed, batch=N, dtype=dtype)
-    after, _ = run_epoch(sub, X, y, theta, lr=lr, batch=batch)
+def tolerances(dtype: type) -> tuple[float, float]:
     # float64: the updates match torch up to summation order (see the tolerances note above);
     # float32: ceil(N / batch) float32 updates, each with ~1e-6 relative error: 1e-4 leaves margin.
-    rtol, atol = (1e-7, 1e-10) if dtype == np.float64 else (1e-4, 1e-6)
-    expected = torch_sgd_epoch(X, y, theta, lr, batch)
+    return (1e-7, 1e-10) if dtype == np.float64 else (1e-4, 1e-6)
+
+
+def assert_sgd_step(sub, X, y, theta, after, lr: float, batch: int) -> None:
+    """`after` must be one epoch of minibatch SGD from `theta`: with the true gradient, or with
+    the student's own (a wrong gradient is penalised by the gradient tests, not again here)."""
+    rtol, atol = tolerances(theta.dtype.type)
     try:
-        assert_close(after, expected, rtol=rtol, atol=atol, name="theta after one epoch")
+        assert_close(
+            after,
+            torch_sgd_epoch(X, y, theta, lr, batch),
+            rtol=rtol,
+            atol=atol,
+            name="theta after one epoch",
+        )
     except AssertionError as against_torch:
         if np.array_equal(after, theta):  # nothing moved: a gradient of zeros vouches for nothing
             raise
-        try:  # a wrong gradient is penalised by the gradient tests, not again here
+        try:
             own = sgd_with_own_gradient(sub, X, y, theta, lr, batch)
             assert_close(after, own, rtol=rtol, atol=atol, name="theta after one epoch")
         except AssertionError:
             raise against_torch from None
+
+
+def assert_sgd_epoch(
+    sub, seed: int, N: int, batch: int, lr: float, dtype: type = np.float64
+) -> None:
+    """The student's epoch (however it delivers theta) must be one epoch of minibatch SGD."""
+    X, y, theta = problem(seed, batch=N, dtype=dtype)
+    after, _ = run_epoch(sub, X, y, theta, lr=lr, batch=batch)
+    assert_sgd_step(sub, X, y, theta, after, lr, batch)
 
 
 @pytest.mark.points(2)
@@ -370,6 +385,8 @@ def test_epoch_updates_in_place(sub):
         f"the epoch should return None, but returned {type(call.value).__name__}"
     )
     assert after.dtype == np.float32, f"theta changed dtype to {after.dtype}; it must stay float32"
+    # Changed in place, but by an SGD step? (Even batches: the partial batch is tested elsewhere.)
+    assert_sgd_step(sub, X, y, theta, after, lr=0.5, batch=10)
 
 
 @pytest.mark.points(1)
