@@ -53,7 +53,7 @@ bench-kernels: setup
 	$(PY) benchmarks/bench_kernels.py
 
 lint: setup
-	$(VENV)/bin/ruff check autograder datasets kernels tests benchmarks
+	$(VENV)/bin/ruff check autograder datasets kernels tests benchmarks solutions
 	$(VENV)/bin/mypy autograder datasets
 
 clean:
