@@ -64,6 +64,18 @@ def torch_sgd_epoch(
     return t.detach().numpy()
 
 
+def check_loss(sub, Z: np.ndarray, y: np.ndarray, *, rtol: float, atol: float) -> None:
+    """The student's loss of (Z, y) against torch's cross_entropy in float64."""
+    loss = as_scalar(sub.softmax_loss(Z, y), "the loss")
+    assert_close(loss, torch_loss(Z, y), rtol=rtol, atol=atol, name="the loss")
+
+
+def check_grad(sub, X, y, theta, *, rtol: float, atol: float) -> None:
+    """The student's gradient against torch autograd in float64."""
+    grad = sub.softmax_regression_grad(X, y, theta)
+    assert_close(grad, torch_grad(X, y, theta), rtol=rtol, atol=atol, name="the gradient")
+
+
 # ---- parse_mnist -----------------------------------------------------------------------------
 
 
@@ -116,13 +128,7 @@ def test_loss_matches_torch(sub):
     r = rng(3)
     Z, y = 3 * r.standard_normal((50, 10)), r.integers(0, 10, size=50).astype(np.uint8)
     # Both sides in float64 (see the tolerances note above).
-    assert_close(
-        as_scalar(sub.softmax_loss(Z, y), "the loss"),
-        torch_loss(Z, y),
-        rtol=1e-7,
-        atol=1e-10,
-        name="the loss",
-    )
+    check_loss(sub, Z, y, rtol=1e-7, atol=1e-10)
 
 
 @pytest.mark.points(1)
@@ -135,13 +141,7 @@ def test_loss_float32(sub):
         r.integers(0, 10, size=64).astype(np.uint8),
     )
     # float32 log-sum-exp over 10 classes: a few float32 ulps (1.2e-7) per row, averaged: 1e-5 is ample.
-    assert_close(
-        as_scalar(sub.softmax_loss(Z, y), "the loss"),
-        torch_loss(Z, y),
-        rtol=1e-5,
-        atol=1e-6,
-        name="the loss",
-    )
+    check_loss(sub, Z, y, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.points(2)
@@ -153,13 +153,7 @@ def test_loss_large_logits(sub):
     Z[0] = [1000.0] * 9 + [-1000.0]
     y = r.integers(0, 10, size=20).astype(np.uint8)
     # Shifted log-sum-exp is exact to float64 rounding of numbers near 1000; unshifted gives inf/nan.
-    assert_close(
-        as_scalar(sub.softmax_loss(Z, y), "the loss"),
-        torch_loss(Z, y),
-        rtol=1e-7,
-        atol=1e-9,
-        name="the loss",
-    )
+    check_loss(sub, Z, y, rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.points(1)
@@ -167,13 +161,7 @@ def test_loss_large_logits(sub):
 def test_loss_batch_of_one(sub):
     """softmax_loss: a batch of one example"""
     Z, y = np.array([[2.0, -1.0, 0.5]]), np.array([2], dtype=np.uint8)
-    assert_close(
-        as_scalar(sub.softmax_loss(Z, y), "the loss"),
-        torch_loss(Z, y),
-        rtol=1e-7,
-        atol=1e-10,
-        name="the loss",
-    )
+    check_loss(sub, Z, y, rtol=1e-7, atol=1e-10)
 
 
 # ---- softmax_regression_grad -----------------------------------------------------------------
@@ -185,13 +173,7 @@ def test_grad_matches_autograd(sub):
     """softmax_regression_grad: matches torch autograd (float64)"""
     X, y, theta = problem(6, batch=50)
     # float64 on both sides; sums of 50 terms of size ~1: errors ~1e-15 (see the note above).
-    assert_close(
-        sub.softmax_regression_grad(X, y, theta),
-        torch_grad(X, y, theta),
-        rtol=1e-7,
-        atol=1e-10,
-        name="the gradient",
-    )
+    check_grad(sub, X, y, theta, rtol=1e-7, atol=1e-10)
 
 
 @pytest.mark.points(2)
@@ -221,13 +203,7 @@ def test_grad_float32(sub):
     """softmax_regression_grad: float32 inputs"""
     X, y, theta = problem(8, batch=40, dtype=np.float32)
     # float32 products summed over 40 examples: relative error ~40 * 6e-8; 1e-4 leaves margin.
-    assert_close(
-        sub.softmax_regression_grad(X, y, theta),
-        torch_grad(X, y, theta),
-        rtol=1e-4,
-        atol=1e-6,
-        name="the gradient",
-    )
+    check_grad(sub, X, y, theta, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.points(1)
@@ -235,13 +211,7 @@ def test_grad_float32(sub):
 def test_grad_batch_of_one(sub):
     """softmax_regression_grad: a batch of one example"""
     X, y, theta = problem(9, batch=1)
-    assert_close(
-        sub.softmax_regression_grad(X, y, theta),
-        torch_grad(X, y, theta),
-        rtol=1e-7,
-        atol=1e-10,
-        name="the gradient",
-    )
+    check_grad(sub, X, y, theta, rtol=1e-7, atol=1e-10)
 
 
 @pytest.mark.points(1)
@@ -251,13 +221,7 @@ def test_grad_large_logits(sub):
     X, y, theta = problem(10, batch=30)
     X = 200.0 * X  # logits in the hundreds: exp() overflows without the max shift
     # Softmax saturates to near one-hot; the gradient entries are O(200); float64 error ~1e-13.
-    assert_close(
-        sub.softmax_regression_grad(X, y, theta),
-        torch_grad(X, y, theta),
-        rtol=1e-7,
-        atol=1e-7,
-        name="the gradient",
-    )
+    check_grad(sub, X, y, theta, rtol=1e-7, atol=1e-7)
 
 
 # ---- softmax_regression_epoch ----------------------------------------------------------------
