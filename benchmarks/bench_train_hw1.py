@@ -20,8 +20,8 @@ import time
 import types
 from pathlib import Path
 
-import nbformat
 import numpy as np
+from dlhw.autograder.notebook import graded_cells
 from dlhw.datasets import load_mnist_files
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions/hw1_softmax/hw1_softmax.ipynb"
@@ -31,11 +31,9 @@ TARGET_ERR, TARGET_S = 0.19, 3.0
 
 def reference_functions() -> types.SimpleNamespace:
     """Execute the notebook's graded cells (not tagged skip-grading) and return what they define."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
     namespace: dict[str, object] = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "skip-grading" not in cell.metadata.get("tags", []):
-            exec(compile(cell.source, str(NOTEBOOK), "exec"), namespace)  # noqa: S102 (our notebook)
+    for cell in graded_cells(NOTEBOOK).cells:
+        exec(compile(cell.source, str(NOTEBOOK), "exec"), namespace)  # noqa: S102 (our notebook)
     return types.SimpleNamespace(**namespace)
 
 

@@ -11,6 +11,7 @@ import pytest
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.grading import GradeOutcome, grade
 from dlhw.autograder.homeworks import Homework, course_root, get_homework
+from dlhw.autograder.notebook import graded_cells
 from dlhw.autograder.results import validate
 
 REPO = course_root()
@@ -35,12 +36,7 @@ def notebook_from_cells(cells: list[str | tuple[str, list[str]]]) -> nbformat.No
 
 def reference_source(hw: Homework) -> list[str]:
     """The graded (untagged) code cells of the master notebook."""
-    nb = nbformat.read(hw.master, as_version=4)
-    return [
-        c.source
-        for c in nb.cells
-        if c.cell_type == "code" and "skip-grading" not in c.metadata.get("tags", [])
-    ]
+    return [c.source for c in graded_cells(hw.master).cells]
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from dlhw.autograder.notebook import graded_cells
 from dlhw.datasets import read_idx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,12 +37,7 @@ TOL = {np.float32: {"rtol": 1e-5, "atol": 1e-6}, np.float64: {"rtol": 1e-10, "at
 
 
 def graded_sources() -> list[str]:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    return [
-        c.source
-        for c in nb.cells
-        if c.cell_type == "code" and SKIP_TAG not in c.metadata.get("tags", [])
-    ]
+    return [c.source for c in graded_cells(NOTEBOOK).cells]
 
 
 def exec_cells(sources: list[str]) -> types.SimpleNamespace:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 from dlhw.autograder.homeworks import get_homework
-from dlhw.autograder.notebook import SKIP_TAG
+from dlhw.autograder.notebook import SKIP_TAG, graded_cells
 
 HW = get_homework("hw1")
 MARK = "DLHW-CORPUS-FORGED"  # what hostile cases write wherever they can; the tests look for it
@@ -69,12 +69,7 @@ class Case:
 @cache
 def reference() -> tuple[str, ...]:
     """The graded code cells of the master notebook (those not tagged skip-grading)."""
-    nb = nbformat.read(HW.master, as_version=4)
-    return tuple(
-        c.source
-        for c in nb.cells
-        if c.cell_type == "code" and SKIP_TAG not in c.metadata.get("tags", [])
-    )
+    return tuple(c.source for c in graded_cells(HW.master).cells)
 
 
 def src(text: str) -> str:
