@@ -62,9 +62,9 @@ def _marker_arg(item: pytest.Item, name: str, default: Any) -> Any:
 def _message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
     exc = excinfo.value
     if isinstance(exc, StudentError):
-        return str(exc)
+        return str(exc).strip()
     if isinstance(exc, AssertionError):
-        return str(exc) or "a check failed"
+        return str(exc).strip() or "a check failed"
     # Anything else comes from the test code itself: say so without showing that code.
     return f"the test could not complete: {type(exc).__name__}: {exc}"
 

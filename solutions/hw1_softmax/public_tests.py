@@ -78,4 +78,8 @@ def test_softmax_regression_epoch_returns_none(sub):
     X = np.arange(15, dtype=np.float64).reshape(5, 3) / 15
     y = np.array([0, 1, 2, 1, 0])
     theta = np.zeros((3, 3))
-    assert sub.softmax_regression_epoch(X, y, theta, lr=0.1, batch=2) is None
+    result = sub.softmax_regression_epoch(X, y, theta, lr=0.1, batch=2)
+    assert result is None, (
+        f"softmax_regression_epoch returned a {type(result).__name__}: it should update theta in "
+        "place (theta -= ...) and return None"
+    )
