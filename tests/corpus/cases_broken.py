@@ -446,6 +446,19 @@ REALISTIC = [
         ),
     ),
     Case(
+        "epoch_wrong_defaults",
+        "realistic",
+        "the epoch's defaults are lr=0.5, batch=50 instead of lr=0.1, batch=100",
+        lambda ctx: with_functions(
+            softmax_regression_epoch="""
+            def softmax_regression_epoch(X, y, theta, lr=0.5, batch=50):
+                for start in range(0, X.shape[0], batch):
+                    Xb, yb = X[start : start + batch], y[start : start + batch]
+                    theta -= lr * softmax_regression_grad(Xb, yb, theta)
+            """
+        ),
+    ),
+    Case(
         "epoch_scribbles_in_place",
         "realistic",
         "the epoch changes theta in place, but not by SGD (it halves it)",
