@@ -68,7 +68,7 @@ def assert_close(
     if bad_nonfinite.any():
         idx = tuple(int(i) for i in np.argwhere(bad_nonfinite)[0])
         raise AssertionError(
-            f"{name} contains {a[idx]!r} at index {idx if a.ndim else '()'}"
+            f"{name} contains {float(a[idx])!r} at index {idx if a.ndim else '()'}"
             f" where {e[idx]:.6g} was expected ({int(bad_nonfinite.sum())} non-finite values in all)"
         )
     diff = np.abs(a - e)
@@ -84,7 +84,21 @@ def assert_close(
         f"  max absolute error {np.nanmax(diff):.3g}, max relative error {np.nanmax(rel):.3g}"
         f" (allowed: atol {atol:g} + rtol {rtol:g} * |expected|)\n"
         f"  first difference at {where}: got {a[first]:.8g}, expected {e[first]:.8g}"
+        + _constant_factor(a, e)
     )
+
+
+def _constant_factor(actual: np.ndarray, expected: np.ndarray) -> str:
+    """A hint when every entry is off by the same factor (a missing 1/B, a flipped sign)."""
+    scale = np.abs(expected).max(initial=0.0)
+    mask = np.isfinite(actual) & np.isfinite(expected) & (np.abs(expected) > 1e-6 * scale)
+    if mask.sum() < 2 or not np.isfinite(scale) or scale == 0:
+        return ""
+    ratios = actual[mask] / expected[mask]
+    factor = float(np.median(ratios))
+    if factor == 0 or np.abs(ratios - factor).max() > 1e-3 * abs(factor):
+        return ""
+    return f"\n  every entry is {factor:.6g} times the expected value"
 
 
 def numeric_grad(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:

@@ -1,0 +1,70 @@
+"""Feedback from the comparison helpers: each kind of difference gets its own clear message."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from dlhw.autograder.checks import as_scalar, assert_close, numeric_grad
+
+
+def message(actual, expected, **kwargs) -> str:
+    kwargs = {"rtol": 1e-7, "atol": 1e-10, "name": "the gradient", **kwargs}
+    with pytest.raises(AssertionError) as info:
+        assert_close(actual, expected, **kwargs)
+    return str(info.value)
+
+
+def test_equal_values_pass():
+    x = np.linspace(-1, 1, 12).reshape(3, 4)
+    assert_close(x * (1 + 1e-9), x, rtol=1e-7, atol=0)
+
+
+def test_none_says_return_is_missing():
+    assert "None (did the function forget to `return`?)" in message(None, np.zeros(3))
+
+
+def test_shape_mismatch_is_named():
+    assert "has shape (4, 3), expected (3, 4)" in message(np.zeros((4, 3)), np.zeros((3, 4)))
+
+
+def test_required_dtype_is_checked():
+    assert "has dtype float64, expected float32" in message(
+        np.zeros(2), np.zeros(2), dtype=np.float32
+    )
+
+
+def test_nan_is_located():
+    actual = np.ones((2, 2))
+    actual[1, 0] = np.nan
+    assert "contains nan at index (1, 0)" in message(actual, np.ones((2, 2)))
+
+
+def test_errors_and_first_index_are_reported():
+    expected = np.arange(6.0).reshape(2, 3)
+    actual = expected.copy()
+    actual[1, 2] += 0.5
+    text = message(actual, expected)
+    assert "1 of 6 entries" in text and "index (1, 2)" in text and "max absolute error 0.5" in text
+    assert "times the expected" not in text
+
+
+@pytest.mark.parametrize("factor", [32.0, -1.0])
+def test_a_constant_factor_is_pointed_out(factor):
+    expected = np.linspace(0.1, 1.0, 10)
+    assert f"every entry is {factor:g} times the expected value" in message(
+        factor * expected, expected
+    )
+
+
+def test_scalars_and_strings():
+    assert as_scalar(np.float32(2.5), "loss") == 2.5
+    with pytest.raises(AssertionError, match="single number"):
+        as_scalar(np.zeros(3), "the loss")
+    with pytest.raises(AssertionError, match="is str"):
+        as_scalar("1.0", "the loss")
+
+
+def test_numeric_grad_matches_an_analytic_gradient():
+    x = np.array([0.3, -1.2, 2.0])
+    # f(x) = sum(x^3) has gradient 3 x^2; central differences err by eps^2 * |f'''| ~ 1e-12.
+    np.testing.assert_allclose(numeric_grad(lambda v: float((v**3).sum()), x), 3 * x**2, rtol=1e-8)
