@@ -94,10 +94,27 @@ def cmd_list(opts: argparse.Namespace) -> int:
 
 
 def cmd_validate(opts: argparse.Namespace) -> int:
+    import jsonschema
+
     from dlhw.autograder.results import validate
 
-    validate(json.loads(Path(opts.results).read_text()))
-    print(f"{opts.results} is a valid Gradescope results file")
+    path = Path(opts.results)
+    try:
+        validate(json.loads(path.read_text()))
+    except OSError as exc:
+        print(f"autograder: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"autograder: {path} is not valid JSON: {exc}", file=sys.stderr)
+        return 1
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+        print(
+            f"autograder: {path} is not a valid results file at {where}: {exc.message}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{path} is a valid Gradescope results file")
     return 0
 
 

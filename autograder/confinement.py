@@ -45,7 +45,9 @@ class Limits:
     call_timeout_s: float = 10.0  # one call of a student function
     cell_timeout_s: float = 30.0  # one notebook cell
     run_timeout_s: float = 300.0  # the whole grading run
-    memory_bytes: int = 512 * 2**20  # heap and anonymous memory (RLIMIT_DATA) of each worker process
+    memory_bytes: int = (
+        512 * 2**20
+    )  # heap and anonymous memory (RLIMIT_DATA) of each worker process
     max_processes: int = 64  # processes and threads of the sandbox uid
     max_file_bytes: int = 64 * 2**20  # largest file the worker may write
     max_open_files: int = 256

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+
 from dlhw.autograder.submission import StudentError
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
 from dlhw.autograder.homeworks import Homework
 
 BEGIN = re.compile(r"^(\s*)# BEGIN SOLUTION\s*$")

@@ -30,6 +30,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+
 from dlhw import kernels
 from dlhw.kernels import backends
 

@@ -21,6 +21,7 @@ import types
 from pathlib import Path
 
 import numpy as np
+
 from dlhw.autograder.notebook import graded_cells
 from dlhw.datasets import load_mnist_files
 

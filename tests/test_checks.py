@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from dlhw.autograder.checks import as_scalar, assert_close, numeric_grad
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from conftest import REPO
 from dlhw.autograder.cli import build_parser, main
 
@@ -36,3 +37,16 @@ def test_console_script_runs():
         check=True,
     )
     assert "hw1" in out.stdout
+
+
+def test_validate_reports_bad_files_clearly(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "missing.json")]) == 1
+    assert "cannot read" in capsys.readouterr().err
+    (tmp_path / "bad.json").write_text("{nope")
+    assert main(["validate", str(tmp_path / "bad.json")]) == 1
+    assert "is not valid JSON" in capsys.readouterr().err
+    (tmp_path / "wrong.json").write_text('{"tests": [{"score": "ten"}]}')
+    assert main(["validate", str(tmp_path / "wrong.json")]) == 1
+    assert "not a valid results file at tests/0/score" in capsys.readouterr().err
+    (tmp_path / "ok.json").write_text('{"score": 1}')
+    assert main(["validate", str(tmp_path / "ok.json")]) == 0

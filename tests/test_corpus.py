@@ -25,9 +25,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import pytest
+
 import dlhw.autograder
 import dlhw.autograder.grading as grading
-import pytest
 from conftest import REPO
 from dlhw.autograder.confinement import SANDBOX_UID_BASE, SANDBOX_UID_SPAN, SCRATCH_ROOTS, Limits
 from dlhw.autograder.grading import GradeOutcome, grade
@@ -216,8 +217,13 @@ EXPECTED: dict[str, Expect] = {
     "epoch_scribbles_in_place": Expect(
         "theta after one epoch differs",
         named(
-            "batches that divide N", "the last, smaller batch", "epoch: batch=1", "epoch: defaults",
-            "float32 data", "updates theta in place", "epoch: end to end",
+            "batches that divide N",
+            "the last, smaller batch",
+            "epoch: batch=1",
+            "epoch: defaults",
+            "float32 data",
+            "updates theta in place",
+            "epoch: end to end",
         ),
         hostile=False,
     ),  # fmt: skip

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from dlhw.datasets import (
     FASHION_MNIST,
     MNIST,

@@ -7,6 +7,7 @@ import os
 import subprocess
 
 import pytest
+
 from conftest import REPO, failed_tests, notebook_from_cells, reference_source
 
 pytestmark = pytest.mark.torch
@@ -120,5 +121,9 @@ def softmax_loss(Z, y):
     raise RuntimeError(repr(PROBES))
 """
     outcome = grade_nb(notebook_from_cells([*reference_source(hw1), probe]))
-    loss_test = next(t for t in outcome.results["tests"] if t["name"].startswith("softmax_loss: a batch"))
-    assert "PermissionError" in loss_test["output"] and "'read'" not in loss_test["output"], loss_test["output"]
+    loss_test = next(
+        t for t in outcome.results["tests"] if t["name"].startswith("softmax_loss: a batch")
+    )
+    assert "PermissionError" in loss_test["output"] and "'read'" not in loss_test["output"], (
+        loss_test["output"]
+    )

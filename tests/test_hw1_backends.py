@@ -5,6 +5,7 @@ from __future__ import annotations
 import nbformat
 import numpy as np
 import pytest
+
 from conftest import reference_source
 
 kernels = pytest.importorskip("dlhw.kernels")
@@ -30,7 +31,9 @@ def problem(seed: int = 0):
 def test_backends_agree_with_numpy_in_float32(reference, backend):
     X, y, theta = problem()
     reference["BACKEND"] = "numpy"
-    grad_64 = reference["softmax_regression_grad"](X.astype(np.float64), y, theta.astype(np.float64))
+    grad_64 = reference["softmax_regression_grad"](
+        X.astype(np.float64), y, theta.astype(np.float64)
+    )
     theta_64 = theta.astype(np.float64)
     reference["softmax_regression_epoch"](X.astype(np.float64), y, theta_64, lr=0.2, batch=100)
     try:

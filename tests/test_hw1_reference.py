@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+
 from dlhw.autograder.notebook import graded_cells
 from dlhw.datasets import read_idx
 

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
 from dlhw import kernels
 from dlhw.kernels import backends
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from dlhw import kernels
 
 try:  # tests/ on sys.path (pytest's default "prepend" import mode, no tests/__init__.py)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
 from conftest import notebook_from_cells
 from dlhw.autograder.magics import neutralise_ipython
 from dlhw.autograder.notebook import NotebookError, graded_cells

@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+
 from dlhw.autograder.protocol import (
     DEFAULT_LIMITS,
     HEADER,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from conftest import SHARED
 from dlhw.autograder.results import MAX_OUTPUT, failure_results, schema, validate, write_results
 

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.session import Session
 from dlhw.autograder.submission import StudentError, Submission

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
+
 from dlhw.autograder.stubgen import MarkerError, check_assignment, make_stub, strip_solutions
 
 

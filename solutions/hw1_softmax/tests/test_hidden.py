@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+
 from dlhw.autograder.checks import as_scalar, assert_close, numeric_grad
 
 pytestmark = [pytest.mark.visibility("visible")]
