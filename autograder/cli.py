@@ -41,7 +41,15 @@ def _limits(opts: argparse.Namespace) -> Limits:
 
 def cmd_grade(opts: argparse.Namespace) -> int:
     hw = get_homework(opts.homework)
-    outcome = grade(hw, Path(opts.submission), Path(opts.output), limits=_limits(opts))
+    output = Path(opts.output)
+    try:  # find out before grading whether the results can be written at all
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(output.parent, os.W_OK):
+            raise PermissionError(13, "permission denied")
+    except OSError as exc:
+        print(f"autograder: cannot write results to {output}: {exc.strerror}", file=sys.stderr)
+        return 1
+    outcome = grade(hw, Path(opts.submission), output, limits=_limits(opts))
     print(format_table(outcome, f"{hw.id} ({hw.title}): {opts.submission}"))
     if opts.verbose:
         print("\n" + outcome.results.get("output", ""))

@@ -50,3 +50,10 @@ def test_validate_reports_bad_files_clearly(tmp_path, capsys):
     assert "not a valid results file at tests/0/score" in capsys.readouterr().err
     (tmp_path / "ok.json").write_text('{"score": 1}')
     assert main(["validate", str(tmp_path / "ok.json")]) == 0
+
+
+def test_grade_refuses_an_unwritable_results_path_before_grading(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["grade", "hw1", str(tmp_path / "x.ipynb"), "-o", str(blocker / "results.json")]) == 1
+    assert "cannot write results to" in capsys.readouterr().err
