@@ -82,16 +82,20 @@ def cmd_demo(opts: argparse.Namespace) -> int:
 
 
 def cmd_make_assignments(opts: argparse.Namespace) -> int:
-    if opts.check:
-        problems = [p for hw in HOMEWORKS.values() for p in check_assignment(hw)]
-        for p in problems:
-            print(f"out of date: {p}  (run `make assignments`)", file=sys.stderr)
-        if not problems:
-            print("assignments are up to date with their master notebooks")
-        return 1 if problems else 0
-    for hw in HOMEWORKS.values():
-        written = write_assignment(hw)
-        print(f"{hw.id}: " + (", ".join(map(str, written)) if written else "up to date"))
+    try:
+        if opts.check:
+            problems = [p for hw in HOMEWORKS.values() for p in check_assignment(hw)]
+            for p in problems:
+                print(f"out of date: {p}  (run `make assignments`)", file=sys.stderr)
+            if not problems:
+                print("assignments are up to date with their master notebooks")
+            return 1 if problems else 0
+        for hw in HOMEWORKS.values():
+            written = write_assignment(hw)
+            print(f"{hw.id}: " + (", ".join(map(str, written)) if written else "up to date"))
+    except (OSError, ValueError) as exc:  # a missing or unreadable master, unbalanced markers
+        print(f"autograder: cannot generate the assignments: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -55,5 +55,22 @@ def test_validate_reports_bad_files_clearly(tmp_path, capsys):
 def test_grade_refuses_an_unwritable_results_path_before_grading(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    assert main(["grade", "hw1", str(tmp_path / "x.ipynb"), "-o", str(blocker / "results.json")]) == 1
+    assert (
+        main(["grade", "hw1", str(tmp_path / "x.ipynb"), "-o", str(blocker / "results.json")]) == 1
+    )
     assert "cannot write results to" in capsys.readouterr().err
+
+
+def test_make_assignments_reports_broken_masters_clearly(tmp_path, monkeypatch, capsys):
+    master = tmp_path / "solutions" / "hw1_softmax" / "hw1_softmax.ipynb"
+    master.parent.mkdir(parents=True)
+    master.write_text(
+        '{"cells": [{"id": "c1", "cell_type": "code", "source": "# BEGIN SOLUTION\\nx = 1", "metadata": {},'
+        ' "outputs": [], "execution_count": null}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    )
+    monkeypatch.setenv("DLHW_ROOT", str(tmp_path))
+    assert main(["make-assignments"]) == 1
+    assert "never closed" in capsys.readouterr().err
+    master.unlink()
+    assert main(["make-assignments", "--check"]) == 1
+    assert "cannot generate the assignments" in capsys.readouterr().err
