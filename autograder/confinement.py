@@ -249,7 +249,7 @@ def become_subreaper() -> None:
         pass
 
 
-def _children_of(pid: int) -> list[int]:
+def children_of(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -278,7 +278,7 @@ def reap(proc: subprocess.Popen[bytes] | None, identity: Identity, spared: set[i
         proc.kill()
         proc.wait()
     for _ in range(20):
-        victims = [p for p in _children_of(os.getpid()) if p not in spared]
+        victims = [p for p in children_of(os.getpid()) if p not in spared]
         if identity.isolated:
             if _uid_in_use(identity.uid):  # type: ignore[arg-type]
                 _kill_all_of_uid(identity)

@@ -23,8 +23,8 @@ from dlhw.autograder.confinement import (
     EXIT_OUT_OF_MEMORY,
     Identity,
     Limits,
-    _children_of,
     become_subreaper,
+    children_of,
     choose_identity,
     reap,
     remove_ipc_objects,
@@ -108,7 +108,7 @@ class Session:
         if self.identity.isolated:
             os.chown(self.workdir, self.identity.uid, self.identity.gid)  # type: ignore[arg-type]
         become_subreaper()
-        self.spared = set(_children_of(os.getpid()))
+        self.spared = set(children_of(os.getpid()))
         self.cells: list[tuple[int, str]] = []  # cells that ran (with or without an exception)
         self.reports: list[CellReport] = []
         self.outputs: list[str] = []  # output of workers that have ended
