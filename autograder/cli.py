@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -12,21 +13,27 @@ from dlhw.autograder.confinement import Limits
 from dlhw.autograder.grading import GradeOutcome, grade
 from dlhw.autograder.homeworks import HOMEWORKS, get_homework
 from dlhw.autograder.stubgen import check_assignment, write_assignment
+from dlhw.autograder.text import clean
 
 DEFAULTS = Limits()
 
 
 def format_table(outcome: GradeOutcome, title: str) -> str:
+    """One line per test. Every cell is cleaned again (text.clean is idempotent): whatever a
+    results dict holds, no escape sequence or carriage return reaches the terminal to redraw
+    the table, and each test stays on its own line."""
     tests = outcome.results.get("tests", [])
-    width = max([len(t["name"]) for t in tests] + [20])
+    width = max([len(clean(str(t["name"]))) for t in tests] + [20])
     width = min(width, 60)
-    lines = [title, f"{'#':>4}  {'test':<{width}}  {'score':>9}  result"]
+    lines = [clean(title), f"{'#':>4}  {'test':<{width}}  {'score':>9}  result"]
     for t in tests:
-        name = t["name"] if len(t["name"]) <= width else t["name"][: width - 3] + "..."
-        first = (t.get("output") or "").strip().splitlines()
+        name = clean(str(t["name"]))
+        name = name if len(name) <= width else name[: width - 3] + "..."
+        first = clean(str(t.get("output") or "")).strip().splitlines()
         result = "ok" if t.get("status") == "passed" else (first[0][:70] if first else "failed")
         score = f"{t['score']:g}/{t['max_score']:g}"
-        lines.append(f"{t.get('number', ''):>4}  {name:<{width}}  {score:>9}  {result}")
+        number = clean(str(t.get("number", "")))[:8]
+        lines.append(f"{number:>4}  {name:<{width}}  {score:>9}  {result}")
     lines.append(f"{'':>4}  {'TOTAL':<{width}}  {outcome.score:g}/{outcome.max_score:g}".rstrip())
     return "\n".join(lines)
 
@@ -52,8 +59,8 @@ def cmd_grade(opts: argparse.Namespace) -> int:
     outcome = grade(hw, Path(opts.submission), output, limits=_limits(opts))
     print(format_table(outcome, f"{hw.id} ({hw.title}): {opts.submission}"))
     if opts.verbose:
-        print("\n" + outcome.results.get("output", ""))
-        print("\n[staff log]\n" + outcome.staff_log)
+        print("\n" + clean(outcome.results.get("output", "")))
+        print("\n[staff log]\n" + clean(outcome.staff_log))
     print(f"\nwrote {opts.output}")
     return 0
 
@@ -63,10 +70,10 @@ def cmd_check(opts: argparse.Namespace) -> int:
     public = hw.assignment_dir / "public_tests.py"  # the students' copy: they have no solutions/
     outcome = grade(hw, Path(opts.notebook), None, limits=_limits(opts), tests=[public])
     print(format_table(outcome, f"{hw.id} public tests: {opts.notebook}"))
-    print("\n" + outcome.results.get("output", ""))
+    print("\n" + clean(outcome.results.get("output", "")))
     for t in outcome.results.get("tests", []):
         if t["status"] != "passed":
-            print(f"\n--- {t['name']} ---\n{t.get('output', '')}")
+            print(f"\n--- {clean(t['name'])} ---\n{clean(t.get('output', ''))}")
     return 0 if outcome.score == outcome.max_score else 1
 
 
@@ -194,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # never a UnicodeEncodeError on what we print
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     opts = build_parser().parse_args(argv)
     try:
         return int(opts.func(opts))

@@ -18,11 +18,11 @@ at start-up, before it reads any student code. What each layer relies on:
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import platform
 import random
 import resource
-import shutil
 import signal
 import stat
 import struct
@@ -312,37 +312,174 @@ def _kill_all_of_uid(identity: Identity) -> None:
     )  # fmt: skip
 
 
+# ---- removing what the sandbox left, as root, in folders it could write ------------------------
+#
+# Every operation is relative to an open folder descriptor and never follows a link: a folder is
+# opened with O_NOFOLLOW | O_DIRECTORY (a folder swapped for a link fails to open), files and links
+# are unlinked by name in that folder (unlink never follows). Trees are walked iteratively with
+# one descriptor open at a time (going back up through "..", checked against the device and inode
+# recorded on the way down), so neither depth nor a swap can make root leave the tree, recurse
+# out of stack, or run out of descriptors.
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_MAX_REMOVALS = 10_000_000  # a process still adding files cannot keep the cleanup going forever
+
+
+class CleanupError(OSError):
+    """A tree changed under the cleanup in a way that makes going on unsafe (it was moved)."""
+
+
+def _ident(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def _empty_folder(top: int) -> int:
+    """Remove everything inside the open folder `top` (which stays open); returns the count."""
+    removed, cur, names, ids = 0, top, [], [_ident(top)]
+    try:
+        while removed < _MAX_REMOVALS:
+            sub = None
+            with os.scandir(cur) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            sub = entry.name
+                            break
+                        os.unlink(entry.name, dir_fd=cur)
+                        removed += 1
+                    except FileNotFoundError:
+                        continue
+            if sub is not None:
+                try:
+                    child = os.open(sub, _DIR_FLAGS, dir_fd=cur)
+                except FileNotFoundError:
+                    continue
+                except OSError:  # swapped for a link or a file since: remove that, not its target
+                    os.unlink(sub, dir_fd=cur)
+                    removed += 1
+                    continue
+                if cur != top:
+                    os.close(cur)
+                cur = child
+                names.append(sub)
+                ids.append(_ident(child))
+                continue
+            if not names:
+                return removed
+            up = os.open("..", _DIR_FLAGS, dir_fd=cur)
+            ids.pop()
+            if _ident(up) != ids[-1]:
+                os.close(up)
+                raise CleanupError("a folder was moved while it was being removed; stopped there")
+            os.close(cur)
+            if len(ids) == 1:  # back in `top`, which stays open
+                os.close(up)
+                cur = top
+            else:
+                cur = up
+            try:
+                os.rmdir(names.pop(), dir_fd=cur)
+                removed += 1
+            except FileNotFoundError:
+                pass
+            except OSError as exc:  # refilled meanwhile: the next pass empties it again
+                if exc.errno != errno.ENOTEMPTY:
+                    raise
+        raise CleanupError(f"gave up after removing {removed} entries (still being refilled?)")
+    finally:
+        if cur != top:
+            os.close(cur)
+
+
+def _remove_entry(parent: int, name: str, owner: int | None = None) -> int:
+    """Remove `name` in the open folder `parent`, a whole tree if it is a folder, without
+    following links; with `owner`, only if it (still, once opened) belongs to that uid."""
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+    except FileNotFoundError:
+        return 0
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTDIR, errno.ELOOP):
+            raise
+        if (
+            owner is not None
+            and os.stat(name, dir_fd=parent, follow_symlinks=False).st_uid != owner
+        ):
+            return 0
+        os.unlink(name, dir_fd=parent)  # a file or a link: unlink never follows
+        return 1
+    try:
+        if owner is not None and os.fstat(fd).st_uid != owner:
+            return 0
+        removed = _empty_folder(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.rmdir(name, dir_fd=parent)
+    except FileNotFoundError:
+        return removed
+    return removed + 1
+
+
+def remove_tree(path: Path | str) -> int:
+    """Remove a file or a folder tree without following links or recursing; returns the count
+    of entries removed. The folder holding `path` is trusted (ours); nothing below it is."""
+    path = os.path.abspath(path)
+    parent = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        return _remove_entry(parent, os.path.basename(path))
+    finally:
+        os.close(parent)
+
+
 def remove_scratch_files(identity: Identity, keep: Path) -> int:
     """Delete what the sandbox uid left in world-writable scratch folders, and in world-writable
     folders of others inside them (such as /tmp/.X11-unix), but `keep`, the worker's own folder,
-    which the caller removes; returns the count. Call it once no process of the uid is left."""
+    which the caller removes; returns the count. Call it once no process of the uid is left.
+    A failure in one place (reported at the end) does not stop the cleanup of the others."""
     if identity.uid is None:
         return 0
-    uid = identity.uid
-    return sum([_remove_owned(root, uid, str(keep), 0) for root in SCRATCH_ROOTS])
-
-
-def _remove_owned(folder: str, uid: int, keep: str, depth: int) -> int:
     try:
-        entries = list(os.scandir(folder))
+        kept = os.stat(keep, follow_symlinks=False)
+        keep_id: tuple[int, int] | None = (kept.st_dev, kept.st_ino)
     except OSError:
-        return 0
-    removed = 0
-    for entry in entries:
+        keep_id = None
+    removed, failures = 0, []
+    for root in SCRATCH_ROOTS:
         try:
-            info = entry.stat(follow_symlinks=False)
-            if entry.path == keep:
-                continue
-            if info.st_uid == uid:
-                if stat.S_ISDIR(info.st_mode):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    os.unlink(entry.path)
-                removed += 1
-            elif stat.S_ISDIR(info.st_mode) and info.st_mode & 0o002 and depth < 8:
-                removed += _remove_owned(entry.path, uid, keep, depth + 1)
+            fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError:
             continue
+        stack = [(fd, 0)]  # world-writable folders to look in, as open descriptors, and depth
+        while stack:
+            folder, depth = stack.pop()
+            try:
+                with os.scandir(folder) as it:
+                    entries = list(it)
+                for entry in entries:
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                        if (info.st_dev, info.st_ino) == keep_id:
+                            continue
+                        if info.st_uid == identity.uid:
+                            _remove_entry(folder, entry.name, owner=identity.uid)
+                            removed += 1
+                        elif stat.S_ISDIR(info.st_mode) and info.st_mode & 0o002 and depth < 8:
+                            sub = os.open(entry.name, _DIR_FLAGS, dir_fd=folder)
+                            stack.append((sub, depth + 1))
+                    except FileNotFoundError:
+                        continue
+                    except OSError as exc:
+                        failures.append(exc)
+            except OSError as exc:
+                failures.append(exc)
+            finally:
+                os.close(folder)
+    if failures:
+        raise CleanupError(
+            f"removed {removed} entries, but {len(failures)} could not be: {failures[0]}"
+        )
     return removed
 
 

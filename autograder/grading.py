@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import io
 import os
+import sys
 import threading
 import time
 import traceback
@@ -113,12 +114,45 @@ def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[Test
         "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:legacypath",
         "--import-mode=importlib",
         "-q", "--tb=short", "--no-header",
+        # No assertion rewriting: a failed `assert` in a hidden test carries only the message the
+        # test wrote, never the test's expression (its code) or the values pytest would explain.
+        "--assert=plain",
     ]  # fmt: skip
-    with contextlib.redirect_stdout(log):
-        code = pytest.main(args, plugins=[reporter, SubmissionFixture(submission)])
+    # Run from inside another pytest (the project's own tests), that pytest's import hook would
+    # still rewrite the hidden tests' asserts: step it aside, so grading behaves the same anywhere.
+    rewriters = [h for h in sys.meta_path if type(h).__name__ == "AssertionRewritingHook"]
+    try:
+        for hook in rewriters:
+            sys.meta_path.remove(hook)
+        with contextlib.redirect_stdout(log):
+            code = pytest.main(args, plugins=[reporter, SubmissionFixture(submission)])
+    finally:
+        sys.meta_path[:0] = rewriters
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(f"pytest exited with {code!r}:\n{log.getvalue()}")
     return reporter.results(), log.getvalue()
+
+
+class CellRunner:
+    """Runs the notebook's cells in a thread; `join` re-raises whatever stopped it early, so a
+    failure there becomes an "autograder failed" result instead of cells that silently never
+    ran while the feedback says they did."""
+
+    def __init__(self, session: Session, cells: list[tuple[int, str]]) -> None:
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(session, cells), daemon=True)
+        self._thread.start()
+
+    def _run(self, session: Session, cells: list[tuple[int, str]]) -> None:
+        try:
+            session.run_cells(cells)
+        except BaseException as exc:  # noqa: BLE001 - handed to the grading thread
+            self.error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 MAX_LISTED_CELLS = 20  # cells with problems listed one by one in the feedback; the rest counted
@@ -194,13 +228,10 @@ def grade(
         if read is not None:
             session = Session(limits)
             # The notebook runs in the worker while this process imports the tests' oracles.
-            runner = threading.Thread(
-                target=session.run_cells, args=([(c.index, c.source) for c in read.cells],)
-            )
-            runner.start()
+            runner = CellRunner(session, [(c.index, c.source) for c in read.cells])
             for module in hw.preload:
                 importlib.import_module(module)
-            runner.join()
+            runner.join()  # re-raises what stopped the cells (a grader failure, never silent)
             sub = Submission(session)
         else:
             sub = Submission(None, unavailable=f"your submission could not be read: {problem}")

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from dlhw.autograder.text import clean
+
 HEADER = struct.Struct("<Q")
 NUMERIC_KINDS = frozenset("biufc")  # bool, signed, unsigned, float, complex
 MAX_DEPTH = 32
@@ -34,7 +36,9 @@ class ProtocolError(Exception):
 class FrameLimits:
     """Upper bounds on what one frame may carry; checked before anything is allocated."""
 
-    max_json_bytes: int = 16 * 2**20
+    # A header's JSON is parsed into Python objects of several times its size: 4 MiB holds
+    # 100,000 numbers with room to spare (a legitimate reply is far smaller).
+    max_json_bytes: int = 4 * 2**20
     max_total_bytes: int = 256 * 2**20
     max_items: int = 100_000
 
@@ -115,6 +119,11 @@ def encode_frame(message: Any, limits: FrameLimits = DEFAULT_LIMITS) -> bytes:
     enc = _Encoder(limits.max_total_bytes)
     body = enc.encode(message)
     header = json.dumps({"body": body, "buffers": [len(b) for b in enc.buffers]}).encode()
+    if len(header) > limits.max_json_bytes:
+        raise ProtocolError(
+            f"value has {len(header) / 2**20:.1f} MiB of structure (lists, strings, numbers), "
+            f"over the {limits.max_json_bytes / 2**20:.0f} MiB limit: send numbers as arrays"
+        )
     total = len(header) + sum(len(b) for b in enc.buffers)
     if total > limits.max_total_bytes:
         raise ProtocolError(
@@ -124,8 +133,9 @@ def encode_frame(message: Any, limits: FrameLimits = DEFAULT_LIMITS) -> bytes:
 
 
 class _Decoder:
-    def __init__(self, buffers: list[bytes], limits: FrameLimits) -> None:
+    def __init__(self, buffers: list[bytes] | list[memoryview], limits: FrameLimits) -> None:
         self.buffers = buffers
+        self.used: set[int] = set()
         self.limits = limits
         self.items = 0
 
@@ -135,25 +145,30 @@ class _Decoder:
             raise ProtocolError(f"value has more than {self.limits.max_items} items")
         if depth > MAX_DEPTH + 1:
             raise ProtocolError(f"value is nested deeper than {MAX_DEPTH} levels")
-        if obj is None or type(obj) in (bool, int, float, str):
+        if type(obj) is str:
+            return clean(obj)  # student text is made safe once, here (see text.py)
+        if obj is None or type(obj) in (bool, int, float):
             return obj
         if type(obj) is list:
             return [self.decode(x, depth + 1) for x in obj]
-        if type(obj) is not dict or len(obj) == 0:
+        if type(obj) is not dict:
             raise ProtocolError("malformed value in frame")
-        if "__tuple__" in obj and len(obj) == 1 and type(obj["__tuple__"]) is list:
-            return tuple(self.decode(x, depth + 1) for x in obj["__tuple__"])
-        if "__dict__" in obj and len(obj) == 1 and type(obj["__dict__"]) is dict:
-            return {str(k): self.decode(v, depth + 1) for k, v in obj["__dict__"].items()}
-        if "__float__" in obj and len(obj) == 1 and obj["__float__"] in ("nan", "inf", "-inf"):
-            return float(obj["__float__"])
-        if "__complex__" in obj and len(obj) == 1:
-            re_, im = self.decode(obj["__complex__"], depth + 1)
+        if "__ndarray__" in obj:
+            return self._array(obj)
+        if len(obj) != 1:
+            raise ProtocolError("malformed value in frame")
+        ((key, inner),) = obj.items()
+        if key == "__tuple__" and type(inner) is list:
+            return tuple(self.decode(x, depth + 1) for x in inner)
+        if key == "__dict__" and type(inner) is dict:
+            return {clean(k): self.decode(v, depth + 1) for k, v in inner.items()}
+        if key == "__float__" and inner in ("nan", "inf", "-inf"):
+            return float(inner)
+        if key == "__complex__" and type(inner) is list and len(inner) == 2:
+            re_, im = (self.decode(x, depth + 1) for x in inner)
             if type(re_) is not float or type(im) is not float:
                 raise ProtocolError("malformed complex number")
             return complex(re_, im)
-        if "__ndarray__" in obj:
-            return self._array(obj)
         raise ProtocolError("malformed value in frame")
 
     def _array(self, obj: dict[str, Any]) -> Any:
@@ -162,12 +177,15 @@ class _Decoder:
         index, dtype_str, shape = obj["__ndarray__"], obj["dtype"], obj["shape"]
         if type(index) is not int or not 0 <= index < len(self.buffers):
             raise ProtocolError("array refers to a missing buffer")
+        if index in self.used:  # two arrays on one buffer would share memory
+            raise ProtocolError("two arrays refer to the same buffer")
+        self.used.add(index)
         if type(dtype_str) is not str or len(dtype_str) > 8:
             raise ProtocolError("malformed dtype")
         try:
             dtype = np.dtype(dtype_str)
-        except TypeError as exc:
-            raise ProtocolError(f"unknown dtype {dtype_str!r}") from exc
+        except (TypeError, ValueError, SyntaxError) as exc:
+            raise ProtocolError(f"unknown dtype {clean(dtype_str)!r}") from exc
         if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields is not None:
             raise ProtocolError(f"arrays of dtype {dtype} are not accepted; only numeric arrays")
         if (
@@ -176,64 +194,118 @@ class _Decoder:
             or not all(type(n) is int and n >= 0 for n in shape)
         ):
             raise ProtocolError("malformed array shape")
+        if type(obj["scalar"]) is not bool:
+            raise ProtocolError("malformed array header")
         data = self.buffers[index]
         if math.prod(shape) * dtype.itemsize != len(data):
             raise ProtocolError("array buffer does not match its shape and dtype")
-        arr = np.frombuffer(data, dtype=dtype).reshape(shape).copy()
-        return arr[()] if obj["scalar"] is True and arr.ndim == 0 else arr
+        # No copy: the array is a view of the frame's own (writable, aligned) buffer memory, so a
+        # reply of the largest admitted size costs its size once in the grader, not three times.
+        arr = np.frombuffer(data, dtype=dtype).reshape(shape)
+        if not arr.flags.writeable:  # a bytes buffer (tests, small frames): own a copy
+            arr = arr.copy()
+        return arr[()] if obj["scalar"] and arr.ndim == 0 else arr
 
 
-def decode_frame(header: bytes, buffers: list[bytes], limits: FrameLimits = DEFAULT_LIMITS) -> Any:
+def parse_header(
+    raw: bytes | bytearray, limits: FrameLimits = DEFAULT_LIMITS
+) -> tuple[Any, list[int]]:
+    """The body and the buffer sizes of a frame header; ProtocolError for anything malformed.
+
+    Brackets are counted before parsing: every list or object costs the parser a Python object
+    (an empty one is 56 bytes for a 3-byte `[],`), so a header may hold at most `max_items`."""
+    if raw.count(b"[") + raw.count(b"{") > limits.max_items:
+        raise ProtocolError(f"value has more than {limits.max_items} items")
     try:
-        parsed = json.loads(header)
-    except (ValueError, RecursionError) as exc:
-        raise ProtocolError(f"frame header is not valid JSON: {exc}") from None
+        parsed = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise ProtocolError(f"frame header is not valid JSON: {clean(str(exc))[:200]}") from None
     if type(parsed) is not dict or "body" not in parsed:
         raise ProtocolError("frame header is malformed")
-    return _Decoder(buffers, limits).decode(parsed["body"])
+    sizes = parsed.get("buffers", [])
+    if type(sizes) is not list or not all(type(n) is int and n >= 0 for n in sizes):
+        raise ProtocolError("frame header lists malformed buffer sizes")
+    return parsed["body"], sizes
+
+
+def decode_body(
+    body: Any, buffers: list[bytes] | list[memoryview], limits: FrameLimits = DEFAULT_LIMITS
+) -> Any:
+    """Plain data from a parsed body. Any malformed part is a ProtocolError, never another
+    exception: the grader treats those as the worker breaking the protocol, not as its own bug."""
+    try:
+        return _Decoder(buffers, limits).decode(body)
+    except ProtocolError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError) as exc:
+        raise ProtocolError(f"malformed frame ({type(exc).__name__})") from None
+
+
+def decode_frame(
+    header: bytes, buffers: list[bytes] | list[memoryview], limits: FrameLimits = DEFAULT_LIMITS
+) -> Any:
+    body, _ = parse_header(header, limits)
+    return decode_body(body, buffers, limits)
+
+
+ALIGN = 64  # each array's bytes start at a multiple of this in the frame's buffer
+
+
+def _blocking_read_into(fd: int) -> Any:
+    def read_into(view: memoryview) -> None:
+        while view:
+            n = os.readv(fd, [view])
+            if not n:
+                raise EOFError("peer closed the channel")
+            view = view[n:]
+
+    return read_into
+
+
+def _blocking_write(fd: int) -> Any:
+    def write(view: memoryview) -> None:
+        while view:
+            view = view[os.write(fd, view) :]
+
+    return write
 
 
 class Channel:
-    """Framed messages over a pair of file descriptors (pipes)."""
+    """Framed messages over a pair of file descriptors (pipes).
+
+    `send` and `receive` block by default (the worker's side); the grader passes its own
+    `write(view)` and `read_into(view)`, which impose deadlines (session.py)."""
 
     def __init__(self, read_fd: int, write_fd: int, limits: FrameLimits = DEFAULT_LIMITS) -> None:
         self.read_fd = read_fd
         self.write_fd = write_fd
         self.limits = limits
 
-    def send(self, message: Any) -> None:
-        frame = memoryview(encode_frame(message, self.limits))
-        while frame:
-            written = os.write(self.write_fd, frame)
-            frame = frame[written:]
+    def send(self, message: Any, write: Any = None) -> None:
+        (write or _blocking_write(self.write_fd))(memoryview(encode_frame(message, self.limits)))
 
-    def receive(self, read_exact: Any = None) -> Any:
-        """Read one frame; `read_exact(n) -> bytes` may be supplied to impose deadlines."""
-        read = read_exact or self._read_exact
-        (json_len,) = HEADER.unpack(read(HEADER.size))
+    def receive(self, read_into: Any = None) -> Any:
+        """Read one frame into memory sized from its header, after checking every size."""
+        read = read_into or _blocking_read_into(self.read_fd)
+        head = bytearray(HEADER.size)
+        read(memoryview(head))
+        (json_len,) = HEADER.unpack(head)
         if json_len > self.limits.max_json_bytes:
             raise ProtocolError(f"frame header of {json_len} bytes is over the limit")
-        header = read(json_len)
-        try:
-            sizes = json.loads(header).get("buffers", [])
-        except (ValueError, AttributeError, RecursionError):
-            raise ProtocolError("frame header is not valid JSON") from None
-        if type(sizes) is not list or not all(type(n) is int and n >= 0 for n in sizes):
-            raise ProtocolError("frame header lists malformed buffer sizes")
+        header = bytearray(json_len)
+        read(memoryview(header))
+        body, sizes = parse_header(header, self.limits)
         if json_len + sum(sizes) > self.limits.max_total_bytes:
             raise ProtocolError(
                 f"value is {sum(sizes) / 2**20:.1f} MiB, "
                 f"over the {self.limits.max_total_bytes / 2**20:.0f} MiB limit"
             )
-        buffers = [read(n) for n in sizes]
-        return decode_frame(header, buffers, self.limits)
-
-    def _read_exact(self, n: int) -> bytes:
-        chunks = []
-        while n:
-            chunk = os.read(self.read_fd, min(n, 1 << 20))
-            if not chunk:
-                raise EOFError("peer closed the channel")
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
+        del header
+        slots = [-(-n // ALIGN) * ALIGN for n in sizes]
+        data = memoryview(bytearray(sum(slots)))
+        buffers, offset = [], 0
+        for n, slot in zip(sizes, slots, strict=True):
+            buffers.append(data[offset : offset + n])
+            read(buffers[-1])
+            offset += slot
+        return decode_body(body, buffers, self.limits)

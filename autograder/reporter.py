@@ -65,7 +65,17 @@ def _message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
     if isinstance(exc, StudentError):
         return str(exc).strip()
     if isinstance(exc, AssertionError):
-        return str(exc).strip() or "a check failed"
+        # Only the message the test wrote. Grading turns assertion rewriting off; should a
+        # rewritten explanation get here anyway, its lines (`assert <expr>`, `+ where ...`) are
+        # the test's code and are cut.
+        text = str(exc).strip()
+        cut = [
+            i
+            for i, ln in enumerate(text.splitlines())
+            if ln.startswith(("assert ", "AssertionError"))
+        ]
+        text = "\n".join(text.splitlines()[: cut[0]]).strip() if cut else text
+        return text or "a check failed"
     # Anything else comes from the test code itself: say so without showing that code.
     return f"the test could not complete: {type(exc).__name__}: {exc}"
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import jsonschema
 
+from dlhw.autograder.text import clean
+
 MAX_OUTPUT = 100_000
 
 
@@ -35,11 +37,18 @@ def truncate(text: str, limit: int = MAX_OUTPUT) -> str:
 
 
 def _clean(results: dict[str, Any]) -> dict[str, Any]:
+    """Truncated outputs; and every output, name and message made safe to print once more
+    (text.clean: student text is cleaned where it enters, this is the net for anything else that
+    quotes the upload, such as a file name in a message)."""
     out = dict(results)
     if "output" in out:
-        out["output"] = truncate(str(out["output"]))
+        out["output"] = truncate(clean(str(out["output"])))
     out["tests"] = [
-        {**t, "output": truncate(str(t["output"]))} if "output" in t else dict(t)
+        {
+            **t,
+            **({"output": truncate(clean(str(t["output"])))} if "output" in t else {}),
+            **({"name": clean(t["name"])} if isinstance(t.get("name"), str) else {}),
+        }
         for t in out.get("tests", [])
     ]
     return out

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import select
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -29,9 +28,11 @@ from dlhw.autograder.confinement import (
     reap,
     remove_ipc_objects,
     remove_scratch_files,
+    remove_tree,
     spawn_worker,
 )
 from dlhw.autograder.protocol import Channel, FrameLimits, ProtocolError
+from dlhw.autograder.text import clean
 
 MAX_RESTARTS = 8
 
@@ -82,7 +83,7 @@ class OutputSink:
         self._thread.join(timeout)
 
     def text(self) -> str:
-        out = self.kept.decode("utf-8", errors="replace")
+        out = clean(self.kept.decode("utf-8", errors="replace"))
         if self.dropped:
             out += f"\n[... {self.dropped:,} more bytes of output were discarded]"
         return out
@@ -143,6 +144,7 @@ class Session:
         finally:
             os.close(to_worker_r)
             os.close(from_worker_w)
+        os.set_blocking(to_worker_w, False)  # writes wait in select(), with a deadline (_send)
         worker = _Worker(
             proc=proc,
             channel=Channel(from_worker_r, to_worker_w, self.frame_limits),
@@ -179,18 +181,38 @@ class Session:
         self.outputs.append(worker.output.text())
 
     def close(self) -> None:
+        """Kill, then clean up. Each step runs whatever the others did: a step that fails is
+        noted for staff (and the last failure re-raised at the end), never a reason to skip the
+        rest. Folders are removed without following links and without recursion
+        (`confinement.remove_tree`): the worker's own is the student's, and may be a trap."""
         if self._closed:
             return
         self._closed = True
-        self._stop()
-        self.leftovers_killed += reap(None, self.identity, self.spared)
-        self.files_removed = remove_scratch_files(self.identity, keep=self.workdir)
-        ipc = remove_ipc_objects(self.identity)
+        failures: list[BaseException] = []
+
+        def step(what: str, action: Any) -> Any:
+            try:
+                return action()
+            except Exception as exc:  # noqa: BLE001 - the other steps must still run
+                self.notes.append(f"cleanup step '{what}' failed: {type(exc).__name__}: {exc}")
+                failures.append(exc)
+                return 0
+
+        step("stop the worker", self._stop)
+        self.leftovers_killed += step(
+            "kill leftovers", lambda: reap(None, self.identity, self.spared)
+        )
+        self.files_removed = step(
+            "remove scratch files", lambda: remove_scratch_files(self.identity, keep=self.workdir)
+        )
+        ipc = step("remove IPC objects", lambda: remove_ipc_objects(self.identity))
         if ipc:
             self.notes.append(f"removed {ipc} System V IPC objects of the sandbox uid")
-        shutil.rmtree(self.workdir, ignore_errors=True)
-        if self.shared_dir is not None:
-            shutil.rmtree(self.shared_dir, ignore_errors=True)
+        for folder in (self.workdir, self.shared_dir):
+            if folder is not None:
+                step(f"remove {folder}", lambda f=folder: remove_tree(f))
+        if failures:
+            raise failures[-1]
 
     def __enter__(self) -> Session:
         return self
@@ -208,35 +230,66 @@ class Session:
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
-    def _receive(self, worker: _Worker, timeout: float) -> Any:
+    def _deadline(self, timeout: float) -> tuple[float, WorkerFailure]:
+        """When an exchange of up to `timeout` s must end, and the failure to raise then: the
+        run's budget bounds every exchange, whatever the worker does."""
         budget_left = self.remaining()
-        limit_is_budget = budget_left < timeout
-        deadline = time.monotonic() + min(timeout, max(budget_left, 0.0))
+        if budget_left < timeout:
+            failure = WorkerFailure("budget", "the grading run's time budget ran out")
+            return time.monotonic() + max(budget_left, 0.0), failure
+        return time.monotonic() + timeout, WorkerFailure(
+            "timeout", f"did not finish within {timeout:g} s"
+        )
+
+    def _crash(self, worker: _Worker) -> WorkerFailure:
+        code = worker.proc.poll()
+        if code is None:
+            try:
+                code = worker.proc.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                code = None
+        return WorkerFailure("crash", _describe_exit(code, self.limits))
+
+    def _wait(self, fd: int, writing: bool, deadline: float, late: WorkerFailure) -> None:
+        left = deadline - time.monotonic()
+        ready = select.select([], [fd], [], left) if writing else select.select([fd], [], [], left)
+        if left <= 0 or not (ready[1] if writing else ready[0]):
+            raise late
+
+    def _send(self, worker: _Worker, message: dict[str, Any], deadline: float,
+              late: WorkerFailure) -> None:  # fmt: skip
+        """Write a request without ever blocking past `deadline` (the pipe is non-blocking): a
+        worker that stops reading fills the pipe, and would otherwise hold the grader forever."""
+        fd = worker.channel.write_fd
+
+        def write(view: memoryview) -> None:
+            while view:
+                self._wait(fd, True, deadline, late)
+                try:
+                    view = view[os.write(fd, view) :]
+                except BlockingIOError:
+                    continue
+                except OSError:  # EPIPE: the worker is gone
+                    raise self._crash(worker) from None
+
+        worker.channel.send(message, write)
+
+    def _receive(self, worker: _Worker, timeout: float, deadline: float | None = None,
+                 late: WorkerFailure | None = None) -> Any:  # fmt: skip
+        if deadline is None or late is None:
+            deadline, late = self._deadline(timeout)
         fd = worker.channel.read_fd
 
-        def read_exact(n: int) -> bytes:
-            chunks = []
-            while n:
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select([fd], [], [], left)[0]:
-                    if limit_is_budget:
-                        raise WorkerFailure("budget", "the grading run's time budget ran out")
-                    raise WorkerFailure("timeout", f"did not finish within {timeout:g} s")
-                chunk = os.read(fd, min(n, 1 << 20))
-                if not chunk:
-                    code = worker.proc.poll()
-                    if code is None:
-                        try:
-                            code = worker.proc.wait(timeout=1.0)
-                        except subprocess.TimeoutExpired:
-                            code = None
-                    raise WorkerFailure("crash", _describe_exit(code, self.limits))
-                chunks.append(chunk)
-                n -= len(chunk)
-            return b"".join(chunks)
+        def read_into(view: memoryview) -> None:
+            while view:
+                self._wait(fd, False, deadline, late)  # type: ignore[arg-type]
+                n = os.readv(fd, [view])
+                if not n:
+                    raise self._crash(worker)
+                view = view[n:]
 
         try:
-            return worker.channel.receive(read_exact)
+            return worker.channel.receive(read_into)
         except ProtocolError as exc:
             raise WorkerFailure("protocol", f"sent a reply that is not plain data: {exc}") from None
 
@@ -246,14 +299,10 @@ class Session:
         if self.remaining() <= 0:
             raise WorkerFailure("budget", "the grading run's time budget ran out")
         worker = self._worker or self._restart()
+        deadline, late = self._deadline(timeout)
         try:
-            try:
-                worker.channel.send(message)
-            except (BrokenPipeError, OSError):
-                raise WorkerFailure(
-                    "crash", _describe_exit(worker.proc.poll(), self.limits)
-                ) from None
-            reply = self._receive(worker, timeout)
+            self._send(worker, message, deadline, late)
+            reply = self._receive(worker, timeout, deadline, late)
             if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
                 raise WorkerFailure("protocol", "sent a malformed reply")
             return reply

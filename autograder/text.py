@@ -1,0 +1,43 @@
+"""Text that comes from the student, made safe to store and to show.
+
+Whatever the submission says (its printed output, exception messages, strings in its replies, the
+first line of a cell) enters the trusted side as text that may hold lone surrogates (valid in a
+JSON string, not encodable in UTF-8: they crash a `print` of results.json) and control or
+formatting characters (ANSI escapes, carriage returns, backspaces, bidirectional overrides) that
+rewrite what a terminal or a web page shows: a forged "TOTAL 31/31" line, say. `clean` is applied
+once, where such text enters (protocol.py decodes every string with it; session.py cleans the
+worker's output), and it is idempotent, so the CLI can apply it again to whatever it prints.
+
+Kept: newlines, tabs and every printable character. Replaced: lone surrogates by U+FFFD, and
+every other control or format character by a visible escape such as ``\\x1b`` or ``\\u202e``.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls but tab and newline, DEL, C1 controls, lone surrogates, and the Unicode format
+# characters that reorder or hide text (bidi embeddings/overrides/isolates, zero-width joiners,
+# line/paragraph separators, the BOM).
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean(text: str) -> str:
+    """`text` with lone surrogates replaced and control/format characters made visible.
+
+    A Windows line ending (CRLF) becomes a plain newline first, so ordinary output keeps its
+    lines; any other carriage return is shown as ``\\x0d``, since it lets a line overwrite what a
+    terminal showed before it."""
+    if text.isprintable() or not _UNSAFE.search(text):
+        return text
+    return _UNSAFE.sub(_escape, text.replace("\r\n", "\n"))
