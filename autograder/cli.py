@@ -12,6 +12,7 @@ from pathlib import Path
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.grading import GradeOutcome, grade
 from dlhw.autograder.homeworks import HOMEWORKS, get_homework
+from dlhw.autograder.results import UnsafeResultsPath, check_results_path
 from dlhw.autograder.stubgen import check_assignment, write_assignment
 from dlhw.autograder.text import clean
 
@@ -53,8 +54,12 @@ def cmd_grade(opts: argparse.Namespace) -> int:
         output.parent.mkdir(parents=True, exist_ok=True)
         if not os.access(output.parent, os.W_OK):
             raise PermissionError(13, "permission denied")
+        check_results_path(output)
     except OSError as exc:
         print(f"autograder: cannot write results to {output}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except UnsafeResultsPath as exc:
+        print(f"autograder: {exc}", file=sys.stderr)
         return 1
     outcome = grade(hw, Path(opts.submission), output, limits=_limits(opts))
     print(format_table(outcome, f"{hw.id} ({hw.title}): {opts.submission}"))

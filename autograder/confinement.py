@@ -52,7 +52,11 @@ class Limits:
     max_file_bytes: int = 64 * 2**20  # largest file the worker may write
     max_open_files: int = 256
     max_output_bytes: int = 64 * 2**10  # student output kept for feedback; the rest is counted
-    max_value_bytes: int = 256 * 2**20  # largest value a call may return
+    # Largest reply to one call (a frame: the value and, for in-place calls, the arguments).
+    # 32 MiB keeps the grader within Gradescope's 768 MB beside its own ~310 MB even when a test
+    # converts a reply of bytes to float64 (8 times its size); benchmarks/bench_grader_memory.py
+    # measures it. Homework 1's largest legitimate reply is under 100 KB.
+    max_value_bytes: int = 32 * 2**20
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import io
 import os
+import stat
 import sys
 import threading
 import time
@@ -27,7 +28,12 @@ from dlhw.autograder.confinement import Limits
 from dlhw.autograder.homeworks import Homework, course_root
 from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells
 from dlhw.autograder.reporter import GradescopeReporter, SubmissionFixture, TestEntry
-from dlhw.autograder.results import failure_results, finalize, write_results
+from dlhw.autograder.results import (
+    check_results_path,
+    failure_results,
+    finalize,
+    write_results,
+)
 from dlhw.autograder.session import CellReport, Session
 from dlhw.autograder.submission import Submission
 
@@ -97,6 +103,29 @@ def protect_private_files() -> None:
         for private in (course_root() / "solutions", course_root() / ".git"):
             if private.is_dir():
                 os.chmod(private, 0o700)
+
+
+def close_upload(submission: Path) -> list[str]:
+    """As root, close the upload to every other user before any student code runs: it has been
+    read already, and no other submission's code may read it, during this run or later. A folder
+    upload is closed by its own mode (nothing inside can be reached without entering it). Never
+    through a link (O_NOFOLLOW). Returns notes for staff."""
+    if os.geteuid() != 0 or submission.resolve().is_relative_to(course_root()):
+        return []  # the course's own notebooks (demo, tests) are not uploads
+    try:
+        fd = os.open(submission, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as exc:
+        return [f"upload not closed to other users: {exc}"]
+    try:
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        if mode & 0o077:
+            os.fchmod(fd, mode & 0o700)
+            return [
+                f"upload was open to other users (mode {mode:o}); closed it (mode {mode & 0o700:o})"
+            ]
+    finally:
+        os.close(fd)
+    return []
 
 
 def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[TestEntry], str]:
@@ -213,6 +242,8 @@ def grade(
     """Grade one submission (a notebook or a folder holding one); always returns results.
 
     `tests` defaults to the homework's public and hidden tests."""
+    if output is not None:
+        check_results_path(output)  # UnsafeResultsPath: refused before anything runs
     start = time.monotonic()
     results: dict[str, Any] | None = None
     session: Session | None = None
@@ -225,6 +256,7 @@ def grade(
         except NotebookError as exc:
             problem = str(exc)
         protect_private_files()
+        staff.extend(close_upload(submission))
         if read is not None:
             session = Session(limits)
             # The notebook runs in the worker while this process imports the tests' oracles.

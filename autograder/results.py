@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from functools import cache
 from importlib import resources
@@ -97,16 +98,56 @@ def finalize(results: dict[str, Any]) -> dict[str, Any]:
     return results
 
 
+class UnsafeResultsPath(ValueError):
+    """A results path the sandbox could replace: refused before grading."""
+
+
+def results_path_problem(path: Path) -> str | None:
+    """Why a results file at `path` could be replaced by the sandbox, or None when it cannot.
+
+    Only matters with the uid sandbox (the grader is root): every existing folder on the real
+    path must be neither owned by a sandbox uid nor writable by all without the sticky bit. In a
+    sticky world-writable folder such as /tmp, other users can create names but not rename or
+    delete ours: the file is renamed into place by root and then stays root's. Folders yet to be
+    created are created by root, with mode 0755."""
+    if os.geteuid() != 0:
+        return None
+    from dlhw.autograder.confinement import SANDBOX_UID_BASE, SANDBOX_UID_SPAN
+
+    real = Path(os.path.realpath(path.parent))
+    for folder in [*reversed(real.parents), real]:
+        try:
+            info = os.lstat(folder)
+        except FileNotFoundError:
+            continue
+        if SANDBOX_UID_BASE <= info.st_uid < SANDBOX_UID_BASE + SANDBOX_UID_SPAN:
+            return f"{folder} belongs to a sandbox user (uid {info.st_uid})"
+        if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
+            return f"{folder} is writable by every user (mode {stat.S_IMODE(info.st_mode):o})"
+    return None
+
+
+def check_results_path(path: Path) -> None:
+    problem = results_path_problem(path)
+    if problem is not None:
+        raise UnsafeResultsPath(
+            f"refusing to write results to {path}: {problem}, so a submission's code could "
+            "replace the file; choose a folder only root can write (or a sticky one, like /tmp)"
+        )
+
+
 def write_results(results: dict[str, Any], path: Path) -> dict[str, Any]:
-    """Finalize, then write atomically (a temp file in the same folder, renamed over the target)."""
+    """Finalize, then write atomically: a new file (O_EXCL, mode 0600: no other user, no later
+    submission, reads it) in the same folder, renamed over the target. The rename replaces a
+    planted link or file; it never writes through one."""
     results = finalize(results)
+    check_results_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as fh:
             json.dump(results, fh, indent=2)
             fh.write("\n")
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

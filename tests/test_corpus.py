@@ -147,7 +147,7 @@ EXPECTED: dict[str, Expect] = {
     "nan_and_inf": Expect("non-finite values", ALL),
     "wrong_shapes": Expect("the gradient has shape (7, 20), expected (20, 7)", GRAD),
     "wrong_dtypes": Expect("X has dtype float64, expected float32", PARSE),
-    "huge_return": Expect("over the 256 MiB limit", LOSS),
+    "huge_return": Expect("over the 32 MiB limit", LOSS),
     "generators": Expect("returned a generator, not a value", ALL),
     # What still passes is earned: parse_mnist is the reference's, log(k) is the loss of equal
     # logits, and the epoch does return None.
