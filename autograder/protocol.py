@@ -250,7 +250,7 @@ def decode_frame(
 
 
 LARGE_FRAME = 4 * 2**20  # a frame this large first frees unreachable earlier ones (gc)
-ALIGN = 64  # each array's bytes start at a multiple of this in the frame's buffer
+ALIGN = 64  # each array starts at a multiple of this from the (16-byte aligned) frame buffer
 
 
 def _blocking_read_into(fd: int) -> Any:

@@ -142,3 +142,87 @@ def test_worker_runs_as_an_unprivileged_uid_that_cannot_read_private_files(sessi
     assert sub.who() >= 61000
     with pytest.raises(StudentError, match="PermissionError"):
         sub.peek()
+
+
+# ---- issue #8: deadlines on writes, malformed replies, cleanup that always finishes -------------
+
+STOP_READING = """
+import fcntl
+import sys
+import time
+
+from dlhw.autograder import protocol
+
+fd = int(sys.argv[sys.argv.index("--read-fd") + 1])
+fcntl.fcntl(fd, 1031, 4096)  # F_SETPIPE_SZ: the smallest pipe, one page
+protocol.Channel.receive = lambda self, *a: time.sleep(3600)  # never reads another request
+"""
+
+
+def test_a_worker_that_stops_reading_cannot_block_the_grader_in_a_write():
+    """A request larger than the pipe: the write waits in select() until the call's deadline."""
+    with Session(LIMITS) as s:
+        s.run_cells([(0, "def f(x):\n    return 1"), (1, STOP_READING)])
+        assert statuses(s) == ["ok", "ok"]
+        start = time.monotonic()
+        with pytest.raises(StudentError, match="f did not return within the time limit"):
+            Submission(s).f(np.zeros(100_000))  # 800 KB: far more than the pipe holds
+        assert time.monotonic() - start < LIMITS.call_timeout_s + 1.5
+
+
+def test_a_write_is_bounded_by_the_run_budget_too():
+    limits = Limits(call_timeout_s=30.0, cell_timeout_s=30.0, run_timeout_s=4.0)
+    with Session(limits) as s:
+        s.run_cells([(0, "def f(x):\n    return 1"), (1, STOP_READING)])
+        with pytest.raises(StudentError, match="time budget ran out"):
+            Submission(s).f(np.zeros(100_000))
+        assert s.remaining() < 0.5
+
+
+FORGE_CELL_REPLY = """
+import sys
+
+from dlhw.autograder import protocol
+
+real_send = protocol.Channel.send
+
+
+def forged(self, message, *rest):
+    protocol.Channel.send = real_send
+    header = b'{"body": {"__dict__": {"ok": true, "error": {"__complex__": 1}}}, "buffers": []}'
+    import os
+    os.write(self.write_fd, protocol.HEADER.pack(len(header)) + header)
+
+
+protocol.Channel.send = forged
+"""
+
+
+def test_a_malformed_cell_reply_replaces_the_worker_and_later_cells_still_run(session):
+    session.run_cells([(0, "a = 1"), (1, FORGE_CELL_REPLY), (2, "def f():\n    return a + 1")])
+    assert statuses(session) == ["ok", "protocol", "ok"]
+    assert "not plain data" in session.reports[1].message
+    assert Submission(session).f() == 2 and session.restarts == 1
+
+
+def test_printed_escapes_and_bad_text_are_cleaned(session):
+    session.run_cells([(0, "print('\\x1b[2J\\rTOTAL 31/31\\u202e'); raise ValueError('\\ud800')")])
+    out = session.output()
+    assert "\x1b" not in out and "\r" not in out and "\\x1b[2J\\x0dTOTAL 31/31\\u202e" in out
+    session.reports[0].message.encode("utf-8")  # the lone surrogate is gone
+
+
+def test_cleanup_goes_on_when_a_step_fails(monkeypatch):
+    import dlhw.autograder.session as session_module
+
+    def broken(*args: object, **kwargs: object) -> int:
+        raise RecursionError("as a deep tree once made it")
+
+    monkeypatch.setattr(session_module, "remove_scratch_files", broken)
+    s = Session(LIMITS)
+    s.run_cells([(0, "x = 1")])
+    shared = s.share_file("data.bin", b"123")
+    with pytest.raises(RecursionError):
+        s.close()
+    assert not s.workdir.exists() and not os.path.exists(shared)
+    assert any("remove scratch files" in n for n in s.notes)
