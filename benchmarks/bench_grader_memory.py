@@ -22,9 +22,9 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "corpus"))
-from corpus_kit import HW, notebook, reference, src, with_functions  # noqa: E402
 from flood import FLOOD  # noqa: E402
 
+from corpus_kit import HW, notebook, reference, src, with_functions  # noqa: E402
 from dlhw.autograder.confinement import Limits  # noqa: E402
 
 GRADER = """

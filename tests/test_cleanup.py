@@ -79,7 +79,7 @@ def test_a_folder_swapped_for_a_link_during_removal_is_not_followed(tmp_path, de
             (tree / f"d{i}" / "inner" / "f").write_text("x")
         stop = threading.Event()
 
-        def swap(tree: Path = tree) -> None:
+        def swap(tree: Path = tree, stop: threading.Event = stop) -> None:
             while not stop.is_set():
                 for i in range(50):
                     folder = tree / f"d{i}"

@@ -18,9 +18,8 @@ import pytest
 from dlhw.autograder.homeworks import Homework
 
 sys.path.insert(0, str(Path(__file__).parent / "corpus"))
-from corpus_kit import every_function, with_functions  # noqa: E402
-
 from conftest import notebook_from_cells  # noqa: E402
+from corpus_kit import every_function, with_functions  # noqa: E402
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 

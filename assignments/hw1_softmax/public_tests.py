@@ -12,11 +12,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dlhw.autograder.checks import as_array, as_scalar, assert_close
+
 # Your functions may compute in float32 or float64, and may sum in another order than ours: a
 # relative tolerance of 1e-5 accepts both, while any real mistake (a missing max-shift, a wrong
 # sign, a sum instead of a mean) is off by far more.
 RTOL = 1e-5
 ATOL = 1e-6
+# (checks.assert_close, not np.testing's: it checks the shape before converting anything, so an
+# answer of the wrong size costs the grader nothing, and says what differs.)
 
 
 @pytest.mark.points(1)
@@ -26,7 +30,8 @@ def test_softmax_loss_uniform_logits(sub):
     # so each example's loss is -log(1/10) = log(10), and so is the mean.
     Z = np.zeros((4, 10))
     y = np.array([0, 3, 7, 9])
-    np.testing.assert_allclose(sub.softmax_loss(Z, y), np.log(10), rtol=RTOL, atol=ATOL)
+    loss = as_scalar(sub.softmax_loss(Z, y), "the loss")
+    assert_close(loss, np.log(10), rtol=RTOL, atol=ATOL, name="the loss")
 
 
 @pytest.mark.points(1)
@@ -38,7 +43,8 @@ def test_softmax_loss_hand_computed(sub):
     Z = np.array([[0.0, np.log(3.0)], [np.log(3.0), 0.0]])
     y = np.array([0, 0])
     expected = np.log(4.0) - np.log(3.0) / 2
-    np.testing.assert_allclose(sub.softmax_loss(Z, y), expected, rtol=RTOL, atol=ATOL)
+    loss = as_scalar(sub.softmax_loss(Z, y), "the loss")
+    assert_close(loss, expected, rtol=RTOL, atol=ATOL, name="the loss")
 
 
 @pytest.mark.points(1)
@@ -48,9 +54,9 @@ def test_softmax_loss_large_logits_are_finite(sub):
     # two classes tie, so the loss of label 0 is log 2 (plus exp(-1000), far below any tolerance).
     Z = np.array([[1000.0, 1000.0, 0.0]])
     y = np.array([0])
-    loss = sub.softmax_loss(Z, y)
+    loss = as_scalar(sub.softmax_loss(Z, y), "the loss")
     assert np.isfinite(loss), f"loss is {loss}: subtract each row's maximum before exp"
-    np.testing.assert_allclose(loss, np.log(2.0), rtol=RTOL, atol=ATOL)
+    assert_close(loss, np.log(2.0), rtol=RTOL, atol=ATOL, name="the loss")
 
 
 @pytest.mark.points(1)
@@ -63,13 +69,13 @@ def test_softmax_regression_grad_shape_and_value(sub):
     X = np.array([[1.0, 2.0, 3.0], [0.0, 1.0, 0.0]])
     y = np.array([1, 3])
     theta = np.zeros((3, 4))
-    grad = np.asarray(sub.softmax_regression_grad(X, y, theta))
+    grad = as_array(sub.softmax_regression_grad(X, y, theta), "the gradient")
     assert grad.shape == (3, 4), f"gradient shape {grad.shape}, expected theta's shape (3, 4)"
     expected = (
         np.outer([1.0, 2.0, 3.0], [0.25, -0.75, 0.25, 0.25])
         + np.outer([0.0, 1.0, 0.0], [0.25, 0.25, 0.25, -0.75])
     ) / 2
-    np.testing.assert_allclose(grad, expected, rtol=RTOL, atol=ATOL)
+    assert_close(grad, expected, rtol=RTOL, atol=ATOL, name="the gradient")
 
 
 @pytest.mark.points(1)
