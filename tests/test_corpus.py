@@ -30,10 +30,18 @@ import pytest
 import dlhw.autograder
 import dlhw.autograder.grading as grading
 from conftest import REPO
-from dlhw.autograder.confinement import SANDBOX_UID_BASE, SANDBOX_UID_SPAN, SCRATCH_ROOTS, Limits
+from dlhw.autograder.cli import format_table
+from dlhw.autograder.confinement import (
+    SANDBOX_UID_BASE,
+    SANDBOX_UID_SPAN,
+    SCRATCH_ROOTS,
+    Limits,
+    remove_tree,
+)
 from dlhw.autograder.grading import GradeOutcome, grade
 from dlhw.autograder.results import validate
 from dlhw.autograder.session import Session
+from dlhw.autograder.text import clean
 
 sys.path.insert(0, str(Path(__file__).parent / "corpus"))
 import build_corpus  # noqa: E402
@@ -229,6 +237,35 @@ EXPECTED: dict[str, Expect] = {
     ),  # fmt: skip
 }
 
+# Issue #8: the boundary's own I/O, the grader's cleanup and bookkeeping (cases_io.py).
+EXPECTED.update(
+    {
+        # Each call fills the one-page pipe and waits out its deadline; the worker is restarted
+        # (the stopping cell replays) until the grader gives up on it.
+        "stops_reading_requests": Expect("did not return within the time limit", ALL, seconds=60),
+        "stops_reading_past_the_budget": Expect(
+            "time budget ran out",
+            ALL,
+            limits=limits(call_timeout_s=60.0, cell_timeout_s=60.0, run_timeout_s=10.0),
+            seconds=25,
+        ),
+        "malformed_cell_reply": Expect("broke the grader's protocol"),
+        "malformed_call_replies": Expect("returned something the grader cannot accept", LOSS),
+        "spoofed_text_in_messages": Expect("\\x1b[2J\\x1b[H\\x0dTOTAL 31/31 \\u202e\ufffd", ALL),
+        "spoofed_text_in_output": Expect("\\x1b[1A\\x1b[32mPASSED"),
+        "largest_replies": Expect("parse_mnist should return (X, y)", ALL, seconds=60),
+        "deep_folders_left_behind": Expect(
+            "built 1500 levels in 3 folders, and 3 IPC objects", seconds=40
+        ),  # rmdir takes ~1 ms on a busy machine
+        "links_to_decoy_left_behind": Expect("15 links planted in scratch folders"),
+        "reads_other_runs_files": Expect(
+            "earlier upload: PermissionError: Permission denied"
+            "\nearlier results: PermissionError: Permission denied"
+        ),
+        "magics_beside_continuation_lines": Expect("code cells ran", hostile=False),
+    }
+)
+
 
 # ---- what the machine looks like around a grading run ---------------------------------------
 
@@ -328,11 +365,12 @@ def reference_tests() -> dict[str, float]:
 @dataclass
 class Surroundings:
     """The test's side of the attacks: a listening port, a decoy folder, a shared scratch
-    folder, and every Session a grading run creates."""
+    folder, an earlier run's upload and results, and every Session a grading run creates."""
 
     listener: socket.socket
     decoy: Path
     shared_scratch: Path
+    earlier: Path
     sessions: list[Session] = field(default_factory=list)
 
     def context(self, results: Path) -> Context:
@@ -341,6 +379,8 @@ class Surroundings:
             listen_port=self.listener.getsockname()[1],
             decoy_dir=str(self.decoy),
             shared_scratch=str(self.shared_scratch),
+            earlier_upload=str(self.earlier / HW.notebook_name),
+            earlier_results=str(self.earlier / "results.json"),
         )
 
     def connections(self) -> int:
@@ -365,12 +405,19 @@ def surroundings() -> Iterator[Surroundings]:
     os.chmod(decoy, 0o755)
     shared = Path(tempfile.mkdtemp(prefix="dlhw-corpus-shared-"))
     os.chmod(shared, 0o1777)  # like /tmp/.X11-unix: root's, writable by all
+    # An earlier run, graded from (and into) a folder every user can enter, as a course server
+    # might keep them: the upload, world-readable when it arrived, and its results.
+    earlier = Path(tempfile.mkdtemp(prefix="dlhw-corpus-earlier-"))
+    os.chmod(earlier, 0o755)
+    (earlier / HW.notebook_name).write_text(HW.master.read_text())
+    os.chmod(earlier / HW.notebook_name, 0o644)
+    grade(HW, earlier / HW.notebook_name, earlier / "results.json", limits=LIMITS)
     try:
-        yield Surroundings(listener, decoy, shared)
+        yield Surroundings(listener, decoy, shared, earlier)
     finally:
         listener.close()
-        shutil.rmtree(decoy, ignore_errors=True)
-        shutil.rmtree(shared, ignore_errors=True)
+        for folder in (decoy, shared, earlier):
+            remove_tree(folder)
 
 
 @pytest.fixture
@@ -467,6 +514,19 @@ def test_case(
     else:
         assert failed == must_fail, _feedback(outcome)
         assert outcome.score == earned
+
+    # Everything stored is safe to print: no control or format character, no lone surrogate,
+    # no line of a hidden test's code (pytest's assertion explanations); the CLI table prints.
+    texts = [outcome.results["output"]] + [
+        text for t in outcome.results["tests"] for text in (t["output"], t["name"])
+    ]
+    assert all(clean(text) == text for text in texts)
+    assert not any(
+        ln.lstrip().startswith(("assert ", "+ where")) for t in texts for ln in t.splitlines()
+    )
+    table = format_table(outcome, name)
+    table.encode("utf-8")
+    assert "\x1b" not in table and "\r" not in table
 
     # The student is told what happened.
     visible = [outcome.results["output"]] + [

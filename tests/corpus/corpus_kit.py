@@ -26,6 +26,9 @@ class Context:
     listen_port: int = 9  # a TCP port the test listens on, on 127.0.0.1
     decoy_dir: str = "/tmp/dlhw-corpus-decoy"  # a root-owned folder that must stay untouched
     shared_scratch: str = "/tmp/.X11-unix"  # a world-writable folder of root's inside /tmp
+    # An earlier grading run's upload and results, left where other users can enter the folder
+    earlier_upload: str = "/autograder/submission/hw1_softmax.ipynb"
+    earlier_results: str = "/autograder/results/results.json"
 
 
 @dataclass(frozen=True)
