@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 
 import pytest
 
 from conftest import REPO
-from dlhw.autograder.cli import build_parser, main
+from dlhw.autograder.cli import build_parser, format_table, main
+from dlhw.autograder.grading import GradeOutcome, close_upload
 
 COMMANDS = sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
 
@@ -74,3 +77,44 @@ def test_make_assignments_reports_broken_masters_clearly(tmp_path, monkeypatch, 
     master.unlink()
     assert main(["make-assignments", "--check"]) == 1
     assert "cannot generate the assignments" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only the uid sandbox (root) has users to keep out")
+def test_grade_refuses_a_results_folder_the_sandbox_could_write(tmp_path, capsys):
+    folder = tmp_path / "open"
+    folder.mkdir()
+    os.chmod(folder, 0o777)
+    assert main(["grade", "hw1", str(tmp_path / "x.ipynb"), "-o", str(folder / "r.json")]) == 1
+    err = capsys.readouterr().err
+    assert "refusing to write results" in err and "writable by every user" in err
+    assert os.listdir(folder) == []
+
+
+def test_the_table_prints_whatever_the_results_hold():
+    """A lone surrogate or escape sequences in a results dict cannot crash or redraw the table."""
+    results = {
+        "score": 0,
+        "tests": [
+            {"name": "n\ud800", "number": "1\x1b[2J", "score": 0, "max_score": 1,
+             "status": "failed", "output": "\x1b[1A\rTOTAL 31/31\ud800"},
+        ],
+    }  # fmt: skip
+    table = format_table(GradeOutcome(results, None, ""), "title\x1b]0;x\x07")
+    table.encode("utf-8")
+    assert "\x1b" not in table and "\r" not in table and "\\x1b[1A\\x0dTOTAL 31/31" in table
+    assert len(table.splitlines()) == 4  # title, header, one test, total: nothing redrawn
+
+
+def test_close_upload_closes_a_readable_upload_once(tmp_path):
+    upload = tmp_path / "hw.ipynb"
+    upload.write_text("{}")
+    os.chmod(upload, 0o644)
+    notes = close_upload(upload)
+    if os.geteuid() != 0:
+        assert notes == [] and stat.S_IMODE(upload.stat().st_mode) == 0o644
+        return
+    assert stat.S_IMODE(upload.stat().st_mode) == 0o600 and "closed it" in notes[0]
+    assert close_upload(upload) == []
+    link = tmp_path / "link.ipynb"
+    link.symlink_to(upload)
+    assert "not closed" in close_upload(link)[0]  # never through a link

@@ -95,3 +95,30 @@ def test_cell_magics_run_python_bodies_and_skip_the_rest():
     assert neutralise_ipython("%%time\nx = 1").endswith("\nx = 1")
     assert neutralise_ipython("%%bash\nrm -rf /") is None
     assert neutralise_ipython("%%writefile a.py\nprint(1)") is None
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "%matplotlib inline\nwrong = (a\n         != b)",  # `!=` opening a continuation line
+        "!ls\nx = a \\\n!= b",  # after a backslash
+        "%time f()\nn = (len(y)\n     % 3)",  # `%` as the modulo operator
+        "!pip list\ns = '''\n!not a shell escape\n%not a magic\n'''",  # inside a string
+        "files = !ls\nd = {1:\n     !=2}",  # a continuation that is not Python stays as written
+    ],
+)
+def test_only_lines_that_start_a_statement_are_rewritten(source):
+    """IPython applies its escapes only where a statement starts; continuation lines and
+    strings are Python and must reach the compiler unchanged (issue #8)."""
+    out = neutralise_ipython(source)
+    assert out is not None
+    first, *rest = source.splitlines()
+    assert out.splitlines()[0].lstrip().startswith(("pass", "files = None"))
+    assert out.splitlines()[1:] == rest
+
+
+def test_a_cell_with_magics_and_not_equal_on_a_continuation_line_compiles():
+    source = "%matplotlib inline\nok = (1\n      != 2)"
+    namespace: dict = {}
+    exec(compile(neutralise_ipython(source) or "", "<t>", "exec"), namespace)
+    assert namespace["ok"] is True

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 
 from conftest import SHARED
-from dlhw.autograder.results import MAX_OUTPUT, failure_results, schema, validate, write_results
+from dlhw.autograder.results import (
+    MAX_OUTPUT,
+    UnsafeResultsPath,
+    failure_results,
+    results_path_problem,
+    schema,
+    validate,
+    write_results,
+)
 
 
 def test_bundled_schema_matches_the_spec():
@@ -53,3 +63,47 @@ def test_write_is_atomic_and_replaces_a_planted_symlink(tmp_path):
     write_results({"score": 0, "tests": []}, link)
     assert target.read_text() == "untouched" and not link.is_symlink()
     assert json.loads(link.read_text())["score"] == 0
+
+
+# ---- issue #8: results no other run can read or replace ------------------------------------------
+
+ROOT = os.geteuid() == 0
+
+
+def test_results_are_readable_by_the_grader_alone(tmp_path):
+    write_results({"score": 0, "tests": []}, tmp_path / "results.json")
+    assert stat.S_IMODE(os.stat(tmp_path / "results.json").st_mode) == 0o600
+
+
+def test_student_text_in_results_is_stored_printable(tmp_path):
+    written = write_results(
+        {"score": 0, "output": "x\x1b[2J\ud800", "tests": [
+            {"name": "t\r", "score": 0, "max_score": 1, "output": "TOTAL 31/31\r\x1b[1A"}]},
+        tmp_path / "results.json",
+    )  # fmt: skip
+    assert written["output"] == "x\\x1b[2J\ufffd"
+    assert written["tests"][0]["output"] == "TOTAL 31/31\\x0d\\x1b[1A"
+    (tmp_path / "results.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not ROOT, reason="only the uid sandbox (root) has users to keep out")
+@pytest.mark.parametrize(
+    "mode, owner, problem",
+    [
+        (0o777, 0, "is writable by every user"),
+        (0o755, 63_999, "belongs to a sandbox user"),
+        (0o1777, 0, None),  # sticky, like /tmp: others cannot rename or delete root's file
+        (0o755, 0, None),
+    ],
+)
+def test_results_folders_the_sandbox_could_write_are_refused(tmp_path, mode, owner, problem):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    os.chmod(folder, mode)
+    os.chown(folder, owner, owner)
+    found = results_path_problem(folder / "sub" / "results.json")
+    assert (found is None) if problem is None else (problem in (found or ""))
+    if problem is not None:
+        with pytest.raises(UnsafeResultsPath, match="refusing to write results"):
+            write_results({"score": 0, "tests": []}, folder / "results.json")
+        assert os.listdir(folder) == []
