@@ -252,8 +252,10 @@ class Session:
 
     def _wait(self, fd: int, writing: bool, deadline: float, late: WorkerFailure) -> None:
         left = deadline - time.monotonic()
+        if left <= 0:
+            raise late
         ready = select.select([], [fd], [], left) if writing else select.select([fd], [], [], left)
-        if left <= 0 or not (ready[1] if writing else ready[0]):
+        if not (ready[1] if writing else ready[0]):
             raise late
 
     def _send(self, worker: _Worker, message: dict[str, Any], deadline: float,
