@@ -7,7 +7,7 @@ PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed-stamp
 OUT         ?= out
 
-.PHONY: data setup demo test test-fast test-py310 assignments check-assignments bench bench-kernels lint clean
+.PHONY: data setup demo test test-fast test-py310 assignments check-assignments bench bench-memory bench-kernels lint clean
 
 setup: $(STAMP)
 
@@ -48,6 +48,10 @@ check-assignments: setup
 
 bench: setup
 	$(PY) benchmarks/bench_grade.py
+
+# The grader's peak memory when a submission sends the largest reply the limits admit (issue #8).
+bench-memory: setup
+	$(PY) benchmarks/bench_grader_memory.py
 
 bench-kernels: setup
 	$(PY) benchmarks/bench_kernels.py

@@ -226,3 +226,16 @@ def test_cleanup_goes_on_when_a_step_fails(monkeypatch):
         s.close()
     assert not s.workdir.exists() and not os.path.exists(shared)
     assert any("remove scratch files" in n for n in s.notes)
+
+
+def test_a_failure_in_the_cell_thread_reaches_the_grading_thread():
+    """Cells run in a thread while the oracles load: what stops it must not vanish with it."""
+    from dlhw.autograder.grading import CellRunner
+
+    class Broken:
+        def run_cells(self, cells: object) -> None:
+            raise RuntimeError("the grader's own bug")
+
+    runner = CellRunner(Broken(), [(0, "x = 1")])  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="the grader's own bug"):
+        runner.join()
