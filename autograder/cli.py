@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.grading import GradeOutcome, grade
-from dlhw.autograder.homeworks import HOMEWORKS, get_homework
+from dlhw.autograder.homeworks import ManifestError, get_homework, homeworks
 from dlhw.autograder.stubgen import check_assignment, write_assignment
 
 DEFAULTS = Limits()
@@ -72,7 +72,7 @@ def cmd_check(opts: argparse.Namespace) -> int:
 
 def cmd_demo(opts: argparse.Namespace) -> int:
     out = Path(opts.out)
-    for hw in HOMEWORKS.values():
+    for hw in homeworks():
         for label, notebook in (("reference", hw.master), ("stub", hw.stub)):
             path = out / hw.id / label / "results.json"
             outcome = grade(hw, notebook, path)
@@ -84,13 +84,13 @@ def cmd_demo(opts: argparse.Namespace) -> int:
 def cmd_make_assignments(opts: argparse.Namespace) -> int:
     try:
         if opts.check:
-            problems = [p for hw in HOMEWORKS.values() for p in check_assignment(hw)]
+            problems = [p for hw in homeworks() for p in check_assignment(hw)]
             for p in problems:
                 print(f"out of date: {p}  (run `make assignments`)", file=sys.stderr)
             if not problems:
                 print("assignments are up to date with their master notebooks")
             return 1 if problems else 0
-        for hw in HOMEWORKS.values():
+        for hw in homeworks():
             written = write_assignment(hw)
             print(f"{hw.id}: " + (", ".join(map(str, written)) if written else "up to date"))
     except (OSError, ValueError) as exc:  # a missing or unreadable master, unbalanced markers
@@ -100,8 +100,8 @@ def cmd_make_assignments(opts: argparse.Namespace) -> int:
 
 
 def cmd_list(opts: argparse.Namespace) -> int:
-    for hw in HOMEWORKS.values():
-        print(f"{hw.id}  {hw.slug:<16} {hw.title}  (graded: {', '.join(hw.functions)})")
+    for hw in homeworks():
+        print(f"{hw.id}  {hw.slug:<16} {hw.title}  (graded: {', '.join(hw.names)})")
     return 0
 
 
@@ -199,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(opts.func(opts))
     except KeyError as exc:
         print(f"autograder: {exc.args[0]}", file=sys.stderr)
+        return 2
+    except ManifestError as exc:
+        print(f"autograder: a homework's manifest is broken: {exc}", file=sys.stderr)
         return 2
 
 
