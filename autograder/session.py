@@ -26,11 +26,13 @@ from dlhw.autograder.confinement import (
     become_subreaper,
     children_of,
     choose_identity,
+    kernel_layers,
     reap,
     remove_ipc_objects,
     remove_scratch_files,
     spawn_worker,
 )
+from dlhw.autograder.killing import QUARANTINED
 from dlhw.autograder.protocol import Channel, FrameLimits, ProtocolError
 
 MAX_RESTARTS = 8
@@ -119,10 +121,15 @@ class Session:
         )
         self.restarts = 0
         self.leftovers_killed = 0
+        self.survivors: list[int] = []  # pids of the submission that no kill could end
         self.files_removed = 0
         self._worker: _Worker | None = None
         self._closed = False
-        self.shared_dir: Path | None = None  # test data for the worker (see share_file)
+        # Test data for the worker (see share_file): made now, so that the view can show it.
+        self.shared_dir: Path | None = Path(tempfile.mkdtemp(prefix="dlhw-shared-"))
+        os.chmod(self.shared_dir, 0o755)
+        self.jail, layers = kernel_layers(self.identity, self.limits, self.shared_dir)
+        self.notes.append(layers)
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -131,7 +138,7 @@ class Session:
         from_worker_r, from_worker_w = os.pipe()
         try:
             proc = spawn_worker(
-                self.identity, self.workdir, to_worker_r, from_worker_w, self.limits
+                self.identity, self.workdir, to_worker_r, from_worker_w, self.limits, self.jail
             )
         except OSError as exc:
             who = f"uid {self.identity.uid}" if self.identity.isolated else "the current user"
@@ -167,7 +174,7 @@ class Session:
         worker, self._worker = self._worker, None
         if worker is None:
             return
-        self.leftovers_killed += reap(worker.proc, self.identity, self.spared)
+        self._reap(worker.proc)
         worker.output.join()
         if worker.proc.stdout is not None:
             worker.proc.stdout.close()
@@ -183,7 +190,21 @@ class Session:
             return
         self._closed = True
         self._stop()
-        self.leftovers_killed += reap(None, self.identity, self.spared)
+        self._reap(None)
+        if self.survivors:
+            QUARANTINED.add(self.identity.uid)  # type: ignore[arg-type]
+            self.notes.append(
+                f"WARNING: {len(self.survivors)} processes of the submission SURVIVED every kill "
+                f"(pids {self.survivors[:20]}); uid {self.identity.uid} is never used again"
+            )
+        if self.jail is not None:
+            if self.jail.cgroup is not None and not self.jail.cgroup.remove():
+                self.notes.append("WARNING: the run's cgroup is not empty; left in place")
+            if self.jail.root is not None:
+                try:
+                    self.jail.root.rmdir()  # only ever a mount point in the worker's namespace
+                except OSError:
+                    pass
         self.files_removed = remove_scratch_files(self.identity, keep=self.workdir)
         ipc = remove_ipc_objects(self.identity)
         if ipc:
@@ -191,6 +212,12 @@ class Session:
         shutil.rmtree(self.workdir, ignore_errors=True)
         if self.shared_dir is not None:
             shutil.rmtree(self.shared_dir, ignore_errors=True)
+
+    def _reap(self, proc: subprocess.Popen[bytes] | None) -> None:
+        cgroup = self.jail.cgroup if self.jail is not None else None
+        killed, survivors = reap(proc, self.identity, self.spared, cgroup)
+        self.leftovers_killed += killed
+        self.survivors = survivors
 
     def __enter__(self) -> Session:
         return self
@@ -323,8 +350,7 @@ class Session:
         folder inside the worker's, where the student could plant a symlink and have the grader
         write (and chown) through it into any folder of the machine."""
         if self.shared_dir is None:
-            self.shared_dir = Path(tempfile.mkdtemp(prefix="dlhw-shared-"))
-            os.chmod(self.shared_dir, 0o755)
+            raise WorkerFailure("budget", "the grading session is closed")
         path = self.shared_dir / Path(name).name
         path.write_bytes(data)
         os.chmod(path, 0o644)
