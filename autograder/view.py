@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -126,6 +127,38 @@ def jail_config(
         "pass_fds": pass_fds,
         "cgroups": cgroups,
     }
+
+
+def allowed_in_course(root: Path | None = None) -> list[str]:
+    """The allow-listed paths inside the course root (the packages, the virtual environment)."""
+    course = os.path.realpath(root or course_root())
+    return [p for p in allowed_read_only(root) if _inside(p, course) and p != course]
+
+
+def close_course_root(root: Path | None = None) -> None:
+    """The fallback where there are no namespaces (and a second wall where there are), as root:
+    every entry at the top of the course root but the allow-listed ones loses its group and other
+    permissions (owners keep theirs; git records none of these bits), and the root itself can be
+    passed through but not listed. A worktree's history (the repository its `.git` file names)
+    is closed too. Other checkouts and files elsewhere on the machine keep their permissions."""
+    if os.geteuid() != 0:
+        return
+    course = Path(os.path.realpath(root or course_root()))
+    keep = {Path(p).relative_to(course).parts[0] for p in allowed_in_course(course)}
+    private = [course / name for name in os.listdir(course) if name not in keep]
+    dot_git = course / ".git"
+    if dot_git.is_file() and not dot_git.is_symlink():  # a worktree: gitdir: <repo>/.git/worktrees/x
+        text = dot_git.read_text(errors="replace").strip()
+        if text.startswith("gitdir:"):
+            gitdir = (course / text.split(":", 1)[1].strip()).resolve()
+            common = gitdir / "commondir"
+            shared = (gitdir / common.read_text().strip()).resolve() if common.is_file() else gitdir
+            private += [gitdir, shared]
+    for path in private:
+        info = os.lstat(path)
+        if not stat.S_ISLNK(info.st_mode):  # chmod would follow a link out of the course
+            os.chmod(path, stat.S_IMODE(info.st_mode) & ~0o077)
+    os.chmod(course, stat.S_IMODE(os.stat(course).st_mode) & ~0o066)
 
 
 @functools.cache
