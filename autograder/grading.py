@@ -28,8 +28,8 @@ from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells
 from dlhw.autograder.reporter import GradescopeReporter, SubmissionFixture, TestEntry
 from dlhw.autograder.results import failure_results, finalize, write_results
 from dlhw.autograder.session import CellReport, Session
-from dlhw.autograder.view import close_course_root
 from dlhw.autograder.submission import Submission
+from dlhw.autograder.view import close_course_root
 
 
 @dataclass(frozen=True)
