@@ -91,7 +91,8 @@ def build_view(cfg: dict[str, Any]) -> None:
             _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, arg)
         elif kind == "proc":
             _make_target(target, None)
-            _mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+            # hidepid=2: the sandbox does not even see its keeper (pid 1, root) or its command line
+            _mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
         else:
             raise ValueError(f"unknown mount kind {kind!r}")
     _mount(None, root, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
