@@ -103,7 +103,9 @@ def choose_identity() -> Identity:
 class Jail:
     """The kernel layers of one run: namespaces and a private view (jail.py), and/or cgroups."""
 
-    root: Path | None  # an empty folder of the grader's, the view's mount point; None: no namespaces
+    root: (
+        Path | None
+    )  # an empty folder of the grader's, the view's mount point; None: no namespaces
     shared_dir: Path  # the grader's folder of test data, mounted read-only in the view
     cgroup: Cgroup | None
 

@@ -140,6 +140,20 @@ def _unused_uid(avoid: set[int]) -> int:
     raise RuntimeError("no free uid for the cleanup helper")
 
 
+def kill_now(uid: int | None, group: Cgroup | None) -> None:
+    """Kill everything of the sandbox at once, from any thread (the run budget's watchdog): the
+    cgroup, every process of the uid. Reaps nothing (the main thread may be waiting for one)."""
+    if group is not None:
+        group.kill(timeout=2.0)
+    if uid is None:
+        return
+    of_uid = functools.partial(_still_ours, tree=set(), uid=uid, spared=set())
+    for pid in processes_of_uid(uid):
+        signal_if(pid, signal.SIGKILL, of_uid)
+    if processes_of_uid(uid):
+        kill_uid_as_other(uid, uid)
+
+
 def _reap_children(spared: set[int]) -> None:
     """Collect our zombies (orphans of the sandbox re-parent to us, the subreaper)."""
     me = os.getpid()

@@ -32,7 +32,7 @@ from dlhw.autograder.confinement import (
     remove_scratch_files,
     spawn_worker,
 )
-from dlhw.autograder.killing import QUARANTINED
+from dlhw.autograder.killing import QUARANTINED, kill_now
 from dlhw.autograder.protocol import Channel, FrameLimits, ProtocolError
 
 MAX_RESTARTS = 8
@@ -130,6 +130,11 @@ class Session:
         os.chmod(self.shared_dir, 0o755)
         self.jail, layers = kernel_layers(self.identity, self.limits, self.shared_dir)
         self.notes.append(layers)
+        # When the budget runs out, whatever the submission left running dies at once: spinners
+        # must not slow the grader's remaining work (every later request fails at once anyway).
+        self._watchdog = threading.Timer(self.limits.run_timeout_s + 0.5, self._budget_spent)
+        self._watchdog.daemon = True
+        self._watchdog.start()
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -189,6 +194,7 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        self._watchdog.cancel()
         self._stop()
         self._reap(None)
         if self.survivors:
@@ -212,6 +218,10 @@ class Session:
         shutil.rmtree(self.workdir, ignore_errors=True)
         if self.shared_dir is not None:
             shutil.rmtree(self.shared_dir, ignore_errors=True)
+
+    def _budget_spent(self) -> None:
+        if not self._closed:
+            kill_now(self.identity.uid, self.jail.cgroup if self.jail is not None else None)
 
     def _reap(self, proc: subprocess.Popen[bytes] | None) -> None:
         cgroup = self.jail.cgroup if self.jail is not None else None
@@ -251,6 +261,8 @@ class Session:
                     raise WorkerFailure("timeout", f"did not finish within {timeout:g} s")
                 chunk = os.read(fd, min(n, 1 << 20))
                 if not chunk:
+                    if self.remaining() <= 0:  # killed by the watchdog once the budget ran out
+                        raise WorkerFailure("budget", "the grading run's time budget ran out")
                     code = worker.proc.poll()
                     if code is None:
                         try:

@@ -147,7 +147,9 @@ def close_course_root(root: Path | None = None) -> None:
     keep = {Path(p).relative_to(course).parts[0] for p in allowed_in_course(course)}
     private = [course / name for name in os.listdir(course) if name not in keep]
     dot_git = course / ".git"
-    if dot_git.is_file() and not dot_git.is_symlink():  # a worktree: gitdir: <repo>/.git/worktrees/x
+    if (
+        dot_git.is_file() and not dot_git.is_symlink()
+    ):  # a worktree: gitdir: <repo>/.git/worktrees/x
         text = dot_git.read_text(errors="replace").strip()
         if text.startswith("gitdir:"):
             gitdir = (course / text.split(":", 1)[1].strip()).resolve()

@@ -37,8 +37,9 @@ from dlhw.autograder.session import Session
 from dlhw.autograder.view import namespaces_unavailable
 
 sys.path.insert(0, str(Path(__file__).parent / "corpus"))
-import build_corpus  # noqa: E402
 import cases_escape  # noqa: E402
+
+import build_corpus  # noqa: E402
 from corpus_kit import HW, MARK, Context, write_upload  # noqa: E402
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]

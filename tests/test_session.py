@@ -127,7 +127,9 @@ def test_leftover_processes_are_killed(layers, monkeypatch):
     # A unique command line: inside a PID namespace the worker's pids are not ours.
     argv = ["sleep", f"300.{os.getpid()}{int(time.time() * 1000) % 10**6}"]
     with Session(LIMITS) as s:
-        s.run_cells([(0, f"import subprocess\np = subprocess.Popen({argv!r}, start_new_session=True)")])
+        s.run_cells(
+            [(0, f"import subprocess\np = subprocess.Popen({argv!r}, start_new_session=True)")]
+        )
         deadline = time.monotonic() + 5
         while not _processes_running(argv) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -167,3 +169,24 @@ def _check_unprivileged(session: Session, tmp_path) -> None:
     # Closed by permissions; with the kernel layers, not even in the worker's view.
     with pytest.raises(StudentError, match="PermissionError|FileNotFoundError"):
         sub.peek()
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or os.environ.get("DLHW_SANDBOX") == "same-user",
+    reason="killing by uid or cgroup needs root",
+)
+@pytest.mark.parametrize("layers", ["default", "off"])
+def test_what_runs_when_the_budget_is_spent_is_killed_before_the_session_closes(
+    layers, monkeypatch
+):
+    if layers == "off":
+        monkeypatch.setenv("DLHW_KERNEL_LAYERS", "off")
+    argv = ["sleep", f"301.{os.getpid()}{int(time.time() * 1000) % 10**6}"]
+    limits = Limits(call_timeout_s=2.0, cell_timeout_s=2.0, run_timeout_s=3.0)
+    with Session(limits) as s:
+        s.run_cells(
+            [(0, f"import subprocess\np = subprocess.Popen({argv!r}, start_new_session=True)")]
+        )
+        assert _processes_running(argv), "the leftover never ran"
+        time.sleep(limits.run_timeout_s + 1.5)  # the watchdog fires half a second after the budget
+        assert _processes_running(argv) == []  # gone already, though the session is still open
