@@ -10,9 +10,12 @@ at start-up, before it reads any student code. What each layer relies on:
 - limits (setrlimit): address space, CPU seconds, processes, file size, open files, no core dumps.
 - network: a seccomp filter makes socket() fail for every family but AF_UNIX, and blocks io_uring
   and the system calls of other ABIs (i386 `int 0x80`, x32).
-- process lifetime: the worker leads its own session; at the end its group is killed, every
-  process of the sandbox uid is killed (root), and orphans re-parented to the grader, which is a
-  child subreaper, are killed too.
+- kernel layers (root; `kernel_layers`, off with DLHW_KERNEL_LAYERS=off): namespaces and a
+  default-deny view of the filesystem (jail.py, view.py), one cgroup per run (cgroups.py).
+- process lifetime: the worker leads its own session; at the end the run's cgroup and PID
+  namespace are killed, every process of the sandbox uid is killed (root, killing.py), and
+  orphans re-parented to the grader, which is a child subreaper, are killed too, until none is
+  left; survivors are reported and their uid never reused.
 """
 
 from __future__ import annotations
@@ -200,7 +203,10 @@ def spawn_worker(
     if jail is not None and jail.cgroup is not None:
         # Also before any student code: the worker forks nothing until it is sent a cell.
         for procs in jail.cgroup.procs_files():
-            Path(procs).write_text(str(proc.pid))
+            try:
+                Path(procs).write_text(str(proc.pid))
+            except OSError:
+                pass  # the uid and descent layers still find it
     return proc
 
 

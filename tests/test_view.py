@@ -11,11 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from dlhw.autograder import view
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.homeworks import course_root
 from dlhw.autograder.session import Session
 from dlhw.autograder.submission import Submission
-from dlhw.autograder.view import allowed_in_course, allowed_read_only, close_course_root
+from dlhw.autograder.view import (
+    allowed_in_course,
+    allowed_read_only,
+    close_course_root,
+    namespaces_unavailable,
+)
 
 ISOLATED = os.geteuid() == 0 and os.environ.get("DLHW_SANDBOX") != "same-user"
 LIMITS = Limits(call_timeout_s=60.0, cell_timeout_s=60.0, run_timeout_s=120.0)
@@ -116,3 +122,16 @@ def test_the_allow_list_is_the_environment_and_the_packages_never_the_course() -
     inside = {Path(p).relative_to(root).parts[0] for p in allowed_in_course()}
     assert inside <= {".venv", "autograder", "datasets", "kernels"}
     assert "autograder" in inside
+
+
+def test_a_view_that_cannot_be_built_means_grading_without_namespaces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not ISOLATED or namespaces_unavailable():
+        pytest.skip("needs root and namespaces")
+    monkeypatch.setattr(view, "SCRATCH", (("/tmp", "size=not-a-size"),))  # the mount fails
+    with Session(LIMITS) as session:
+        session.run_cells([(0, "import os\ndef who():\n    return os.getuid()")])
+        assert session.reports[0].status == "ok"
+        assert Submission(session).who() == session.identity.uid
+        assert any("namespaces FAILED" in note for note in session.notes), session.notes
