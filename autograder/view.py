@@ -137,19 +137,23 @@ def allowed_in_course(root: Path | None = None) -> list[str]:
 
 def close_course_root(root: Path | None = None) -> None:
     """The fallback where there are no namespaces (and a second wall where there are), as root:
-    every entry at the top of the course root but the allow-listed ones loses its group and other
-    permissions (owners keep theirs; git records none of these bits), and the root itself can be
-    passed through but not listed. A worktree's history (the repository its `.git` file names)
-    is closed too. Other checkouts and files elsewhere on the machine keep their permissions."""
+    every entry at the top of the course root but the allow-listed ones and Python environments
+    (folders holding pyvenv.cfg: installed packages, no course files) loses its permissions for
+    others, and the root itself can be passed through but not listed. The sandbox uid has no
+    group of the course's, so owner and group permissions stay as they are (git records none of
+    these bits). A worktree's history (the repository its `.git` file names) is closed too.
+    Other checkouts and files elsewhere on the machine keep their permissions."""
     if os.geteuid() != 0:
         return
     course = Path(os.path.realpath(root or course_root()))
     keep = {Path(p).relative_to(course).parts[0] for p in allowed_in_course(course)}
-    private = [course / name for name in os.listdir(course) if name not in keep]
+    private = [
+        course / name
+        for name in os.listdir(course)
+        if name not in keep and not (course / name / "pyvenv.cfg").is_file()
+    ]
     dot_git = course / ".git"
-    if (
-        dot_git.is_file() and not dot_git.is_symlink()
-    ):  # a worktree: gitdir: <repo>/.git/worktrees/x
+    if dot_git.is_file() and not dot_git.is_symlink():  # a worktree: gitdir: <repo>/.git/worktrees/x
         text = dot_git.read_text(errors="replace").strip()
         if text.startswith("gitdir:"):
             gitdir = (course / text.split(":", 1)[1].strip()).resolve()
@@ -159,8 +163,8 @@ def close_course_root(root: Path | None = None) -> None:
     for path in private:
         info = os.lstat(path)
         if not stat.S_ISLNK(info.st_mode):  # chmod would follow a link out of the course
-            os.chmod(path, stat.S_IMODE(info.st_mode) & ~0o077)
-    os.chmod(course, stat.S_IMODE(os.stat(course).st_mode) & ~0o066)
+            os.chmod(path, stat.S_IMODE(info.st_mode) & ~0o007)
+    os.chmod(course, stat.S_IMODE(os.stat(course).st_mode) & ~0o006)
 
 
 @functools.cache
