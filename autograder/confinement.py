@@ -81,7 +81,7 @@ class Identity:
 
 def uid_in_use(uid: int) -> bool:
     """A process has `uid` as one of its uids or gids (read from its status: a process that made
-    itself non-dumpable has a /proc folder owned by root)."""
+    itself non-dumpable has /proc files owned by root, and on older kernels its folder too)."""
     from dlhw.autograder.killing import processes_of_uid
 
     return bool(processes_of_uid(uid))

@@ -51,7 +51,8 @@ def _status_ids(pid: str) -> tuple[set[int], set[int]]:
 
 def processes_of_uid(uid: int) -> list[int]:
     """Every process with `uid` as any of its uids or gids (a process that made itself
-    non-dumpable has its /proc folder owned by root: its owner alone would miss it)."""
+    non-dumpable has its /proc files, and on older kernels its /proc folder, owned by root:
+    their owner alone would miss it)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -168,7 +169,7 @@ def _reap_children(spared: set[int]) -> None:
 def converge(
     uid: int | None, spared: set[int], group: Cgroup | None, timeout: float = 10.0
 ) -> tuple[int, list[int]]:
-    """Kill the sandbox's processes until none is left: (how many were signalled, survivors).
+    """Kill the sandbox's processes until none is left: (how many were found alive, survivors).
 
     `spared` are our own children that are not the sandbox's (never touched, nor theirs)."""
     me = os.getpid()
@@ -188,8 +189,8 @@ def converge(
         for pid in mine:  # stop first (a stopped process cannot fork), then kill
             signal_if(pid, signal.SIGSTOP, still)
         for pid in alive:
-            if signal_if(pid, signal.SIGKILL, still):
-                signalled.add(pid)
+            signal_if(pid, signal.SIGKILL, still)
+        signalled |= set(alive)  # each was killed by this pass, the cgroup's or kill(-1)
         if uid is not None and processes_of_uid(uid):
             kill_uid_as_other(uid, uid)
         _reap_children(spared)
