@@ -153,7 +153,9 @@ def close_course_root(root: Path | None = None) -> None:
         if name not in keep and not (course / name / "pyvenv.cfg").is_file()
     ]
     dot_git = course / ".git"
-    if dot_git.is_file() and not dot_git.is_symlink():  # a worktree: gitdir: <repo>/.git/worktrees/x
+    if (
+        dot_git.is_file() and not dot_git.is_symlink()
+    ):  # a worktree: gitdir: <repo>/.git/worktrees/x
         text = dot_git.read_text(errors="replace").strip()
         if text.startswith("gitdir:"):
             gitdir = (course / text.split(":", 1)[1].strip()).resolve()

@@ -58,9 +58,7 @@ def test_a_process_that_hides_its_proc_folder_still_makes_its_uid_busy(uid: int)
     assert not uid_in_use(uid)
 
 
-def test_busy_and_quarantined_uids_are_skipped(
-    uid: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_busy_and_quarantined_uids_are_skipped(uid: int, monkeypatch: pytest.MonkeyPatch) -> None:
     free = next(u for u in range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + 100) if not uid_in_use(u))
     proc = _as(uid, "import time; time.sleep(60)")
     offsets = iter([uid - SANDBOX_UID_BASE, free - SANDBOX_UID_BASE])
@@ -158,3 +156,26 @@ def test_killing_by_uid_converges_against_chains_and_stoppers(uid: int) -> None:
     proc.wait(timeout=10)
     assert survivors == [] and processes_of_uid(uid) == []
     assert killed >= 1 and elapsed < 5, (killed, elapsed)
+
+
+def test_a_survivor_is_reported_loudly_and_its_uid_never_reused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dlhw.autograder.session as session_module
+
+    real_reap = session_module.reap
+
+    def reap_leaving_one(*args, **kwargs):  # type: ignore[no-untyped-def]
+        killed, _ = real_reap(*args, **kwargs)
+        return killed, [4_000_000]  # a pid no process has: the report, not a real survivor
+
+    monkeypatch.setattr(session_module, "reap", reap_leaving_one)
+    session = session_module.Session()
+    session.run_cells([(0, "x = 1")])
+    session.close()
+    uid = session.identity.uid
+    try:
+        assert any("SURVIVED" in note and "4000000" in note for note in session.notes)
+        assert uid in QUARANTINED
+    finally:
+        QUARANTINED.discard(uid)
