@@ -296,7 +296,10 @@ def files_of(uid: int, folders: list[str]) -> list[str]:
         except OSError:
             continue
         for entry in entries:
-            info = entry.stat(follow_symlinks=False)
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:  # removed meanwhile (others use /tmp too)
+                continue
             if info.st_uid == uid:
                 found.append(entry.path)
             elif stat.S_ISDIR(info.st_mode) and info.st_mode & 0o002:

@@ -445,12 +445,12 @@ OUTLIVING = [
                 """
                 import os
 
+                print("forty spinners")  # first: the cell may be stopped while its spinners run
                 for _ in range(40):
                     if os.fork() == 0:
                         os.setsid()
                         while True:
                             pass
-                print("forty spinners")
                 """
             )
         ),
