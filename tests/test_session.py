@@ -188,6 +188,9 @@ def test_what_runs_when_the_budget_is_spent_is_killed_before_the_session_closes(
             [(0, f"import subprocess\np = subprocess.Popen({argv!r}, start_new_session=True)")]
         )
         assert s.reports[0].status == "ok", s.reports
+        deadline = time.monotonic() + 5
+        while not _processes_running(argv) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert _processes_running(argv), "the leftover never ran"
         # The watchdog fires half a second after the budget is spent.
         time.sleep(max(s.deadline + 1.5 - time.monotonic(), 0.0))
