@@ -135,6 +135,17 @@ def allowed_in_course(root: Path | None = None) -> list[str]:
     return [p for p in allowed_read_only(root) if _inside(p, course) and p != course]
 
 
+def environments_in_course(root: Path | None = None) -> list[str]:
+    """Python environments at the top of the course root (folders holding pyvenv.cfg, such as
+    .venv310 of the 3.10 CI): installed packages only, left open by close_course_root."""
+    course = os.path.realpath(root or course_root())
+    return [
+        os.path.join(course, name)
+        for name in sorted(os.listdir(course))
+        if os.path.isfile(os.path.join(course, name, "pyvenv.cfg"))
+    ]
+
+
 def close_course_root(root: Path | None = None) -> None:
     """The fallback where there are no namespaces (and a second wall where there are), as root:
     every entry at the top of the course root but the allow-listed ones and Python environments
@@ -147,11 +158,8 @@ def close_course_root(root: Path | None = None) -> None:
         return
     course = Path(os.path.realpath(root or course_root()))
     keep = {Path(p).relative_to(course).parts[0] for p in allowed_in_course(course)}
-    private = [
-        course / name
-        for name in os.listdir(course)
-        if name not in keep and not (course / name / "pyvenv.cfg").is_file()
-    ]
+    keep |= {Path(p).name for p in environments_in_course(course)}
+    private = [course / name for name in os.listdir(course) if name not in keep]
     dot_git = course / ".git"
     if (
         dot_git.is_file() and not dot_git.is_symlink()

@@ -7,6 +7,7 @@ and the virtual environment), nothing of the course root may be readable, with t
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from dlhw.autograder.view import (
     allowed_in_course,
     allowed_read_only,
     close_course_root,
+    environments_in_course,
     namespaces_unavailable,
 )
 
@@ -30,6 +32,7 @@ LIMITS = Limits(call_timeout_s=60.0, cell_timeout_s=60.0, run_timeout_s=120.0)
 # skipping the allow-listed folders (the venv alone holds ~20,000 files of torch).
 WALK = """
 import os
+import sys
 
 def walk(root, skip):
     readable = []
@@ -106,9 +109,13 @@ def test_nothing_of_the_course_root_is_readable_outside_the_allow_list(layers: s
         readable += sub.probe(every_path(root, allowed))  # and by name
         notes = session.notes
     assert ("namespaces" in notes[-1]) == (layers == "kernel"), notes
-    # Folders on the way to an allowed path may be listed (their names are the allow-list's).
+    # Folders on the way to an allowed path may be listed (their names are the allow-list's);
+    # other Python environments (installed packages) are left open by the fallback.
     on_the_way = {os.path.dirname(a) + "/" for a in allowed} | {root + "/"}
-    leaks = [p for p in readable if p not in on_the_way]
+    environments = environments_in_course() if layers == "fallback" else []
+    leaks = [
+        p for p in readable if p not in on_the_way and not any(_inside(p, e) for e in environments)
+    ]
     assert leaks == [], f"readable outside the allow-list ({len(leaks)}): {leaks[:20]}"
     # The walk did run: the secrets exist on our side and were not among what it read.
     for secret in ("solutions", "tests/corpus/cases_attacks.py"):
@@ -120,7 +127,7 @@ def test_the_allow_list_is_the_environment_and_the_packages_never_the_course() -
     for path in allowed_read_only():
         assert not _inside(root, path) or path in ("/usr",), path  # never the root or a parent
     inside = {Path(p).relative_to(root).parts[0] for p in allowed_in_course()}
-    assert inside <= {".venv", "autograder", "datasets", "kernels"}
+    assert inside <= {Path(sys.prefix).name, "autograder", "datasets", "kernels"}  # the venv
     assert "autograder" in inside
 
 
