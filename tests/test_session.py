@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from dlhw.autograder import confinement
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.session import Session
 from dlhw.autograder.submission import StudentError, Submission
@@ -120,10 +121,12 @@ def _processes_running(argv: list[str]) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("layers", ["default", "off"])
+@pytest.mark.parametrize("layers", ["default", "cgroups only", "off"])
 def test_leftover_processes_are_killed(layers, monkeypatch):
     if layers == "off":
         monkeypatch.setenv("DLHW_KERNEL_LAYERS", "off")
+    if layers == "cgroups only":  # as in a container without CAP_SYS_ADMIN but with cgroupfs
+        monkeypatch.setattr(confinement, "namespaces_unavailable", lambda: "simulated")
     # A unique command line: inside a PID namespace the worker's pids are not ours.
     argv = ["sleep", f"300.{os.getpid()}{int(time.time() * 1000) % 10**6}"]
     with Session(LIMITS) as s:
@@ -136,6 +139,8 @@ def test_leftover_processes_are_killed(layers, monkeypatch):
         assert _processes_running(argv), "the leftover never ran"  # alive while grading
     assert _processes_running(argv) == []
     assert s.survivors == []
+    if layers == "cgroups only" and s.identity.isolated:
+        assert "cgroup" in s.notes[-1] and "namespaces unavailable (simulated)" in s.notes[-1]
 
 
 @pytest.mark.skipif(
