@@ -344,13 +344,17 @@ def reap(
     identity: Identity,
     spared: set[int],
     cgroup: Cgroup | None = None,
+    own: int = 1,
 ) -> tuple[int, list[int]]:
     """Kill the worker (or its keeper, whose death ends its PID namespace), then everything of the
     submission: its cgroup, every process of the sandbox uid, every orphan re-parented to us.
 
-    `spared` holds pids of our own children that are not the worker's (never killed).
+    `spared` holds pids of our own children that are not the worker's (never killed); `own` is
+    how many processes of the cgroup are the worker's own (3 with the keeper and its pid 1).
     Returns (leftover processes killed besides the worker, survivors: pids still alive)."""
+    members = 0
     if cgroup is not None:
+        members = len(cgroup.pids())
         cgroup.kill()
     if proc is not None:
         try:
@@ -359,7 +363,9 @@ def reap(
             pass
         proc.kill()
         proc.wait()
-    return converge(identity.uid, spared | ({proc.pid} if proc else set()), cgroup)
+    killed, survivors = converge(identity.uid, spared | ({proc.pid} if proc else set()), cgroup)
+    own = own if proc is not None else 0  # without a worker every member was a leftover
+    return killed + max(members - own, 0), survivors
 
 
 def remove_scratch_files(identity: Identity, keep: Path) -> int:

@@ -238,7 +238,8 @@ class Session:
 
     def _reap(self, proc: subprocess.Popen[bytes] | None) -> None:
         cgroup = self.jail.cgroup if self.jail is not None else None
-        killed, survivors = reap(proc, self.identity, self.spared, cgroup)
+        own = 3 if self.jail is not None and self.jail.root is not None else 1
+        killed, survivors = reap(proc, self.identity, self.spared, cgroup, own)
         self.leftovers_killed += killed
         self.survivors = survivors
 
