@@ -111,6 +111,38 @@ def signal_if(pid: int, sig: int, still: Callable[[int], bool]) -> bool:
 
 def kill_uid_as_other(uid: int, gid: int) -> None:
     """kill(-1, SIGKILL) with effective uid `uid` from a helper the sandbox cannot signal."""
+    _as_sandbox(uid, "try:\n    os.kill(-1, 9)\nexcept ProcessLookupError:\n    pass\n")
+
+
+# Run by a helper with the sandbox's effective uid: removes the System V IPC objects it owns or
+# created (IPC_RMID needs that, or CAP_SYS_ADMIN, which containers drop); prints the count.
+_REMOVE_IPC = """
+import ctypes, sys
+uid = int(sys.argv[2])
+libc = ctypes.CDLL(None, use_errno=True)
+rmid = {"shm": lambda i: libc.shmctl(i, 0, None), "sem": lambda i: libc.semctl(i, 0, 0),
+        "msg": lambda i: libc.msgctl(i, 0, None)}
+removed = 0
+for kind, remove in rmid.items():
+    try:
+        header, *rows = open(f"/proc/sysvipc/{kind}").read().splitlines()
+    except OSError:
+        continue
+    for row in rows:
+        fields = dict(zip(header.split(), row.split()))
+        if uid in (int(fields.get("uid", -1)), int(fields.get("cuid", -1))):
+            removed += remove(int(row.split()[1])) == 0
+print(removed)
+"""
+
+
+def remove_ipc_as_owner(uid: int) -> int:
+    """Remove the IPC objects of `uid` with its effective uid, from a helper the sandbox cannot
+    signal (its real and saved uids are another unused uid); returns the count."""
+    return int(_as_sandbox(uid, _REMOVE_IPC) or 0)
+
+
+def _as_sandbox(uid: int, body: str) -> str:
     helper = _unused_uid(avoid={uid})
     code = (
         "import os, sys\n"
@@ -118,17 +150,16 @@ def kill_uid_as_other(uid: int, gid: int) -> None:
         "os.setgroups([])\n"
         "os.setresgid(h, h, h)\n"
         "os.setresuid(h, u, h)\n"
-        "try:\n    os.kill(-1, 9)\n"
-        "except ProcessLookupError:\n    pass\n"
-    )
+    ) + body
     try:
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-I", "-S", "-c", code, str(helper), str(uid)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env={}, timeout=10, check=False,
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, env={}, timeout=10,
+            check=False,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired):
-        pass
+        return ""
+    return done.stdout.strip()
 
 
 def _unused_uid(avoid: set[int]) -> int:
