@@ -29,6 +29,7 @@ from dlhw.autograder.reporter import GradescopeReporter, SubmissionFixture, Test
 from dlhw.autograder.results import failure_results, finalize, write_results
 from dlhw.autograder.session import CellReport, Session
 from dlhw.autograder.submission import Submission
+from dlhw.autograder.view import close_course_root
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,11 @@ def _symlink_problem(name: str) -> str:
 
 
 def protect_private_files() -> None:
-    """As root, close to other users what student code must not read: the solutions folder
-    (hidden tests, reference notebooks) and the repository's history, which holds them too."""
-    if os.geteuid() == 0:
-        for private in (course_root() / "solutions", course_root() / ".git"):
-            if private.is_dir():
-                os.chmod(private, 0o700)
+    """As root, close to other users what student code must not read: everything of the course
+    root but the packages the worker imports and the virtual environment (view.py), including the
+    solutions (hidden tests, reference notebooks) and the repository's history, which holds them
+    too. Where the worker runs in namespaces it does not even see them; this is the fallback."""
+    close_course_root()
 
 
 def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[TestEntry], str]:

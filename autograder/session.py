@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,13 @@ from dlhw.autograder.confinement import (
     become_subreaper,
     children_of,
     choose_identity,
+    kernel_layers,
     reap,
     remove_ipc_objects,
     remove_scratch_files,
     spawn_worker,
 )
+from dlhw.autograder.killing import QUARANTINED, kill_now
 from dlhw.autograder.protocol import Channel, FrameLimits, ProtocolError
 
 MAX_RESTARTS = 8
@@ -119,19 +121,42 @@ class Session:
         )
         self.restarts = 0
         self.leftovers_killed = 0
+        self.survivors: list[int] = []  # pids of the submission that no kill could end
         self.files_removed = 0
         self._worker: _Worker | None = None
         self._closed = False
-        self.shared_dir: Path | None = None  # test data for the worker (see share_file)
+        # Test data for the worker (see share_file): made now, so that the view can show it.
+        self.shared_dir: Path | None = Path(tempfile.mkdtemp(prefix="dlhw-shared-"))
+        os.chmod(self.shared_dir, 0o755)
+        self.jail, layers = kernel_layers(self.identity, self.limits, self.shared_dir)
+        self.notes.append(layers)
+        # When the budget runs out, whatever the submission left running dies at once: spinners
+        # must not slow the grader's remaining work (every later request fails at once anyway).
+        self._watchdog = threading.Timer(self.limits.run_timeout_s + 0.5, self._budget_spent)
+        self._watchdog.daemon = True
+        self._watchdog.start()
 
     # ---- lifecycle ------------------------------------------------------------------------
 
     def _start(self) -> _Worker:
+        try:
+            return self._start_once()
+        except SandboxError as exc:
+            # The first start runs no student code: if the private view could not be built on
+            # this machine, grade without namespaces rather than not at all (staff are told).
+            if self.jail is None or self.jail.root is None or self.restarts or self.cells:
+                raise
+            self.notes.append(f"namespaces FAILED, graded without them: {str(exc)[-500:]}")
+            shutil.rmtree(self.jail.root, ignore_errors=True)  # never mounted on our side
+            self.jail = replace(self.jail, root=None)
+            return self._start_once()
+
+    def _start_once(self) -> _Worker:
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         try:
             proc = spawn_worker(
-                self.identity, self.workdir, to_worker_r, from_worker_w, self.limits
+                self.identity, self.workdir, to_worker_r, from_worker_w, self.limits, self.jail
             )
         except OSError as exc:
             who = f"uid {self.identity.uid}" if self.identity.isolated else "the current user"
@@ -167,7 +192,7 @@ class Session:
         worker, self._worker = self._worker, None
         if worker is None:
             return
-        self.leftovers_killed += reap(worker.proc, self.identity, self.spared)
+        self._reap(worker.proc)
         worker.output.join()
         if worker.proc.stdout is not None:
             worker.proc.stdout.close()
@@ -182,8 +207,23 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        self._watchdog.cancel()
         self._stop()
-        self.leftovers_killed += reap(None, self.identity, self.spared)
+        self._reap(None)
+        if self.survivors:
+            QUARANTINED.add(self.identity.uid)  # type: ignore[arg-type]
+            self.notes.append(
+                f"WARNING: {len(self.survivors)} processes of the submission SURVIVED every kill "
+                f"(pids {self.survivors[:20]}); uid {self.identity.uid} is never used again"
+            )
+        if self.jail is not None:
+            if self.jail.cgroup is not None and not self.jail.cgroup.remove():
+                self.notes.append("WARNING: the run's cgroup is not empty; left in place")
+            if self.jail.root is not None:
+                try:
+                    self.jail.root.rmdir()  # only ever a mount point in the worker's namespace
+                except OSError:
+                    pass
         self.files_removed = remove_scratch_files(self.identity, keep=self.workdir)
         ipc = remove_ipc_objects(self.identity)
         if ipc:
@@ -191,6 +231,17 @@ class Session:
         shutil.rmtree(self.workdir, ignore_errors=True)
         if self.shared_dir is not None:
             shutil.rmtree(self.shared_dir, ignore_errors=True)
+
+    def _budget_spent(self) -> None:
+        if not self._closed:
+            kill_now(self.identity.uid, self.jail.cgroup if self.jail is not None else None)
+
+    def _reap(self, proc: subprocess.Popen[bytes] | None) -> None:
+        cgroup = self.jail.cgroup if self.jail is not None else None
+        own = 3 if self.jail is not None and self.jail.root is not None else 1
+        killed, survivors = reap(proc, self.identity, self.spared, cgroup, own)
+        self.leftovers_killed += killed
+        self.survivors = survivors
 
     def __enter__(self) -> Session:
         return self
@@ -224,6 +275,8 @@ class Session:
                     raise WorkerFailure("timeout", f"did not finish within {timeout:g} s")
                 chunk = os.read(fd, min(n, 1 << 20))
                 if not chunk:
+                    if self.remaining() <= 0:  # killed by the watchdog once the budget ran out
+                        raise WorkerFailure("budget", "the grading run's time budget ran out")
                     code = worker.proc.poll()
                     if code is None:
                         try:
@@ -323,8 +376,7 @@ class Session:
         folder inside the worker's, where the student could plant a symlink and have the grader
         write (and chown) through it into any folder of the machine."""
         if self.shared_dir is None:
-            self.shared_dir = Path(tempfile.mkdtemp(prefix="dlhw-shared-"))
-            os.chmod(self.shared_dir, 0o755)
+            raise WorkerFailure("budget", "the grading session is closed")
         path = self.shared_dir / Path(name).name
         path.write_bytes(data)
         os.chmod(path, 0o644)

@@ -112,6 +112,6 @@ def softmax_loss(Z, y):
     loss_test = next(
         t for t in outcome.results["tests"] if t["name"].startswith("softmax_loss: a batch")
     )
-    assert "PermissionError" in loss_test["output"] and "'read'" not in loss_test["output"], (
-        loss_test["output"]
-    )
+    # Closed by permissions (PermissionError) or, in the worker's private view, absent.
+    out = loss_test["output"]
+    assert "'read'" not in out and ("PermissionError" in out or "FileNotFoundError" in out), out

@@ -26,6 +26,7 @@ class Context:
     listen_port: int = 9  # a TCP port the test listens on, on 127.0.0.1
     decoy_dir: str = "/tmp/dlhw-corpus-decoy"  # a root-owned folder that must stay untouched
     shared_scratch: str = "/tmp/.X11-unix"  # a world-writable folder of root's inside /tmp
+    other_upload: str = "/tmp/dlhw-upload/hw1_softmax.ipynb"  # another student's upload (correct)
 
 
 @dataclass(frozen=True)
