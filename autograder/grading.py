@@ -16,16 +16,18 @@ import os
 import threading
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dlhw.autograder.classspec import ClassSpec
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.homeworks import Homework, course_root
 from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells
-from dlhw.autograder.reporter import GradescopeReporter, SubmissionFixture, TestEntry
+from dlhw.autograder.reporter import GRADER_ERROR, GradescopeReporter, SubmissionFixture, TestEntry
 from dlhw.autograder.results import failure_results, finalize, write_results
 from dlhw.autograder.session import CellReport, Session
 from dlhw.autograder.submission import Submission
@@ -175,10 +177,12 @@ def grade(
     output: Path | None = None,
     limits: Limits | None = None,
     tests: list[Path] | None = None,
+    classes: Mapping[str, ClassSpec] | None = None,
 ) -> GradeOutcome:
     """Grade one submission (a notebook or a folder holding one); always returns results.
 
-    `tests` defaults to the homework's public and hidden tests."""
+    `tests` defaults to the homework's public and hidden tests; `classes` are the student
+    classes those tests may use (the homework's manifest, `classspec.class_specs`)."""
     start = time.monotonic()
     results: dict[str, Any] | None = None
     session: Session | None = None
@@ -201,17 +205,27 @@ def grade(
             for module in hw.preload:
                 importlib.import_module(module)
             runner.join()
-            sub = Submission(session)
+            sub = Submission(session, classes=classes)
         else:
-            sub = Submission(None, unavailable=f"your submission could not be read: {problem}")
+            unavailable = f"your submission could not be read: {problem}"
+            sub = Submission(None, unavailable=unavailable, classes=classes)
         if tests is None:
             tests = [hw.public_tests, *hw.hidden_tests]
         entries, log = run_tests(tests, sub)
         staff.append(log)
         entries_json = [e.to_json() for e in entries]
+        summary = _summary(read, session, problem)
+        broken = [e.name for e in entries if e.output.startswith(GRADER_ERROR)]
+        if broken:  # the test author's mistakes: said plainly, and logged for staff
+            staff.append(f"GRADER ERRORS in tests: {broken}")
+            summary = (
+                f"The autograder could not run {len(broken)} test(s) because of a mistake in "
+                f"the tests, not in your work: {', '.join(broken)}. Course staff have been "
+                "told and will regrade.\n" + summary
+            )
         results = {
             "score": round(sum(t["score"] for t in entries_json), 6),
-            "output": _summary(read, session, problem),
+            "output": summary,
             "tests": entries_json,
         }
     except Exception:  # noqa: BLE001 - any grader failure must still produce a results file

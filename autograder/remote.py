@@ -1,0 +1,539 @@
+"""The grader's side of objects across the boundary: references, proxies and batches.
+
+A student's object never leaves the worker. The grader holds a `Ref` (an id, the worker
+generation that issued it, its class) wrapped in a `RemoteObject`, whose declared members are
+requests (`classspec.ClassSpec`; CPython's managers.py exposes only `exposed` names the same way):
+
+    lin = sub.Linear(4, 3, rng=7)        # a RemoteObject; Linear's __init__ ran in the worker
+    out = lin.forward(X)                 # arrays in, arrays out (by value, as for functions)
+    lin.W = W0                           # declared attributes can be written
+    net = sub.Sequential(lin, sub.ReLU())  # references passed back are the worker's objects again
+    with sub.batch():                    # operations queue and return Pending results ...
+        c = a * b + a ** 2
+        c.backward()
+    a.grad                               # ... sent in one round trip when the block ends
+
+Why a batch block rather than transparent pipelining: whether a method returns an object or an
+array is only known once it ran, and a test that reads `lin.forward(X)` must get an array at
+once. Outside a block every operation is one round trip and returns plain data or a proxy;
+inside, operations return `Pending` results that behave as objects (targets, operands,
+arguments) and give their value by `.value`, which sends what is queued if need be. A block of
+any length is sent in requests of `object_table.MAX_STEPS` steps.
+
+Trust: every Ref in a reply must be one the grader holds, or a new id inside the range it granted
+that request (with a declared class); anything else is forged, and the worker is discarded.
+Equality, hashing and truth of proxies are local: `a == b` is identity, `bool(a)` is an error.
+A Ref of an earlier worker generation (a crash or a time-out restarted the worker) is stale; a
+Ref released at the end of its test is refused as the test's mistake.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import numpy as np
+
+from dlhw.autograder.blame import FAILURE_TEXT, GraderError, StudentError, explain
+from dlhw.autograder.classspec import BINARY, REFLECTED_COMPARISON, UNARY, ClassSpec
+from dlhw.autograder.object_table import MAX_NEW_IDS, MAX_STEPS
+from dlhw.autograder.protocol import NUMERIC_KINDS, ProtocolError, Ref
+
+if TYPE_CHECKING:
+    from dlhw.autograder.session import Session
+
+SYMBOLS = {
+    "add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%",
+    "pow": "**", "matmul": "@", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+    "neg": "unary -", "pos": "unary +", "abs": "abs()",
+}  # fmt: skip
+PLAIN = (bool, int, float, str, complex)
+_FAST = (bool, int, float, str, type(None))  # sent as they are (the protocol checks floats)
+
+
+def _declare_hint(cls: str, what: str, name: str) -> str:
+    return (
+        f"{cls}.{name} is not declared for the tests: add {name!r} to the {what} of "
+        f"[classes.{cls}] in the homework's manifest (a mistake in the test, not the submission)"
+    )
+
+
+@dataclass(eq=False)
+class Step:
+    """One operation: what the worker runs, and its outcome once it ran."""
+
+    kind: str  # new | fn | fnargs | call | get | set | op
+    target: Operand | None
+    name: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    label: str  # how messages name it: "Linear.forward", "`*` on Value"
+    member: str = ""  # "methods" / "attributes" when the target's class is checked after the run
+    state: str = "queued"  # queued | sending | done | failed | cancelled
+    value: Any = None
+    slot: int = -1  # the id later steps of the same request know the result by
+    result: Pending | None = field(default=None, repr=False)
+
+
+class Objects:
+    """The grader's table of one submission's objects: live refs, proxies, the open batch."""
+
+    def __init__(
+        self, session: Session | None, classes: Mapping[str, ClassSpec], unavailable: str = ""
+    ) -> None:
+        self.session = session
+        self.classes = dict(classes)
+        self.unavailable = unavailable
+        self.epoch = -1  # the worker generation the live refs belong to
+        self.live: dict[int, str] = {}  # ref id -> class name
+        self.proxies: dict[int, RemoteObject] = {}
+        self.next_id = 0
+        self.sent = False  # the worker may hold objects of ours (release at the end of a test)
+        self.queue: list[Step] | None = None  # the open batch
+        self.batch_timeout: float | None = None
+        self.methods = {m for s in self.classes.values() for m in s.methods}
+        self.attributes = {a for s in self.classes.values() for a in s.attributes}
+        self.operators = {o for s in self.classes.values() for o in s.operators}
+
+    # ---- running steps ---------------------------------------------------------------------
+
+    def do(self, step: Step, timeout: float | None = None) -> Any:
+        """Run a step now, or queue it in the open batch (then its result is a Pending)."""
+        if self.queue is not None:
+            step.result = Pending(self, step)
+            self.queue.append(step)
+            return step.result
+        self.execute([step], timeout)
+        return step.value
+
+    @contextlib.contextmanager
+    def batch(self, timeout: float | None = None) -> Iterator[None]:
+        if self.queue is not None:  # nested: part of the enclosing batch
+            yield
+            return
+        self.queue, self.batch_timeout = [], timeout
+        try:
+            yield
+        except BaseException:
+            for step in self.queue or []:
+                step.state = "cancelled"
+            raise
+        else:
+            steps, self.queue = self.queue or [], None
+            self.execute(steps, timeout)
+        finally:
+            self.queue = None
+
+    def flush(self) -> None:
+        """Send what the open batch has queued; the batch stays open."""
+        if self.queue:
+            steps, self.queue = self.queue, []
+            self.execute(steps, self.batch_timeout)
+
+    def execute(self, steps: list[Step], timeout: float | None = None) -> None:
+        try:
+            for start in range(0, len(steps), MAX_STEPS):
+                self._run(steps[start : start + MAX_STEPS], timeout)
+        finally:
+            for step in steps:
+                if step.state in ("queued", "sending"):
+                    step.state = "cancelled"
+
+    def _run(self, chunk: list[Step], timeout: float | None) -> None:
+        label = chunk[0].label if len(chunk) == 1 else f"a batch of {len(chunk)} operations"
+        if self.session is None:
+            raise StudentError(f"{chunk[0].label} was not run: {self.unavailable}")
+        from dlhw.autograder.session import WorkerFailure
+
+        try:
+            generation = self.session.live_generation()
+        except WorkerFailure as exc:
+            raise StudentError(FAILURE_TEXT[exc.kind].format(name=label, detail=exc)) from None
+        if generation != self.epoch:  # a new worker: every ref held so far is stale
+            self.epoch, self.live, self.proxies, self.next_id = generation, {}, {}, 0
+        first = self.next_id
+        for i, step in enumerate(chunk):
+            step.slot, step.state = first + i, "sending"
+        wire = [self._wire_step(step) for step in chunk]
+        self.next_id = first + len(chunk) + MAX_NEW_IDS  # granted, whether used or not
+        message = {
+            "op": "objects",
+            "epoch": self.epoch,
+            "first_id": first,
+            "classes": sorted(self.classes),
+            "steps": wire,
+        }
+        self.sent = True
+        try:
+            reply = self.session.request(message, timeout)
+        except WorkerFailure as exc:
+            raise StudentError(FAILURE_TEXT[exc.kind].format(name=label, detail=exc)) from None
+        except ProtocolError as exc:
+            raise GraderError(f"the test's arguments to {label} cannot be sent: {exc}") from None
+        if not reply.get("ok"):
+            raise StudentError(explain(label, reply.get("error")))
+        values, error = reply.get("values"), reply.get("error")
+        failed_at = error.get("step") if isinstance(error, dict) else None
+        if (
+            not isinstance(values, list)
+            or not (error is None or type(failed_at) is int)
+            or len(values) != (len(chunk) if error is None else failed_at)
+        ):
+            self._forged(label, "a malformed reply")
+        adopted = [self._adopt(v, first, len(chunk), label, 0) for v in values]
+        for step, value in zip(chunk, adopted, strict=False):
+            step.value, step.state = value, "done"
+        for step in chunk[: len(values) + (error is not None)]:
+            self._check_member(step)
+        if error is not None:
+            chunk[len(values)].state = "failed"
+            raise StudentError(explain(chunk[len(values)].label, error))
+
+    def _forged(self, label: str, what: str) -> NoReturn:
+        assert self.session is not None
+        self.session.discard_worker()
+        raise StudentError(
+            f"{label}: your notebook's process sent {what}, which the grader never issued or "
+            "cannot accept; the process was restarted (did your code tamper with the grader?)"
+        )
+
+    def _check_member(self, step: Step) -> None:
+        """A member used on a Pending is checked against the class it turned out to be."""
+        if not step.member or not isinstance(step.target, Pending):
+            return
+        obj = step.target._step.value
+        if not isinstance(obj, RemoteObject):
+            raise GraderError(
+                f"{step.label}: the test used .{step.name} on a result that is "
+                f"{type(obj).__name__}, not an object of the submission"
+            )
+        if step.name not in getattr(obj._spec, step.member):
+            raise GraderError(_declare_hint(obj._ref.cls, step.member, step.name))
+
+    # ---- what crosses: the test's values out, the worker's values in -------------------------
+
+    def _wire_step(self, step: Step) -> list[Any]:
+        label = step.label
+        target = None if step.target is None else self._wire(step.target, label, 0)
+        args = [a if type(a) in _FAST else self._wire(a, label, 1) for a in step.args]
+        if not step.kwargs:
+            return [step.kind, target, step.name, args]
+        return [step.kind, target, step.name, args, self._wire(step.kwargs, label, 0)]
+
+    def _wire(self, value: Any, label: str, depth: int) -> Any:
+        """The test's value as plain data, its proxies as refs; anything else is its mistake."""
+        kind = type(value)
+        if value is None or kind in PLAIN:
+            return value
+        if kind is RemoteObject:
+            return self._ref_of(value, label)
+        if kind is Pending:
+            step = value._step
+            if step.state == "done":
+                return self._wire(step.value, label, depth)
+            if step.state == "sending" and step.result is value:
+                return Ref(step.slot, self.epoch, "pending")
+            raise StudentError(
+                f"{label} was not run: it uses the result of {step.label}, which was not computed"
+                + (" (it failed)" if step.state in ("failed", "cancelled") else "")
+            )
+        if depth > 32:
+            raise GraderError(f"the test's arguments to {label} are nested too deeply")
+        if kind is list or kind is tuple:
+            return kind(self._wire(v, label, depth + 1) for v in value)
+        if kind is dict:
+            if not all(type(k) is str for k in value):
+                raise GraderError(f"the test passed {label} a dict with keys that are not strings")
+            return {k: self._wire(v, label, depth + 1) for k, v in value.items()}
+        if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in NUMERIC_KINDS:
+            return value
+        raise GraderError(
+            f"the test passed {label} a {kind.__module__}.{kind.__qualname__}, which cannot be "
+            "sent to the submission (only plain data, numeric arrays and the submission's objects)"
+        )
+
+    def _ref_of(self, obj: RemoteObject, label: str) -> Ref:
+        if obj._objects is not self:
+            raise GraderError(f"the test passed {label} an object of another submission")
+        ref = obj._ref
+        if ref.epoch != self.epoch:
+            raise StudentError(
+                f"{label} was not run: the {ref.cls} it uses was lost when your notebook's "
+                "process was restarted (after a crash or time-out earlier in this test)"
+            )
+        if self.live.get(ref.id) != ref.cls:
+            raise GraderError(
+                f"the test used a {ref.cls} in {label} after it was released (objects are "
+                "released when the test that made them ends: make them in each test)"
+            )
+        return ref
+
+    def _adopt(self, value: Any, first: int, count: int, label: str, depth: int) -> Any:
+        """The worker's value with every Ref checked and wrapped in its (one) proxy."""
+        kind = type(value)
+        if kind is Ref:
+            known = self.live.get(value.id)
+            fresh = (
+                known is None
+                and first <= value.id < first + count + MAX_NEW_IDS
+                and value.cls in self.classes
+            )
+            if value.epoch != self.epoch or not (known == value.cls or fresh):
+                self._forged(label, f"a reference to object {value.id} of class {value.cls!r}")
+            if fresh:
+                self.live[value.id] = value.cls
+                self.proxies[value.id] = RemoteObject(self, value, self.classes[value.cls])
+            return self.proxies[value.id]
+        if depth > 34:  # the decoder already bounds nesting
+            self._forged(label, "a value nested too deeply")
+        if kind is list or kind is tuple:
+            return kind(self._adopt(v, first, count, label, depth + 1) for v in value)
+        if kind is dict:
+            return {k: self._adopt(v, first, count, label, depth + 1) for k, v in value.items()}
+        return value
+
+    def check_plain(self, value: Any, label: str) -> Any:
+        """A reply to a plain function call: any Ref in it is forged (none was asked for)."""
+        return self._adopt(value, 0, -MAX_NEW_IDS, label, 0)
+
+    def release(self) -> None:
+        """Drop every object the test made (the worker runs their finalizers now)."""
+        generation = None if self.session is None else self.session.running_generation()
+        self.live, self.proxies = {}, {}
+        if not self.sent or generation is None or generation != self.epoch:
+            return
+        self.sent = False
+        from dlhw.autograder.session import WorkerFailure
+
+        assert self.session is not None
+        try:
+            self.session.request({"op": "release"})
+        except WorkerFailure as exc:
+            raise StudentError(
+                FAILURE_TEXT[exc.kind].format(
+                    name="releasing this test's objects (their __del__ methods)", detail=exc
+                )
+            ) from None
+
+
+# ---- proxies -------------------------------------------------------------------------------
+
+
+def _refuse(what: str) -> GraderError:
+    return GraderError(
+        f"{what} of an object of the submission is not asked of the student's code: "
+        "tests compare plain data (read a declared attribute or call a declared method)"
+    )
+
+
+class Operand:
+    """Operators of proxies: requests to the worker, when the class declares them.
+    Python looks operators up on the type, so they are defined here, on the class."""
+
+    __slots__ = ()
+    __array_ufunc__ = None  # numpy defers to our reflected operators (`2.0 * v`)
+    _objects: Objects
+
+    def _declares(self, op: str) -> bool:
+        raise NotImplementedError
+
+    def _class_name(self) -> str:
+        raise NotImplementedError
+
+    def _operator(self, op: str, operands: tuple[Any, ...]) -> Any:
+        if not self._declares(op):
+            raise GraderError(_declare_hint(self._class_name(), "operators", op))
+        label = f"`{SYMBOLS[op]}` on {self._class_name()}"
+        return self._objects.do(Step("op", None, op, operands, {}, label))
+
+    def __eq__(self, other: object) -> bool:  # identity: never the student's __eq__
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __bool__(self) -> bool:
+        raise _refuse("the truth value")
+
+    def __len__(self) -> int:
+        raise _refuse("the length")
+
+    def __iter__(self) -> Iterator[Any]:
+        raise _refuse("iteration")
+
+    def __float__(self) -> float:
+        raise _refuse("float()")
+
+    def __int__(self) -> int:
+        raise _refuse("int()")
+
+    def __index__(self) -> int:
+        raise _refuse("an index")
+
+    def __pow__(self, other: Any, modulo: Any = None) -> Any:
+        if modulo is not None:
+            raise GraderError("pow() with a modulus is not supported for objects")
+        return self._operator("pow", (self, other))
+
+    def __rpow__(self, other: Any) -> Any:
+        return self._operator("pow", (other, self))
+
+
+def _binary(op: str, reflected: bool) -> Any:
+    def method(self: Operand, other: Any) -> Any:
+        if reflected:
+            return self._operator(op, (other, self))
+        return self._operator(op, (self, other))
+
+    return method
+
+
+def _unary(op: str) -> Any:
+    def method(self: Operand) -> Any:
+        return self._operator(op, (self,))
+
+    return method
+
+
+for _op in BINARY:
+    if _op != "pow":  # pow takes an optional modulus: defined above
+        setattr(Operand, f"__{_op}__", _binary(_op, reflected=False))
+        if _op not in REFLECTED_COMPARISON:  # `2 < a` is tried as `a > 2` by Python itself
+            setattr(Operand, f"__r{_op}__", _binary(_op, reflected=True))
+for _op in UNARY:
+    setattr(Operand, f"__{_op}__", _unary(_op))
+
+
+class RemoteObject(Operand):
+    """A student's object, by reference: its declared members are requests to the worker."""
+
+    __slots__ = ("_objects", "_ref", "_spec")
+
+    def __init__(self, objects: Objects, ref: Ref, spec: ClassSpec) -> None:
+        object.__setattr__(self, "_objects", objects)
+        object.__setattr__(self, "_ref", ref)
+        object.__setattr__(self, "_spec", spec)
+
+    def _declares(self, op: str) -> bool:
+        return op in self._spec.operators
+
+    def _class_name(self) -> str:
+        return self._ref.cls
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        cls = self._ref.cls
+        if name in self._spec.methods:
+            return RemoteMethod(self, name, f"{cls}.{name}")
+        if name in self._spec.attributes:
+            return self._objects.do(Step("get", self, name, (), {}, f"{cls}.{name}"))
+        raise GraderError(_declare_hint(cls, "methods or attributes", name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        cls = self._ref.cls
+        if name not in self._spec.attributes:
+            raise GraderError(_declare_hint(cls, "attributes", name))
+        self._objects.do(Step("set", self, name, (value,), {}, f"setting {cls}.{name}"))
+
+    def __dir__(self) -> list[str]:
+        return sorted({*self._spec.methods, *self._spec.attributes})
+
+    def __repr__(self) -> str:
+        return f"<{self._ref.cls} #{self._ref.id} of the submission>"
+
+
+class Pending(Operand):
+    """The result of an operation queued in a batch: a target, operand or argument for later
+    operations; `.value` is the plain data or RemoteObject it turned out to be."""
+
+    __slots__ = ("_objects", "_step")
+
+    def __init__(self, objects: Objects, step: Step) -> None:
+        object.__setattr__(self, "_objects", objects)
+        object.__setattr__(self, "_step", step)
+
+    @property
+    def value(self) -> Any:
+        step = self._step
+        if step.state == "queued" and self._objects.queue is not None:
+            self._objects.flush()
+        if step.state == "done":
+            return step.value
+        raise StudentError(f"{step.label} has no value: it failed or was not run")
+
+    def _resolved(self) -> RemoteObject | None:
+        value = self._step.value if self._step.state == "done" else None
+        return value if isinstance(value, RemoteObject) else None
+
+    def _declares(self, op: str) -> bool:
+        obj = self._resolved()
+        return obj._declares(op) if obj is not None else op in self._objects.operators
+
+    def _class_name(self) -> str:
+        obj = self._resolved()
+        return obj._ref.cls if obj is not None else "object"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        obj = self._resolved()
+        if obj is not None:
+            return getattr(obj, name)
+        if self._step.state == "done":
+            raise GraderError(f"the result of {self._step.label} is plain data: use .value")
+        objects = self._objects
+        if name in objects.methods and name not in objects.attributes:
+            return RemoteMethod(self, name, f"object.{name}", member="methods")
+        if name in objects.attributes and name not in objects.methods:
+            step = Step("get", self, name, (), {}, f"object.{name}", member="attributes")
+            return objects.do(step)
+        raise GraderError(
+            f".{name} of a pending result is ambiguous or not declared by any class: "
+            "declare it, or use .value first"
+        )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        obj = self._resolved()
+        if obj is not None:
+            setattr(obj, name, value)
+            return
+        if name not in self._objects.attributes:
+            raise GraderError(f"{name} is not a declared attribute of any class")
+        label = f"setting object.{name}"
+        self._objects.do(Step("set", self, name, (value,), {}, label, member="attributes"))
+
+    def __repr__(self) -> str:
+        return f"<pending result of {self._step.label}: {self._step.state}>"
+
+
+class RemoteMethod:
+    """A declared method of a remote object (or of a pending one), bound to it."""
+
+    def __init__(self, target: Operand, name: str, label: str, member: str = "") -> None:
+        self.target, self.name, self.label, self.member = target, name, label, member
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        step = Step("call", self.target, self.name, args, kwargs, self.label, self.member)
+        return self.target._objects.do(step)
+
+    def __repr__(self) -> str:
+        return f"<method {self.label} of the submission>"
+
+
+class RemoteClass:
+    """A declared class of the submission: calling it makes an object in the worker."""
+
+    def __init__(self, objects: Objects, name: str) -> None:
+        self.objects, self.name = objects, name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.objects.do(Step("new", None, self.name, args, kwargs, self.name))
+
+    def __repr__(self) -> str:
+        return f"<class {self.name} of the submission>"
