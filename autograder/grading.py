@@ -205,10 +205,10 @@ def grade(
             for module in hw.preload:
                 importlib.import_module(module)
             runner.join()
-            sub = Submission(session, classes=classes)
+            sub = Submission(session, classes=classes, functions=hw.functions)
         else:
             unavailable = f"your submission could not be read: {problem}"
-            sub = Submission(None, unavailable=unavailable, classes=classes)
+            sub = Submission(None, unavailable, classes=classes, functions=hw.functions)
         if tests is None:
             tests = [hw.public_tests, *hw.hidden_tests]
         entries, log = run_tests(tests, sub)

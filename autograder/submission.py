@@ -18,7 +18,7 @@ a plain failure) whose message names the function and says what happened; a mist
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -113,17 +113,20 @@ class Submission:
         session: Session | None,
         unavailable: str = "",
         classes: Mapping[str, ClassSpec] | None = None,
+        functions: Iterable[str] | None = None,
     ) -> None:
         self.session = session
         self.unavailable = unavailable
         self.objects = Objects(session, classes or {}, unavailable)
+        # None: any name is a function (tests of the grader itself); else only those declared.
+        self.functions = None if functions is None else frozenset(functions)
 
     def __getattr__(self, name: str) -> RemoteFunction | RemoteClass:
         if name.startswith("_"):
             raise AttributeError(name)
         if name in self.objects.classes:
             return RemoteClass(self.objects, name)
-        return RemoteFunction(self, name)
+        return self.function(name)
 
     def batch(self, timeout: float | None = None) -> AbstractContextManager[None]:
         """Queue the operations of a `with` block and send them in as few round trips as
@@ -141,6 +144,11 @@ class Submission:
         return self.session.share_file(name, data)
 
     def function(self, name: str) -> RemoteFunction:
+        if self.functions is not None and name not in self.functions:
+            raise GraderError(
+                f"{name} is not a function the homework declares for its tests (functions = "
+                "[...] in its manifest): a mistake in the test, not the submission"
+            )
         return RemoteFunction(self, name)
 
     def cls(self, name: str) -> RemoteClass:

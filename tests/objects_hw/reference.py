@@ -4,6 +4,7 @@
 # %%
 import numpy as np
 
+
 # %%
 class Value:
     """A scalar with reverse-mode autodiff; backward is iterative (no recursion limit)."""
