@@ -89,6 +89,7 @@ class Objects:
         self.epoch = -1  # the worker generation the live refs belong to
         self.live: dict[int, str] = {}  # ref id -> class name
         self.proxies: dict[int, RemoteObject] = {}
+        self.proxy_types: dict[str, type[RemoteObject]] = {}
         self.next_id = 0
         self.sent = False  # the worker may hold objects of ours (release at the end of a test)
         self.queue: list[Step] | None = None  # the open batch
@@ -191,6 +192,13 @@ class Objects:
             chunk[len(values)].state = "failed"
             raise StudentError(explain(chunk[len(values)].label, error))
 
+    def undeclared(self, cls: str, what: str, name: str) -> Exception:
+        """A member this object's class does not declare: the test's mistake when no class
+        declares it; else a method most likely returned the wrong kind of object."""
+        if name in self.methods or name in self.attributes:
+            return StudentError(_wrong_kind(cls, f".{name}"))
+        return GraderError(_declare_hint(cls, what, name))
+
     def _forged(self, label: str, what: str) -> NoReturn:
         assert self.session is not None
         self.session.discard_worker()
@@ -205,12 +213,12 @@ class Objects:
             return
         obj = step.target._step.value
         if not isinstance(obj, RemoteObject):
-            raise GraderError(
-                f"{step.label}: the test used .{step.name} on a result that is "
-                f"{type(obj).__name__}, not an object of the submission"
+            raise StudentError(
+                f".{step.name} was used on the result of {step.target._step.label}, which "
+                f"should be an object of your submission but is {type(obj).__name__}"
             )
         if step.name not in getattr(obj._spec, step.member):
-            raise GraderError(_declare_hint(obj._ref.cls, step.member, step.name))
+            raise self.undeclared(obj._ref.cls, step.member, step.name)
 
     # ---- what crosses: the test's values out, the worker's values in -------------------------
 
@@ -227,7 +235,7 @@ class Objects:
         kind = type(value)
         if value is None or kind in PLAIN:
             return value
-        if kind is RemoteObject:
+        if isinstance(value, RemoteObject):  # the test's own value: isinstance is safe here
             return self._ref_of(value, label)
         if kind is Pending:
             step = value._step
@@ -284,7 +292,9 @@ class Objects:
                 self._forged(label, f"a reference to object {value.id} of class {value.cls!r}")
             if fresh:
                 self.live[value.id] = value.cls
-                self.proxies[value.id] = RemoteObject(self, value, self.classes[value.cls])
+                self.proxies[value.id] = self._proxy_type(value.cls)(
+                    self, value, self.classes[value.cls]
+                )
             return self.proxies[value.id]
         if depth > 34:  # the decoder already bounds nesting
             self._forged(label, "a value nested too deeply")
@@ -293,6 +303,15 @@ class Objects:
         if kind is dict:
             return {k: self._adopt(v, first, count, label, depth + 1) for k, v in value.items()}
         return value
+
+    def _proxy_type(self, cls: str) -> type[RemoteObject]:
+        """A RemoteObject subclass named after the class (MakeProxyType's idea): a check that
+        says what came back says "it is Linear", not "it is RemoteObject"."""
+        kind = self.proxy_types.get(cls)
+        if kind is None:
+            namespace = {"__slots__": (), "__module__": "submission", "__qualname__": cls}
+            kind = self.proxy_types[cls] = type(cls, (RemoteObject,), namespace)
+        return kind
 
     def check_plain(self, value: Any, label: str) -> Any:
         """A reply to a plain function call: any Ref in it is forged (none was asked for)."""
@@ -321,10 +340,21 @@ class Objects:
 # ---- proxies -------------------------------------------------------------------------------
 
 
-def _refuse(what: str) -> GraderError:
-    return GraderError(
-        f"{what} of an object of the submission is not asked of the student's code: "
-        "tests compare plain data (read a declared attribute or call a declared method)"
+def _refuse(what: str) -> StudentError:
+    """An object of the submission where the test needs plain data: a method returned an object
+    where a number or array was expected (a test that does this on purpose fails on the
+    reference too, so its author sees it)."""
+    return StudentError(
+        f"{what} of an object of your submission was needed where the tests expect plain "
+        "data: return numbers or numpy arrays there, not objects (equality, truth and "
+        "conversions of objects are never asked of your code)"
+    )
+
+
+def _wrong_kind(cls: str, what: str) -> str:
+    return (
+        f"{what} was used on a {cls} of your submission, which the tests do not use that way: "
+        f"did a function or method return a {cls} where something else was expected?"
     )
 
 
@@ -344,7 +374,14 @@ class Operand:
 
     def _operator(self, op: str, operands: tuple[Any, ...]) -> Any:
         if not self._declares(op):
-            raise GraderError(_declare_hint(self._class_name(), "operators", op))
+            if op not in self._objects.operators:  # no class declares it: the test's mistake
+                raise GraderError(_declare_hint(self._class_name(), "operators", op))
+            # Declared for another class: the other operand may take it (Python then tries its
+            # reflected method); else a method returned the wrong kind of object.
+            other = operands[1] if operands[0] is self and len(operands) == 2 else None
+            if isinstance(other, Operand) and other._declares(op):
+                return NotImplemented
+            raise StudentError(_wrong_kind(self._class_name(), f"`{SYMBOLS[op]}`"))
         label = f"`{SYMBOLS[op]}` on {self._class_name()}"
         return self._objects.do(Step("op", None, op, operands, {}, label))
 
@@ -433,12 +470,12 @@ class RemoteObject(Operand):
             return RemoteMethod(self, name, f"{cls}.{name}")
         if name in self._spec.attributes:
             return self._objects.do(Step("get", self, name, (), {}, f"{cls}.{name}"))
-        raise GraderError(_declare_hint(cls, "methods or attributes", name))
+        raise self._objects.undeclared(cls, "methods or attributes", name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         cls = self._ref.cls
         if name not in self._spec.attributes:
-            raise GraderError(_declare_hint(cls, "attributes", name))
+            raise self._objects.undeclared(cls, "attributes", name)
         self._objects.do(Step("set", self, name, (value,), {}, f"setting {cls}.{name}"))
 
     def __dir__(self) -> list[str]:
@@ -486,7 +523,10 @@ class Pending(Operand):
         if obj is not None:
             return getattr(obj, name)
         if self._step.state == "done":
-            raise GraderError(f"the result of {self._step.label} is plain data: use .value")
+            raise StudentError(
+                f".{name} was used on the result of {self._step.label}, which should be an "
+                f"object of your submission but is {type(self._step.value).__name__} (plain data)"
+            )
         objects = self._objects
         if name in objects.methods and name not in objects.attributes:
             return RemoteMethod(self, name, f"object.{name}", member="methods")

@@ -156,10 +156,10 @@ def test_equality_hashing_and_truth_stay_local(sub):
     e1, e2 = sub.Equalish(), sub.Equalish()
     assert e1 == e1 and e1 != e2 and not (e1 == e2)  # identity, never the student's __eq__
     assert len({e1, e2}) == 2  # hashing never calls the student's __hash__
-    with pytest.raises(GraderError, match="truth value"):
+    with pytest.raises(StudentError, match="truth value"):  # e.g. `assert result` on an object
         bool(e1)
-    with pytest.raises(GraderError):
-        float(sub.Value(1.0))
+    with pytest.raises(StudentError, match="where the tests expect plain data"):
+        float(sub.Value(1.0))  # a method that returned a Value where a number was expected
 
 
 @pytest.mark.parametrize(
@@ -170,12 +170,31 @@ def test_equality_hashing_and_truth_stay_local(sub):
         (lambda sub: setattr(sub.Linear(2, 2), "X", 1.0), "attributes of"),
         (lambda sub: sub.Value(1.0) < sub.Value(2.0), "operators of"),
         (lambda sub: sub.Value(1.0) @ sub.Value(2.0), "operators of"),
-        (lambda sub: sub.Linear(2, 2) + 1, "operators of"),
     ],
 )
 def test_undeclared_members_blame_the_test(sub, use, message):
     with pytest.raises(GraderError, match=message):
         use(sub)
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda sub: sub.Linear(2, 2) + 1,  # `+` is declared for Value only
+        lambda sub: sub.Linear(2, 2).grad,  # so is .grad
+        lambda sub: setattr(sub.Linear(2, 2), "data", 1.0),
+    ],
+)
+def test_members_of_another_class_blame_the_object_that_came_back(sub, use):
+    """A name declared for some class but used on another: a method returned the wrong kind of
+    object (a test that did this on purpose would fail on the reference too)."""
+    with pytest.raises(StudentError, match="did a function or method return a Linear"):
+        use(sub)
+
+
+def test_proxies_are_named_after_their_class(sub):
+    lin = sub.Linear(2, 2)
+    assert type(lin).__name__ == "Linear" and "Linear #" in repr(lin)
 
 
 def test_undeclared_functions_blame_the_test(session):
@@ -321,7 +340,7 @@ def test_an_exception_in_the_test_sends_nothing(sub, session, monkeypatch):
 
 
 def test_members_of_pending_results_are_checked_against_their_class(sub):
-    with pytest.raises(GraderError, match=r"Linear\.data is not declared"):
+    with pytest.raises(StudentError, match="did a function or method return a Linear"):
         with sub.batch():
             lin = sub.Linear(2, 2)
             _ = lin.data  # an attribute of Value, not of Linear

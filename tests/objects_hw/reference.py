@@ -98,6 +98,7 @@ def topo_sort(root):
             stack.extend((p, False) for p in node._prev)
     return order
 
+
 # %%
 class Linear:
     def __init__(self, in_features, out_features, rng=None):
