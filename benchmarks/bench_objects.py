@@ -30,11 +30,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "objects_hw"))
 
-from spec import CLASSES, reference_cells  # noqa: E402
-
 from dlhw.autograder.confinement import Limits  # noqa: E402
 from dlhw.autograder.session import Session  # noqa: E402
 from dlhw.autograder.submission import Submission  # noqa: E402
+from objects_fixture import CLASSES, reference_cells  # noqa: E402
 
 
 def chain(sub: Submission, nodes: int) -> tuple[list[Any], int]:

@@ -20,7 +20,7 @@ from dlhw.autograder.reporter import GRADER_ERROR
 from dlhw.autograder.results import validate
 
 sys.path.insert(0, str(Path(__file__).parent / "objects_hw"))
-from spec import CLASSES, HIDDEN_TESTS, HOMEWORK, reference_cells  # noqa: E402
+from objects_fixture import CLASSES, HIDDEN_TESTS, HOMEWORK, reference_cells  # noqa: E402
 
 HELPERS = """
 import sys
@@ -46,7 +46,7 @@ GRADER_SIDE = {
     "dlhw.autograder.reporter", "dlhw.autograder.grading", "dlhw.autograder.checks",
     "dlhw.autograder.session", "dlhw.autograder.results", "dlhw.autograder.blame",
     "dlhw.autograder.cli", "dlhw.autograder.homeworks", "dlhw.autograder.notebook",
-    "spec", "hidden_tests", "test_author", "torch",
+    "objects_fixture", "hidden_tests", "test_author", "torch",
 }
 
 

@@ -19,7 +19,7 @@ from dlhw.autograder.session import Session
 from dlhw.autograder.submission import GraderError, StudentError, Submission
 
 sys.path.insert(0, str(Path(__file__).parent / "objects_hw"))
-from spec import CLASSES, reference_cells  # noqa: E402
+from objects_fixture import CLASSES, reference_cells  # noqa: E402
 
 LIMITS = Limits(call_timeout_s=5.0, cell_timeout_s=10.0, run_timeout_s=300.0)
 
@@ -353,7 +353,7 @@ def test_the_worker_never_imports_grader_side_modules(sub):
         "pytest", "_pytest", "dlhw.autograder.submission", "dlhw.autograder.remote",
         "dlhw.autograder.reporter", "dlhw.autograder.grading", "dlhw.autograder.checks",
         "dlhw.autograder.session", "dlhw.autograder.results", "dlhw.autograder.blame",
-        "dlhw.autograder.cli", "dlhw.autograder.homeworks", "spec", "hidden_tests", "torch",
+        "dlhw.autograder.cli", "dlhw.autograder.homeworks", "objects_fixture", "hidden_tests", "torch",
     }  # fmt: skip
     assert "dlhw.autograder.object_table" in loaded  # the check sees the worker's modules
     assert loaded & grader_side == set()

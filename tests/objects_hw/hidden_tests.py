@@ -1,4 +1,4 @@
-"""Hidden tests of the object-test fixture homework (tests/objects_hw/spec.py).
+"""Hidden tests of the object-test fixture homework (tests/objects_hw/objects_fixture.py).
 
 They exercise what homework 3's tests will do through `sub`: construct declared classes, set and
 read attributes, call methods, combine Values with operators in both operand orders, pass
