@@ -77,6 +77,7 @@ def _describe(obj: object) -> str:
 
 
 _INLINE = (int, str, type(None))  # exact types that encode as themselves
+_DECODE_INLINE = (int, float, bool, type(None))  # exact types that decode as themselves
 
 
 class _Encoder:
@@ -173,7 +174,11 @@ class _Decoder:
         if obj is None or type(obj) in (bool, int, float, str):
             return obj
         if type(obj) is list:
-            return [self.decode(x, depth + 1) for x in obj]
+            # Numbers, bools and None inline (most items of object steps and their replies).
+            self.items += len(obj)
+            if self.items > self.limits.max_items:
+                raise ProtocolError(f"value has more than {self.limits.max_items} items")
+            return [x if type(x) in _DECODE_INLINE else self.decode(x, depth + 1) for x in obj]
         if type(obj) is not dict or len(obj) == 0:
             raise ProtocolError("malformed value in frame")
         if "__tuple__" in obj and len(obj) == 1 and type(obj["__tuple__"]) is list:
