@@ -34,6 +34,7 @@ def objects_held():
     import gc
     from dlhw.autograder.object_table import ObjectTable
 
+    gc.unfreeze()  # the worker freezes older objects during a request
     return sum(len(o.objects) for o in gc.get_objects() if type(o) is ObjectTable)
 """
 
