@@ -91,6 +91,7 @@ class Objects:
         self.proxies: dict[int, RemoteObject] = {}
         self.proxy_types: dict[str, type[RemoteObject]] = {}
         self.next_id = 0
+        self.release_point = (-1, 0)  # (epoch, id): references below it were released
         self.sent = False  # the worker may hold objects of ours (release at the end of a test)
         self.queue: list[Step] | None = None  # the open batch
         self.batch_timeout: float | None = None
@@ -266,16 +267,18 @@ class Objects:
         if obj._objects is not self:
             raise GraderError(f"the test passed {label} an object of another submission")
         ref = obj._ref
+        if (ref.epoch, ref.id) < self.release_point:  # made before the last release
+            raise GraderError(
+                f"the test used a {ref.cls} in {label} after it was released (objects are "
+                "released when the test that made them ends: make them in each test)"
+            )
         if ref.epoch != self.epoch:
             raise StudentError(
                 f"{label} was not run: the {ref.cls} it uses was lost when your notebook's "
                 "process was restarted (after a crash or time-out earlier in this test)"
             )
         if self.live.get(ref.id) != ref.cls:
-            raise GraderError(
-                f"the test used a {ref.cls} in {label} after it was released (objects are "
-                "released when the test that made them ends: make them in each test)"
-            )
+            raise GraderError(f"the test used a {ref.cls} in {label} that the grader does not hold")
         return ref
 
     def _adopt(self, value: Any, first: int, count: int, label: str, depth: int) -> Any:
@@ -321,6 +324,7 @@ class Objects:
         """Drop every object the test made (the worker runs their finalizers now)."""
         generation = None if self.session is None else self.session.running_generation()
         self.live, self.proxies = {}, {}
+        self.release_point = (self.epoch, self.next_id)
         if not self.sent or generation is None or generation != self.epoch:
             return
         self.sent = False

@@ -243,6 +243,17 @@ def test_released_references_are_the_tests_mistake(sub):
     assert sub.Value(3.0).data == 3.0
 
 
+def test_released_references_stay_the_tests_mistake_after_a_restart(sub):
+    """An object kept from an earlier test is the test's mistake even if a crash has restarted
+    the worker since (it must not read as the student's lost object)."""
+    a = sub.Value(1.0)
+    sub.release()
+    with pytest.raises(StudentError, match="crashed"):
+        sub.Crashy().die()
+    with pytest.raises(GraderError, match="after it was released"):
+        _ = a.data
+
+
 def test_forged_references_in_replies_are_rejected(sub, session):
     plain = Submission(session)
     with pytest.raises(StudentError, match="never issued"):
