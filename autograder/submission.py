@@ -26,7 +26,8 @@ from typing import Any
 from dlhw.autograder.blame import FAILURE_TEXT, GraderError, StudentError, explain
 from dlhw.autograder.classspec import ClassSpec
 from dlhw.autograder.protocol import ProtocolError
-from dlhw.autograder.remote import Objects, Operand, RemoteClass, Step
+from dlhw.autograder.proxies import Operand, RemoteClass, Step
+from dlhw.autograder.remote import Objects
 from dlhw.autograder.session import Session, WorkerFailure
 
 __all__ = ["CallResult", "GraderError", "RemoteFunction", "StudentError", "Submission"]
