@@ -31,6 +31,7 @@ Ref released at the end of its test is refused as the test's mistake.
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -94,6 +95,9 @@ class Objects:
             yield
             return
         self.queue, self.batch_timeout = [], timeout
+        # The grader's older objects (pytest, torch, the oracles) are left out of the collections
+        # the block's thousands of new proxies trigger, as the worker does for its requests.
+        gc.freeze()
         try:
             yield
         except BaseException:
@@ -105,6 +109,7 @@ class Objects:
             self.execute(steps, timeout)
         finally:
             self.queue = None
+            gc.unfreeze()
 
     def flush(self) -> None:
         """Send what the open batch has queued; the batch stays open."""
