@@ -287,5 +287,10 @@ class RemoteClass:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.objects.do(Step("new", None, self.name, args, kwargs, self.name))
 
+    def __instancecheck__(self, obj: object) -> bool:
+        """`isinstance(x, sub.Linear)`: x is a proxy (or finished pending result) of a Linear."""
+        target = obj._resolved() if isinstance(obj, Pending) else obj
+        return isinstance(target, RemoteObject) and target._ref.cls == self.name
+
     def __repr__(self) -> str:
         return f"<class {self.name} of the submission>"

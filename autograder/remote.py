@@ -42,6 +42,7 @@ from dlhw.autograder.classspec import ClassSpec
 from dlhw.autograder.object_table import MAX_NEW_IDS, MAX_STEPS
 from dlhw.autograder.protocol import NUMERIC_KINDS, ProtocolError, Ref
 from dlhw.autograder.proxies import (
+    SYMBOLS,
     Pending,
     RemoteObject,
     Step,
@@ -173,8 +174,9 @@ class Objects:
         for step in chunk[: len(values) + (error is not None)]:
             self._check_member(step)
         if error is not None:
-            chunk[len(values)].state = "failed"
-            raise StudentError(explain(chunk[len(values)].label, error))
+            failed = chunk[len(values)]
+            failed.state = "failed"
+            raise StudentError(explain(_label(failed), error))
 
     def undeclared(self, cls: str, what: str, name: str) -> Exception:
         """A member this object's class does not declare: the test's mistake when no class
@@ -325,3 +327,19 @@ class Objects:
 
 
 # ---- proxies -------------------------------------------------------------------------------
+
+
+def _label(step: Step) -> str:
+    """How messages name a step, with the class its pending target (or, for an operator, its
+    first object operand) turned out to be."""
+    if step.kind == "op":
+        for operand in step.args:
+            obj = operand._resolved() if isinstance(operand, Pending) else operand
+            if isinstance(obj, RemoteObject):
+                return f"`{SYMBOLS[step.name]}` on {obj._ref.cls}"
+        return step.label
+    target = step.target._resolved() if isinstance(step.target, Pending) else None
+    if target is None or step.kind not in ("call", "get", "set"):
+        return step.label
+    name = f"{target._ref.cls}.{step.name}"
+    return f"setting {name}" if step.kind == "set" else name

@@ -196,6 +196,19 @@ def test_members_of_another_class_blame_the_object_that_came_back(sub, use):
 def test_proxies_are_named_after_their_class(sub):
     lin = sub.Linear(2, 2)
     assert type(lin).__name__ == "Linear" and "Linear #" in repr(lin)
+    assert isinstance(lin, sub.Linear) and not isinstance(lin, sub.Value)
+    assert not isinstance(3.0, sub.Value)
+
+
+def test_messages_name_the_class_a_pending_target_turned_out_to_be(sub):
+    with pytest.raises(StudentError, match=r"`\*\*` on Value raised ZeroDivisionError"):
+        with sub.batch():
+            v = sub.Value(0.0) * 1.0
+            _ = v**-1.0  # the reference's __pow__ computes 0.0 ** -1.0
+    with pytest.raises(StudentError, match=r"Value\.backward raised TypeError"):
+        with sub.batch():
+            v = sub.Value(1.0) * 1.0
+            v.backward(3)  # the reference's backward takes no argument
 
 
 def test_undeclared_functions_blame_the_test(session):
