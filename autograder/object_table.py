@@ -16,7 +16,8 @@ first seen as step i's result keeps that id, other new objects get ids after the
 within the range the grader granted (it rejects any other id as forged).
 
 Results are boxed as rpyc does (by value when plain data, else by reference), but only instances
-whose exact type is a declared class go by reference: anything else is refused.
+of a declared class (or of a subclass: the type's own MRO, never `isinstance` or `__class__`) go
+by reference: anything else is refused.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ MAX_NEW_IDS = 2**20  # new objects one request may name beyond its steps' ids
 MAX_BOXED_ITEMS = 100_000  # items in one reply's values (what the grader's decoder accepts)
 PLAIN = (bool, int, float, str, complex)
 _FAST = (bool, int, float, str, type(None))  # arguments that are passed as they are
+_MRO = type.__dict__["__mro__"]  # the C slot: type.__mro__ of a class, whatever its metaclass
 
 
 class StepError(Exception):
@@ -219,7 +221,7 @@ class ObjectTable:
         kind = type(value)
         if value is None or kind in PLAIN:
             return value
-        name = self.declared.get(id(kind))
+        name = self._declared_name(kind)
         if name is not None:
             return Ref(self._intern(value, slot), self.epoch or 0, name)
         if kind is list:
@@ -240,6 +242,18 @@ class ObjectTable:
             f"returned a {_type_name(value)}, which is neither plain data (numbers, strings, "
             f"numeric arrays) nor an object of a class the tests use ({declared})",
         )
+
+    def _declared_name(self, kind: type) -> str | None:
+        """The declared class `kind` is, or derives from (the nearest in its MRO): node classes
+        such as `class Add(Value)` are Values. The MRO is read from the type's own slot, not
+        through attribute lookup a metaclass could answer."""
+        name = self.declared.get(id(kind))
+        if name is None and self.declared:
+            for base in _MRO.__get__(kind)[1:]:
+                name = self.declared.get(id(base))
+                if name is not None:
+                    break
+        return name
 
     def _intern(self, obj: Any, slot: int | None) -> int:
         known = self.ids.get(id(obj))

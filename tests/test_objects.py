@@ -69,6 +69,22 @@ def forge_objects():
 
 def modules():
     return sorted(sys.modules)
+
+
+class Node(Value):
+    """A node class derived from Value (some correct designs have one per operation)."""
+
+
+class Spoof:
+    __class__ = property(lambda self: Value)
+
+
+def make_node():
+    return Node(5.0)
+
+
+def make_spoof():
+    return Spoof()
 '''
 TEST_CLASSES = {
     **CLASSES,
@@ -191,6 +207,14 @@ def test_members_of_another_class_blame_the_object_that_came_back(sub, use):
     object (a test that did this on purpose would fail on the reference too)."""
     with pytest.raises(StudentError, match="did a function or method return a Linear"):
         use(sub)
+
+
+def test_subclasses_of_declared_classes_cross_by_reference_and_spoofs_do_not(sub):
+    node = sub.make_node()
+    assert isinstance(node, sub.Value) and node.data == 5.0
+    assert (node * 2.0).data == 10.0
+    with pytest.raises(StudentError, match="returned a Spoof, which is neither plain data"):
+        sub.make_spoof()
 
 
 def test_proxies_are_named_after_their_class(sub):
