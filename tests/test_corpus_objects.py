@@ -85,6 +85,7 @@ EXPECTED: dict[str, Expect] = {
     "dunder_traps": Expect("code cells ran"),
     "data_is_a_trick_number": Expect("neither plain data", ("Value: c = a", "numbers on the left", "Value.tanh")),
     "huge_len_list": Expect("neither plain data", TOPO),
+    "node_class_per_operation": Expect("code cells ran"),
     "ten_million_item_result": Expect("more than 100000 items", LINEAR[1:] + SEQ),
 }  # fmt: skip
 

@@ -371,6 +371,29 @@ CASES = [
         ),
     ),
     Case(
+        "node_class_per_operation",
+        "objects",
+        "correct, unusual: products are instances of `class Mul(Value)`",
+        lambda ctx: then(
+            """
+            class Mul(Value):
+                pass
+
+
+            _mul = Value.__mul__
+
+
+            def mul(self, other):
+                out = _mul(self, other)
+                out.__class__ = Mul
+                return out
+
+
+            Value.__mul__ = Value.__rmul__ = mul
+            """
+        ),
+    ),
+    Case(
         "ten_million_item_result",
         "objects",
         "Linear.backward returns a list of 10 million numbers",
