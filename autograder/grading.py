@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 
-from dlhw.autograder.classspec import ClassSpec
+from dlhw.autograder.classspec import ClassSpec, class_specs
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.homeworks import Homework, course_root
 from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells
-from dlhw.autograder.reporter import GRADER_ERROR, GradescopeReporter, SubmissionFixture, TestEntry
+from dlhw.autograder.reporter import GradescopeReporter, SubmissionFixture, TestEntry
 from dlhw.autograder.results import failure_results, finalize, write_results
 from dlhw.autograder.session import CellReport, Session
 from dlhw.autograder.submission import Submission
@@ -38,6 +38,7 @@ class GradeOutcome:
     results: dict[str, Any]
     path: Path | None
     staff_log: str
+    printed: str = ""  # what the submission printed (capped), for the run's own stdout
 
     @property
     def score(self) -> float:
@@ -140,7 +141,9 @@ def _cell_line(source: str, report: CellReport) -> str:
     return f"  - cell {report.index + 1} (`{first}`) {what}:\n{body}"
 
 
-def _summary(read: ReadNotebook | None, session: Session | None, problem: str) -> str:
+def _summary(
+    read: ReadNotebook | None, session: Session | None, problem: str, with_printed: bool = True
+) -> str:
     if read is None or session is None:
         return f"Your submission could not be graded: {problem}"
     lines = [
@@ -166,8 +169,10 @@ def _summary(read: ReadNotebook | None, session: Session | None, problem: str) -
         more = ", ..." if len(skipped_magic) > MAX_LISTED_CELLS else ""
         lines.append(f"Skipped cells {cells}{more}: their cell magics are not Python.")
     printed = session.output().strip()
-    if printed:
+    if printed and with_printed:
         lines.append("\nWhat your notebook printed while being graded:\n" + printed)
+    elif printed:
+        lines.append("What your notebook printed while being graded is in the autograder output.")
     return "\n".join(lines)
 
 
@@ -177,12 +182,16 @@ def grade(
     output: Path | None = None,
     limits: Limits | None = None,
     tests: list[Path] | None = None,
+    stdout_visibility: str | None = None,
     classes: Mapping[str, ClassSpec] | None = None,
 ) -> GradeOutcome:
     """Grade one submission (a notebook or a folder holding one); always returns results.
 
-    `tests` defaults to the homework's public and hidden tests; `classes` are the student
-    classes those tests may use (the homework's manifest, `classspec.class_specs`)."""
+    `tests` defaults to the homework's public and hidden tests. With `stdout_visibility` (as on
+    Gradescope), what the submission printed leaves the results' `output` for the run's stdout
+    (`GradeOutcome.printed`), which Gradescope shows with that visibility. `classes` are the
+    student classes the tests may use; by default the manifest's [classes.NAME] tables
+    (`classspec.class_specs(hw.classes)`)."""
     start = time.monotonic()
     results: dict[str, Any] | None = None
     session: Session | None = None
@@ -190,6 +199,8 @@ def grade(
     problem = ""
     staff: list[str] = []
     try:
+        if classes is None:  # the manifest's [classes.NAME] tables (a malformed one: our failure)
+            classes = class_specs(hw.classes)
         try:
             read = graded_cells(locate_notebook(submission, hw))
         except NotebookError as exc:
@@ -214,8 +225,8 @@ def grade(
         entries, log = run_tests(tests, sub)
         staff.append(log)
         entries_json = [e.to_json() for e in entries]
-        summary = _summary(read, session, problem)
-        broken = [e.name for e in entries if e.output.startswith(GRADER_ERROR)]
+        summary = _summary(read, session, problem, with_printed=stdout_visibility is None)
+        broken = [e.name for e in entries if e.grader_error]
         if broken:  # the test author's mistakes: said plainly, and logged for staff
             staff.append(f"GRADER ERRORS in tests: {broken}")
             summary = (
@@ -228,6 +239,8 @@ def grade(
             "output": summary,
             "tests": entries_json,
         }
+        if stdout_visibility is not None:
+            results["stdout_visibility"] = stdout_visibility
     except Exception:  # noqa: BLE001 - any grader failure must still produce a results file
         details = traceback.format_exc()
         staff.append(details)
@@ -247,4 +260,5 @@ def grade(
             results = failure_results("the grading run was interrupted", "interrupted")
         results["execution_time"] = round(time.monotonic() - start, 3)
         results = write_results(results, output) if output is not None else finalize(results)
-    return GradeOutcome(results, output, "\n".join(staff))
+    printed = session.output() if session is not None else ""
+    return GradeOutcome(results, output, "\n".join(staff), printed)

@@ -81,29 +81,40 @@ def test_worker_modules(sub):
 '''
 
 
-def run(tmp_path: Path, cells: list[str], tests: list[Path], functions: tuple[str, ...]):
+def run(tmp_path: Path, cells: list[str], tests: list[Path], functions: tuple[str, ...], **kw):
     path = tmp_path / HOMEWORK.notebook_name
     nbformat.write(notebook_from_cells(cells), path)
     out = tmp_path / "results" / "results.json"
     hw = replace(HOMEWORK, functions=functions)
-    outcome = grade(hw, path, out, tests=tests, classes=CLASSES)
+    outcome = grade(hw, path, out, tests=tests, **kw)
     validate(json.loads(out.read_text()))
     return outcome
 
 
 def test_the_reference_earns_every_point(tmp_path):
+    """With the classes from the homework's manifest tables (Homework.classes), as `grade` does
+    by default."""
     outcome = run(tmp_path, reference_cells(), HIDDEN_TESTS, HOMEWORK.functions)
     assert outcome.score == outcome.max_score >= 10, outcome.results
+
+
+def test_a_malformed_class_table_is_the_graders_failure(tmp_path):
+    bad = replace(HOMEWORK, classes={"Value": {"method": ["backward"]}})
+    path = tmp_path / HOMEWORK.notebook_name
+    nbformat.write(notebook_from_cells(reference_cells()), path)
+    outcome = grade(bad, path, tmp_path / "r.json", tests=HIDDEN_TESTS)
+    assert "The autograder failed" in outcome.results["output"]
+    assert "unknown keys ['method']" in outcome.staff_log
 
 
 def test_test_author_mistakes_are_the_graders_and_objects_are_released(tmp_path):
     tests = tmp_path / "test_author.py"
     tests.write_text(textwrap.dedent(AUTHOR_MISTAKES))
     functions = ("topo_sort", "modules", "objects_held")
-    outcome = run(tmp_path, [*reference_cells(), HELPERS], [tests], functions)
+    outcome = run(tmp_path, [*reference_cells(), HELPERS], [tests], functions, classes=CLASSES)
     by_name = {t["name"]: t for t in outcome.results["tests"]}
     for name in ("uses an undeclared attribute", "passes a set"):
-        assert by_name[name]["output"].startswith(GRADER_ERROR), by_name[name]
+        assert GRADER_ERROR in by_name[name]["output"], by_name[name]
         assert "not in your work" in by_name[name]["output"]
     assert "could not run 2 test(s) because of a mistake in the tests" in outcome.results["output"]
     assert "GRADER ERRORS" in outcome.staff_log

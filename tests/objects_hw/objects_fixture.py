@@ -8,21 +8,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dlhw.autograder.classspec import ClassSpec
+from dlhw.autograder.classspec import ClassSpec, class_specs
 from dlhw.autograder.homeworks import Homework
 
 HERE = Path(__file__).resolve().parent
 
-CLASSES = {
-    "Value": ClassSpec(
-        methods=("backward", "tanh"),
-        attributes=("data", "grad"),
-        operators=("add", "sub", "mul", "truediv", "pow", "neg"),
-    ),
-    "Linear": ClassSpec(methods=("forward", "backward"), attributes=("W", "b", "dW", "db")),
-    "ReLU": ClassSpec(methods=("forward", "backward")),
-    "Sequential": ClassSpec(methods=("forward", "backward")),
+# As a homework.toml's [classes.NAME] tables would hold them (the registry reads those into
+# Homework.classes; grading turns them into ClassSpecs).
+MANIFEST_CLASSES = {
+    "Value": {
+        "methods": ["backward", "tanh"],
+        "attributes": ["data", "grad"],
+        "operators": ["add", "sub", "mul", "truediv", "pow", "neg"],
+    },
+    "Linear": {"methods": ["forward", "backward"], "attributes": ["W", "b", "dW", "db"]},
+    "ReLU": {"methods": ["forward", "backward"]},
+    "Sequential": {"methods": ["forward", "backward"]},
 }
+CLASSES: dict[str, ClassSpec] = class_specs(MANIFEST_CLASSES)
 FUNCTIONS = ("topo_sort",)
 
 HOMEWORK = Homework(
@@ -31,6 +34,7 @@ HOMEWORK = Homework(
     "Objects across the boundary (test fixture)",
     FUNCTIONS,
     preload=(),
+    classes=MANIFEST_CLASSES,
 )
 HIDDEN_TESTS = [HERE / "hidden_tests.py"]
 
