@@ -26,7 +26,7 @@ from typing import Any
 from dlhw.autograder.blame import FAILURE_TEXT, GraderError, StudentError, explain
 from dlhw.autograder.classspec import ClassSpec
 from dlhw.autograder.protocol import ProtocolError
-from dlhw.autograder.proxies import Operand, RemoteClass, Step
+from dlhw.autograder.proxies import Operand, Pending, RemoteClass, Step
 from dlhw.autograder.remote import Objects
 from dlhw.autograder.session import Session, WorkerFailure
 
@@ -133,6 +133,11 @@ class Submission:
         """Queue the operations of a `with` block and send them in as few round trips as
         possible (a request of up to object_table.MAX_STEPS steps each, `timeout` s each)."""
         return self.objects.batch(timeout)
+
+    def value(self, result: Any) -> Any:
+        """A batch's pending result as the plain data (or object) it turned out to be; any other
+        value as it is. Reads the same where objects are local (the students' self-check)."""
+        return result.value if isinstance(result, Pending) else result
 
     def release(self) -> None:
         """Drop the objects made so far (the `sub` fixture does this after every test)."""

@@ -336,6 +336,7 @@ def test_a_batch_is_one_round_trip(sub, session, monkeypatch):
     for _ in range(50):
         value, deriv = value * x + 1.0, deriv * x + value
     assert math.isclose(data.value, value, rel_tol=1e-12)
+    assert sub.value(data) == data.value and sub.value(1.5) == 1.5
     assert math.isclose(grad.value, deriv, rel_tol=1e-9)  # 50 steps of rounding in each
     assert a.data == 0.5  # a finished batch's results are ordinary objects
 
