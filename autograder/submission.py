@@ -81,6 +81,13 @@ class RemoteFunction:
             result = objects.do(step, self._timeout)
             if not return_args:
                 return CallResult(result, (), {})
+            if not (
+                type(result) is list
+                and len(result) == 3
+                and type(result[1]) is list
+                and type(result[2]) is dict
+            ):
+                raise StudentError(f"{self.name}: the submission sent a malformed reply")
             value, args_after, kwargs_after = result
             return CallResult(value, tuple(args_after), dict(kwargs_after))
         session = self._submission.session

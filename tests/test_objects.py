@@ -407,3 +407,11 @@ def test_the_worker_never_imports_grader_side_modules(sub):
     }  # fmt: skip
     assert "dlhw.autograder.object_table" in loaded  # the check sees the worker's modules
     assert loaded & grader_side == set()
+
+
+def test_with_args_goes_through_the_object_table_too(sub):
+    """A function given objects (or any function, once classes are declared) still reports the
+    arguments as it left them."""
+    a = sub.Value(3.0)
+    result = sub.topo_sort.with_args(a)
+    assert result.value[-1] is a and result.args[0] is a
