@@ -101,7 +101,7 @@ def reference_entries() -> list[tuple[str, float]]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / HOMEWORK.notebook_name
         nbformat.write(notebook(reference_cells()), path)
-        outcome = grade(HOMEWORK, path, Path(tmp) / "r.json", LIMITS, HIDDEN_TESTS, CLASSES)
+        outcome = grade(HOMEWORK, path, Path(tmp) / "r.json", LIMITS, HIDDEN_TESTS, classes=CLASSES)
     assert outcome.score == outcome.max_score > 10, outcome.results["output"]
     return [(t["name"], t["max_score"]) for t in outcome.results["tests"]]
 
@@ -139,7 +139,7 @@ def test_object_case(
     monkeypatch.setattr(grading, "Session", RecordedSession)
     children = our_children()
     start = time.monotonic()
-    outcome = grade(HOMEWORK, upload, results, LIMITS, HIDDEN_TESTS, CLASSES)
+    outcome = grade(HOMEWORK, upload, results, LIMITS, HIDDEN_TESTS, classes=CLASSES)
     elapsed = time.monotonic() - start
 
     written = json.loads(results.read_text())
