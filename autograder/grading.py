@@ -16,12 +16,14 @@ import os
 import threading
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dlhw.autograder.classspec import ClassSpec, class_specs
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.homeworks import Homework, course_root
 from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells
@@ -181,12 +183,15 @@ def grade(
     limits: Limits | None = None,
     tests: list[Path] | None = None,
     stdout_visibility: str | None = None,
+    classes: Mapping[str, ClassSpec] | None = None,
 ) -> GradeOutcome:
     """Grade one submission (a notebook or a folder holding one); always returns results.
 
     `tests` defaults to the homework's public and hidden tests. With `stdout_visibility` (as on
     Gradescope), what the submission printed leaves the results' `output` for the run's stdout
-    (`GradeOutcome.printed`), which Gradescope shows with that visibility."""
+    (`GradeOutcome.printed`), which Gradescope shows with that visibility. `classes` are the
+    student classes the tests may use; by default the manifest's [classes.NAME] tables
+    (`classspec.class_specs(hw.classes)`)."""
     start = time.monotonic()
     results: dict[str, Any] | None = None
     session: Session | None = None
@@ -194,6 +199,8 @@ def grade(
     problem = ""
     staff: list[str] = []
     try:
+        if classes is None:  # the manifest's [classes.NAME] tables (a malformed one: our failure)
+            classes = class_specs(hw.classes)
         try:
             read = graded_cells(locate_notebook(submission, hw))
         except NotebookError as exc:
@@ -209,17 +216,27 @@ def grade(
             for module in hw.preload:
                 importlib.import_module(module)
             runner.join()
-            sub = Submission(session)
+            sub = Submission(session, classes=classes, functions=hw.functions)
         else:
-            sub = Submission(None, unavailable=f"your submission could not be read: {problem}")
+            unavailable = f"your submission could not be read: {problem}"
+            sub = Submission(None, unavailable, classes=classes, functions=hw.functions)
         if tests is None:
             tests = [hw.public_tests, *hw.hidden_tests]
         entries, log = run_tests(tests, sub)
         staff.append(log)
         entries_json = [e.to_json() for e in entries]
+        summary = _summary(read, session, problem, with_printed=stdout_visibility is None)
+        broken = [e.name for e in entries if e.grader_error]
+        if broken:  # the test author's mistakes: said plainly, and logged for staff
+            staff.append(f"GRADER ERRORS in tests: {broken}")
+            summary = (
+                f"The autograder could not run {len(broken)} test(s) because of a mistake in "
+                f"the tests, not in your work: {', '.join(broken)}. Course staff have been "
+                "told and will regrade.\n" + summary
+            )
         results = {
             "score": round(sum(t["score"] for t in entries_json), 6),
-            "output": _summary(read, session, problem, with_printed=stdout_visibility is None),
+            "output": summary,
             "tests": entries_json,
         }
         if stdout_visibility is not None:

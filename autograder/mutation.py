@@ -150,12 +150,14 @@ def mutants_of_cell(source: str, cell: int) -> Iterator[tuple[str, str, str]]:
     parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
     offsets = _offsets(source)
     for node in ast.walk(tree):
-        if not hasattr(node, "lineno") or node.end_lineno is None or _in_message(node, parents):
+        # Nodes with a position (typeshed's AST declares none: read them with getattr).
+        lineno, end_lineno = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        if lineno is None or end_lineno is None or _in_message(node, parents):
             continue
-        if not any(lo <= node.lineno and node.end_lineno <= hi for lo, hi in regions):
+        if not any(lo <= lineno and end_lineno <= hi for lo, hi in regions):
             continue
-        start = offsets[node.lineno - 1] + node.col_offset
-        end = offsets[node.end_lineno - 1] + (node.end_col_offset or 0)
+        start = offsets[lineno - 1] + getattr(node, "col_offset", 0)
+        end = offsets[end_lineno - 1] + (getattr(node, "end_col_offset", None) or 0)
         before = source[start:end]
         where = _enclosing(node, parents)
         replacements = list(_edits(node))
@@ -274,7 +276,8 @@ def mutation_report(hw: Homework, jobs: int = 2, limits: Limits = MUTANT_LIMITS)
             nbformat.write(nb, folder / f"{name}.ipynb")
             names[name] = mutant
         rows = grade_batch(hw, folder, out, jobs=jobs, limits=limits, rerun=True)
-    caught, survived = [], []
+    caught: list[Mutant] = []
+    survived: list[Mutant] = []
     for row in rows:
         mutant = names[row.key]
         # Only a graded run that lost points counts as caught; a run the grader could not

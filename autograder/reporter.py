@@ -14,13 +14,14 @@ exception's message only, never the test's source or traceback, which would reve
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 
 from dlhw.autograder import feedback
-from dlhw.autograder.submission import StudentError
+from dlhw.autograder.submission import GraderError, StudentError
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 MARKERS = (
@@ -43,6 +44,7 @@ class TestEntry:
     status: str = "failed"  # "passed" | "failed"
     output: str = "not run"  # Markdown (feedback.FORMAT)
     extra_data: tuple[tuple[str, Any], ...] = ()  # figures of a mismatch, for gradebooks
+    grader_error: bool = False  # failed by the test's own mistake (a GraderError), not the work's
 
     def to_json(self) -> dict[str, Any]:
         entry = {
@@ -66,8 +68,16 @@ def _marker_arg(item: pytest.Item, name: str, default: Any) -> Any:
     return marker.args[0] if marker is not None and marker.args else default
 
 
+GRADER_ERROR = "The autograder could not run this test"
+
+
 def _message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
     exc = excinfo.value
+    if isinstance(exc, GraderError):
+        return (
+            f"{GRADER_ERROR}: {exc}\nThis is a mistake in the test, not in your work; "
+            "course staff have been told."
+        )
     if isinstance(exc, StudentError):
         return str(exc).strip()
     if isinstance(exc, AssertionError):
@@ -123,6 +133,7 @@ class GradescopeReporter:
                 status="failed",
                 output=output,
                 extra_data=tuple(sorted(extra.items())),
+                grader_error=isinstance(call.excinfo.value, GraderError),
             )
         elif report.skipped:
             self.entries[item.nodeid] = replace(entry, score=0.0, status="failed", output="skipped")
@@ -138,5 +149,10 @@ class SubmissionFixture:
         self.submission = submission
 
     @pytest.fixture
-    def sub(self) -> Any:
-        return self.submission
+    def sub(self) -> Iterator[Any]:
+        yield self.submission
+        # The objects the test made are dropped when it ends (a failure here, such as a
+        # __del__ that hangs, fails this test).
+        release = getattr(self.submission, "release", None)
+        if release is not None:
+            release()

@@ -120,6 +120,7 @@ class Session:
             else ["worker NOT isolated by uid (DLHW_SANDBOX)"]
         )
         self.restarts = 0
+        self.generation = 0  # counts worker starts: references from another generation are stale
         self.leftovers_killed = 0
         self.survivors: list[int] = []  # pids of the submission that no kill could end
         self.files_removed = 0
@@ -175,6 +176,7 @@ class Session:
             fds=(from_worker_r, to_worker_w),
         )
         self._worker = worker
+        self.generation += 1
         try:
             hello = self._receive(worker, 60.0)
         except WorkerFailure as exc:
@@ -381,6 +383,28 @@ class Session:
         path.write_bytes(data)
         os.chmod(path, 0o644)
         return str(path)
+
+    def live_generation(self) -> int:
+        """The generation of the running worker, starting one (and replaying the cells) if none
+        runs: what the next request will reach (references of other generations are stale)."""
+        if self._closed:
+            raise WorkerFailure("budget", "the grading session is closed")
+        if self._worker is None:
+            self._restart()
+        return self.generation
+
+    def running_generation(self) -> int | None:
+        """The generation of the running worker; None when none runs (nothing to release)."""
+        return self.generation if self._worker is not None and not self._closed else None
+
+    def discard_worker(self) -> None:
+        """Stop a worker that broke the protocol in a way only the caller saw (a forged
+        reference): it is never reused; the next request starts a fresh one."""
+        self._stop()
+
+    def request(self, message: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Send one request (objects.py's steps), with the call time limit unless given."""
+        return self._request(message, timeout or self.limits.call_timeout_s)
 
     def defined(self, names: list[str]) -> dict[str, str]:
         reply = self._request({"op": "defined", "names": names}, self.limits.call_timeout_s)

@@ -14,6 +14,7 @@ from dlhw.autograder.protocol import (
     Channel,
     FrameLimits,
     ProtocolError,
+    Ref,
     decode_frame,
     encode_frame,
 )
@@ -155,3 +156,35 @@ def test_oversized_frames_are_refused_before_allocation():
         os.close(w)
     with pytest.raises(ProtocolError, match="over the"):
         encode_frame(np.zeros(2**20), FrameLimits(max_total_bytes=2**20))
+
+
+def test_references_roundtrip_as_plain_data():
+    ref = Ref(12, 3, "Value")
+    out = roundtrip({"r": [ref, (ref,)]})
+    assert out == {"r": [ref, (ref,)]} and type(out["r"][0]) is Ref
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        [1, 2],
+        [1, 2, "Value", 4],
+        [-1, 0, "Value"],
+        [2**53, 0, "Value"],
+        [1.0, 0, "Value"],
+        [True, 0, "Value"],
+        [1, 0, ""],
+        [1, 0, "V" * 101],
+        [1, 0, None],
+        {"id": 1},
+    ],
+)
+def test_malformed_references_are_refused_when_decoding(inner):
+    raw, bufs = _frame({"body": {"__ref__": inner}}, [])
+    with pytest.raises(ProtocolError, match="malformed"):
+        decode_frame(raw, bufs)
+
+
+def test_malformed_references_are_refused_when_encoding():
+    with pytest.raises(ProtocolError, match="malformed reference"):
+        encode_frame(Ref(-1, 0, "Value"))
