@@ -353,8 +353,21 @@ def assert_epoch(sub, X, y, W1, W2, sgd: tuple[float, int], **kwargs) -> None:
     W1_after, W2_after, _ = run_epoch(sub, X, y, W1, W2, **kwargs)
     expected_W1, expected_W2 = torch_sgd_epochs(X, y, W1, W2, *sgd, 1)
     rtol, atol = tolerances(W1.dtype.type)
-    assert_close(W1_after, expected_W1, rtol=rtol, atol=atol, name="W1 after one epoch")
-    assert_close(W2_after, expected_W2, rtol=rtol, atol=atol, name="W2 after one epoch")
+    for name, start, after, expected in (
+        ("W1", W1, W1_after, expected_W1),
+        ("W2", W2, W2_after, expected_W2),
+    ):
+        assert_changed(name, start, after)
+        assert_close(after, expected, rtol=rtol, atol=atol, name=f"{name} after one epoch")
+
+
+def assert_changed(name: str, start: np.ndarray, after) -> None:
+    """Every epoch test moves both matrices; one left as it was says more than a diff table."""
+    if isinstance(after, np.ndarray) and np.array_equal(after, start):
+        raise AssertionError(
+            f"{name} is unchanged after the epoch: update it in place (`{name} -= lr * d{name}`); "
+            f"`{name} = {name} - ...` only rebinds the local name"
+        )
 
 
 @pytest.mark.points(2)
@@ -430,12 +443,14 @@ def test_epoch_trajectory_like_torch_sgd(sub):
     X, y, W1, W2 = problem(46, batch=95, n=8, hidden=12, k=4)
     expected = torch_sgd_epochs(X, y, W1, W2, 0.4, 20, 3)  # from the grader's start only
     for epoch in range(3):
+        before = W1, W2
         W1, W2, _ = run_epoch(sub, X, y, W1, W2, lr=0.4, batch=20)
         # float64 throughout; three epochs compound rounding to ~1e-14: RTOL64 holds.
-        for name, got, want in (
-            ("W1", W1, expected[2 * epoch]),
-            ("W2", W2, expected[2 * epoch + 1]),
+        for name, start, got, want in (
+            ("W1", before[0], W1, expected[2 * epoch]),
+            ("W2", before[1], W2, expected[2 * epoch + 1]),
         ):
+            assert_changed(name, start, got)
             assert_close(
                 got, want, rtol=RTOL64, atol=ATOL64, name=f"{name} after epoch {epoch + 1}"
             )
