@@ -114,7 +114,32 @@ BUGS = {
                 return X.T @ ((G2 @ W2.T) * (Z1 > 0)), A1.T @ G2
         """,
     },
+    # Ten classes hard-coded (MNIST's): wrong for any other k.
+    "grads_hard_coded_ten_classes": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                Z1 = X @ W1
+                A1 = np.maximum(Z1, 0)
+                Z2 = A1 @ W2
+                S = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                G2 = (S - np.eye(10)[y]) / X.shape[0]
+                return X.T @ ((G2 @ W2.T) * (Z1 > 0)), A1.T @ G2
+        """,
+    },
+    # The max-shift taken over the batch (axis 0): a different constant per class changes the
+    # softmax.
+    "grads_max_shift_over_batch": grads(
+        "Z2 - Z2.max(axis=1, keepdims=True)", "Z2 - Z2.max(axis=0, keepdims=True)"
+    ),
+    # The pair returned in the wrong order.
+    "grads_returned_swapped": grads("return dW1, dW2", "return dW2, dW1"),
     # ---- nn_epoch ----
+    # Every step uses the whole data set's gradient: full-batch descent, not minibatch SGD.
+    "epoch_full_batch_gradient": epoch(
+        "two_layer_grads(X[start:start + batch], y[start:start + batch], W1, W2)",
+        "two_layer_grads(X, y, W1, W2)",
+    ),
     # The last, smaller minibatch is dropped.
     "epoch_drops_last_batch": epoch(
         "range(0, X.shape[0], batch)", "range(0, X.shape[0] - batch + 1, batch)"
