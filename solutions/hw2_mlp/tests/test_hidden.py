@@ -116,11 +116,12 @@ def torch_sgd_epochs(
 
 def as_pair(result, name: str) -> tuple:
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        got = (
-            "None (did the function forget to `return`?)"
-            if result is None
-            else repr(type(result).__name__)
-        )
+        if result is None:
+            got = "None (did the function forget to `return`?)"
+        elif isinstance(result, (tuple, list)):
+            got = f"a {type(result).__name__} of {len(result)} items"
+        else:
+            got = f"a {type(result).__name__}"
         raise AssertionError(f"{name} should return the pair (dW1, dW2), but returned {got}")
     return result[0], result[1]
 
