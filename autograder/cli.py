@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from dlhw.autograder import feedback
 from dlhw.autograder.confinement import Limits
@@ -110,6 +111,65 @@ def cmd_release(opts: argparse.Namespace) -> int:
         return 1
     print(f"wrote {len(written)} files to {opts.output} (checked: nothing private leaks)")
     return 0
+
+
+def cmd_batch(opts: argparse.Namespace) -> int:
+    from dlhw.autograder.batch import grade_batch
+
+    hw = get_homework(opts.homework)
+    folder, out = Path(opts.submissions), Path(opts.output)
+    if not folder.is_dir():
+        print(f"autograder: {folder} is not a folder of submissions", file=sys.stderr)
+        return 1
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        print(
+            "autograder: batch grading needs its extra: pip install 'dlhw[batch]'", file=sys.stderr
+        )
+        return 1
+    bars: list[Any] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars:  # made once the count is known: count, rate and time left
+            bars.append(tqdm(total=total, unit="submission", disable=opts.quiet))
+        bars[0].n = done
+        bars[0].refresh()
+
+    try:
+        rows = grade_batch(
+            hw, folder, out, jobs=opts.jobs, limits=_limits(opts), rerun=opts.rerun,
+            progress=progress,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        for bar in bars:
+            bar.close()
+        print(f"interrupted: finished results and the gradebook are in {out}", file=sys.stderr)
+        return 130
+    for bar in bars:
+        bar.close()
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    print(f"gradebook: {out / 'gradebook.csv'}; summary: {out / 'summary.md'}")
+    return 0
+
+
+def cmd_mutate(opts: argparse.Namespace) -> int:
+    from dlhw.autograder.mutation import make_mutants, mutation_report
+
+    hw = get_homework(opts.homework)
+    if opts.list:
+        for mutant in make_mutants(hw):
+            print(mutant.id)
+        return 0
+    report = mutation_report(hw, jobs=opts.jobs)
+    text = report.text()
+    print(text)
+    if opts.output:
+        Path(opts.output).write_text(text + "\n")
+    return 0 if report.score >= opts.min_score else 1
 
 
 def cmd_check(opts: argparse.Namespace) -> int:
@@ -253,6 +313,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("homework", help="homework id, e.g. hw1")
     p.add_argument("-o", "--output", required=True, help="a new, empty folder")
     p.set_defaults(func=cmd_release)
+
+    p = subs.add_parser(
+        "batch",
+        help="grade every submission in a folder (a class), with a gradebook and summary",
+        description="Grade every submission in DIR: one .ipynb or one folder per student, or a "
+        "Gradescope 'Export Submissions' folder (submission_metadata.yml). Writes "
+        "OUT/results/<submission>/results.json, OUT/gradebook.{csv,json}, OUT/summary.md and "
+        "plots. Re-runs skip unchanged submissions (same notebook, homework and grader).",
+    )
+    p.add_argument("homework", help="homework id, e.g. hw1")
+    p.add_argument("submissions", help="the folder of submissions")
+    p.add_argument("-o", "--output", required=True, help="the output folder")
+    p.add_argument("-j", "--jobs", type=int, default=2,
+                   help="graders side by side (default %(default)s)")  # fmt: skip
+    p.add_argument("--rerun", action="store_true", help="grade unchanged submissions again")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    limits_args(p)
+    p.set_defaults(func=cmd_batch)
+
+    p = subs.add_parser(
+        "mutate",
+        help="measure the hidden tests: the share of mutants of the reference they catch",
+        description="Make mutants of the reference's solution regions (operators swapped, "
+        "off-by-one constants and slices, axes changed, signs flipped, statements dropped), "
+        "grade each with the batch engine, and report the share caught, with every survivor "
+        "as a diff. Mutants listed in the homework's equivalent_mutants.toml are excluded.",
+    )
+    p.add_argument("homework", help="homework id, e.g. hw1")
+    p.add_argument("-j", "--jobs", type=int, default=2, help="graders side by side (default 2)")
+    p.add_argument("--min-score", type=float, default=0.9,
+                   help="exit 1 below this share caught (default %(default)s)")  # fmt: skip
+    p.add_argument("--list", action="store_true", help="only list the mutants' ids")
+    p.add_argument("-o", "--output", help="also write the report to this file")
+    p.set_defaults(func=cmd_mutate)
 
     p = subs.add_parser("check", help="run the public tests on your notebook (for students)")
     p.add_argument("homework", help="homework id, e.g. hw1")
