@@ -1,10 +1,12 @@
-"""Grading one homework-1 notebook with the CLI: wall time and peak memory of the process tree.
+"""Grading each homework's reference notebook with the CLI: wall time and peak memory of the
+process tree, every homework in the same run, with ratios to the first one (hw1).
 
-Each run is a fresh `autograder grade` process. Memory is the sum of the resident set sizes of
-the CLI and every descendant (the sandboxed worker included), sampled every 5 ms from /proc; the
-largest single-process peak (getrusage) is printed beside it as a cross-check.
+Each run is a fresh `autograder grade` process; the homeworks alternate run by run, so all see the
+same machine load. Memory is the sum of the resident set sizes of the CLI and every descendant (the
+sandboxed worker included), sampled every 5 ms from /proc; the largest single-process peak
+(getrusage, over all runs) is printed as a cross-check.
 
-    .venv/bin/python benchmarks/bench_grade.py [--runs 7] [--notebook PATH]
+    .venv/bin/python benchmarks/bench_grade.py [--runs 7] [HOMEWORK ...]   (default: every one)
 
 Targets (issue #2): median <= 3 s, peak tree memory <= 768 MB (Gradescope's default limit).
 """
@@ -21,7 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from dlhw.autograder.homeworks import Homework, get_homework, homeworks
+
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -51,10 +54,10 @@ def rss(pid: int) -> int:
         return 0
 
 
-def one_run(cli: Path, notebook: Path, out: Path) -> tuple[float, int]:
+def one_run(cli: Path, hw: Homework, out: Path) -> tuple[float, int]:
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [str(cli), "grade", "hw1", str(notebook), "-o", str(out)],
+        [str(cli), "grade", hw.id, str(hw.master), "-o", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -64,7 +67,7 @@ def one_run(cli: Path, notebook: Path, out: Path) -> tuple[float, int]:
         time.sleep(0.005)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"grading failed with exit code {proc.returncode}")
+        raise SystemExit(f"{hw.id}: grading failed with exit code {proc.returncode}")
     return wall, peak
 
 
@@ -73,28 +76,33 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument(
-        "--notebook", type=Path, default=ROOT / "solutions/hw1_softmax/hw1_softmax.ipynb"
-    )
+    parser.add_argument("homework", nargs="*", help="homework ids (default: every homework)")
     opts = parser.parse_args()
     cli = Path(sys.executable).with_name("autograder")
+    chosen = [get_homework(h) for h in opts.homework] or homeworks()
+    walls: dict[str, list[float]] = {hw.id: [] for hw in chosen}
+    peaks: dict[str, list[int]] = {hw.id: [] for hw in chosen}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "results.json"
-        one_run(cli, opts.notebook, out)  # warm the page cache; not counted
-        walls, peaks = [], []
+        for hw in chosen:
+            one_run(cli, hw, out)  # warm the page cache; not counted
         for i in range(opts.runs):
-            wall, peak = one_run(cli, opts.notebook, out)
-            walls.append(wall)
-            peaks.append(peak)
-            print(f"run {i + 1}: {wall:.2f} s, peak tree RSS {peak / 2**20:.0f} MiB")
+            for hw in chosen:
+                wall, peak = one_run(cli, hw, out)
+                walls[hw.id].append(wall)
+                peaks[hw.id].append(peak)
+                print(f"run {i + 1} {hw.id}: {wall:.2f} s, peak tree RSS {peak / 2**20:.0f} MiB")
     largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"\nnotebook: {opts.notebook}")
-    print(
-        f"wall time: median {statistics.median(walls):.2f} s, min {min(walls):.2f} s, max {max(walls):.2f} s (target <= 3 s)"
-    )
-    print(
-        f"peak memory of the process tree: max {max(peaks) / 2**20:.0f} MiB over {opts.runs} runs (target <= 768 MB)"
-    )
+    first = chosen[0].id
+    base_wall, base_peak = statistics.median(walls[first]), max(peaks[first])
+    print(f"\n{opts.runs} runs per homework, alternating; targets: median <= 3 s, peak <= 768 MB")
+    print(f"{'hw':<5} {'median s':>8} {'min s':>6} {'max s':>6} {'peak MiB':>8}  ratio to {first}")
+    for hw in chosen:
+        wall, peak = statistics.median(walls[hw.id]), max(peaks[hw.id])
+        print(
+            f"{hw.id:<5} {wall:>8.2f} {min(walls[hw.id]):>6.2f} {max(walls[hw.id]):>6.2f} "
+            f"{peak / 2**20:>8.0f}  time x{wall / base_wall:.2f}, memory x{peak / base_peak:.2f}"
+        )
     print(f"largest single process (getrusage): {largest:.0f} MiB")
 
 
