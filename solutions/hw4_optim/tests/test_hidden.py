@@ -298,7 +298,9 @@ def test_updates_the_callers_arrays_in_place(sub, name):
                 "arrays (p = p - ... only rebinds a name)"
             )
         assert_close(after, e, **F64, name=f"the caller's params[{i}] after 8 steps", dtype=e.dtype)
-    for i, (p, e) in enumerate(zip(read_params(opt, params, "after 8 steps"), expected)):
+    for i, (p, e) in enumerate(
+        zip(read_params(opt, params, "after 8 steps"), expected, strict=True)
+    ):
         assert_close(p, e, **F64, name=f"opt.params[{i}] after 8 steps")
 
 
