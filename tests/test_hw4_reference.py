@@ -22,6 +22,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
+import nbformat
 import numpy as np
 import pytest
 from inprocess_sub import InProcessSubmission, exec_cells
@@ -83,6 +84,19 @@ def test_graded_cells_need_only_numpy() -> None:
         check=True,
     )
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.slow
+def test_the_whole_notebook_runs() -> None:
+    """Every cell in order, the skipped ones too (training on Fashion-MNIST when it is there)."""
+    nb = nbformat.read(HW.master, as_version=4)
+    ns = exec_cells([c.source for c in nb.cells if c.cell_type == "code"], "hw4 notebook")
+    A = ns["A"]
+    for name, path in ns["paths"].items():  # every optimizer gets far down the quadratic
+        start, end = path[0] @ A @ path[0], path[-1] @ A @ path[-1]
+        assert end < 0.01 * start, name
+    for name, losses in ns["curves"].items():  # {} without Fashion-MNIST
+        assert losses[-50:].mean() < 0.5 * losses[:50].mean(), name
 
 
 # --- the oracles against direct loops of the course's definitions -----------------------------

@@ -389,7 +389,7 @@ def test_adam_without_bias_correction(sub, eps):
 
 
 @pytest.mark.points(1)
-def test_adam_bias_correction_true_is_the_default(sub):
+def test_adam_bias_correction_true_explicitly(sub):
     """Adam(bias_correction=True) given explicitly is torch's Adam"""
     hyper = {**SETTINGS["Adam"], "bias_correction": True}
     params, grads = problem(901)
