@@ -7,7 +7,7 @@ PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed-stamp
 OUT         ?= out
 
-.PHONY: data setup demo test test-fast test-py310 assignments check-assignments bench bench-kernels lint clean
+.PHONY: data setup demo test test-fast test-py310 assignments check-assignments oracles check-oracles bench bench-kernels lint clean
 
 setup: $(STAMP)
 
@@ -45,6 +45,13 @@ assignments: setup
 
 check-assignments: setup
 	$(VENV)/bin/autograder make-assignments --check
+
+# The hidden tests' PyTorch expectations, recorded beside them (grading then needs no torch).
+oracles: setup
+	$(VENV)/bin/autograder record-oracles
+
+check-oracles: setup
+	$(VENV)/bin/autograder record-oracles --check
 
 bench: setup
 	$(PY) benchmarks/bench_grade.py

@@ -11,6 +11,7 @@ from pathlib import Path
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.grading import GradeOutcome, grade
 from dlhw.autograder.homeworks import HOMEWORKS, get_homework
+from dlhw.autograder.oracles import Mode, OracleRun
 from dlhw.autograder.stubgen import check_assignment, write_assignment
 
 DEFAULTS = Limits()
@@ -49,7 +50,8 @@ def cmd_grade(opts: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"autograder: cannot write results to {output}: {exc.strerror}", file=sys.stderr)
         return 1
-    outcome = grade(hw, Path(opts.submission), output, limits=_limits(opts))
+    oracles = OracleRun(Mode.LIVE if opts.live_oracles else Mode.RECORDED)
+    outcome = grade(hw, Path(opts.submission), output, limits=_limits(opts), oracles=oracles)
     print(format_table(outcome, f"{hw.id} ({hw.title}): {opts.submission}"))
     if opts.verbose:
         print("\n" + outcome.results.get("output", ""))
@@ -97,6 +99,26 @@ def cmd_make_assignments(opts: argparse.Namespace) -> int:
         print(f"autograder: cannot generate the assignments: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_record_oracles(opts: argparse.Namespace) -> int:
+    from dlhw.autograder.recording import record_oracles
+
+    homeworks = [get_homework(h) for h in opts.homework] or list(HOMEWORKS.values())
+    failed = False
+    for hw in homeworks:
+        report = record_oracles(hw, check=opts.check)
+        failed |= not report.ok
+        for problem in report.problems:
+            print(f"{hw.id}: {problem}", file=sys.stderr)
+        if report.ok and opts.check:
+            print(f"{hw.id}: {report.values} recorded oracle values agree with live torch")
+        elif report.ok:
+            where = ", ".join(map(str, report.written)) or "no oracles"
+            print(f"{hw.id}: recorded {report.values} oracle values in {where}")
+    if failed and opts.check:
+        print("run `make oracles` (autograder record-oracles) to record them again", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_list(opts: argparse.Namespace) -> int:
@@ -159,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", default="results.json", help="results file (default %(default)s)"
     )
     p.add_argument("-v", "--verbose", action="store_true", help="also print feedback and staff log")
+    p.add_argument(
+        "--live-oracles",
+        action="store_true",
+        help="compute the tests' PyTorch expectations live instead of using the recorded ones",
+    )
     limits_args(p)
     p.set_defaults(func=cmd_grade)
 
@@ -179,6 +206,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="fail if the generated files are out of date"
     )
     p.set_defaults(func=cmd_make_assignments)
+
+    p = subs.add_parser(
+        "record-oracles",
+        help="record the hidden tests' PyTorch expectations (or --check them against live torch)",
+        description="Grade each homework's reference notebook with live torch and store every "
+        "oracle value its tests ask for beside the tests (recorded_oracles.npz); with --check, "
+        "fail if a record is stale, missing or unused.",
+    )
+    p.add_argument("homework", nargs="*", help="homework ids (default: every homework)")
+    p.add_argument(
+        "--check", action="store_true", help="compare the records with live torch; write nothing"
+    )
+    p.set_defaults(func=cmd_record_oracles)
 
     p = subs.add_parser(
         "list",

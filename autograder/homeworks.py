@@ -19,7 +19,8 @@ class Homework:
     slug: str  # folder and notebook name: "hw1_softmax"
     title: str
     functions: tuple[str, ...]  # the graded functions, in the order students write them
-    preload: tuple[str, ...] = ("torch",)  # imported while the notebook runs (grading latency)
+    # What live oracles import, loaded while the notebook runs (a recorded run imports none).
+    preload: tuple[str, ...] = ("torch",)
 
     @property
     def solution_dir(self) -> Path:
