@@ -16,6 +16,7 @@ import os
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,22 @@ def protect_private_files() -> None:
                 os.chmod(private, 0o700)
 
 
+@contextlib.contextmanager
+def _no_plugin_autoload() -> Iterator[None]:
+    """Only the grader's own plugins take part: pytest plugins installed in the environment (found
+    through entry points) are not loaded, which also saves their import time."""
+    name = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
+    before = os.environ.get(name)
+    os.environ[name] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[TestEntry], str]:
     """Run the tests in this (trusted) process; returns the entries and pytest's own log."""
     reporter = GradescopeReporter()
@@ -113,9 +130,12 @@ def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[Test
         "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:logging",
         "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:legacypath",
         "--import-mode=importlib",
+        # No assertion rewriting: it costs start-up time, and a failed bare `assert` would put
+        # the hidden test's own expression in the feedback; tests say what failed in messages.
+        "--assert=plain",
         "-q", "--tb=short", "--no-header",
     ]  # fmt: skip
-    with contextlib.redirect_stdout(log):
+    with contextlib.redirect_stdout(log), _no_plugin_autoload():
         code = pytest.main(args, plugins=[reporter, SubmissionFixture(submission)])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(f"pytest exited with {code!r}:\n{log.getvalue()}")

@@ -60,6 +60,10 @@ def lazy_import(name: str) -> types.ModuleType:
 
 class _LazyModule(types.ModuleType):
     def __getattr__(self, attr: str) -> Any:
+        # Tools probe module globals for private and dunder names (pytest looks for fixture
+        # markers on every one): those must not import the module.
+        if attr.startswith("_"):
+            raise AttributeError(attr)
         return getattr(importlib.import_module(self.__name__), attr)
 
 
