@@ -131,19 +131,19 @@ class OracleRun:
     problems: list[str] = field(default_factory=list)  # verify: stale or missing records
     recorded: dict[Path, dict[str, tuple[Value, str]]] = field(default_factory=dict)
     used: dict[Path, set[str]] = field(default_factory=dict)
-    _stores: dict[Path, Store] = field(default_factory=dict)
+    stores: dict[Path, Store] = field(default_factory=dict)  # folder -> records, read lazily
 
     def store(self, folder: Path) -> Store:
-        if folder not in self._stores:
-            self._stores[folder] = oracle_store.load(folder / STORE_NAME)
-        return self._stores[folder]
+        if folder not in self.stores:
+            self.stores[folder] = oracle_store.load(folder / STORE_NAME)
+        return self.stores[folder]
 
     def unused(self) -> list[str]:
         """Verify: records no call asked for (their inputs or oracle changed, or were removed)."""
         return [
             f"{folder / STORE_NAME}: {key} is recorded but no test asked for it"
-            for folder in sorted(self._stores)
-            for key in sorted(set(self._stores[folder].entries) - self.used.get(folder, set()))
+            for folder in sorted(self.stores)
+            for key in sorted(set(self.stores[folder].entries) - self.used.get(folder, set()))
         ]
 
     def staff_note(self) -> str:
