@@ -3,8 +3,9 @@
 Each case is what a student might upload (a notebook, a broken file, a folder), built from the
 master notebook's graded cells plus the case's change. The tables: cases_runaway.py (loops,
 bombs, processes left behind, exits and signals), cases_attacks.py (the grader's files and state,
-deceptive results, output and network) and cases_broken.py (malformed uploads, unusual but
-correct work, realistic mistakes).
+deceptive results, output and network), cases_broken.py (malformed uploads, unusual but
+correct work, realistic mistakes) and cases_steering.py (student functions that try to become
+a test's expectation).
 tests/test_corpus.py grades every case and asserts what must happen; to read the uploads:
 
     .venv/bin/python tests/corpus/build_corpus.py OUT_DIR [CASE ...]
@@ -22,9 +23,15 @@ from pathlib import Path
 import cases_attacks
 import cases_broken
 import cases_runaway
+import cases_steering
 from corpus_kit import Case, Context, write_upload
 
-CASES: list[Case] = [*cases_runaway.CASES, *cases_attacks.CASES, *cases_broken.CASES]
+CASES: list[Case] = [
+    *cases_runaway.CASES,
+    *cases_attacks.CASES,
+    *cases_broken.CASES,
+    *cases_steering.CASES,
+]
 BY_NAME = {c.name: c for c in CASES}
 assert len(BY_NAME) == len(CASES), "case names must be unique"
 
