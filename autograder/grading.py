@@ -98,6 +98,8 @@ def protect_private_files() -> None:
         for private in (course_root() / "solutions", course_root() / ".git"):
             if private.is_dir():
                 os.chmod(private, 0o700)
+            elif private.is_file():  # a git worktree's pointer to the repository's history
+                os.chmod(private, 0o600)
 
 
 @contextlib.contextmanager
