@@ -117,7 +117,9 @@ def cmd_record_oracles(opts: argparse.Namespace) -> int:
             where = ", ".join(map(str, report.written)) or "no oracles"
             print(f"{hw.id}: recorded {report.values} oracle values in {where}")
     if failed and opts.check:
-        print("run `make oracles` (autograder record-oracles) to record them again", file=sys.stderr)
+        print(
+            "run `make oracles` (autograder record-oracles) to record them again", file=sys.stderr
+        )
     return 1 if failed else 0
 
 

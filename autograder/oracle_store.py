@@ -164,4 +164,3 @@ def save(path: Path, records: dict[str, tuple[Value, str]], recorded_with: dict[
             np.lib.format.write_array(buf, members[name], allow_pickle=False)
             zf.writestr(info, buf.getvalue())
     os.replace(tmp, path)
-

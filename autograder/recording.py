@@ -33,7 +33,9 @@ class RecordReport:
         return not self.problems
 
 
-def record_oracles(hw: Homework, *, check: bool = False, limits: Limits | None = None) -> RecordReport:
+def record_oracles(
+    hw: Homework, *, check: bool = False, limits: Limits | None = None
+) -> RecordReport:
     """Record (or, with `check`, verify) every oracle value the homework's tests ask for."""
     run = OracleRun(Mode.VERIFY if check else Mode.RECORD)
     outcome = grade(hw, hw.master, None, limits=limits, oracles=run)
@@ -45,11 +47,17 @@ def record_oracles(hw: Homework, *, check: bool = False, limits: Limits | None =
         )
         return RecordReport(hw.id, (problem,))
     if check:
-        return RecordReport(hw.id, tuple(run.problems + run.unused()), values=sum(len(keys) for keys in run.used.values()))
+        return RecordReport(
+            hw.id,
+            tuple(run.problems + run.unused()),
+            values=sum(len(keys) for keys in run.used.values()),
+        )
     import torch  # recording happens with live torch, whose version the index keeps
 
     written = []
-    for folder in sorted({p.parent for p in [hw.public_tests, *hw.hidden_tests]} | set(run.recorded)):
+    for folder in sorted(
+        {p.parent for p in [hw.public_tests, *hw.hidden_tests]} | set(run.recorded)
+    ):
         records = run.recorded.get(folder, {})
         path = folder / STORE_NAME
         if records:

@@ -83,7 +83,9 @@ def bench(cli: Path, hw: Homework, runs: int) -> dict[str, tuple[list[float], li
                 wall, peak = one_run(cli, hw, extra, out)
                 figures[kind][0].append(wall)
                 figures[kind][1].append(peak)
-                print(f"  {hw.id} run {i + 1} {kind:>8}: {wall:.2f} s, peak tree RSS {peak / MB:.0f} MB")
+                print(
+                    f"  {hw.id} run {i + 1} {kind:>8}: {wall:.2f} s, peak tree RSS {peak / MB:.0f} MB"
+                )
     return figures
 
 
@@ -103,7 +105,9 @@ def main() -> None:
         rec_mem, live_mem = (max(figures[k][1]) for k in ("recorded", "live"))
         rows.append((hw.id, rec, live, rec / live, rec_mem, live_mem))
     print(f"\n{opts.runs} runs of each kind per homework, alternating; wall time is the median")
-    print(f"{'hw':<5} {'recorded':>9} {'live':>8} {'ratio':>6}  {'peak MB rec':>11} {'peak MB live':>12}")
+    print(
+        f"{'hw':<5} {'recorded':>9} {'live':>8} {'ratio':>6}  {'peak MB rec':>11} {'peak MB live':>12}"
+    )
     ok = True
     for hw_id, rec, live, ratio, rec_mem, live_mem in rows:
         ok &= ratio <= 0.35 and rec_mem <= 250 * MB

@@ -30,7 +30,7 @@ from dlhw.autograder.oracles import (
 )
 from dlhw.autograder.recording import record_oracles
 
-TOY = '''
+TOY = """
 import numpy as np
 from dlhw.autograder.oracles import checked_against, oracle
 
@@ -66,7 +66,7 @@ def always_live(x):
 @checked_against(double)
 def double_in_numpy(x, scale=2.0):
     return np.asarray(x, dtype=np.float64) * scale * FACTOR
-'''
+"""
 
 
 @pytest.fixture
