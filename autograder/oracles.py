@@ -37,7 +37,7 @@ from typing import Any, TypeVar, overload
 import numpy as np
 
 from dlhw.autograder import oracle_store
-from dlhw.autograder.oracle_store import STORE_NAME, Store, Value, same_value
+from dlhw.autograder.oracle_store import STORE_NAME, Store, StoreError, Value, same_value
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -128,14 +128,18 @@ class OracleRun:
     looked_up: int = 0
     live: list[str] = field(default_factory=list)  # computed live in a recorded run
     unavailable: list[str] = field(default_factory=list)  # no record and no torch
-    problems: list[str] = field(default_factory=list)  # verify: stale or missing records
+    problems: list[str] = field(default_factory=list)  # damaged files; verify: stale, missing
     recorded: dict[Path, dict[str, tuple[Value, str]]] = field(default_factory=dict)
     used: dict[Path, set[str]] = field(default_factory=dict)
     stores: dict[Path, Store] = field(default_factory=dict)  # folder -> records, read lazily
 
     def store(self, folder: Path) -> Store:
         if folder not in self.stores:
-            self.stores[folder] = oracle_store.load(folder / STORE_NAME)
+            try:
+                self.stores[folder] = oracle_store.load(folder / STORE_NAME)
+            except StoreError as exc:  # as if nothing were recorded; staff are told loudly
+                self.problems.append(str(exc))
+                self.stores[folder] = Store(folder / STORE_NAME)
         return self.stores[folder]
 
     def unused(self) -> list[str]:
@@ -157,10 +161,12 @@ class OracleRun:
                 + ("" if len(self.live) <= 10 else ", ...")
                 + " - if a record is missing, run `autograder record-oracles HW`"
             )
+        if self.problems and self.mode is Mode.RECORDED:
+            note += "\nORACLE RECORDS DAMAGED: " + "; ".join(self.problems)
         if self.unavailable:
             note += (
                 f"\nORACLES UNAVAILABLE: {len(self.unavailable)} values have no record and torch "
-                f"cannot be imported here; those tests were not graded: "
+                "cannot be imported here, so the run could not be graded: "
                 + ", ".join(self.unavailable[:10])
             )
         return note

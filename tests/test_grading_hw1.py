@@ -10,7 +10,8 @@ import pytest
 
 from conftest import REPO, failed_tests, notebook_from_cells, reference_source
 
-pytestmark = pytest.mark.torch
+# No torch marker: with recorded oracles a grading run needs no torch, so these also run under
+# Python 3.10 without torch (.ci/py310.sh), as on Gradescope.
 
 
 def test_reference_notebook_scores_full_marks(grade_nb, hw1):

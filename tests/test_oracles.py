@@ -130,6 +130,41 @@ def test_a_missing_record_without_torch_fails_the_test_and_tells_staff(toy):
     assert "test_toy.needs_a_missing_module" in run.staff_note()
 
 
+def test_a_damaged_store_counts_as_no_records_and_tells_staff_loudly(toy):
+    path = record(toy, ("double", X))
+    path.write_bytes(path.read_bytes()[:100])
+    with oracle_run(OracleRun(Mode.RECORDED)) as run:
+        np.testing.assert_array_equal(toy.double(X), 2 * X)
+    assert toy.CALLS == ["double"]
+    assert "ORACLE RECORDS DAMAGED: cannot read recorded oracles" in run.staff_note()
+
+
+NEEDS_AN_ORACLE = """
+import numpy as np
+import pytest
+from dlhw.autograder.oracles import oracle
+
+@oracle
+def expected_loss():
+    import dlhw_no_such_module  # stands in for torch where it is not installed
+
+@pytest.mark.points(3)
+def test_loss(sub):
+    assert sub.softmax_loss(np.zeros((1, 2)), np.array([0])) == expected_loss()
+"""
+
+
+def test_a_run_missing_an_expectation_is_the_graders_failure_not_a_zero(tmp_path, hw1):
+    tests = tmp_path / "test_needs_an_oracle.py"
+    tests.write_text(NEEDS_AN_ORACLE)
+    outcome = grade(hw1, hw1.master, tmp_path / "results.json", limits=FAST_LIMITS, tests=[tests])
+    names = [t["name"] for t in outcome.results["tests"]]
+    assert names == ["Autograder failed", "Autograder failure details (staff only)"]
+    assert "expected values of the tests are missing" in outcome.results["output"]
+    assert "ORACLES UNAVAILABLE" in outcome.staff_log
+    assert "test_needs_an_oracle.expected_loss" in outcome.staff_log
+
+
 def test_verify_finds_stale_missing_and_unused_records(toy):
     record(toy, ("double", X), ("pair", X))
     toy.BIAS = 1e-14  # far below what a record may drift (STALE_RTOL): still agrees
