@@ -365,3 +365,18 @@ def test_grading_with_recorded_oracles_imports_no_torch(tmp_path):
     for hw_id, result in report.items():
         assert result["failed"] == [], (hw_id, result)
         assert "recorded values used" in result["staff"] and "live torch" not in result["staff"]
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+def test_cli_grades_with_recorded_or_live_oracles_and_checks_the_records(tmp_path, hw1, capsys):
+    from dlhw.autograder.cli import main
+
+    count = len(oracle_store.load(hw1.hidden_tests[0].parent / STORE_NAME).entries)
+    out = str(tmp_path / "results.json")
+    assert main(["grade", "hw1", str(hw1.master), "-o", out, "-v"]) == 0
+    assert f"oracles (recorded): {count} recorded values used" in capsys.readouterr().out
+    assert main(["grade", "hw1", str(hw1.master), "-o", out, "-v", "--live-oracles"]) == 0
+    assert "oracles (live): computed with live torch" in capsys.readouterr().out
+    assert main(["record-oracles", "hw1", "--check"]) == 0
+    assert f"hw1: {count} recorded oracle values agree" in capsys.readouterr().out
