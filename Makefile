@@ -7,7 +7,7 @@ PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed-stamp
 OUT         ?= out
 
-.PHONY: data setup demo test test-fast test-py310 assignments check-assignments oracles check-oracles bench bench-kernels lint clean
+.PHONY: data setup demo test test-fast test-py310 assignments check-assignments oracles check-oracles bench bench-kernels lint clean docker-gradescope
 
 setup: $(STAMP)
 
@@ -62,6 +62,13 @@ bench-kernels: setup
 lint: setup
 	$(VENV)/bin/ruff check autograder datasets kernels tests benchmarks solutions
 	$(VENV)/bin/mypy autograder datasets
+
+# Gradescope's manual Docker configuration: the same zip, built into an image where docker works.
+HW ?= hw1
+docker-gradescope: setup
+	rm -rf build/gradescope-$(HW) && mkdir -p build/gradescope-$(HW)
+	$(VENV)/bin/autograder gradescope $(HW) -o build/gradescope-$(HW).zip
+	cd build/gradescope-$(HW) && unzip -q ../gradescope-$(HW).zip && docker build -t dlhw/$(HW)-autograder .
 
 clean:
 	rm -rf build $(OUT) .pytest_cache

@@ -8,10 +8,16 @@ import os
 import sys
 from pathlib import Path
 
+from dlhw.autograder import feedback
 from dlhw.autograder.confinement import Limits
+from dlhw.autograder.gradescope import DEFAULT_RUN_TIMEOUT_S, BuildSettings, build_autograder_zip
 from dlhw.autograder.grading import GradeOutcome, grade
-from dlhw.autograder.homeworks import HOMEWORKS, get_homework
+from dlhw.autograder.handout import LeakError, build_handout
+from dlhw.autograder.homeworks import ManifestError, get_homework, homeworks
 from dlhw.autograder.oracles import Mode, OracleRun
+from dlhw.autograder.policy import apply_policy, read_metadata
+from dlhw.autograder.reporter import VISIBILITIES
+from dlhw.autograder.results import write_results
 from dlhw.autograder.stubgen import check_assignment, write_assignment
 
 DEFAULTS = Limits()
@@ -24,8 +30,8 @@ def format_table(outcome: GradeOutcome, title: str) -> str:
     lines = [title, f"{'#':>4}  {'test':<{width}}  {'score':>9}  result"]
     for t in tests:
         name = t["name"] if len(t["name"]) <= width else t["name"][: width - 3] + "..."
-        first = (t.get("output") or "").strip().splitlines()
-        result = "ok" if t.get("status") == "passed" else (first[0][:70] if first else "failed")
+        first = feedback.first_line(t.get("output") or "")
+        result = "ok" if t.get("status") == "passed" else (first[:70] or "failed")
         score = f"{t['score']:g}/{t['max_score']:g}"
         lines.append(f"{t.get('number', ''):>4}  {name:<{width}}  {score:>9}  {result}")
     lines.append(f"{'':>4}  {'TOTAL':<{width}}  {outcome.score:g}/{outcome.max_score:g}".rstrip())
@@ -50,13 +56,61 @@ def cmd_grade(opts: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"autograder: cannot write results to {output}: {exc.strerror}", file=sys.stderr)
         return 1
-    oracles = OracleRun(Mode.LIVE if opts.live_oracles else Mode.RECORDED)
-    outcome = grade(hw, Path(opts.submission), output, limits=_limits(opts), oracles=oracles)
+    policy = Path(opts.policy) if opts.policy else None
+    outcome = grade(
+        hw,
+        Path(opts.submission),
+        None if policy else output,
+        limits=_limits(opts),
+        stdout_visibility=opts.stdout_visibility,
+        oracles=OracleRun(Mode.LIVE if opts.live_oracles else Mode.RECORDED),
+    )
+    if policy is not None:  # the course's late/rate policy, on the graded results
+        metadata = read_metadata(Path(opts.metadata) if opts.metadata else None)
+        adjusted = write_results(apply_policy(outcome.results, metadata, policy), output)
+        outcome = GradeOutcome(adjusted, output, outcome.staff_log, outcome.printed)
+    if opts.stdout_visibility not in (None, "hidden"):
+        # Students will see this stdout: only what their own code printed, never the tests.
+        print(outcome.printed or "(your notebook printed nothing while being graded)")
+        return 0
+    if opts.stdout_visibility == "hidden" and outcome.printed:
+        print("[what the submission printed]\n" + outcome.printed + "\n")
     print(format_table(outcome, f"{hw.id} ({hw.title}): {opts.submission}"))
     if opts.verbose:
         print("\n" + outcome.results.get("output", ""))
         print("\n[staff log]\n" + outcome.staff_log)
     print(f"\nwrote {opts.output}")
+    return 0
+
+
+def cmd_gradescope(opts: argparse.Namespace) -> int:
+    hw = get_homework(opts.homework)
+    settings = BuildSettings(
+        run_timeout_s=opts.run_timeout,
+        needs_torch=opts.torch != "no",
+        policy=Path(opts.policy) if opts.policy else None,
+        stdout_visibility=opts.stdout_visibility,
+    )
+    try:
+        names = build_autograder_zip(hw, Path(opts.output), settings)
+    except (OSError, ValueError) as exc:
+        print(f"autograder: cannot build the Gradescope zip: {exc}", file=sys.stderr)
+        return 1
+    size = Path(opts.output).stat().st_size
+    print(f"wrote {opts.output}: {len(names)} files, {size / 1024:.0f} KiB")
+    print(f"  homework {hw.id}, run budget {settings.run_timeout_s:g} s, "
+          f"torch {'installed' if settings.needs_torch else 'not needed'}")  # fmt: skip
+    return 0
+
+
+def cmd_release(opts: argparse.Namespace) -> int:
+    hw = get_homework(opts.homework)
+    try:
+        written = build_handout(hw, Path(opts.output))
+    except (OSError, LeakError) as exc:
+        print(f"autograder: cannot build the handout: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(written)} files to {opts.output} (checked: nothing private leaks)")
     return 0
 
 
@@ -74,7 +128,7 @@ def cmd_check(opts: argparse.Namespace) -> int:
 
 def cmd_demo(opts: argparse.Namespace) -> int:
     out = Path(opts.out)
-    for hw in HOMEWORKS.values():
+    for hw in homeworks():
         for label, notebook in (("reference", hw.master), ("stub", hw.stub)):
             path = out / hw.id / label / "results.json"
             outcome = grade(hw, notebook, path)
@@ -86,13 +140,13 @@ def cmd_demo(opts: argparse.Namespace) -> int:
 def cmd_make_assignments(opts: argparse.Namespace) -> int:
     try:
         if opts.check:
-            problems = [p for hw in HOMEWORKS.values() for p in check_assignment(hw)]
+            problems = [p for hw in homeworks() for p in check_assignment(hw)]
             for p in problems:
                 print(f"out of date: {p}  (run `make assignments`)", file=sys.stderr)
             if not problems:
                 print("assignments are up to date with their master notebooks")
             return 1 if problems else 0
-        for hw in HOMEWORKS.values():
+        for hw in homeworks():
             written = write_assignment(hw)
             print(f"{hw.id}: " + (", ".join(map(str, written)) if written else "up to date"))
     except (OSError, ValueError) as exc:  # a missing or unreadable master, unbalanced markers
@@ -104,9 +158,9 @@ def cmd_make_assignments(opts: argparse.Namespace) -> int:
 def cmd_record_oracles(opts: argparse.Namespace) -> int:
     from dlhw.autograder.recording import record_oracles
 
-    homeworks = [get_homework(h) for h in opts.homework] or list(HOMEWORKS.values())
+    chosen = [get_homework(h) for h in opts.homework] or homeworks()
     failed = False
-    for hw in homeworks:
+    for hw in chosen:
         report = record_oracles(hw, check=opts.check)
         failed |= not report.ok
         for problem in report.problems:
@@ -124,8 +178,8 @@ def cmd_record_oracles(opts: argparse.Namespace) -> int:
 
 
 def cmd_list(opts: argparse.Namespace) -> int:
-    for hw in HOMEWORKS.values():
-        print(f"{hw.id}  {hw.slug:<16} {hw.title}  (graded: {', '.join(hw.functions)})")
+    for hw in homeworks():
+        print(f"{hw.id}  {hw.slug:<16} {hw.title}  (graded: {', '.join(hw.names)})")
     return 0
 
 
@@ -191,6 +245,44 @@ def build_parser() -> argparse.ArgumentParser:
     limits_args(p)
     p.set_defaults(func=cmd_grade)
 
+    p.add_argument("--stdout-visibility", choices=VISIBILITIES,
+                   help="as on Gradescope: what the submission prints goes to this command's "
+                   "stdout, which students see with this visibility (then it prints nothing else "
+                   "unless hidden); default: printed output stays in the results' output")  # fmt: skip
+    p.add_argument("--metadata", help="Gradescope's submission_metadata.json, read when present "
+                   "and passed to --policy")  # fmt: skip
+    p.add_argument("--policy", help="a course policy file (apply(results, metadata) -> results), "
+                   "e.g. a late penalty; see docs/gradescope.md")  # fmt: skip
+
+    p = subs.add_parser(
+        "gradescope",
+        help="build the Gradescope autograder zip for one homework",
+        description="Build FILE.zip for Gradescope's 'Zip file upload': setup.sh, run_autograder, "
+        "the grader's sources and this homework's tests (nothing else). See docs/gradescope.md.",
+    )
+    p.add_argument("homework", help="homework id, e.g. hw1")
+    p.add_argument("-o", "--output", required=True, help="the zip to write")
+    p.add_argument("--run-timeout", type=float, default=DEFAULT_RUN_TIMEOUT_S,
+                   help="the grader's budget for one run, seconds; must end well before "
+                   "Gradescope's 600 s timeout (default %(default)s)")  # fmt: skip
+    p.add_argument("--torch", choices=("auto", "yes", "no"), default="auto",
+                   help="install PyTorch in the image (auto: yes)")  # fmt: skip
+    p.add_argument("--policy", help="a course policy file to apply to every run's results")
+    p.add_argument("--stdout-visibility", choices=VISIBILITIES, default="hidden",
+                   help="who sees what a submission prints (default %(default)s; otherwise "
+                   "that output is all the run prints)")  # fmt: skip
+    p.set_defaults(func=cmd_gradescope)
+
+    p = subs.add_parser(
+        "release",
+        help="build the student handout for one homework",
+        description="Write the stub, public tests, self-check, data loader and a README into DIR, "
+        "and check that nothing private (solutions, hidden tests, oracles) leaks.",
+    )
+    p.add_argument("homework", help="homework id, e.g. hw1")
+    p.add_argument("-o", "--output", required=True, help="a new, empty folder")
+    p.set_defaults(func=cmd_release)
+
     p = subs.add_parser("check", help="run the public tests on your notebook (for students)")
     p.add_argument("homework", help="homework id, e.g. hw1")
     p.add_argument("notebook", help="your notebook")
@@ -241,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(opts.func(opts))
     except KeyError as exc:
         print(f"autograder: {exc.args[0]}", file=sys.stderr)
+        return 2
+    except ManifestError as exc:
+        print(f"autograder: a homework's manifest is broken: {exc}", file=sys.stderr)
         return 2
 
 

@@ -38,6 +38,7 @@ class GradeOutcome:
     results: dict[str, Any]
     path: Path | None
     staff_log: str
+    printed: str = ""  # what the submission printed (capped), for the run's own stdout
 
     @property
     def score(self) -> float:
@@ -161,7 +162,9 @@ def _cell_line(source: str, report: CellReport) -> str:
     return f"  - cell {report.index + 1} (`{first}`) {what}:\n{body}"
 
 
-def _summary(read: ReadNotebook | None, session: Session | None, problem: str) -> str:
+def _summary(
+    read: ReadNotebook | None, session: Session | None, problem: str, with_printed: bool = True
+) -> str:
     if read is None or session is None:
         return f"Your submission could not be graded: {problem}"
     lines = [
@@ -187,8 +190,10 @@ def _summary(read: ReadNotebook | None, session: Session | None, problem: str) -
         more = ", ..." if len(skipped_magic) > MAX_LISTED_CELLS else ""
         lines.append(f"Skipped cells {cells}{more}: their cell magics are not Python.")
     printed = session.output().strip()
-    if printed:
+    if printed and with_printed:
         lines.append("\nWhat your notebook printed while being graded:\n" + printed)
+    elif printed:
+        lines.append("What your notebook printed while being graded is in the autograder output.")
     return "\n".join(lines)
 
 
@@ -198,12 +203,16 @@ def grade(
     output: Path | None = None,
     limits: Limits | None = None,
     tests: list[Path] | None = None,
+    stdout_visibility: str | None = None,
     oracles: OracleRun | None = None,
 ) -> GradeOutcome:
     """Grade one submission (a notebook or a folder holding one); always returns results.
 
-    `tests` defaults to the homework's public and hidden tests. `oracles` says what the tests'
-    oracles do (default: recorded values, no torch; see oracles.py) and collects what they did."""
+    `tests` defaults to the homework's public and hidden tests. With `stdout_visibility` (as on
+    Gradescope), what the submission printed leaves the results' `output` for the run's stdout
+    (`GradeOutcome.printed`), which Gradescope shows with that visibility. `oracles` says what
+    the tests' oracles do (default: recorded values, no torch; see oracles.py) and collects what
+    they did."""
     start = time.monotonic()
     oracles = OracleRun(Mode.RECORDED) if oracles is None else oracles
     results: dict[str, Any] | None = None
@@ -246,9 +255,11 @@ def grade(
         entries_json = [e.to_json() for e in entries]
         results = {
             "score": round(sum(t["score"] for t in entries_json), 6),
-            "output": _summary(read, session, problem),
+            "output": _summary(read, session, problem, with_printed=stdout_visibility is None),
             "tests": entries_json,
         }
+        if stdout_visibility is not None:
+            results["stdout_visibility"] = stdout_visibility
     except Exception:  # noqa: BLE001 - any grader failure must still produce a results file
         details = traceback.format_exc()
         staff.append(details)
@@ -268,4 +279,5 @@ def grade(
             results = failure_results("the grading run was interrupted", "interrupted")
         results["execution_time"] = round(time.monotonic() - start, 3)
         results = write_results(results, output) if output is not None else finalize(results)
-    return GradeOutcome(results, output, "\n".join(staff))
+    printed = session.output() if session is not None else ""
+    return GradeOutcome(results, output, "\n".join(staff), printed)

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from dlhw.autograder import feedback
 from dlhw.autograder.submission import StudentError
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -40,10 +41,11 @@ class TestEntry:
     tags: tuple[str, ...]
     score: float = 0.0
     status: str = "failed"  # "passed" | "failed"
-    output: str = "not run"
+    output: str = "not run"  # Markdown (feedback.FORMAT)
+    extra_data: tuple[tuple[str, Any], ...] = ()  # figures of a mismatch, for gradebooks
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        entry = {
             "name": self.name,
             "number": self.number,
             "score": self.score,
@@ -52,7 +54,11 @@ class TestEntry:
             "visibility": self.visibility,
             "tags": list(self.tags),
             "output": self.output,
+            "output_format": feedback.FORMAT,
         }
+        if self.extra_data:
+            entry["extra_data"] = dict(self.extra_data)
+        return entry
 
 
 def _marker_arg(item: pytest.Item, name: str, default: Any) -> Any:
@@ -110,8 +116,13 @@ class GradescopeReporter:
             )
         elif report.failed and call.excinfo is not None:
             # A failure in setup or teardown also fails the test (and takes its points).
+            output, extra = feedback.render(call.excinfo.value, _message(call.excinfo))
             self.entries[item.nodeid] = replace(
-                entry, score=0.0, status="failed", output=_message(call.excinfo)
+                entry,
+                score=0.0,
+                status="failed",
+                output=output,
+                extra_data=tuple(sorted(extra.items())),
             )
         elif report.skipped:
             self.entries[item.nodeid] = replace(entry, score=0.0, status="failed", output="skipped")

@@ -24,7 +24,7 @@ import dlhw.autograder.cli  # noqa: E402, F401 - what a grading process imports 
 IMPORTED = time.perf_counter()
 
 from dlhw.autograder.grading import run_tests  # noqa: E402
-from dlhw.autograder.homeworks import HOMEWORKS  # noqa: E402
+from dlhw.autograder.homeworks import get_homework, homeworks  # noqa: E402
 from dlhw.autograder.notebook import graded_cells  # noqa: E402
 from dlhw.autograder.oracles import Mode, OracleRun, oracle_run  # noqa: E402
 from dlhw.autograder.results import write_results  # noqa: E402
@@ -34,10 +34,10 @@ from dlhw.autograder.submission import Submission  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("homework", nargs="?", default=next(iter(HOMEWORKS)))
+    parser.add_argument("homework", nargs="?", default=homeworks()[0].id)
     parser.add_argument("--live-oracles", action="store_true")
     opts = parser.parse_args()
-    hw = HOMEWORKS[opts.homework]
+    hw = get_homework(opts.homework)
     laps = [("import the CLI", IMPORTED - START)]
     last = time.perf_counter()
 
