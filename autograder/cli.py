@@ -84,10 +84,12 @@ def cmd_grade(opts: argparse.Namespace) -> int:
 
 
 def cmd_gradescope(opts: argparse.Namespace) -> int:
+    from dlhw.autograder.recording import needs_live_torch
+
     hw = get_homework(opts.homework)
     settings = BuildSettings(
         run_timeout_s=opts.run_timeout,
-        needs_torch=opts.torch != "no",
+        needs_torch=needs_live_torch(hw) if opts.torch == "auto" else opts.torch == "yes",
         policy=Path(opts.policy) if opts.policy else None,
         stdout_visibility=opts.stdout_visibility,
     )
@@ -266,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the grader's budget for one run, seconds; must end well before "
                    "Gradescope's 600 s timeout (default %(default)s)")  # fmt: skip
     p.add_argument("--torch", choices=("auto", "yes", "no"), default="auto",
-                   help="install PyTorch in the image (auto: yes)")  # fmt: skip
+                   help="install PyTorch in the image (auto: only if a test needs live torch: "
+                   "an oracle without a record, or one marked live)")  # fmt: skip
     p.add_argument("--policy", help="a course policy file to apply to every run's results")
     p.add_argument("--stdout-visibility", choices=VISIBILITIES, default="hidden",
                    help="who sees what a submission prints (default %(default)s; otherwise "

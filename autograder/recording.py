@@ -11,6 +11,7 @@ must earn full marks, or some test stopped before asking for its expectation.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,3 +68,45 @@ def record_oracles(
             path.unlink()
     count = sum(len(r) for r in run.recorded.values())
     return RecordReport(hw.id, (), tuple(written), count)
+
+
+def needs_live_torch(hw: Homework) -> bool:
+    """Whether grading `hw` needs torch installed (Gradescope's `--torch auto`), read from the
+    tests' source without running it: a test module that imports torch at its top, an oracle
+    marked `live=True`, or a folder whose tests have oracles and no recorded values."""
+    for path in [hw.public_tests, *hw.hidden_tests]:
+        if not path.is_file():
+            continue
+        tree = ast.parse(path.read_text(), str(path))
+        for node in tree.body:
+            if isinstance(node, ast.Import) and any(_is_torch(a.name) for a in node.names):
+                return True
+            if isinstance(node, ast.ImportFrom) and _is_torch(node.module or ""):
+                return True
+        decorators = [
+            d for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) for d in n.decorator_list
+        ]
+        oracles = [d for d in decorators if _names_oracle(d)]
+        if any(isinstance(d, ast.Call) and _live(d) for d in oracles):
+            return True
+        if oracles and not (path.parent / STORE_NAME).is_file():
+            return True
+    return False
+
+
+def _is_torch(module: str) -> bool:
+    return module == "torch" or module.startswith("torch.")
+
+
+def _names_oracle(node: ast.expr) -> bool:
+    target = node.func if isinstance(node, ast.Call) else node
+    return (isinstance(target, ast.Name) and target.id == "oracle") or (
+        isinstance(target, ast.Attribute) and target.attr == "oracle"
+    )
+
+
+def _live(call: ast.Call) -> bool:
+    return any(
+        k.arg == "live" and not (isinstance(k.value, ast.Constant) and k.value.value is False)
+        for k in call.keywords
+    )

@@ -28,7 +28,7 @@ from dlhw.autograder.oracles import (
     lazy_import,
     oracle_run,
 )
-from dlhw.autograder.recording import record_oracles
+from dlhw.autograder.recording import needs_live_torch, record_oracles
 
 TOY = """
 import numpy as np
@@ -380,3 +380,30 @@ def test_cli_grades_with_recorded_or_live_oracles_and_checks_the_records(tmp_pat
     assert "oracles (live): computed with live torch" in capsys.readouterr().out
     assert main(["record-oracles", "hw1", "--check"]) == 0
     assert f"hw1: {count} recorded oracle values agree" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("source", "recorded", "needs"),
+    [
+        ("import numpy as np\n\ndef test_x(sub):\n    pass\n", False, False),
+        ("@oracle\ndef expected(x):\n    return x\n", True, False),
+        ("@oracle\ndef expected(x):\n    return x\n", False, True),  # nothing recorded
+        ("@oracles.oracle\ndef expected(x):\n    return x\n", False, True),
+        ("@oracle(live=True)\ndef expected(x):\n    return x\n", True, True),
+        ("@oracle(live=False)\ndef expected(x):\n    return x\n", True, False),
+        ("import torch\n", True, True),
+        ("from torch.nn import functional as F\n", True, True),
+    ],
+)
+def test_gradescope_needs_torch_only_where_a_test_needs_it_live(tmp_path, source, recorded, needs):
+    hw = Homework("hw9", "hw9_probe", "probe", ("f",), root=tmp_path)
+    (hw.solution_dir / "tests").mkdir(parents=True)
+    (hw.solution_dir / "tests" / "test_probe.py").write_text(source)
+    if recorded:
+        oracle_store.save(hw.solution_dir / "tests" / STORE_NAME, {}, {})
+    assert needs_live_torch(hw) is needs
+
+
+def test_no_homework_with_recorded_oracles_needs_torch_on_gradescope():
+    for hw in homeworks():
+        assert needs_live_torch(hw) is False, f"{hw.id}: record its oracles (make oracles)"
