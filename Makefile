@@ -7,7 +7,7 @@ PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed-stamp
 OUT         ?= out
 
-.PHONY: data setup demo test test-fast test-py310 assignments check-assignments bench bench-kernels lint clean docker-gradescope
+.PHONY: data setup demo test test-fast test-py310 assignments check-assignments oracles check-oracles bench bench-kernels lint clean docker-gradescope
 
 setup: $(STAMP)
 
@@ -15,7 +15,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml CMakeLists.txt $(wildcard kernels/CMakeLists.txt kernels/src/*)
 	$(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,batch]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,batch,oracles]'
 	touch $@
 
 # The main job: grade the reference notebook and the student stub of homework 1.
@@ -45,6 +45,13 @@ assignments: setup
 
 check-assignments: setup
 	$(VENV)/bin/autograder make-assignments --check
+
+# The hidden tests' PyTorch expectations, recorded beside them (grading then needs no torch).
+oracles: setup
+	$(VENV)/bin/autograder record-oracles
+
+check-oracles: setup
+	$(VENV)/bin/autograder record-oracles --check
 
 bench: setup
 	$(PY) benchmarks/bench_grade.py

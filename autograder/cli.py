@@ -15,6 +15,7 @@ from dlhw.autograder.gradescope import DEFAULT_RUN_TIMEOUT_S, BuildSettings, bui
 from dlhw.autograder.grading import GradeOutcome, grade
 from dlhw.autograder.handout import LeakError, build_handout
 from dlhw.autograder.homeworks import ManifestError, get_homework, homeworks
+from dlhw.autograder.oracles import Mode, OracleRun
 from dlhw.autograder.policy import apply_policy, read_metadata
 from dlhw.autograder.reporter import VISIBILITIES
 from dlhw.autograder.results import write_results
@@ -63,6 +64,7 @@ def cmd_grade(opts: argparse.Namespace) -> int:
         None if policy else output,
         limits=_limits(opts),
         stdout_visibility=opts.stdout_visibility,
+        oracles=OracleRun(Mode.LIVE if opts.live_oracles else Mode.RECORDED),
     )
     if policy is not None:  # the course's late/rate policy, on the graded results
         metadata = read_metadata(Path(opts.metadata) if opts.metadata else None)
@@ -83,10 +85,12 @@ def cmd_grade(opts: argparse.Namespace) -> int:
 
 
 def cmd_gradescope(opts: argparse.Namespace) -> int:
+    from dlhw.autograder.recording import needs_live_torch
+
     hw = get_homework(opts.homework)
     settings = BuildSettings(
         run_timeout_s=opts.run_timeout,
-        needs_torch=opts.torch != "no",
+        needs_torch=needs_live_torch(hw) if opts.torch == "auto" else opts.torch == "yes",
         policy=Path(opts.policy) if opts.policy else None,
         stdout_visibility=opts.stdout_visibility,
     )
@@ -213,6 +217,28 @@ def cmd_make_assignments(opts: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record_oracles(opts: argparse.Namespace) -> int:
+    from dlhw.autograder.recording import record_oracles
+
+    chosen = [get_homework(h) for h in opts.homework] or homeworks()
+    failed = False
+    for hw in chosen:
+        report = record_oracles(hw, check=opts.check)
+        failed |= not report.ok
+        for problem in report.problems:
+            print(f"{hw.id}: {problem}", file=sys.stderr)
+        if report.ok and opts.check:
+            print(f"{hw.id}: {report.values} recorded oracle values agree with live torch")
+        elif report.ok:
+            where = ", ".join(map(str, report.written)) or "no oracles"
+            print(f"{hw.id}: recorded {report.values} oracle values in {where}")
+    if failed and opts.check:
+        print(
+            "run `make oracles` (autograder record-oracles) to record them again", file=sys.stderr
+        )
+    return 1 if failed else 0
+
+
 def cmd_list(opts: argparse.Namespace) -> int:
     for hw in homeworks():
         print(f"{hw.id}  {hw.slug:<16} {hw.title}  (graded: {', '.join(hw.names)})")
@@ -273,6 +299,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", default="results.json", help="results file (default %(default)s)"
     )
     p.add_argument("-v", "--verbose", action="store_true", help="also print feedback and staff log")
+    p.add_argument(
+        "--live-oracles",
+        action="store_true",
+        help="compute the tests' PyTorch expectations live instead of using the recorded ones",
+    )
     limits_args(p)
     p.set_defaults(func=cmd_grade)
 
@@ -297,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the grader's budget for one run, seconds; must end well before "
                    "Gradescope's 600 s timeout (default %(default)s)")  # fmt: skip
     p.add_argument("--torch", choices=("auto", "yes", "no"), default="auto",
-                   help="install PyTorch in the image (auto: yes)")  # fmt: skip
+                   help="install PyTorch in the image (auto: only if a test needs live torch: "
+                   "an oracle without a record, or one marked live)")  # fmt: skip
     p.add_argument("--policy", help="a course policy file to apply to every run's results")
     p.add_argument("--stdout-visibility", choices=VISIBILITIES, default="hidden",
                    help="who sees what a submission prints (default %(default)s; otherwise "
@@ -365,6 +397,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="fail if the generated files are out of date"
     )
     p.set_defaults(func=cmd_make_assignments)
+
+    p = subs.add_parser(
+        "record-oracles",
+        help="record the hidden tests' PyTorch expectations (or --check them against live torch)",
+        description="Grade each homework's reference notebook with live torch and store every "
+        "oracle value its tests ask for beside the tests (recorded_oracles.npz); with --check, "
+        "fail if a record is stale, missing or unused.",
+    )
+    p.add_argument("homework", nargs="*", help="homework ids (default: every homework)")
+    p.add_argument(
+        "--check", action="store_true", help="compare the records with live torch; write nothing"
+    )
+    p.set_defaults(func=cmd_record_oracles)
 
     p = subs.add_parser(
         "list",

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from dlhw.autograder.classspec import ClassSpec, class_specs
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.homeworks import Homework, course_root
 from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells
+from dlhw.autograder.oracles import Mode, OracleRun, oracle_run
 from dlhw.autograder.reporter import GradescopeReporter, SubmissionFixture, TestEntry
 from dlhw.autograder.results import failure_results, finalize, write_results
 from dlhw.autograder.session import CellReport, Session
@@ -101,6 +102,22 @@ def protect_private_files() -> None:
     close_course_root()
 
 
+@contextlib.contextmanager
+def _no_plugin_autoload() -> Iterator[None]:
+    """Only the grader's own plugins take part: pytest plugins installed in the environment (found
+    through entry points) are not loaded, which also saves their import time."""
+    name = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
+    before = os.environ.get(name)
+    os.environ[name] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[TestEntry], str]:
     """Run the tests in this (trusted) process; returns the entries and pytest's own log."""
     reporter = GradescopeReporter()
@@ -115,9 +132,12 @@ def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[Test
         "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:logging",
         "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:legacypath",
         "--import-mode=importlib",
+        # No assertion rewriting: it costs start-up time, and a failed bare `assert` would put
+        # the hidden test's own expression in the feedback; tests say what failed in messages.
+        "--assert=plain",
         "-q", "--tb=short", "--no-header",
     ]  # fmt: skip
-    with contextlib.redirect_stdout(log):
+    with contextlib.redirect_stdout(log), _no_plugin_autoload():
         code = pytest.main(args, plugins=[reporter, SubmissionFixture(submission)])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(f"pytest exited with {code!r}:\n{log.getvalue()}")
@@ -184,6 +204,7 @@ def grade(
     tests: list[Path] | None = None,
     stdout_visibility: str | None = None,
     classes: Mapping[str, ClassSpec] | None = None,
+    oracles: OracleRun | None = None,
 ) -> GradeOutcome:
     """Grade one submission (a notebook or a folder holding one); always returns results.
 
@@ -191,8 +212,11 @@ def grade(
     Gradescope), what the submission printed leaves the results' `output` for the run's stdout
     (`GradeOutcome.printed`), which Gradescope shows with that visibility. `classes` are the
     student classes the tests may use; by default the manifest's [classes.NAME] tables
-    (`classspec.class_specs(hw.classes)`)."""
+    (`classspec.class_specs(hw.classes)`). `oracles` says what
+    the tests' oracles do (default: recorded values, no torch; see oracles.py) and collects what
+    they did."""
     start = time.monotonic()
+    oracles = OracleRun(Mode.RECORDED) if oracles is None else oracles
     results: dict[str, Any] | None = None
     session: Session | None = None
     read: ReadNotebook | None = None
@@ -208,13 +232,15 @@ def grade(
         protect_private_files()
         if read is not None:
             session = Session(limits)
-            # The notebook runs in the worker while this process imports the tests' oracles.
+            # The notebook runs in the worker while this process imports what live oracles need
+            # (recorded ones need nothing).
             runner = threading.Thread(
                 target=session.run_cells, args=([(c.index, c.source) for c in read.cells],)
             )
             runner.start()
-            for module in hw.preload:
-                importlib.import_module(module)
+            if oracles.mode is not Mode.RECORDED:
+                for module in hw.preload:
+                    importlib.import_module(module)
             runner.join()
             sub = Submission(session, classes=classes, functions=hw.functions)
         else:
@@ -222,8 +248,15 @@ def grade(
             sub = Submission(None, unavailable, classes=classes, functions=hw.functions)
         if tests is None:
             tests = [hw.public_tests, *hw.hidden_tests]
-        entries, log = run_tests(tests, sub)
+        with oracle_run(oracles):
+            entries, log = run_tests(tests, sub)
         staff.append(log)
+        staff.append(oracles.staff_note())
+        if oracles.unavailable:  # some tests had no expectation: their scores would be wrong
+            raise RuntimeError(
+                "expected values of the tests are missing (no record, and no torch to compute "
+                "them); re-record the oracles (`autograder record-oracles`) and grade again"
+            )
         entries_json = [e.to_json() for e in entries]
         summary = _summary(read, session, problem, with_printed=stdout_visibility is None)
         broken = [e.name for e in entries if e.grader_error]

@@ -16,7 +16,8 @@ The manifest, in TOML:
 
     title = "A two-layer network"
     functions = ["linear", "relu"]      # the functions students write, in notebook order
-    preload = ["torch"]                 # optional: imported by the grader while the notebook runs
+    preload = ["torch"]                 # optional: what live oracles import (see oracles.py),
+                                        # loaded while the notebook runs; recorded runs skip it
 
     [classes.Linear]                    # optional: classes hidden tests may construct
     methods = ["forward", "backward"]
@@ -59,7 +60,8 @@ class Homework:
     slug: str  # folder and notebook name: "hw1_softmax"
     title: str
     functions: tuple[str, ...]  # the graded functions, in the order students write them
-    preload: tuple[str, ...] = ()  # imported while the notebook runs (grading latency)
+    # What live oracles import, loaded while the notebook runs (a recorded run imports none).
+    preload: tuple[str, ...] = ()
     # class name -> its manifest table (methods, attributes, ...), for tests that build objects
     classes: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False, compare=False)
     root: Path = field(default_factory=course_root)

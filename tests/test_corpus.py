@@ -197,13 +197,19 @@ EXPECTED: dict[str, Expect] = {
         named("softmax_loss of logits near 1000", "softmax_loss: logits near 1000"),
         hostile=False,
     ),
-    # A batch of one is the one case where the sum is the mean; the epoch tests that accept SGD
-    # with the student's own gradient pass, the two that compare with torch alone do not.
+    # A batch of one is the one case where the sum is the mean. The epoch calls this gradient,
+    # so its result differs from torch's SGD: no epoch test may take the student's gradient as
+    # its expectation (issue #8, item 6), so only the batch-of-one epoch and the public test
+    # (which checks the return value) pass.
     "grad_not_divided_by_batch": Expect(
         "the gradient differs from the expected values",
-        either(
-            minus(GRAD, named("softmax_regression_grad: a batch of one")),
-            named("epoch: end to end"),
+        minus(
+            either(GRAD, EPOCH),
+            named(
+                "softmax_regression_grad: a batch of one",
+                "epoch: batch=1",
+                "epoch returns None",
+            ),
         ),
         hostile=False,
     ),
@@ -255,6 +261,23 @@ EXPECTED: dict[str, Expect] = {
         ),
         hostile=False,
     ),  # fmt: skip
+    # steering (issue #8, item 6): the gradient is right whenever it is tested; every hidden
+    # epoch test fails, whatever the gradient answers afterwards
+    "replay_steers_an_epoch_without_sgd": Expect(
+        "theta after one epoch differs",
+        minus(EPOCH, named("epoch returns None")),
+        hostile=False,
+    ),
+    "replay_steers_an_epoch_that_never_calls_grad": Expect(
+        "theta after one epoch differs",
+        minus(EPOCH, named("epoch returns None")),
+        hostile=False,
+    ),
+    "replay_hides_a_dropped_last_batch": Expect(
+        "theta after one epoch differs",
+        named("the last, smaller batch", "epoch: defaults lr=0.1", "epoch: end to end"),
+        hostile=False,
+    ),
 }
 
 

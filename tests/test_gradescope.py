@@ -28,6 +28,7 @@ from dlhw.autograder.gradescope import (
     unpack,
 )
 from dlhw.autograder.homeworks import get_homework
+from dlhw.autograder.recording import needs_live_torch
 from dlhw.autograder.results import validate
 from dlhw.autograder.variants import load_variants, variant_notebook
 
@@ -42,6 +43,7 @@ def test_the_zip_holds_only_what_grading_needs(tmp_path: Path) -> None:
     assert {"setup.sh", "run_autograder", "grader.env", "Dockerfile"} <= set(names)
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
     assert any(n.startswith("course/solutions/hw1_softmax/tests/test_") for n in names)
+    assert "course/solutions/hw1_softmax/tests/recorded_oracles.npz" in names  # no torch needed
     for name in names:  # no master notebook, no variants, no other homework, no test suite
         assert not name.endswith(".ipynb"), name
         assert not name.endswith("/hw1_softmax/variants.py"), name
@@ -95,7 +97,9 @@ def gradescope_root() -> Iterator[Path]:
 
 
 def _set_up(root: Path) -> Path:
-    build_autograder_zip(HW, root / "hw1.zip", BuildSettings(run_timeout_s=120))
+    # As `autograder gradescope --torch auto` builds it: hw1's oracles are recorded, so no torch.
+    settings = BuildSettings(run_timeout_s=120, needs_torch=needs_live_torch(HW))
+    build_autograder_zip(HW, root / "hw1.zip", settings)
     unpack(root / "hw1.zip", root)
     setup = subprocess.run(
         ["bash", str(root / "source" / "setup.sh")], env=local_env(root), capture_output=True,
@@ -128,6 +132,11 @@ def full(results: dict) -> tuple[float, float]:
 @pytest.mark.slow
 @pytest.mark.torch
 def test_run_autograder_grades_reference_stub_buggy_and_hostile(gradescope_root: Path) -> None:
+    no_torch = subprocess.run(
+        [str(gradescope_root / "dlhw-venv" / "bin" / "python"), "-c", "import torch"],
+        capture_output=True,
+    )
+    assert no_torch.returncode != 0, "the grader's venv has torch, which recorded oracles spare"
     score, total = full(run_autograder(gradescope_root, HW.master))
     assert total > 20 and score == total
 

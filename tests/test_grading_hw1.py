@@ -13,7 +13,8 @@ import pytest
 
 from conftest import REPO, failed_tests, notebook_from_cells, reference_source
 
-pytestmark = pytest.mark.torch
+# No torch marker: with recorded oracles a grading run needs no torch, so these also run under
+# Python 3.10 without torch (.ci/py310.sh), as on Gradescope.
 
 
 def test_partial_work_earns_partial_credit(grade_nb, hw1):
@@ -91,7 +92,10 @@ def test_magics_and_shell_escapes_do_not_break_grading(grade_nb, hw1):
     assert "cell magics are not Python" in outcome.results["output"]
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="uid separation needs root")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or os.environ.get("DLHW_SANDBOX") == "same-user",
+    reason="uid separation needs root (and the uid sandbox on)",
+)
 def test_student_code_cannot_read_solutions_or_repository_history(grade_nb, hw1):
     probe = f"""
 import os

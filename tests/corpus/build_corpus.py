@@ -5,8 +5,9 @@ master notebook's graded cells plus the case's change. The tables: cases_runaway
 bombs, processes left behind, exits and signals), cases_attacks.py (the grader's files and state,
 deceptive results, output and network), cases_broken.py (malformed uploads, unusual but
 correct work, realistic mistakes), cases_escape.py (reading solutions from outside
-solutions/, outliving or stopping the cleanup) and cases_objects.py (hostile student objects,
-graded against the object-test fixture homework by tests/test_corpus_objects.py).
+solutions/, outliving or stopping the cleanup), cases_steering.py (student functions that try to
+become a test's expectation) and cases_objects.py (hostile student objects, graded against the
+object-test fixture homework by tests/test_corpus_objects.py).
 tests/test_corpus.py grades every case and asserts what must happen; to read the uploads:
 
     .venv/bin/python tests/corpus/build_corpus.py OUT_DIR [CASE ...]
@@ -26,6 +27,7 @@ import cases_broken
 import cases_escape
 import cases_objects
 import cases_runaway
+import cases_steering
 from corpus_kit import Case, Context, write_upload
 
 CASES: list[Case] = [
@@ -33,6 +35,7 @@ CASES: list[Case] = [
     *cases_attacks.CASES,
     *cases_broken.CASES,
     *cases_escape.CASES,
+    *cases_steering.CASES,
 ]
 BY_NAME = {c.name: c for c in CASES}
 # Hostile objects (cases_objects.py) are graded against the object-test fixture homework
