@@ -22,11 +22,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "tests" / "corpus"), str(HERE.parent / "tests")]
 
-from test_corpus import LIMITS  # noqa: E402
-
 import build_corpus  # noqa: E402
 from corpus_kit import HW, Context, write_upload  # noqa: E402
 from dlhw.autograder.grading import grade  # noqa: E402
+from test_corpus import LIMITS  # noqa: E402
 
 
 def main() -> None:
