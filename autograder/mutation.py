@@ -275,10 +275,20 @@ def mutation_report(hw: Homework, jobs: int = 2, limits: Limits = MUTANT_LIMITS)
             name = f"mutant{number:04d}"
             nbformat.write(nb, folder / f"{name}.ipynb")
             names[name] = mutant
+        nbformat.write(nbformat.read(hw.master, as_version=4), folder / "reference.ipynb")
         rows = grade_batch(hw, folder, out, jobs=jobs, limits=limits, rerun=True)
+    reference = next(r for r in rows if r.key == "reference")
+    if reference.status != "graded" or reference.score < reference.max_score:
+        # Every mutant would "lose points": the score would mean nothing.
+        raise RuntimeError(
+            f"{hw.id}'s reference scores {reference.score:g}/{reference.max_score:g} "
+            f"({reference.status}); fix the tests before measuring them"
+        )
     caught: list[Mutant] = []
     survived: list[Mutant] = []
     for row in rows:
+        if row.key == "reference":
+            continue
         mutant = names[row.key]
         # Only a graded run that lost points counts as caught; a run the grader could not
         # finish counts against the tests (conservatively) and shows up as a survivor.
