@@ -261,7 +261,7 @@ def grade_batch(
     staging = Path(tempfile.mkdtemp(prefix="dlhw-batch-"))  # 0700: root's own
     interrupted = False
     with _closed_to_others(submissions, out):
-        context = get_context("forkserver")
+        context = get_context("spawn")  # no long-lived server a grading run could reap
         root = os.environ.get("DLHW_ROOT")
         pool = ProcessPoolExecutor(
             max_workers=max(1, jobs), mp_context=context, initializer=_warm_up,
