@@ -197,9 +197,11 @@ CASES = [
                 """
                 import os
                 import signal
+                import time
 
 
                 def finalize(self):
+                    time.sleep(0.005)  # 10,000 of these outlast any teardown budget
                     for folder in (SCRATCH, DECOY, "/tmp"):
                         try:
                             with open(os.path.join(folder, f"del-{os.getpid()}-{id(self)}"), "w") as f:
