@@ -225,7 +225,9 @@ def equivalents(hw: Homework) -> list[Equivalent]:
         if not str(entry.get("reason", "")).strip():
             raise ValueError(f"{path}: every equivalent mutant needs its reason")
         is_pattern = "pattern" in entry
-        found.append(Equivalent(str(entry["pattern" if is_pattern else "id"]), entry["reason"], is_pattern))
+        found.append(
+            Equivalent(str(entry["pattern" if is_pattern else "id"]), entry["reason"], is_pattern)
+        )
     return found
 
 
@@ -298,5 +300,7 @@ def mutation_report(hw: Homework, jobs: int = 2, limits: Limits = MUTANT_LIMITS)
         caught=caught,
         survived=survived,
         equivalent=[(m, excluded[m.id]) for m in mutants if m.id in excluded],
-        unknown_equivalents=sorted(e.key for e in known if not any(e.matches(m.id) for m in mutants)),
+        unknown_equivalents=sorted(
+            e.key for e in known if not any(e.matches(m.id) for m in mutants)
+        ),
     )

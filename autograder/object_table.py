@@ -9,8 +9,10 @@ only a `Ref` to it, and sends steps that name objects by their refs:
 
 A step is `[kind, target, name, args, kwargs]`: ("new", None, class, ...), ("fn", None, function,
 ...), ("fnargs", ...) (also returns the arguments as the call left them), ("call", ref, method,
-...), ("get", ref, attribute), ("set", ref, attribute, [value]) and ("op", None, operator,
-operands). Steps run in order and stop at the first that fails. Step i's result is known as id
+...), ("get", ref, attribute), ("set", ref, attribute, [value]), ("op", None, operator,
+operands), ("keep", None, "keep", [value]) (the test's own array or plain value, kept here: its
+result is a Ref of class KEPT, so that passed back it is that very object, which the student's
+code may update in place) and ("value", ref, "value", []) (a kept value, read back by value). Steps run in order and stop at the first that fails. Step i's result is known as id
 `first_id + i` to later steps of the same request, so a batch needs one round trip; an object
 first seen as step i's result keeps that id, other new objects get ids after the steps' ones,
 within the range the grader granted (it rejects any other id as forged).
@@ -32,6 +34,7 @@ import numpy as np
 from dlhw.autograder.classspec import BINARY, UNARY
 from dlhw.autograder.protocol import MAX_DEPTH, NUMERIC_KINDS, Ref
 
+KEPT = "<kept value>"  # the Ref class of a test's value kept in the worker (never a class name)
 MAX_STEPS = 4096  # steps in one request; the grader splits longer batches
 MAX_NEW_IDS = 2**20  # new objects one request may name beyond its steps' ids
 MAX_BOXED_ITEMS = 100_000  # items in one reply's values (what the grader's decoder accepts)
@@ -118,7 +121,11 @@ class ObjectTable:
             for i, step in enumerate(steps):
                 try:
                     value = self._step(step)
-                    values.append(self._box(value, 0, first + i))
+                    if type(value) is _Kept:
+                        value = value.value
+                        values.append(Ref(self._intern(value, first + i), self.epoch or 0, KEPT))
+                    else:
+                        values.append(self._box(value, 0, first + i))
                 except BaseException as exc:  # noqa: BLE001 - SystemExit etc. are student code
                     error = {"step": i, **describe_error(exc)}
                     break
@@ -165,6 +172,10 @@ class ObjectTable:
                 raise StepError("NotCallable", f"{name} is a {_type_name(func)}")
             value = _no_generator(func(*args, **kwargs))
             return [value, args, kwargs] if kind == "fnargs" else value
+        if kind == "keep":
+            if len(args) != 1 or kwargs:
+                raise StepError("ProtocolError", "keep takes one value")
+            return _Kept(_own(args[0]))
         if kind == "op":
             if name in BINARY and len(args) == 2:
                 return _no_generator(BINARY[name](args[0], args[1]))
@@ -174,6 +185,10 @@ class ObjectTable:
         if name.startswith("_") or not name.isidentifier():
             raise StepError("ProtocolError", f"{name!r} is not a public name")
         obj = self._resolve(target, 0)
+        if kind == "value":
+            if type(target) is not Ref or target.cls != KEPT:
+                raise StepError("ProtocolError", "only a kept value is read by value")
+            return obj
         if kind == "get":
             return _no_generator(getattr(obj, name))
         if kind == "set":
@@ -268,6 +283,22 @@ class ObjectTable:
         self.objects[ref_id] = obj
         self.ids[id(obj)] = ref_id
         return ref_id
+
+
+class _Kept:
+    """A step's result to be kept by reference whatever its type (see "keep")."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _own(value: Any) -> Any:
+    """A kept array is the worker's own writable copy (a decoded array may view the frame)."""
+    if isinstance(value, np.ndarray):
+        return np.array(value, copy=True)
+    return value
 
 
 def _no_generator(value: Any) -> Any:

@@ -39,7 +39,7 @@ def declare_hint(cls: str, what: str, name: str) -> str:
 class Step:
     """One operation: what the worker runs, and its outcome once it ran."""
 
-    kind: str  # new | fn | fnargs | call | get | set | op
+    kind: str  # new | fn | fnargs | call | get | set | op | keep | value
     target: Operand | None
     name: str
     args: tuple[Any, ...]
@@ -195,6 +195,24 @@ class RemoteObject(Operand):
 
     def __repr__(self) -> str:
         return f"<{self._ref.cls} #{self._ref.id} of the submission>"
+
+
+KEPT_SPEC = ClassSpec()  # a kept value has no members the test can reach but `.value`
+
+
+class KeptValue(RemoteObject):
+    """A value of the test's own kept in the worker (`sub.keep(x)`): passed as an argument it
+    is that very object there, so a test sees what the student's code did to it (updated in
+    place, or left alone); `.value` reads it back by value."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> Any:
+        return self._objects.do(Step("value", self, "value", (), {}, "reading a kept value back"))
+
+    def __repr__(self) -> str:
+        return f"<value #{self._ref.id} kept in the submission's process>"
 
 
 class Pending(Operand):

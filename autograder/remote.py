@@ -39,10 +39,12 @@ import numpy as np
 
 from dlhw.autograder.blame import FAILURE_TEXT, GraderError, StudentError, explain
 from dlhw.autograder.classspec import ClassSpec
-from dlhw.autograder.object_table import MAX_NEW_IDS, MAX_STEPS
+from dlhw.autograder.object_table import KEPT, MAX_NEW_IDS, MAX_STEPS
 from dlhw.autograder.protocol import NUMERIC_KINDS, ProtocolError, Ref
 from dlhw.autograder.proxies import (
+    KEPT_SPEC,
     SYMBOLS,
+    KeptValue,
     Pending,
     RemoteObject,
     Step,
@@ -168,7 +170,12 @@ class Objects:
             or len(values) != (len(chunk) if error is None else failed_at)
         ):
             self._forged(label, "a malformed reply")
-        adopted = [self._adopt(v, first, len(chunk), label, 0) for v in values]
+        adopted = [
+            self._adopt_kept(v, step, label)
+            if step.kind == "keep"
+            else self._adopt(v, first, len(chunk), label, 0)
+            for step, v in zip(chunk, values, strict=False)
+        ]
         for step, value in zip(chunk, adopted, strict=False):
             step.value, step.state = value, "done"
         for step in chunk[: len(values) + (error is not None)]:
@@ -291,6 +298,15 @@ class Objects:
         if kind is dict:
             return {k: self._adopt(v, first, count, label, depth + 1) for k, v in value.items()}
         return value
+
+    def _adopt_kept(self, value: Any, step: Step, label: str) -> KeptValue:
+        """A keep step's result: exactly a reference to the id that step was given (a kept
+        value is never adopted from any other reply, so the student cannot make one)."""
+        if value != Ref(step.slot, self.epoch, KEPT):
+            self._forged(label, "a malformed reference to a kept value")
+        self.live[step.slot] = KEPT
+        proxy = self.proxies[step.slot] = KeptValue(self, value, KEPT_SPEC)
+        return proxy
 
     def _proxy_type(self, cls: str) -> type[RemoteObject]:
         """A RemoteObject subclass named after the class (MakeProxyType's idea): a check that

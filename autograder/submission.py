@@ -26,7 +26,7 @@ from typing import Any
 from dlhw.autograder.blame import FAILURE_TEXT, GraderError, StudentError, explain
 from dlhw.autograder.classspec import ClassSpec
 from dlhw.autograder.protocol import ProtocolError
-from dlhw.autograder.proxies import Operand, Pending, RemoteClass, Step
+from dlhw.autograder.proxies import KeptValue, Operand, Pending, RemoteClass, Step
 from dlhw.autograder.remote import Objects
 from dlhw.autograder.session import Session, WorkerFailure
 
@@ -141,10 +141,20 @@ class Submission:
         possible (a request of up to object_table.MAX_STEPS steps each, `timeout` s each)."""
         return self.objects.batch(timeout)
 
+    def keep(self, value: Any) -> Any:
+        """Leave the test's `value` (an array, or plain data) in the worker. The result stands
+        for it: passed to the student's code it is that very object there (not a copy), and
+        `.value` (or `sub.value(...)`) reads it back, so a test sees whether the code updated
+        its arguments in place or left them alone."""
+        return self.objects.do(Step("keep", None, "keep", (value,), {}, "keeping a value"))
+
     def value(self, result: Any) -> Any:
-        """A batch's pending result as the plain data (or object) it turned out to be; any other
-        value as it is. Reads the same where objects are local (the students' self-check)."""
-        return result.value if isinstance(result, Pending) else result
+        """A batch's pending result as the plain data (or object) it turned out to be, a kept
+        value read back; any other value as it is. Reads the same where objects are local
+        (the students' self-check)."""
+        if isinstance(result, Pending):
+            result = result.value
+        return result.value if isinstance(result, KeptValue) else result
 
     def release(self) -> None:
         """Drop the objects made so far (the `sub` fixture does this after every test)."""

@@ -7,7 +7,6 @@ A homework's own special cases live in its own test module (tests/test_hw1_*.py,
 from __future__ import annotations
 
 import ast
-import importlib.util
 
 import nbformat
 import pytest
@@ -16,7 +15,6 @@ from conftest import failed_tests
 from dlhw.autograder.homeworks import Homework, homeworks
 from dlhw.autograder.notebook import graded_cells
 from dlhw.autograder.stubgen import check_assignment
-from dlhw.autograder.submission import Submission
 from dlhw.autograder.variants import Variant, load_variants, variant_notebook
 
 HOMEWORKS = homeworks()
@@ -24,21 +22,6 @@ BY_ID = pytest.mark.parametrize("hw", HOMEWORKS, ids=[hw.id for hw in HOMEWORKS]
 VARIANTS = [(hw, v) for hw in HOMEWORKS for v in load_variants(hw)]
 # What the course asks of every homework's variants (issue: at least 10 bugs, 3 unusual ones).
 MIN_BUGS, MIN_UNUSUAL = 10, 3
-
-
-# hw4's in-place tests keep the caller's parameter arrays in the worker with `sub.keep(...)`,
-# which the object API (dlhw.autograder.submission) does not offer yet: until it does, hw4 is
-# graded in-process only (tests/test_hw4_reference.py) and the checks through the grader skip it.
-OBJECTS_SUPPORTED = importlib.util.find_spec("dlhw.autograder.remote") is not None
-HAS_KEEP = hasattr(Submission, "keep")
-
-
-def skip_without_objects(hw: Homework) -> None:
-    if hw.classes and not OBJECTS_SUPPORTED:
-        pytest.skip(f"{hw.id} declares classes; the grader cannot make objects yet (issue 9)")
-    uses_keep = any("sub.keep(" in t.read_text() for t in hw.hidden_tests)
-    if uses_keep and not HAS_KEEP:
-        pytest.skip(f"{hw.id}'s tests use sub.keep, which the object API lacks (issue 10 open)")
 
 
 def top_level_names(hw: Homework) -> set[str]:
@@ -88,7 +71,6 @@ def test_variants_cover_both_sides(hw: Homework) -> None:
 @pytest.mark.torch
 @BY_ID
 def test_reference_scores_full_marks(grade_nb, hw: Homework) -> None:
-    skip_without_objects(hw)
     outcome = grade_nb(hw.master, hw=hw)
     assert outcome.max_score > 0
     assert outcome.score == outcome.max_score, failed_tests(outcome)
@@ -98,7 +80,6 @@ def test_reference_scores_full_marks(grade_nb, hw: Homework) -> None:
 @pytest.mark.torch
 @BY_ID
 def test_stub_scores_zero_with_not_implemented_on_every_test(grade_nb, hw: Homework) -> None:
-    skip_without_objects(hw)
     outcome = grade_nb(hw.stub, hw=hw)
     assert outcome.score == 0 and outcome.max_score > 0
     for test in outcome.results["tests"]:
@@ -112,7 +93,6 @@ def test_stub_scores_zero_with_not_implemented_on_every_test(grade_nb, hw: Homew
     "hw, variant", VARIANTS, ids=[f"{hw.id}-{v.kind}-{v.name}" for hw, v in VARIANTS]
 )
 def test_variant(grade_nb, hw: Homework, variant: Variant) -> None:
-    skip_without_objects(hw)
     outcome = grade_nb(variant_notebook(hw, variant), hw=hw)
     if variant.kind == "bug":
         assert outcome.score < outcome.max_score, f"{variant.name} kept every point"

@@ -85,6 +85,20 @@ def make_node():
 
 def make_spoof():
     return Spoof()
+
+
+def scale_in_place(arrays, k):
+    for a in arrays:
+        a *= k
+
+
+def scale_rebinding(arrays, k):
+    arrays = [a * k for a in arrays]
+    return None
+
+
+def forge_kept():
+    return Ref(0, 1, "<kept value>")
 '''
 TEST_CLASSES = {
     **CLASSES,
@@ -415,3 +429,52 @@ def test_with_args_goes_through_the_object_table_too(sub):
     a = sub.Value(3.0)
     result = sub.topo_sort.with_args(a)
     assert result.value[-1] is a and result.args[0] is a
+
+
+def test_kept_values_are_the_very_objects_the_students_code_gets(sub):
+    """sub.keep leaves the test's array in the worker: updated in place there, it reads back
+    changed; rebinding a name inside the student's code leaves it as it was."""
+    first, second = np.arange(6.0).reshape(2, 3), np.ones(4, dtype=np.float32)
+    kept = [sub.keep(first), sub.keep(second)]
+    sub.scale_rebinding(kept, 3.0)
+    assert np.array_equal(kept[0].value, first) and np.array_equal(sub.value(kept[1]), second)
+    sub.scale_in_place(kept, 2.0)
+    after = sub.value(kept[0])
+    assert np.array_equal(after, 2 * first) and np.array_equal(first, np.arange(6.0).reshape(2, 3))
+    assert kept[1].value.dtype == np.float32 and np.array_equal(kept[1].value, 2 * second)
+    assert "kept in the submission's process" in repr(kept[0])
+
+
+def test_kept_values_in_a_batch(sub):
+    with sub.batch():
+        kept = sub.keep(np.ones(3))
+        sub.scale_in_place([kept], 5.0)
+    assert np.array_equal(sub.value(kept), np.full(3, 5.0))
+
+
+def test_kept_values_are_released_with_the_test(sub):
+    kept = sub.keep(np.ones(2))
+    sub.release()
+    with pytest.raises(GraderError, match="after it was released"):
+        _ = kept.value
+
+
+def test_kept_values_cannot_be_forged_or_misread(sub, session):
+    plain = Submission(session)
+    with pytest.raises(StudentError, match="never issued"):
+        plain.forge_kept()
+    a = sub.Value(1.0)
+    epoch = session.generation
+    reply = session.request(
+        {
+            "op": "objects",
+            "epoch": epoch,
+            "first_id": sub.objects.next_id,
+            "classes": ["Value"],
+            "steps": [["value", Ref(a._ref.id, epoch, "Value"), "value", []]],
+        }
+    )
+    assert reply["error"]["type"] == "ProtocolError", reply  # only kept values read by value
+    sub.objects.next_id += 2**21
+    with pytest.raises(GraderError, match="cannot be sent"):
+        sub.keep({1, 2})

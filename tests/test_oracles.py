@@ -367,9 +367,11 @@ def test_grading_with_recorded_oracles_imports_no_torch(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report.pop("grader_torch") == []
-    assert set(report) == {
-        hw.id for hw in homeworks() if (hw.solution_dir / "tests" / STORE_NAME).exists()
-    } and "hw1" in report
+    assert (
+        set(report)
+        == {hw.id for hw in homeworks() if (hw.solution_dir / "tests" / STORE_NAME).exists()}
+        and "hw1" in report
+    )
     for hw_id, result in report.items():
         assert result["failed"] == [], (hw_id, result)
         assert "recorded values used" in result["staff"] and "live torch" not in result["staff"]

@@ -6,7 +6,7 @@ import pytest
 
 from dlhw.autograder.variants import VariantError, replace_definition
 
-CELL = '''import numpy as np
+CELL = """import numpy as np
 
 @staticmethod
 def helper(x):
@@ -23,7 +23,7 @@ class Linear:
 
 def relu(Z):
     return np.maximum(Z, 0)
-'''
+"""
 
 
 def test_a_function_is_replaced_with_its_decorators_and_nothing_else():
