@@ -1,7 +1,9 @@
 """Hidden tests of homework 2 (a two-layer network). Never shipped to students.
 
 Oracles: PyTorch in float64 (matmul, relu, cross_entropy, autograd, torch.optim.SGD) and central
-differences of torch's loss. Every expectation is computed from the grader's own inputs (seeds and
+differences of torch's loss. The oracles are recorded (`autograder record-oracles hw2`, stored in
+recorded_oracles.npz beside this file), so a grading run never imports torch; CI recomputes
+them with live torch (tests/test_oracles.py). Every expectation is computed from the grader's own inputs (seeds and
 constants), never from anything the student's code returned: the epoch tests compare with SGD
 trajectories that torch computes from the same starting weights, not with steps taken with the
 student's own gradient. `sub` is the student's code behind the trust boundary.
@@ -13,10 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
-
 from dlhw.autograder.checks import assert_close, numeric_grad
+from dlhw.autograder.oracles import lazy_import, oracle
+
+torch = lazy_import("torch")  # imported only when an oracle is computed live
+F = lazy_import("torch.nn.functional")
 
 pytestmark = [pytest.mark.visibility("visible")]
 
@@ -56,14 +59,17 @@ def t64(a: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.array(a, dtype=np.float64, copy=True))
 
 
+@oracle
 def torch_linear(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (t64(X) @ t64(W) + t64(b)).numpy()
 
 
+@oracle
 def torch_relu(Z: np.ndarray) -> np.ndarray:
     return torch.relu(t64(Z)).numpy()
 
 
+@oracle
 def torch_forward(X: np.ndarray, W1: np.ndarray, W2: np.ndarray) -> np.ndarray:
     return (torch.relu(t64(X) @ t64(W1)) @ t64(W2)).numpy()
 
@@ -73,6 +79,7 @@ def torch_mean_loss(X: torch.Tensor, y: np.ndarray, W1: torch.Tensor, W2: torch.
     return F.cross_entropy(torch.relu(X @ W1) @ W2, labels)
 
 
+@oracle
 def torch_grads(
     X: np.ndarray, y: np.ndarray, W1: np.ndarray, W2: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -82,6 +89,7 @@ def torch_grads(
     return w1.grad.numpy(), w2.grad.numpy()
 
 
+@oracle
 def torch_numeric_grads(
     X: np.ndarray, y: np.ndarray, W1: np.ndarray, W2: np.ndarray, eps: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -92,6 +100,7 @@ def torch_numeric_grads(
     return dW1, dW2
 
 
+@oracle
 def torch_sgd_epochs(
     X: np.ndarray, y: np.ndarray, W1: np.ndarray, W2: np.ndarray, lr: float, batch: int, epochs: int
 ) -> tuple[np.ndarray, ...]:

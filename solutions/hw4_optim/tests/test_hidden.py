@@ -6,7 +6,9 @@ parameters back (by value). `sub.keep(array)` leaves an array in the student's p
 the optimizer it is that very array, not a copy, and `.value` reads it back later. That is how
 these tests see that the caller's arrays were updated in place and the gradients left alone.
 
-Oracles (module-level functions of plain arrays, so that they can be recorded):
+Oracles (module-level functions of plain arrays, recorded by `autograder record-oracles hw4` in
+recorded_oracles.npz beside this file, so a grading run never imports torch; CI recomputes them
+with live torch, tests/test_oracles.py):
 - `torch_trajectory`: torch.optim in float64, configured to match the course's definitions
   (`torch_optimizer` says how, and tests/test_hw4_reference.py checks the mapping itself against
   direct NumPy loops);
@@ -25,9 +27,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 from dlhw.autograder.checks import assert_close
+from dlhw.autograder.oracles import lazy_import, oracle
+
+torch = lazy_import("torch")  # imported only when an oracle is computed live
 
 pytestmark = [pytest.mark.visibility("visible")]
 
@@ -147,10 +151,12 @@ def torch_optimizer(name: str, tensors: list[torch.Tensor], hyper: dict[str, Any
     raise ValueError(f"unknown optimizer {name}")
 
 
+@oracle
 def torch_trajectory(
     name: str, params: list[np.ndarray], grads: list[list[np.ndarray]], hyper: dict[str, Any]
-) -> list[list[np.ndarray]]:
-    """The parameters after each step of torch.optim (float64) fed the given gradients."""
+) -> tuple[tuple[np.ndarray, ...], ...]:
+    """The parameters after each step of torch.optim (float64) fed the given gradients (a
+    tuple per step: what a recorded oracle can hold)."""
     tensors = [torch.tensor(p, dtype=torch.float64) for p in params]
     optimizer = torch_optimizer(name, tensors, hyper)
     trajectory = []
@@ -158,8 +164,8 @@ def torch_trajectory(
         for tensor, g in zip(tensors, step, strict=True):
             tensor.grad = torch.tensor(g, dtype=torch.float64)
         optimizer.step()
-        trajectory.append([t.detach().numpy().copy() for t in tensors])
-    return trajectory
+        trajectory.append(tuple(t.detach().numpy().copy() for t in tensors))
+    return tuple(trajectory)
 
 
 def numpy_adam_trajectory(
