@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from dlhw.autograder.checks import assert_close, numeric_grad
 from dlhw.autograder.oracles import lazy_import, oracle
 
