@@ -105,6 +105,10 @@ def jail_config(
         mounts.append(("tmpfs", course, "size=1m,nr_inodes=1024,mode=755"))
     mounts += [("ro", p, "") for p in read_only if _inside(p, course)]
     mounts += [("tmpfs", path, options) for path, options in SCRATCH if path != "/dev/shm"]
+    # Outermost first: a mount hides what an earlier one put below it, so the private /tmp must
+    # come before a course (and its venv) cloned under /tmp, and /var before /var/tmp. Paths of
+    # the same depth are siblings; sorted() is stable, so the order above holds among them.
+    mounts.sort(key=lambda mount: mount[1].rstrip("/").count("/"))
     mounts.append(("tmpfs", "/dev", "size=1m,nr_inodes=256,mode=755"))
     mounts += [("device", f"/dev/{d}", "") for d in DEVICES if os.path.exists(f"/dev/{d}")]
     mounts += [("tmpfs", path, options) for path, options in SCRATCH if path == "/dev/shm"]
