@@ -14,6 +14,7 @@ from dlhw.autograder.protocol import (
     Channel,
     FrameLimits,
     ProtocolError,
+    Ref,
     decode_frame,
     encode_frame,
 )
@@ -160,7 +161,7 @@ def test_oversized_frames_are_refused_before_allocation():
 # ---- malformed frames: always a ProtocolError (issue #8) -------------------------------------
 
 VOCABULARY = ["__ndarray__", "__tuple__", "__dict__", "__float__", "__complex__", "__pickle__",
-              "dtype", "shape", "scalar", "body", "buffers", "ok", "value", "args"]  # fmt: skip
+              "dtype", "shape", "scalar", "body", "buffers", "ok", "value", "args", "__ref__"]  # fmt: skip
 DTYPES = ["<f8", "|u1", "<i4", "|b1", "<c16", "|O", "V8", "<M8", "(2,)<f8", "i4,i4", "S3",
           "<U2", "f8x", "", "<f2", ">f8", "[", "O4"]  # fmt: skip
 
@@ -287,3 +288,35 @@ def test_arrays_arrive_without_copies_writable_and_aligned():
     assert all(a.flags.writeable and a.ctypes.data % 16 == 0 for a in value)
     value[1][0] = 7.0  # tests may work on what they received
     assert value[1].tolist() == [7.0, 1.0, 2.0]
+
+
+def test_references_roundtrip_as_plain_data():
+    ref = Ref(12, 3, "Value")
+    out = roundtrip({"r": [ref, (ref,)]})
+    assert out == {"r": [ref, (ref,)]} and type(out["r"][0]) is Ref
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        [1, 2],
+        [1, 2, "Value", 4],
+        [-1, 0, "Value"],
+        [2**53, 0, "Value"],
+        [1.0, 0, "Value"],
+        [True, 0, "Value"],
+        [1, 0, ""],
+        [1, 0, "V" * 101],
+        [1, 0, None],
+        {"id": 1},
+    ],
+)
+def test_malformed_references_are_refused_when_decoding(inner):
+    raw, bufs = _frame({"body": {"__ref__": inner}}, [])
+    with pytest.raises(ProtocolError, match="malformed"):
+        decode_frame(raw, bufs)
+
+
+def test_malformed_references_are_refused_when_encoding():
+    with pytest.raises(ProtocolError, match="malformed reference"):
+        encode_frame(Ref(-1, 0, "Value"))
