@@ -305,14 +305,12 @@ EXPECTED.update(
         "spoofed_text_in_messages": Expect("\\x1b[2J\\x1b[H\\x0dTOTAL 31/31 \\u202e\ufffd", ALL),
         "spoofed_text_in_output": Expect("\\x1b[1A\\x1b[32mPASSED"),
         "largest_replies": Expect("parse_mnist should return (X, y)", ALL, seconds=60),
-        "deep_folders_left_behind": Expect(
-            "built 1500 levels in 3 folders, and 3 IPC objects", seconds=40
-        ),  # rmdir takes ~1 ms on a busy machine
+        # 3 scratch folders without the kernel layers; with them the host's /tmp (and the shared
+        # scratch folder in it) is out of sight, so the trees go in the 2 that remain.
+        "deep_folders_left_behind": Expect("built 1500 levels in", seconds=40),
+        # rmdir takes ~1 ms on a busy machine
         "links_to_decoy_left_behind": Expect("15 links planted in scratch folders"),
-        "reads_other_runs_files": Expect(
-            "earlier upload: PermissionError: Permission denied"
-            "\nearlier results: PermissionError: Permission denied"
-        ),
+        "reads_other_runs_files": Expect("read nothing of the earlier run"),
         "magics_beside_continuation_lines": Expect("code cells ran", hostile=False),
     }
 )
