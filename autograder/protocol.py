@@ -1,7 +1,8 @@
 """The plain-data protocol spoken across the trust boundary.
 
 Only plain data crosses: None, bools, ints, floats, complex numbers, strings, lists, tuples, dicts
-with string keys, numeric numpy arrays (and numpy scalars), and `Ref`s: references to objects
+with string keys, numeric numpy arrays (and numpy scalars), numpy random Generators (by value: the
+state of an allow-listed bit generator, see generators.py), and `Ref`s: references to objects
 the worker keeps (an id, the worker generation that issued it, a class name; whether a reference
 was really issued is checked by the side that receives it, see remote.py and object_table.py).
 Nothing is ever pickled. A frame is
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from dlhw.autograder.generators import GeneratorError, generator_state, make_generator
 from dlhw.autograder.text import clean
 
 HEADER = struct.Struct("<Q")
@@ -126,6 +128,11 @@ class _Encoder:
         if type(obj) is Ref:
             ref = _ref_fields(obj.id, obj.epoch, obj.cls)
             return {"__ref__": [ref.id, ref.epoch, ref.cls]}
+        if type(obj) is np.random.Generator:  # by value: its bit generator's state (generators.py)
+            try:
+                return {"__generator__": self.encode(generator_state(obj), depth + 1)}
+            except GeneratorError as exc:
+                raise ProtocolError(str(exc)) from None
         if isinstance(obj, np.generic) and obj.dtype.kind in NUMERIC_KINDS:
             self._reserve(obj)
             return self._array(np.asarray(obj), scalar=True)
@@ -210,6 +217,11 @@ class _Decoder:
             if type(re_) is not float or type(im) is not float:
                 raise ProtocolError("malformed complex number")
             return complex(re_, im)
+        if key == "__generator__":
+            try:
+                return make_generator(self.decode(inner, depth + 1))
+            except GeneratorError as exc:
+                raise ProtocolError(str(exc)) from None
         if key == "__ref__":
             if type(inner) is not list or len(inner) != 3:
                 raise ProtocolError("malformed reference")
