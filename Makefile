@@ -7,7 +7,7 @@ PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed-stamp
 OUT         ?= out
 
-.PHONY: data setup demo test test-fast test-py310 assignments check-assignments bench bench-memory bench-kernels lint clean
+.PHONY: data setup demo test test-fast test-py310 assignments check-assignments oracles check-oracles bench bench-memory bench-kernels lint clean docker-gradescope
 
 setup: $(STAMP)
 
@@ -15,7 +15,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml CMakeLists.txt $(wildcard kernels/CMakeLists.txt kernels/src/*)
 	$(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,batch,oracles]'
 	touch $@
 
 # The main job: grade the reference notebook and the student stub of homework 1.
@@ -46,6 +46,13 @@ assignments: setup
 check-assignments: setup
 	$(VENV)/bin/autograder make-assignments --check
 
+# The hidden tests' PyTorch expectations, recorded beside them (grading then needs no torch).
+oracles: setup
+	$(VENV)/bin/autograder record-oracles
+
+check-oracles: setup
+	$(VENV)/bin/autograder record-oracles --check
+
 bench: setup
 	$(PY) benchmarks/bench_grade.py
 
@@ -59,6 +66,13 @@ bench-kernels: setup
 lint: setup
 	$(VENV)/bin/ruff check autograder datasets kernels tests benchmarks solutions
 	$(VENV)/bin/mypy autograder datasets
+
+# Gradescope's manual Docker configuration: the same zip, built into an image where docker works.
+HW ?= hw1
+docker-gradescope: setup
+	rm -rf build/gradescope-$(HW) && mkdir -p build/gradescope-$(HW)
+	$(VENV)/bin/autograder gradescope $(HW) -o build/gradescope-$(HW).zip
+	cd build/gradescope-$(HW) && unzip -q ../gradescope-$(HW).zip && docker build -t dlhw/$(HW)-autograder .
 
 clean:
 	rm -rf build $(OUT) .pytest_cache

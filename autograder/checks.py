@@ -9,9 +9,42 @@ passed by the caller, next to the comparison, with the reason.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+MAX_TABLE_ROWS = 5  # differing entries shown in a mismatch's table
+
+
+@dataclass(frozen=True)
+class Entry:
+    index: str
+    got: float
+    expected: float
+
+
+class Mismatch(AssertionError):
+    """Values that differ beyond tolerance: the message as text, and the figures for a table
+    (dlhw.autograder.feedback renders them as Markdown on Gradescope)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        name: str,
+        count: int,
+        size: int,
+        max_abs: float,
+        max_rel: float,
+        tolerance: str,
+        entries: tuple[Entry, ...],
+        hint: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.name, self.count, self.size = name, count, size
+        self.max_abs, self.max_rel, self.tolerance = max_abs, max_rel, tolerance
+        self.entries, self.hint = entries, hint
 
 
 def _fmt_shape(shape: tuple[int, ...]) -> str:
@@ -77,15 +110,25 @@ def assert_close(
     if not bad.any():
         return
     rel = diff / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
-    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    positions = np.argwhere(bad)
+    first = tuple(int(i) for i in positions[0])
     where = f"index {first}" if a.ndim else "the value"
-    raise AssertionError(
-        f"{name} differs from the expected values in {int(bad.sum())} of {bad.size} entries\n"
-        f"  max absolute error {np.nanmax(diff):.3g}, max relative error {np.nanmax(rel):.3g}"
-        f" (allowed: atol {atol:g} + rtol {rtol:g} * |expected|)\n"
-        f"  first difference at {where}: got {a[first]:.8g}, expected {e[first]:.8g}"
-        + _constant_factor(a, e)
+    max_abs, max_rel = float(np.nanmax(diff)), float(np.nanmax(rel))
+    tolerance = f"atol {atol:g} + rtol {rtol:g} * |expected|"
+    hint = _constant_factor(a, e)
+    entries = tuple(
+        Entry(str(idx) if a.ndim else "()", float(a[idx]), float(e[idx]))
+        for idx in (tuple(int(i) for i in row) for row in positions[:MAX_TABLE_ROWS])
     )
+    raise Mismatch(
+        f"{name} differs from the expected values in {int(bad.sum())} of {bad.size} entries\n"
+        f"  max absolute error {max_abs:.3g}, max relative error {max_rel:.3g}"
+        f" (allowed: {tolerance})\n"
+        f"  first difference at {where}: got {a[first]:.8g}, expected {e[first]:.8g}"
+        + (f"\n  {hint}" if hint else ""),
+        name=name, count=int(bad.sum()), size=int(bad.size), max_abs=max_abs, max_rel=max_rel,
+        tolerance=tolerance, entries=entries, hint=hint,
+    )  # fmt: skip
 
 
 def _constant_factor(actual: np.ndarray, expected: np.ndarray) -> str:
@@ -98,7 +141,7 @@ def _constant_factor(actual: np.ndarray, expected: np.ndarray) -> str:
     factor = float(np.median(ratios))
     if factor == 0 or np.abs(ratios - factor).max() > 1e-3 * abs(factor):
         return ""
-    return f"\n  every entry is {factor:.6g} times the expected value"
+    return f"every entry is {factor:.6g} times the expected value"
 
 
 def numeric_grad(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:

@@ -8,11 +8,18 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
+from dlhw.autograder import feedback
 from dlhw.autograder.confinement import Limits
+from dlhw.autograder.gradescope import DEFAULT_RUN_TIMEOUT_S, BuildSettings, build_autograder_zip
 from dlhw.autograder.grading import GradeOutcome, grade
-from dlhw.autograder.homeworks import HOMEWORKS, get_homework
-from dlhw.autograder.results import UnsafeResultsPath, check_results_path
+from dlhw.autograder.handout import LeakError, build_handout
+from dlhw.autograder.homeworks import ManifestError, get_homework, homeworks
+from dlhw.autograder.oracles import Mode, OracleRun
+from dlhw.autograder.policy import apply_policy, read_metadata
+from dlhw.autograder.reporter import VISIBILITIES
+from dlhw.autograder.results import UnsafeResultsPath, check_results_path, write_results
 from dlhw.autograder.stubgen import check_assignment, write_assignment
 from dlhw.autograder.text import clean
 
@@ -30,8 +37,8 @@ def format_table(outcome: GradeOutcome, title: str) -> str:
     for t in tests:
         name = clean(str(t["name"]))
         name = name if len(name) <= width else name[: width - 3] + "..."
-        first = clean(str(t.get("output") or "")).strip().splitlines()
-        result = "ok" if t.get("status") == "passed" else (first[0][:70] if first else "failed")
+        first = feedback.first_line(clean(str(t.get("output") or "")))
+        result = "ok" if t.get("status") == "passed" else (first[:70] or "failed")
         score = f"{t['score']:g}/{t['max_score']:g}"
         number = clean(str(t.get("number", "")))[:8]
         lines.append(f"{number:>4}  {name:<{width}}  {score:>9}  {result}")
@@ -61,13 +68,123 @@ def cmd_grade(opts: argparse.Namespace) -> int:
     except UnsafeResultsPath as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 1
-    outcome = grade(hw, Path(opts.submission), output, limits=_limits(opts))
+    policy = Path(opts.policy) if opts.policy else None
+    outcome = grade(
+        hw,
+        Path(opts.submission),
+        None if policy else output,
+        limits=_limits(opts),
+        stdout_visibility=opts.stdout_visibility,
+        oracles=OracleRun(Mode.LIVE if opts.live_oracles else Mode.RECORDED),
+    )
+    if policy is not None:  # the course's late/rate policy, on the graded results
+        metadata = read_metadata(Path(opts.metadata) if opts.metadata else None)
+        adjusted = write_results(apply_policy(outcome.results, metadata, policy), output)
+        outcome = GradeOutcome(adjusted, output, outcome.staff_log, outcome.printed)
+    if opts.stdout_visibility not in (None, "hidden"):
+        # Students will see this stdout: only what their own code printed, never the tests.
+        print(clean(outcome.printed) or "(your notebook printed nothing while being graded)")
+        return 0
+    if opts.stdout_visibility == "hidden" and outcome.printed:
+        print("[what the submission printed]\n" + clean(outcome.printed) + "\n")
     print(format_table(outcome, f"{hw.id} ({hw.title}): {opts.submission}"))
     if opts.verbose:
         print("\n" + clean(outcome.results.get("output", "")))
         print("\n[staff log]\n" + clean(outcome.staff_log))
     print(f"\nwrote {opts.output}")
     return 0
+
+
+def cmd_gradescope(opts: argparse.Namespace) -> int:
+    from dlhw.autograder.recording import needs_live_torch
+
+    hw = get_homework(opts.homework)
+    settings = BuildSettings(
+        run_timeout_s=opts.run_timeout,
+        needs_torch=needs_live_torch(hw) if opts.torch == "auto" else opts.torch == "yes",
+        policy=Path(opts.policy) if opts.policy else None,
+        stdout_visibility=opts.stdout_visibility,
+    )
+    try:
+        names = build_autograder_zip(hw, Path(opts.output), settings)
+    except (OSError, ValueError) as exc:
+        print(f"autograder: cannot build the Gradescope zip: {exc}", file=sys.stderr)
+        return 1
+    size = Path(opts.output).stat().st_size
+    print(f"wrote {opts.output}: {len(names)} files, {size / 1024:.0f} KiB")
+    print(f"  homework {hw.id}, run budget {settings.run_timeout_s:g} s, "
+          f"torch {'installed' if settings.needs_torch else 'not needed'}")  # fmt: skip
+    return 0
+
+
+def cmd_release(opts: argparse.Namespace) -> int:
+    hw = get_homework(opts.homework)
+    try:
+        written = build_handout(hw, Path(opts.output))
+    except (OSError, LeakError) as exc:
+        print(f"autograder: cannot build the handout: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(written)} files to {opts.output} (checked: nothing private leaks)")
+    return 0
+
+
+def cmd_batch(opts: argparse.Namespace) -> int:
+    from dlhw.autograder.batch import grade_batch
+
+    hw = get_homework(opts.homework)
+    folder, out = Path(opts.submissions), Path(opts.output)
+    if not folder.is_dir():
+        print(f"autograder: {folder} is not a folder of submissions", file=sys.stderr)
+        return 1
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        print(
+            "autograder: batch grading needs its extra: pip install 'dlhw[batch]'", file=sys.stderr
+        )
+        return 1
+    bars: list[Any] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars:  # made once the count is known: count, rate and time left
+            bars.append(tqdm(total=total, unit="submission", disable=opts.quiet))
+        bars[0].n = done
+        bars[0].refresh()
+
+    try:
+        rows = grade_batch(
+            hw, folder, out, jobs=opts.jobs, limits=_limits(opts), rerun=opts.rerun,
+            progress=progress,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        for bar in bars:
+            bar.close()
+        print(f"interrupted: finished results and the gradebook are in {out}", file=sys.stderr)
+        return 130
+    for bar in bars:
+        bar.close()
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    print(f"gradebook: {out / 'gradebook.csv'}; summary: {out / 'summary.md'}")
+    return 0
+
+
+def cmd_mutate(opts: argparse.Namespace) -> int:
+    from dlhw.autograder.mutation import make_mutants, mutation_report
+
+    hw = get_homework(opts.homework)
+    if opts.list:
+        for mutant in make_mutants(hw):
+            print(mutant.id)
+        return 0
+    report = mutation_report(hw, jobs=opts.jobs)
+    text = report.text()
+    print(text)
+    if opts.output:
+        Path(opts.output).write_text(text + "\n")
+    return 0 if report.score >= opts.min_score else 1
 
 
 def cmd_check(opts: argparse.Namespace) -> int:
@@ -84,7 +201,7 @@ def cmd_check(opts: argparse.Namespace) -> int:
 
 def cmd_demo(opts: argparse.Namespace) -> int:
     out = Path(opts.out)
-    for hw in HOMEWORKS.values():
+    for hw in homeworks():
         for label, notebook in (("reference", hw.master), ("stub", hw.stub)):
             path = out / hw.id / label / "results.json"
             outcome = grade(hw, notebook, path)
@@ -96,13 +213,13 @@ def cmd_demo(opts: argparse.Namespace) -> int:
 def cmd_make_assignments(opts: argparse.Namespace) -> int:
     try:
         if opts.check:
-            problems = [p for hw in HOMEWORKS.values() for p in check_assignment(hw)]
+            problems = [p for hw in homeworks() for p in check_assignment(hw)]
             for p in problems:
                 print(f"out of date: {p}  (run `make assignments`)", file=sys.stderr)
             if not problems:
                 print("assignments are up to date with their master notebooks")
             return 1 if problems else 0
-        for hw in HOMEWORKS.values():
+        for hw in homeworks():
             written = write_assignment(hw)
             print(f"{hw.id}: " + (", ".join(map(str, written)) if written else "up to date"))
     except (OSError, ValueError) as exc:  # a missing or unreadable master, unbalanced markers
@@ -111,9 +228,31 @@ def cmd_make_assignments(opts: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record_oracles(opts: argparse.Namespace) -> int:
+    from dlhw.autograder.recording import record_oracles
+
+    chosen = [get_homework(h) for h in opts.homework] or homeworks()
+    failed = False
+    for hw in chosen:
+        report = record_oracles(hw, check=opts.check)
+        failed |= not report.ok
+        for problem in report.problems:
+            print(f"{hw.id}: {problem}", file=sys.stderr)
+        if report.ok and opts.check:
+            print(f"{hw.id}: {report.values} recorded oracle values agree with live torch")
+        elif report.ok:
+            where = ", ".join(map(str, report.written)) or "no oracles"
+            print(f"{hw.id}: recorded {report.values} oracle values in {where}")
+    if failed and opts.check:
+        print(
+            "run `make oracles` (autograder record-oracles) to record them again", file=sys.stderr
+        )
+    return 1 if failed else 0
+
+
 def cmd_list(opts: argparse.Namespace) -> int:
-    for hw in HOMEWORKS.values():
-        print(f"{hw.id}  {hw.slug:<16} {hw.title}  (graded: {', '.join(hw.functions)})")
+    for hw in homeworks():
+        print(f"{hw.id}  {hw.slug:<16} {hw.title}  (graded: {', '.join(hw.names)})")
     return 0
 
 
@@ -171,8 +310,86 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", default="results.json", help="results file (default %(default)s)"
     )
     p.add_argument("-v", "--verbose", action="store_true", help="also print feedback and staff log")
+    p.add_argument(
+        "--live-oracles",
+        action="store_true",
+        help="compute the tests' PyTorch expectations live instead of using the recorded ones",
+    )
     limits_args(p)
     p.set_defaults(func=cmd_grade)
+
+    p.add_argument("--stdout-visibility", choices=VISIBILITIES,
+                   help="as on Gradescope: what the submission prints goes to this command's "
+                   "stdout, which students see with this visibility (then it prints nothing else "
+                   "unless hidden); default: printed output stays in the results' output")  # fmt: skip
+    p.add_argument("--metadata", help="Gradescope's submission_metadata.json, read when present "
+                   "and passed to --policy")  # fmt: skip
+    p.add_argument("--policy", help="a course policy file (apply(results, metadata) -> results), "
+                   "e.g. a late penalty; see docs/gradescope.md")  # fmt: skip
+
+    p = subs.add_parser(
+        "gradescope",
+        help="build the Gradescope autograder zip for one homework",
+        description="Build FILE.zip for Gradescope's 'Zip file upload': setup.sh, run_autograder, "
+        "the grader's sources and this homework's tests (nothing else). See docs/gradescope.md.",
+    )
+    p.add_argument("homework", help="homework id, e.g. hw1")
+    p.add_argument("-o", "--output", required=True, help="the zip to write")
+    p.add_argument("--run-timeout", type=float, default=DEFAULT_RUN_TIMEOUT_S,
+                   help="the grader's budget for one run, seconds; must end well before "
+                   "Gradescope's 600 s timeout (default %(default)s)")  # fmt: skip
+    p.add_argument("--torch", choices=("auto", "yes", "no"), default="auto",
+                   help="install PyTorch in the image (auto: only if a test needs live torch: "
+                   "an oracle without a record, or one marked live)")  # fmt: skip
+    p.add_argument("--policy", help="a course policy file to apply to every run's results")
+    p.add_argument("--stdout-visibility", choices=VISIBILITIES, default="hidden",
+                   help="who sees what a submission prints (default %(default)s; otherwise "
+                   "that output is all the run prints)")  # fmt: skip
+    p.set_defaults(func=cmd_gradescope)
+
+    p = subs.add_parser(
+        "release",
+        help="build the student handout for one homework",
+        description="Write the stub, public tests, self-check, data loader and a README into DIR, "
+        "and check that nothing private (solutions, hidden tests, oracles) leaks.",
+    )
+    p.add_argument("homework", help="homework id, e.g. hw1")
+    p.add_argument("-o", "--output", required=True, help="a new, empty folder")
+    p.set_defaults(func=cmd_release)
+
+    p = subs.add_parser(
+        "batch",
+        help="grade every submission in a folder (a class), with a gradebook and summary",
+        description="Grade every submission in DIR: one .ipynb or one folder per student, or a "
+        "Gradescope 'Export Submissions' folder (submission_metadata.yml). Writes "
+        "OUT/results/<submission>/results.json, OUT/gradebook.{csv,json}, OUT/summary.md and "
+        "plots. Re-runs skip unchanged submissions (same notebook, homework and grader).",
+    )
+    p.add_argument("homework", help="homework id, e.g. hw1")
+    p.add_argument("submissions", help="the folder of submissions")
+    p.add_argument("-o", "--output", required=True, help="the output folder")
+    p.add_argument("-j", "--jobs", type=int, default=2,
+                   help="graders side by side (default %(default)s)")  # fmt: skip
+    p.add_argument("--rerun", action="store_true", help="grade unchanged submissions again")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    limits_args(p)
+    p.set_defaults(func=cmd_batch)
+
+    p = subs.add_parser(
+        "mutate",
+        help="measure the hidden tests: the share of mutants of the reference they catch",
+        description="Make mutants of the reference's solution regions (operators swapped, "
+        "off-by-one constants and slices, axes changed, signs flipped, statements dropped), "
+        "grade each with the batch engine, and report the share caught, with every survivor "
+        "as a diff. Mutants listed in the homework's equivalent_mutants.toml are excluded.",
+    )
+    p.add_argument("homework", help="homework id, e.g. hw1")
+    p.add_argument("-j", "--jobs", type=int, default=2, help="graders side by side (default 2)")
+    p.add_argument("--min-score", type=float, default=0.9,
+                   help="exit 1 below this share caught (default %(default)s)")  # fmt: skip
+    p.add_argument("--list", action="store_true", help="only list the mutants' ids")
+    p.add_argument("-o", "--output", help="also write the report to this file")
+    p.set_defaults(func=cmd_mutate)
 
     p = subs.add_parser("check", help="run the public tests on your notebook (for students)")
     p.add_argument("homework", help="homework id, e.g. hw1")
@@ -191,6 +408,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="fail if the generated files are out of date"
     )
     p.set_defaults(func=cmd_make_assignments)
+
+    p = subs.add_parser(
+        "record-oracles",
+        help="record the hidden tests' PyTorch expectations (or --check them against live torch)",
+        description="Grade each homework's reference notebook with live torch and store every "
+        "oracle value its tests ask for beside the tests (recorded_oracles.npz); with --check, "
+        "fail if a record is stale, missing or unused.",
+    )
+    p.add_argument("homework", nargs="*", help="homework ids (default: every homework)")
+    p.add_argument(
+        "--check", action="store_true", help="compare the records with live torch; write nothing"
+    )
+    p.set_defaults(func=cmd_record_oracles)
 
     p = subs.add_parser(
         "list",
@@ -214,6 +444,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(opts.func(opts))
     except KeyError as exc:
         print(f"autograder: {exc.args[0]}", file=sys.stderr)
+        return 2
+    except ManifestError as exc:
+        print(f"autograder: a homework's manifest is broken: {exc}", file=sys.stderr)
         return 2
 
 

@@ -10,15 +10,19 @@ at start-up, before it reads any student code. What each layer relies on:
 - limits (setrlimit): address space, CPU seconds, processes, file size, open files, no core dumps.
 - network: a seccomp filter makes socket() fail for every family but AF_UNIX, and blocks io_uring
   and the system calls of other ABIs (i386 `int 0x80`, x32).
-- process lifetime: the worker leads its own session; at the end its group is killed, every
-  process of the sandbox uid is killed (root), and orphans re-parented to the grader, which is a
-  child subreaper, are killed too.
+- kernel layers (root; `kernel_layers`, off with DLHW_KERNEL_LAYERS=off): namespaces and a
+  default-deny view of the filesystem (jail.py, view.py), one cgroup per run (cgroups.py).
+- process lifetime: the worker leads its own session; at the end the run's cgroup and PID
+  namespace are killed, every process of the sandbox uid is killed (root, killing.py), and
+  orphans re-parented to the grader, which is a child subreaper, are killed too, until none is
+  left; survivors are reported and their uid never reused.
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno
+import json
 import os
 import platform
 import random
@@ -28,9 +32,14 @@ import stat
 import struct
 import subprocess
 import sys
-import time
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from dlhw.autograder import cgroups
+from dlhw.autograder.cgroups import Cgroup
+from dlhw.autograder.killing import converge, remove_ipc_as_owner
+from dlhw.autograder.view import JAIL, jail_config, namespaces_unavailable
 
 SANDBOX_UID_BASE = 61_000
 SANDBOX_UID_SPAN = 4_000
@@ -49,6 +58,9 @@ class Limits:
         512 * 2**20
     )  # heap and anonymous memory (RLIMIT_DATA) of each worker process
     max_processes: int = 64  # processes and threads of the sandbox uid
+    # every process of the submission together, with its private scratch (tmpfs), where the run
+    # has a memory cgroup (root, cgroups writable; see cgroups.py)
+    group_memory_bytes: int = 1024 * 2**20
     max_file_bytes: int = 64 * 2**20  # largest file the worker may write
     max_open_files: int = 256
     max_output_bytes: int = 64 * 2**10  # student output kept for feedback; the rest is counted
@@ -71,27 +83,63 @@ class Identity:
         return self.uid is not None
 
 
-def _uid_in_use(uid: int) -> bool:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid == uid:
-                    return True
-            except OSError:
-                continue
-    return False
+def uid_in_use(uid: int) -> bool:
+    """A process has `uid` as one of its uids or gids (read from its status: a process that made
+    itself non-dumpable has /proc files owned by root, and on older kernels its folder too)."""
+    from dlhw.autograder.killing import processes_of_uid
+
+    return bool(processes_of_uid(uid))
 
 
 def choose_identity() -> Identity:
-    """A fresh sandbox uid when root. DLHW_SANDBOX=same-user opts out (e.g. where the interpreter
-    lives in a folder other users cannot enter); the run's staff notes then say so."""
+    """A fresh sandbox uid when root: one no process uses and no earlier run left a survivor of
+    (killing.QUARANTINED). DLHW_SANDBOX=same-user opts out (e.g. where the interpreter lives in a
+    folder other users cannot enter); the run's staff notes then say so."""
+    from dlhw.autograder.killing import QUARANTINED
+
     if os.geteuid() != 0 or os.environ.get("DLHW_SANDBOX") == "same-user":
         return Identity(None, None)
     for _ in range(50):
         uid = SANDBOX_UID_BASE + random.randrange(SANDBOX_UID_SPAN)
-        if not _uid_in_use(uid):
+        if uid not in QUARANTINED and not uid_in_use(uid):
             return Identity(uid, uid)
     raise RuntimeError("no free sandbox uid")
+
+
+@dataclass(frozen=True)
+class Jail:
+    """The kernel layers of one run: namespaces and a private view (jail.py), and/or cgroups."""
+
+    root: (
+        Path | None
+    )  # an empty folder of the grader's, the view's mount point; None: no namespaces
+    shared_dir: Path  # the grader's folder of test data, mounted read-only in the view
+    cgroup: Cgroup | None
+
+
+def kernel_layers(identity: Identity, limits: Limits, shared_dir: Path) -> tuple[Jail | None, str]:
+    """Which kernel layers this run gets, and a note for the staff log saying which."""
+    if not identity.isolated:
+        return None, "kernel layers: none (no sandbox uid)"
+    if os.environ.get("DLHW_KERNEL_LAYERS", "").lower() in ("off", "0", "no"):
+        return None, "kernel layers: off (DLHW_KERNEL_LAYERS=off); uid, rlimits, seccomp only"
+    why_not = namespaces_unavailable()
+    group, cgroup_problem = cgroups.create(
+        f"dlhw-{identity.uid}-{os.getpid()}-{random.randrange(10**6)}",
+        limits.group_memory_bytes,
+        limits.max_processes + 8,  # the keeper's two processes and a few threads of slack
+    )
+    root = None if why_not else Path(tempfile.mkdtemp(prefix="dlhw-root-"))
+    active = [] if why_not else ["namespaces (mount: private view, pid, ipc, net)"]
+    active += [group.describe()] if group is not None else []
+    note = "kernel layers: " + (" + ".join(active) or "none")
+    if why_not:
+        note += f"; namespaces unavailable ({why_not})"
+    if cgroup_problem:
+        note += f"; cgroups: {cgroup_problem}"
+    if root is None and group is None:
+        return None, note
+    return Jail(root, shared_dir, group), note
 
 
 def worker_environment(workdir: Path) -> dict[str, str]:
@@ -112,9 +160,17 @@ def worker_environment(workdir: Path) -> dict[str, str]:
 
 
 def spawn_worker(
-    identity: Identity, workdir: Path, read_fd: int, write_fd: int, limits: Limits
+    identity: Identity,
+    workdir: Path,
+    read_fd: int,
+    write_fd: int,
+    limits: Limits,
+    jail: Jail | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start `python -m dlhw.autograder.worker` confined; student output goes to its stdout pipe."""
+    """Start `python -m dlhw.autograder.worker` confined; student output goes to its stdout pipe.
+
+    With namespaces (`jail.root`), the grader's child is the worker's keeper (jail.py), which runs
+    it in a private view; otherwise the worker itself, as the sandbox uid."""
     cmd = [
         sys.executable, "-I", "-m", "dlhw.autograder.worker",
         "--read-fd", str(read_fd), "--write-fd", str(write_fd),
@@ -122,6 +178,18 @@ def spawn_worker(
         "--nproc", str(limits.max_processes), "--fsize", str(limits.max_file_bytes),
         "--nofile", str(limits.max_open_files),
     ]  # fmt: skip
+    if jail is not None and jail.root is not None:
+        config = jail_config(
+            uid=identity.uid, gid=identity.gid, workdir=workdir, shared_dir=jail.shared_dir,  # type: ignore[arg-type]
+            argv=cmd, env=worker_environment(workdir), pass_fds=[read_fd, write_fd],
+            cgroups=jail.cgroup.procs_files() if jail.cgroup is not None else [], root=jail.root,
+        )  # fmt: skip
+        return subprocess.Popen(
+            [sys.executable, "-I", "-S", str(JAIL), json.dumps(config)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            pass_fds=(read_fd, write_fd), cwd=workdir, env={"PATH": "/usr/bin:/bin"},
+            start_new_session=True,
+        )  # fmt: skip
     proc = subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,
@@ -136,6 +204,13 @@ def spawn_worker(
         extra_groups=[] if identity.isolated else None,
     )
     _make_first_oom_victim(proc.pid)  # before any student code: that comes after the greeting
+    if jail is not None and jail.cgroup is not None:
+        # Also before any student code: the worker forks nothing until it is sent a cell.
+        for procs in jail.cgroup.procs_files():
+            try:
+                Path(procs).write_text(str(proc.pid))
+            except OSError:
+                pass  # the uid and descent layers still find it
     return proc
 
 
@@ -268,12 +343,23 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def reap(proc: subprocess.Popen[bytes] | None, identity: Identity, spared: set[int]) -> int:
-    """Kill the worker, its group, every process of the sandbox uid, and orphans re-parented to us.
+def reap(
+    proc: subprocess.Popen[bytes] | None,
+    identity: Identity,
+    spared: set[int],
+    cgroup: Cgroup | None = None,
+    own: int = 1,
+) -> tuple[int, list[int]]:
+    """Kill the worker (or its keeper, whose death ends its PID namespace), then everything of the
+    submission: its cgroup, every process of the sandbox uid, every orphan re-parented to us.
 
-    `spared` holds pids of our own children that are not the worker's (never killed).
-    Returns the number of leftover processes that were killed besides the worker."""
-    killed = 0
+    `spared` holds pids of our own children that are not the worker's (never killed); `own` is
+    how many processes of the cgroup are the worker's own (3 with the keeper and its pid 1).
+    Returns (leftover processes killed besides the worker, survivors: pids still alive)."""
+    members = 0
+    if cgroup is not None:
+        members = len(cgroup.pids())
+        cgroup.kill()
     if proc is not None:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -281,39 +367,9 @@ def reap(proc: subprocess.Popen[bytes] | None, identity: Identity, spared: set[i
             pass
         proc.kill()
         proc.wait()
-    for _ in range(20):
-        victims = [p for p in children_of(os.getpid()) if p not in spared]
-        if identity.isolated:
-            if _uid_in_use(identity.uid):  # type: ignore[arg-type]
-                _kill_all_of_uid(identity)
-                victims.append(-1)
-        if not victims:
-            break
-        for pid in victims:
-            if pid > 0:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            killed += 1
-        for pid in victims:
-            if pid > 0:
-                try:
-                    os.waitpid(pid, 0)
-                except ChildProcessError:
-                    pass
-        time.sleep(0.01)
-    return killed
-
-
-def _kill_all_of_uid(identity: Identity) -> None:
-    # kill(-1) from a process of that uid reaches exactly that uid's processes.
-    subprocess.run(
-        [sys.executable, "-S", "-I", "-c", "import os; os.kill(-1, 9)"],
-        user=identity.uid, group=identity.gid, extra_groups=[],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        check=False, env={},
-    )  # fmt: skip
+    killed, survivors = converge(identity.uid, spared | ({proc.pid} if proc else set()), cgroup)
+    own = own if proc is not None else 0  # without a worker every member was a leftover
+    return killed + max(members - own, 0), survivors
 
 
 # ---- removing what the sandbox left, as root, in folders it could write ------------------------
@@ -500,7 +556,7 @@ def remove_ipc_objects(identity: Identity) -> int:
         "sem": ("semid", lambda i: libc.semctl(i, 0, ipc_rmid)),
         "msg": ("msqid", lambda i: libc.msgctl(i, ipc_rmid, None)),
     }
-    removed = 0
+    removed = refused = 0
     for kind, (id_column, remove) in removers.items():
         try:
             header, *rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
@@ -510,6 +566,11 @@ def remove_ipc_objects(identity: Identity) -> int:
         for row in rows:
             fields = dict(zip(columns, row.split(), strict=False))
             owners = {int(fields.get("uid", -1)), int(fields.get("cuid", -1))}
-            if identity.uid in owners and remove(int(fields[id_column])) == 0:
-                removed += 1
+            if identity.uid in owners:
+                if remove(int(fields[id_column])) == 0:
+                    removed += 1
+                else:
+                    refused += 1
+    if refused:  # root without CAP_SYS_ADMIN (a container) may not: the owner may
+        removed += remove_ipc_as_owner(identity.uid)  # type: ignore[arg-type]
     return removed

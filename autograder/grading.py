@@ -18,15 +18,18 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dlhw.autograder.classspec import ClassSpec, class_specs
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.homeworks import Homework, course_root
 from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells
+from dlhw.autograder.oracles import Mode, OracleRun, oracle_run
 from dlhw.autograder.reporter import GradescopeReporter, SubmissionFixture, TestEntry
 from dlhw.autograder.results import (
     check_results_path,
@@ -36,6 +39,7 @@ from dlhw.autograder.results import (
 )
 from dlhw.autograder.session import CellReport, Session
 from dlhw.autograder.submission import Submission
+from dlhw.autograder.view import close_course_root
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class GradeOutcome:
     results: dict[str, Any]
     path: Path | None
     staff_log: str
+    printed: str = ""  # what the submission printed (capped), for the run's own stdout
 
     @property
     def score(self) -> float:
@@ -97,12 +102,27 @@ def _symlink_problem(name: str) -> str:
 
 
 def protect_private_files() -> None:
-    """As root, close to other users what student code must not read: the solutions folder
-    (hidden tests, reference notebooks) and the repository's history, which holds them too."""
-    if os.geteuid() == 0:
-        for private in (course_root() / "solutions", course_root() / ".git"):
-            if private.is_dir():
-                os.chmod(private, 0o700)
+    """As root, close to other users what student code must not read: everything of the course
+    root but the packages the worker imports and the virtual environment (view.py), including the
+    solutions (hidden tests, reference notebooks) and the repository's history, which holds them
+    too. Where the worker runs in namespaces it does not even see them; this is the fallback."""
+    close_course_root()
+
+
+@contextlib.contextmanager
+def _no_plugin_autoload() -> Iterator[None]:
+    """Only the grader's own plugins take part: pytest plugins installed in the environment (found
+    through entry points) are not loaded, which also saves their import time."""
+    name = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
+    before = os.environ.get(name)
+    os.environ[name] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def close_upload(submission: Path) -> list[str]:
@@ -142,10 +162,10 @@ def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[Test
         "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:logging",
         "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:legacypath",
         "--import-mode=importlib",
-        "-q", "--tb=short", "--no-header",
-        # No assertion rewriting: a failed `assert` in a hidden test carries only the message the
-        # test wrote, never the test's expression (its code) or the values pytest would explain.
+        # No assertion rewriting: it costs start-up time, and a failed bare `assert` would put
+        # the hidden test's own expression in the feedback; tests say what failed in messages.
         "--assert=plain",
+        "-q", "--tb=short", "--no-header",
     ]  # fmt: skip
     # Run from inside another pytest (the project's own tests), that pytest's import hook would
     # still rewrite the hidden tests' asserts: step it aside, so grading behaves the same anywhere.
@@ -153,7 +173,7 @@ def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[Test
     try:
         for hook in rewriters:
             sys.meta_path.remove(hook)
-        with contextlib.redirect_stdout(log):
+        with contextlib.redirect_stdout(log), _no_plugin_autoload():
             code = pytest.main(args, plugins=[reporter, SubmissionFixture(submission)])
     finally:
         sys.meta_path[:0] = rewriters
@@ -201,7 +221,9 @@ def _cell_line(source: str, report: CellReport) -> str:
     return f"  - cell {report.index + 1} (`{first}`) {what}:\n{body}"
 
 
-def _summary(read: ReadNotebook | None, session: Session | None, problem: str) -> str:
+def _summary(
+    read: ReadNotebook | None, session: Session | None, problem: str, with_printed: bool = True
+) -> str:
     if read is None or session is None:
         return f"Your submission could not be graded: {problem}"
     lines = [
@@ -227,8 +249,10 @@ def _summary(read: ReadNotebook | None, session: Session | None, problem: str) -
         more = ", ..." if len(skipped_magic) > MAX_LISTED_CELLS else ""
         lines.append(f"Skipped cells {cells}{more}: their cell magics are not Python.")
     printed = session.output().strip()
-    if printed:
+    if printed and with_printed:
         lines.append("\nWhat your notebook printed while being graded:\n" + printed)
+    elif printed:
+        lines.append("What your notebook printed while being graded is in the autograder output.")
     return "\n".join(lines)
 
 
@@ -238,19 +262,31 @@ def grade(
     output: Path | None = None,
     limits: Limits | None = None,
     tests: list[Path] | None = None,
+    stdout_visibility: str | None = None,
+    classes: Mapping[str, ClassSpec] | None = None,
+    oracles: OracleRun | None = None,
 ) -> GradeOutcome:
     """Grade one submission (a notebook or a folder holding one); always returns results.
 
-    `tests` defaults to the homework's public and hidden tests."""
+    `tests` defaults to the homework's public and hidden tests. With `stdout_visibility` (as on
+    Gradescope), what the submission printed leaves the results' `output` for the run's stdout
+    (`GradeOutcome.printed`), which Gradescope shows with that visibility. `classes` are the
+    student classes the tests may use; by default the manifest's [classes.NAME] tables
+    (`classspec.class_specs(hw.classes)`). `oracles` says what
+    the tests' oracles do (default: recorded values, no torch; see oracles.py) and collects what
+    they did."""
     if output is not None:
         check_results_path(output)  # UnsafeResultsPath: refused before anything runs
     start = time.monotonic()
+    oracles = OracleRun(Mode.RECORDED) if oracles is None else oracles
     results: dict[str, Any] | None = None
     session: Session | None = None
     read: ReadNotebook | None = None
     problem = ""
     staff: list[str] = []
     try:
+        if classes is None:  # the manifest's [classes.NAME] tables (a malformed one: our failure)
+            classes = class_specs(hw.classes)
         try:
             read = graded_cells(locate_notebook(submission, hw))
         except NotebookError as exc:
@@ -259,24 +295,45 @@ def grade(
         staff.extend(close_upload(submission))
         if read is not None:
             session = Session(limits)
-            # The notebook runs in the worker while this process imports the tests' oracles.
+            # The notebook runs in the worker while this process imports what live oracles need
+            # (recorded ones need nothing).
             runner = CellRunner(session, [(c.index, c.source) for c in read.cells])
-            for module in hw.preload:
-                importlib.import_module(module)
+            if oracles.mode is not Mode.RECORDED:
+                for module in hw.preload:
+                    importlib.import_module(module)
             runner.join()  # re-raises what stopped the cells (a grader failure, never silent)
-            sub = Submission(session)
+            sub = Submission(session, classes=classes, functions=hw.functions)
         else:
-            sub = Submission(None, unavailable=f"your submission could not be read: {problem}")
+            unavailable = f"your submission could not be read: {problem}"
+            sub = Submission(None, unavailable, classes=classes, functions=hw.functions)
         if tests is None:
             tests = [hw.public_tests, *hw.hidden_tests]
-        entries, log = run_tests(tests, sub)
+        with oracle_run(oracles):
+            entries, log = run_tests(tests, sub)
         staff.append(log)
+        staff.append(oracles.staff_note())
+        if oracles.unavailable:  # some tests had no expectation: their scores would be wrong
+            raise RuntimeError(
+                "expected values of the tests are missing (no record, and no torch to compute "
+                "them); re-record the oracles (`autograder record-oracles`) and grade again"
+            )
         entries_json = [e.to_json() for e in entries]
+        summary = _summary(read, session, problem, with_printed=stdout_visibility is None)
+        broken = [e.name for e in entries if e.grader_error]
+        if broken:  # the test author's mistakes: said plainly, and logged for staff
+            staff.append(f"GRADER ERRORS in tests: {broken}")
+            summary = (
+                f"The autograder could not run {len(broken)} test(s) because of a mistake in "
+                f"the tests, not in your work: {', '.join(broken)}. Course staff have been "
+                "told and will regrade.\n" + summary
+            )
         results = {
             "score": round(sum(t["score"] for t in entries_json), 6),
-            "output": _summary(read, session, problem),
+            "output": summary,
             "tests": entries_json,
         }
+        if stdout_visibility is not None:
+            results["stdout_visibility"] = stdout_visibility
     except Exception:  # noqa: BLE001 - any grader failure must still produce a results file
         details = traceback.format_exc()
         staff.append(details)
@@ -296,4 +353,5 @@ def grade(
             results = failure_results("the grading run was interrupted", "interrupted")
         results["execution_time"] = round(time.monotonic() - start, 3)
         results = write_results(results, output) if output is not None else finalize(results)
-    return GradeOutcome(results, output, "\n".join(staff))
+    printed = session.output() if session is not None else ""
+    return GradeOutcome(results, output, "\n".join(staff), printed)

@@ -1,7 +1,11 @@
 """The plain-data protocol spoken across the trust boundary.
 
 Only plain data crosses: None, bools, ints, floats, complex numbers, strings, lists, tuples, dicts
-with string keys, and numeric numpy arrays (and numpy scalars). Nothing is ever pickled. A frame is
+with string keys, numeric numpy arrays (and numpy scalars), numpy random Generators (by value: the
+state of an allow-listed bit generator, see generators.py), and `Ref`s: references to objects
+the worker keeps (an id, the worker generation that issued it, a class name; whether a reference
+was really issued is checked by the side that receives it, see remote.py and object_table.py).
+Nothing is ever pickled. A frame is
 
     8-byte little-endian length of a UTF-8 JSON header | JSON header | raw array buffers
 
@@ -22,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from dlhw.autograder.generators import GeneratorError, generator_state, make_generator
 from dlhw.autograder.text import clean
 
 HEADER = struct.Struct("<Q")
@@ -45,6 +50,30 @@ class FrameLimits:
 
 
 DEFAULT_LIMITS = FrameLimits()
+MAX_REF_ID = 2**53  # ids and epochs stay exact in any JSON reader
+MAX_CLASS_NAME = 100
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to an object that stays in the worker: plain data, never the object."""
+
+    id: int
+    epoch: int  # the worker generation that issued it: a restarted worker makes it stale
+    cls: str  # the declared class the object is an instance of
+
+
+def _ref_fields(id_: object, epoch: object, cls: object) -> Ref:
+    if not (
+        type(id_) is int
+        and type(epoch) is int
+        and 0 <= id_ < MAX_REF_ID
+        and 0 <= epoch < MAX_REF_ID
+        and type(cls) is str
+        and 0 < len(cls) <= MAX_CLASS_NAME
+    ):
+        raise ProtocolError("malformed reference")
+    return Ref(id_, epoch, cls)
 
 
 def _describe(obj: object) -> str:
@@ -52,6 +81,10 @@ def _describe(obj: object) -> str:
     return (
         f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ != "builtins" else kind.__name__
     )
+
+
+_INLINE = (int, str, type(None))  # exact types that encode as themselves
+_DECODE_INLINE = (int, float, bool, type(None))  # exact types that decode as themselves
 
 
 class _Encoder:
@@ -83,13 +116,23 @@ class _Encoder:
         if type(obj) is complex:
             return {"__complex__": [self.encode(obj.real), self.encode(obj.imag)]}
         if type(obj) is list:
-            return [self.encode(x, depth + 1) for x in obj]
+            # Ints, strings and None inline (most items of a batch of object steps): no call each.
+            self.items += len(obj)
+            return [x if type(x) in _INLINE else self.encode(x, depth + 1) for x in obj]
         if type(obj) is tuple:
             return {"__tuple__": [self.encode(x, depth + 1) for x in obj]}
         if type(obj) is dict:
             if not all(type(k) is str for k in obj):
                 raise ProtocolError("dict keys must be strings")
             return {"__dict__": {k: self.encode(v, depth + 1) for k, v in obj.items()}}
+        if type(obj) is Ref:
+            ref = _ref_fields(obj.id, obj.epoch, obj.cls)
+            return {"__ref__": [ref.id, ref.epoch, ref.cls]}
+        if type(obj) is np.random.Generator:  # by value: its bit generator's state (generators.py)
+            try:
+                return {"__generator__": self.encode(generator_state(obj), depth + 1)}
+            except GeneratorError as exc:
+                raise ProtocolError(str(exc)) from None
         if isinstance(obj, np.generic) and obj.dtype.kind in NUMERIC_KINDS:
             self._reserve(obj)
             return self._array(np.asarray(obj), scalar=True)
@@ -151,7 +194,11 @@ class _Decoder:
         if obj is None or type(obj) in (bool, int, float):
             return obj
         if type(obj) is list:
-            return [self.decode(x, depth + 1) for x in obj]
+            # Numbers, bools and None inline (most items of object steps and their replies).
+            self.items += len(obj)
+            if self.items > self.limits.max_items:
+                raise ProtocolError(f"value has more than {self.limits.max_items} items")
+            return [x if type(x) in _DECODE_INLINE else self.decode(x, depth + 1) for x in obj]
         if type(obj) is not dict:
             raise ProtocolError("malformed value in frame")
         if "__ndarray__" in obj:
@@ -170,6 +217,15 @@ class _Decoder:
             if type(re_) is not float or type(im) is not float:
                 raise ProtocolError("malformed complex number")
             return complex(re_, im)
+        if key == "__generator__":
+            try:
+                return make_generator(self.decode(inner, depth + 1))
+            except GeneratorError as exc:
+                raise ProtocolError(str(exc)) from None
+        if key == "__ref__":
+            if type(inner) is not list or len(inner) != 3:
+                raise ProtocolError("malformed reference")
+            return _ref_fields(*inner)
         raise ProtocolError("malformed value in frame")
 
     def _array(self, obj: dict[str, Any]) -> Any:

@@ -8,18 +8,21 @@ Hidden tests are ordinary pytest functions; points, visibility, tags and numberi
     @pytest.mark.number("2.1")                    # default: order of collection
     def test_large_logits(sub): ...
 
-The first line of a test's docstring is its name on Gradescope. A failing test's output is the
+The first line of a test's docstring is its name on Gradescope (a parametrized test's name ends
+with its case's id: "trajectory like torch.optim [Adam]"). A failing test's output is the
 exception's message only, never the test's source or traceback, which would reveal hidden tests.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 
-from dlhw.autograder.submission import StudentError
+from dlhw.autograder import feedback
+from dlhw.autograder.submission import GraderError, StudentError
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 MARKERS = (
@@ -40,10 +43,12 @@ class TestEntry:
     tags: tuple[str, ...]
     score: float = 0.0
     status: str = "failed"  # "passed" | "failed"
-    output: str = "not run"
+    output: str = "not run"  # Markdown (feedback.FORMAT)
+    extra_data: tuple[tuple[str, Any], ...] = ()  # figures of a mismatch, for gradebooks
+    grader_error: bool = False  # failed by the test's own mistake (a GraderError), not the work's
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        entry = {
             "name": self.name,
             "number": self.number,
             "score": self.score,
@@ -52,7 +57,11 @@ class TestEntry:
             "visibility": self.visibility,
             "tags": list(self.tags),
             "output": self.output,
+            "output_format": feedback.FORMAT,
         }
+        if self.extra_data:
+            entry["extra_data"] = dict(self.extra_data)
+        return entry
 
 
 def _marker_arg(item: pytest.Item, name: str, default: Any) -> Any:
@@ -60,8 +69,16 @@ def _marker_arg(item: pytest.Item, name: str, default: Any) -> Any:
     return marker.args[0] if marker is not None and marker.args else default
 
 
+GRADER_ERROR = "The autograder could not run this test"
+
+
 def _message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
     exc = excinfo.value
+    if isinstance(exc, GraderError):
+        return (
+            f"{GRADER_ERROR}: {exc}\nThis is a mistake in the test, not in your work; "
+            "course staff have been told."
+        )
     if isinstance(exc, StudentError):
         return str(exc).strip()
     if isinstance(exc, AssertionError):
@@ -98,6 +115,9 @@ class GradescopeReporter:
             tags_marker = item.get_closest_marker("tags")
             doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
             name = doc.strip().splitlines()[0] if doc.strip() else item.name
+            callspec = getattr(item, "callspec", None)
+            if doc.strip() and callspec is not None:  # parametrized: one name per case
+                name = f"{name} [{callspec.id}]"
             self.entries[item.nodeid] = TestEntry(
                 nodeid=item.nodeid,
                 name=name,
@@ -120,8 +140,14 @@ class GradescopeReporter:
             )
         elif report.failed and call.excinfo is not None:
             # A failure in setup or teardown also fails the test (and takes its points).
+            output, extra = feedback.render(call.excinfo.value, _message(call.excinfo))
             self.entries[item.nodeid] = replace(
-                entry, score=0.0, status="failed", output=_message(call.excinfo)
+                entry,
+                score=0.0,
+                status="failed",
+                output=output,
+                extra_data=tuple(sorted(extra.items())),
+                grader_error=isinstance(call.excinfo.value, GraderError),
             )
         elif report.skipped:
             self.entries[item.nodeid] = replace(entry, score=0.0, status="failed", output="skipped")
@@ -137,5 +163,10 @@ class SubmissionFixture:
         self.submission = submission
 
     @pytest.fixture
-    def sub(self) -> Any:
-        return self.submission
+    def sub(self) -> Iterator[Any]:
+        yield self.submission
+        # The objects the test made are dropped when it ends (a failure here, such as a
+        # __del__ that hangs, fails this test).
+        release = getattr(self.submission, "release", None)
+        if release is not None:
+            release()

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,14 @@ from dlhw.autograder.confinement import (
     become_subreaper,
     children_of,
     choose_identity,
+    kernel_layers,
     reap,
     remove_ipc_objects,
     remove_scratch_files,
     remove_tree,
     spawn_worker,
 )
+from dlhw.autograder.killing import QUARANTINED, kill_now
 from dlhw.autograder.protocol import Channel, FrameLimits, ProtocolError
 from dlhw.autograder.text import clean
 
@@ -119,20 +121,47 @@ class Session:
             else ["worker NOT isolated by uid (DLHW_SANDBOX)"]
         )
         self.restarts = 0
+        self.generation = 0  # counts worker starts: references from another generation are stale
         self.leftovers_killed = 0
+        self.survivors: list[int] = []  # pids of the submission that no kill could end
         self.files_removed = 0
         self._worker: _Worker | None = None
         self._closed = False
-        self.shared_dir: Path | None = None  # test data for the worker (see share_file)
+        # Test data for the worker (see share_file): made now, so that the view can show it.
+        self.shared_dir: Path | None = Path(tempfile.mkdtemp(prefix="dlhw-shared-"))
+        os.chmod(self.shared_dir, 0o755)
+        self.jail, layers = kernel_layers(self.identity, self.limits, self.shared_dir)
+        self.notes.append(layers)
+        # When the budget runs out, whatever the submission left running dies at once: spinners
+        # must not slow the grader's remaining work (every later request fails at once anyway).
+        self._watchdog = threading.Timer(self.limits.run_timeout_s + 0.5, self._budget_spent)
+        self._watchdog.daemon = True
+        self._watchdog.start()
 
     # ---- lifecycle ------------------------------------------------------------------------
 
     def _start(self) -> _Worker:
+        try:
+            return self._start_once()
+        except SandboxError as exc:
+            # The first start runs no student code: if the private view could not be built on
+            # this machine, grade without namespaces rather than not at all (staff are told).
+            if self.jail is None or self.jail.root is None or self.restarts or self.cells:
+                raise
+            self.notes.append(f"namespaces FAILED, graded without them: {str(exc)[-500:]}")
+            try:
+                remove_tree(self.jail.root)  # never mounted on our side
+            except OSError:
+                pass
+            self.jail = replace(self.jail, root=None)
+            return self._start_once()
+
+    def _start_once(self) -> _Worker:
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         try:
             proc = spawn_worker(
-                self.identity, self.workdir, to_worker_r, from_worker_w, self.limits
+                self.identity, self.workdir, to_worker_r, from_worker_w, self.limits, self.jail
             )
         except OSError as exc:
             who = f"uid {self.identity.uid}" if self.identity.isolated else "the current user"
@@ -152,6 +181,7 @@ class Session:
             fds=(from_worker_r, to_worker_w),
         )
         self._worker = worker
+        self.generation += 1
         try:
             hello = self._receive(worker, 60.0)
         except WorkerFailure as exc:
@@ -169,7 +199,7 @@ class Session:
         worker, self._worker = self._worker, None
         if worker is None:
             return
-        self.leftovers_killed += reap(worker.proc, self.identity, self.spared)
+        self._reap(worker.proc)
         worker.output.join()
         if worker.proc.stdout is not None:
             worker.proc.stdout.close()
@@ -198,10 +228,17 @@ class Session:
                 failures.append(exc)
                 return 0
 
+        step("stop the budget watchdog", self._watchdog.cancel)
         step("stop the worker", self._stop)
-        self.leftovers_killed += step(
-            "kill leftovers", lambda: reap(None, self.identity, self.spared)
-        )
+        step("kill leftovers", lambda: self._reap(None))
+        if self.survivors:
+            QUARANTINED.add(self.identity.uid)  # type: ignore[arg-type]
+            self.notes.append(
+                f"WARNING: {len(self.survivors)} processes of the submission SURVIVED every kill "
+                f"(pids {self.survivors[:20]}); uid {self.identity.uid} is never used again"
+            )
+        if self.jail is not None:
+            step("remove the run's cgroup and jail root", self._remove_jail)
         self.files_removed = step(
             "remove scratch files", lambda: remove_scratch_files(self.identity, keep=self.workdir)
         )
@@ -213,6 +250,27 @@ class Session:
                 step(f"remove {folder}", lambda f=folder: remove_tree(f))
         if failures:
             raise failures[-1]
+
+    def _remove_jail(self) -> None:
+        assert self.jail is not None
+        if self.jail.cgroup is not None and not self.jail.cgroup.remove():
+            self.notes.append("WARNING: the run's cgroup is not empty; left in place")
+        if self.jail.root is not None:
+            try:
+                self.jail.root.rmdir()  # only ever a mount point in the worker's namespace
+            except OSError:
+                pass
+
+    def _budget_spent(self) -> None:
+        if not self._closed:
+            kill_now(self.identity.uid, self.jail.cgroup if self.jail is not None else None)
+
+    def _reap(self, proc: subprocess.Popen[bytes] | None) -> None:
+        cgroup = self.jail.cgroup if self.jail is not None else None
+        own = 3 if self.jail is not None and self.jail.root is not None else 1
+        killed, survivors = reap(proc, self.identity, self.spared, cgroup, own)
+        self.leftovers_killed += killed
+        self.survivors = survivors
 
     def __enter__(self) -> Session:
         return self
@@ -242,6 +300,8 @@ class Session:
         )
 
     def _crash(self, worker: _Worker) -> WorkerFailure:
+        if self.remaining() <= 0:  # killed by the watchdog once the budget ran out
+            return WorkerFailure("budget", "the grading run's time budget ran out")
         code = worker.proc.poll()
         if code is None:
             try:
@@ -374,12 +434,33 @@ class Session:
         folder inside the worker's, where the student could plant a symlink and have the grader
         write (and chown) through it into any folder of the machine."""
         if self.shared_dir is None:
-            self.shared_dir = Path(tempfile.mkdtemp(prefix="dlhw-shared-"))
-            os.chmod(self.shared_dir, 0o755)
+            raise WorkerFailure("budget", "the grading session is closed")
         path = self.shared_dir / Path(name).name
         path.write_bytes(data)
         os.chmod(path, 0o644)
         return str(path)
+
+    def live_generation(self) -> int:
+        """The generation of the running worker, starting one (and replaying the cells) if none
+        runs: what the next request will reach (references of other generations are stale)."""
+        if self._closed:
+            raise WorkerFailure("budget", "the grading session is closed")
+        if self._worker is None:
+            self._restart()
+        return self.generation
+
+    def running_generation(self) -> int | None:
+        """The generation of the running worker; None when none runs (nothing to release)."""
+        return self.generation if self._worker is not None and not self._closed else None
+
+    def discard_worker(self) -> None:
+        """Stop a worker that broke the protocol in a way only the caller saw (a forged
+        reference): it is never reused; the next request starts a fresh one."""
+        self._stop()
+
+    def request(self, message: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Send one request (objects.py's steps), with the call time limit unless given."""
+        return self._request(message, timeout or self.limits.call_timeout_s)
 
     def defined(self, names: list[str]) -> dict[str, str]:
         reply = self._request({"op": "defined", "names": names}, self.limits.call_timeout_s)

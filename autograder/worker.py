@@ -7,6 +7,7 @@ before it reads any student code, then serves requests on its channel:
     {"op": "call", "name": f, "args": [...], "kwargs": {...}, "return_args": bool}
                                                          -> {"ok": true, "value": v, "args"?: [...]}
     {"op": "defined", "names": [...]}                    -> {"ok": true, "value": {name: kind}}
+    {"op": "objects", ...} and {"op": "release"}: student objects kept by id (object_table.py)
 
 Everything here runs in the student's process, so nothing here is trusted by the grader: replies are
 plain data the grader validates. Student output goes to stdout, which the grader drains and caps.
@@ -17,30 +18,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 import types
 from typing import Any
 
 from dlhw.autograder.confinement import EXIT_OUT_OF_MEMORY, confine_self
 from dlhw.autograder.magics import neutralise_ipython
+from dlhw.autograder.object_table import ObjectTable, describe_error
 from dlhw.autograder.protocol import Channel, ProtocolError
 
-
-def _error(exc: BaseException, filename_prefix: str = "<cell") -> dict[str, Any]:
-    """Describe an exception; the traceback keeps only frames of student code (notebook cells)."""
-    frames = [
-        f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(filename_prefix)
-    ]
-    lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
-    try:
-        message = str(exc)
-    except BaseException:  # noqa: BLE001 - a hostile __str__ must not break the reply
-        message = "<unprintable exception>"
-    return {
-        "type": type(exc).__name__[:200],
-        "message": message[:2000],
-        "traceback": "".join(lines)[-4000:],
-    }
+_error = describe_error
 
 
 class Worker:
@@ -48,6 +34,7 @@ class Worker:
         self.channel = channel
         self.pid = os.getpid()
         self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
+        self.objects = ObjectTable(self.namespace)
 
     def serve(self) -> None:
         while True:
@@ -74,6 +61,16 @@ class Worker:
             return self.call(request)
         if op == "defined":
             return {"ok": True, "value": {n: self.kind(n) for n in request["names"]}}
+        if op == "objects":
+            try:
+                return self.objects.run(request)
+            finally:
+                sys.stdout.flush()
+        if op == "release":
+            try:
+                return self.objects.release()
+            finally:
+                sys.stdout.flush()
         return {"ok": False, "error": {"type": "ProtocolError", "message": f"unknown op {op!r}"}}
 
     def run_cell(self, index: int, source: str) -> dict[str, Any] | None:

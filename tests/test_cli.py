@@ -67,6 +67,7 @@ def test_grade_refuses_an_unwritable_results_path_before_grading(tmp_path, capsy
 def test_make_assignments_reports_broken_masters_clearly(tmp_path, monkeypatch, capsys):
     master = tmp_path / "solutions" / "hw1_softmax" / "hw1_softmax.ipynb"
     master.parent.mkdir(parents=True)
+    (master.parent / "homework.toml").write_text('title = "t"\nfunctions = ["f"]\n')
     master.write_text(
         '{"cells": [{"id": "c1", "cell_type": "code", "source": "# BEGIN SOLUTION\\nx = 1", "metadata": {},'
         ' "outputs": [], "execution_count": null}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'

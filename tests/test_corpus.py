@@ -42,8 +42,11 @@ from dlhw.autograder.grading import GradeOutcome, grade
 from dlhw.autograder.results import validate
 from dlhw.autograder.session import Session
 from dlhw.autograder.text import clean
+from dlhw.autograder.view import namespaces_unavailable
 
 sys.path.insert(0, str(Path(__file__).parent / "corpus"))
+import cases_escape  # noqa: E402
+
 import build_corpus  # noqa: E402
 from corpus_kit import HW, MARK, Context, write_upload  # noqa: E402
 
@@ -100,6 +103,7 @@ class Expect:
     limits: Limits = LIMITS
     results_in_tmp: bool = False  # results.json directly in /tmp, as with `-o /tmp/r.json`
     hostile: bool = True  # attacks the machine: run only with the uid sandbox (root)
+    fallback_message: str | None = None  # what the student is told without the kernel layers
 
 
 def limits(**changes: float) -> Limits:
@@ -139,10 +143,12 @@ EXPECTED: dict[str, Expect] = {
     "close_grader_pipes": Expect("crashed the notebook's process"),
     "kill_grader": Expect("SIGKILL to the grader failed: [Errno 1] Operation not permitted"),
     # the grader's files and state
-    "write_results_json": Expect("Permission denied"),
-    "rewrite_results_later": Expect("cannot write results.json: [Errno 13] Permission denied"),
+    # In the private view the results' folder does not exist and / is read-only; without it the
+    # folders are root's: either way the write fails.
+    "write_results_json": Expect("could not write /autograder/results/results.json"),
+    "rewrite_results_later": Expect("cannot write results.json: [Errno"),
     "rewrite_results_in_tmp": Expect("forged /tmp/", results_in_tmp=True),
-    "overwrite_grader_files": Expect("WROTE nothing: [Errno 13] Permission denied"),
+    "overwrite_grader_files": Expect("WROTE nothing: [Errno"),
     "symlink_in_worker_folder": Expect("links planted"),
     "read_hidden_tests": Expect("nothing leaked"),
     "walk_grader_memory": Expect("no grader state here"),
@@ -199,13 +205,19 @@ EXPECTED: dict[str, Expect] = {
         named("softmax_loss of logits near 1000", "softmax_loss: logits near 1000"),
         hostile=False,
     ),
-    # A batch of one is the one case where the sum is the mean; the epoch tests that accept SGD
-    # with the student's own gradient pass, the two that compare with torch alone do not.
+    # A batch of one is the one case where the sum is the mean. The epoch calls this gradient,
+    # so its result differs from torch's SGD: no epoch test may take the student's gradient as
+    # its expectation (issue #8, item 6), so only the batch-of-one epoch and the public test
+    # (which checks the return value) pass.
     "grad_not_divided_by_batch": Expect(
         "the gradient differs from the expected values",
-        either(
-            minus(GRAD, named("softmax_regression_grad: a batch of one")),
-            named("epoch: end to end"),
+        minus(
+            either(GRAD, EPOCH),
+            named(
+                "softmax_regression_grad: a batch of one",
+                "epoch: batch=1",
+                "epoch returns None",
+            ),
         ),
         hostile=False,
     ),
@@ -222,6 +234,28 @@ EXPECTED: dict[str, Expect] = {
     "epoch_wrong_defaults": Expect(
         "theta after one epoch differs", named("epoch: defaults lr=0.1"), hostile=False
     ),
+    # reading the solutions from outside solutions/: a stub plus a cell that runs what it finds
+    "steal_from_corpus_tables": Expect("stole nothing", ALL),
+    "steal_from_git_history": Expect("stole nothing", ALL, seconds=40),
+    "steal_via_package_paths": Expect("stole nothing", ALL),
+    "steal_via_proc_and_links": Expect("stole nothing", ALL),
+    "steal_other_uploads_and_results": Expect("stole nothing", ALL),
+    # Without the private /proc, command lines of others (the grader's) are visible (documented).
+    "read_other_processes": Expect(
+        "other users' processes: 0 cmdlines, 0 environs", fallback_message=", 0 environs"
+    ),
+    # outliving, stopping or outrunning the cleanup: none may be left (checked for every case)
+    "setsid_fork_chain": Expect("chain started"),
+    "stop_the_cleanup": Expect("stoppers started"),
+    "kill_the_cleanup_ring": Expect("ring started"),
+    "hidden_daemon_spies_later": Expect("spy hidden"),
+    "change_process_groups": Expect("children moved to groups of their own"),
+    "fork_when_the_worker_dies": Expect("watchers started"),
+    # The spinners slow the student's own calls (which may then time out); the run must still end
+    # within its budget plus the grader's own work after it.
+    "spinner_army": Expect(
+        "forty spinners", upper_bound=True, limits=limits(run_timeout_s=20.0), seconds=30
+    ),
     "epoch_scribbles_in_place": Expect(
         "theta after one epoch differs",
         named(
@@ -235,6 +269,23 @@ EXPECTED: dict[str, Expect] = {
         ),
         hostile=False,
     ),  # fmt: skip
+    # steering (issue #8, item 6): the gradient is right whenever it is tested; every hidden
+    # epoch test fails, whatever the gradient answers afterwards
+    "replay_steers_an_epoch_without_sgd": Expect(
+        "theta after one epoch differs",
+        minus(EPOCH, named("epoch returns None")),
+        hostile=False,
+    ),
+    "replay_steers_an_epoch_that_never_calls_grad": Expect(
+        "theta after one epoch differs",
+        minus(EPOCH, named("epoch returns None")),
+        hostile=False,
+    ),
+    "replay_hides_a_dropped_last_batch": Expect(
+        "theta after one epoch differs",
+        named("the last, smaller batch", "epoch: defaults lr=0.1", "epoch: end to end"),
+        hostile=False,
+    ),
 }
 
 # Issue #8: the boundary's own I/O, the grader's cleanup and bookkeeping (cases_io.py).
@@ -254,14 +305,12 @@ EXPECTED.update(
         "spoofed_text_in_messages": Expect("\\x1b[2J\\x1b[H\\x0dTOTAL 31/31 \\u202e\ufffd", ALL),
         "spoofed_text_in_output": Expect("\\x1b[1A\\x1b[32mPASSED"),
         "largest_replies": Expect("parse_mnist should return (X, y)", ALL, seconds=60),
-        "deep_folders_left_behind": Expect(
-            "built 1500 levels in 3 folders, and 3 IPC objects", seconds=40
-        ),  # rmdir takes ~1 ms on a busy machine
+        # 3 scratch folders without the kernel layers; with them the host's /tmp (and the shared
+        # scratch folder in it) is out of sight, so the trees go in the 2 that remain.
+        "deep_folders_left_behind": Expect("built 1500 levels in", seconds=40),
+        # rmdir takes ~1 ms on a busy machine
         "links_to_decoy_left_behind": Expect("15 links planted in scratch folders"),
-        "reads_other_runs_files": Expect(
-            "earlier upload: PermissionError: Permission denied"
-            "\nearlier results: PermissionError: Permission denied"
-        ),
+        "reads_other_runs_files": Expect("read nothing of the earlier run"),
         "magics_beside_continuation_lines": Expect("code cells ran", hostile=False),
     }
 )
@@ -374,6 +423,7 @@ class Surroundings:
     decoy: Path
     shared_scratch: Path
     earlier: Path
+    other_upload: Path
     sessions: list[Session] = field(default_factory=list)
 
     def context(self, results: Path) -> Context:
@@ -384,6 +434,7 @@ class Surroundings:
             shared_scratch=str(self.shared_scratch),
             earlier_upload=str(self.earlier / HW.notebook_name),
             earlier_results=str(self.earlier / "results.json"),
+            other_upload=str(self.other_upload),
         )
 
     def connections(self) -> int:
@@ -415,11 +466,16 @@ def surroundings() -> Iterator[Surroundings]:
     (earlier / HW.notebook_name).write_text(HW.master.read_text())
     os.chmod(earlier / HW.notebook_name, 0o644)
     grade(HW, earlier / HW.notebook_name, earlier / "results.json", limits=LIMITS)
+    # Another student's correct upload, as the grader keeps one: in a folder of its own (0700).
+    uploads = Path(tempfile.mkdtemp(prefix="dlhw-corpus-upload-"))
+    other = uploads / HW.notebook_name
+    shutil.copyfile(HW.master, other)
+    os.chmod(other, 0o644)
     try:
-        yield Surroundings(listener, decoy, shared, earlier)
+        yield Surroundings(listener, decoy, shared, earlier, other)
     finally:
         listener.close()
-        for folder in (decoy, shared, earlier):
+        for folder in (decoy, shared, earlier, uploads):
             remove_tree(folder)
 
 
@@ -471,9 +527,26 @@ def test_the_build_script_writes_named_uploads(tmp_path: Path) -> None:
     assert listing(tmp_path) == ["empty_file.ipynb", "empty_folder", "fork_bomb.ipynb"]
 
 
-@pytest.mark.parametrize("name", list(build_corpus.BY_NAME))
+# Graded a second time with the kernel layers off (DLHW_KERNEL_LAYERS=off): the fallback must
+# hold against these too (every case runs with whatever layers the machine gives).
+BOTH_PATHS = {c.name for c in cases_escape.CASES} | {
+    "background_processes",
+    "ignores_sigterm",
+    "fork_bomb_spinning",
+    "kill_grader",
+    "read_hidden_tests",
+    "rewrite_results_later",
+    "leave_files_behind",
+}
+RUNS = [(n, "default") for n in build_corpus.BY_NAME] + [
+    (n, "off") for n in build_corpus.BY_NAME if n in BOTH_PATHS
+]
+
+
+@pytest.mark.parametrize(("name", "layers"), RUNS, ids=[f"{n}-{m}" for n, m in RUNS])
 def test_case(
     name: str,
+    layers: str,
     tmp_path: Path,
     results_file: Path,
     reference_tests: dict[str, float],
@@ -483,6 +556,9 @@ def test_case(
     expect = EXPECTED[name]
     if expect.hostile and not ISOLATED:
         pytest.skip("hostile cases need the uid sandbox (run as root, without DLHW_SANDBOX)")
+    if layers == "off":
+        monkeypatch.setenv("DLHW_KERNEL_LAYERS", "off")
+    kernel = layers == "default" and ISOLATED and not namespaces_unavailable()
     upload = write_upload(build_corpus.BY_NAME[name], surroundings.context(results_file), tmp_path)
 
     sessions = surroundings.sessions = []
@@ -535,7 +611,13 @@ def test_case(
     visible = [outcome.results["output"]] + [
         t["output"] for t in outcome.results["tests"] if t["visibility"] != "hidden"
     ]
-    assert any(expect.message in text for text in visible), _feedback(outcome)
+    message = expect.message if kernel else (expect.fallback_message or expect.message)
+    assert any(message in text for text in visible), _feedback(outcome)
+
+    # The staff log says which layers were active, and that nothing survived.
+    if sessions:
+        assert "kernel layers: " + ("namespaces" if kernel else "") in outcome.staff_log
+        assert "SURVIVED" not in outcome.staff_log, outcome.staff_log[-2000:]
 
     # Nothing of the submission is left: processes, files, IPC objects; nothing else touched.
     assert our_children() <= children

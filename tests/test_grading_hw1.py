@@ -1,4 +1,7 @@
-"""Homework 1 graded end to end: the reference earns every point, the stub none, partial work some."""
+"""Homework 1 graded end to end: partial work, missing functions, failing cells, the CLI.
+
+(The reference earning every point and the stub none is checked for every homework in
+test_homeworks.py.)"""
 
 from __future__ import annotations
 
@@ -10,22 +13,8 @@ import pytest
 
 from conftest import REPO, failed_tests, notebook_from_cells, reference_source
 
-pytestmark = pytest.mark.torch
-
-
-def test_reference_notebook_scores_full_marks(grade_nb, hw1):
-    outcome = grade_nb(hw1.master)
-    assert outcome.max_score > 20
-    assert outcome.score == outcome.max_score, failed_tests(outcome)
-    assert all(t["status"] == "passed" for t in outcome.results["tests"])
-
-
-def test_stub_scores_zero_with_a_clear_message_per_test(grade_nb, hw1):
-    outcome = grade_nb(hw1.stub)
-    assert outcome.score == 0 and outcome.max_score > 20
-    for test in outcome.results["tests"]:
-        assert test["status"] == "failed"
-        assert "is not implemented yet" in test["output"], test
+# No torch marker: with recorded oracles a grading run needs no torch, so these also run under
+# Python 3.10 without torch (.ci/py310.sh), as on Gradescope.
 
 
 def test_partial_work_earns_partial_credit(grade_nb, hw1):
@@ -103,7 +92,10 @@ def test_magics_and_shell_escapes_do_not_break_grading(grade_nb, hw1):
     assert "cell magics are not Python" in outcome.results["output"]
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="uid separation needs root")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or os.environ.get("DLHW_SANDBOX") == "same-user",
+    reason="uid separation needs root (and the uid sandbox on)",
+)
 def test_student_code_cannot_read_solutions_or_repository_history(grade_nb, hw1):
     probe = f"""
 import os
@@ -124,6 +116,6 @@ def softmax_loss(Z, y):
     loss_test = next(
         t for t in outcome.results["tests"] if t["name"].startswith("softmax_loss: a batch")
     )
-    assert "PermissionError" in loss_test["output"] and "'read'" not in loss_test["output"], (
-        loss_test["output"]
-    )
+    # Closed by permissions (PermissionError) or, in the worker's private view, absent.
+    out = loss_test["output"]
+    assert "'read'" not in out and ("PermissionError" in out or "FileNotFoundError" in out), out

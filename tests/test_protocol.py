@@ -8,12 +8,14 @@ import os
 import numpy as np
 import pytest
 
+from dlhw.autograder.generators import BIT_GENERATORS
 from dlhw.autograder.protocol import (
     DEFAULT_LIMITS,
     HEADER,
     Channel,
     FrameLimits,
     ProtocolError,
+    Ref,
     decode_frame,
     encode_frame,
 )
@@ -160,7 +162,8 @@ def test_oversized_frames_are_refused_before_allocation():
 # ---- malformed frames: always a ProtocolError (issue #8) -------------------------------------
 
 VOCABULARY = ["__ndarray__", "__tuple__", "__dict__", "__float__", "__complex__", "__pickle__",
-              "dtype", "shape", "scalar", "body", "buffers", "ok", "value", "args"]  # fmt: skip
+              "dtype", "shape", "scalar", "body", "buffers", "ok", "value", "args", "__ref__",
+              "__generator__", "bit_generator"]  # fmt: skip
 DTYPES = ["<f8", "|u1", "<i4", "|b1", "<c16", "|O", "V8", "<M8", "(2,)<f8", "i4,i4", "S3",
           "<U2", "f8x", "", "<f2", ">f8", "[", "O4"]  # fmt: skip
 
@@ -287,3 +290,82 @@ def test_arrays_arrive_without_copies_writable_and_aligned():
     assert all(a.flags.writeable and a.ctypes.data % 16 == 0 for a in value)
     value[1][0] = 7.0  # tests may work on what they received
     assert value[1].tolist() == [7.0, 1.0, 2.0]
+
+
+def test_references_roundtrip_as_plain_data():
+    ref = Ref(12, 3, "Value")
+    out = roundtrip({"r": [ref, (ref,)]})
+    assert out == {"r": [ref, (ref,)]} and type(out["r"][0]) is Ref
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        [1, 2],
+        [1, 2, "Value", 4],
+        [-1, 0, "Value"],
+        [2**53, 0, "Value"],
+        [1.0, 0, "Value"],
+        [True, 0, "Value"],
+        [1, 0, ""],
+        [1, 0, "V" * 101],
+        [1, 0, None],
+        {"id": 1},
+    ],
+)
+def test_malformed_references_are_refused_when_decoding(inner):
+    raw, bufs = _frame({"body": {"__ref__": inner}}, [])
+    with pytest.raises(ProtocolError, match="malformed"):
+        decode_frame(raw, bufs)
+
+
+def test_malformed_references_are_refused_when_encoding():
+    with pytest.raises(ProtocolError, match="malformed reference"):
+        encode_frame(Ref(-1, 0, "Value"))
+
+
+# ---- numpy Generators, by value (generators.py) ----------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(BIT_GENERATORS))
+def test_generators_cross_as_generators_in_the_same_state(name):
+    gen = np.random.Generator(BIT_GENERATORS[name](12345))
+    gen.random(7)  # a state away from the seed's, with a buffered half-word for some kinds
+    gen.integers(0, 2**31, size=3, dtype=np.uint32)
+    out = roundtrip({"rng": gen, "more": [gen]})
+    assert type(out["rng"]) is np.random.Generator
+    assert type(out["rng"].bit_generator).__name__ == name
+    assert out["rng"] is not gen and np.array_equal(out["rng"].random(50), gen.random(50))
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"bit_generator": "RandomState"},
+        {"bit_generator": "os.system", "state": {}},
+        {"bit_generator": ["PCG64"]},
+        {"bit_generator": "PCG64", "state": {"state": "x", "inc": 1}},
+        {"bit_generator": "PCG64", "state": {"state": -1, "inc": 2**200}},
+        {"bit_generator": "MT19937", "state": {"key": [1, 2, 3], "pos": 0}},
+        {"bit_generator": "SFC64"},
+        [],
+        "PCG64",
+    ],
+)
+def test_anything_but_a_numpy_bit_generator_state_is_refused(state):
+    def wire(value):  # as the encoder writes dicts and lists
+        if type(value) is dict:
+            return {"__dict__": {k: wire(v) for k, v in value.items()}}
+        return [wire(v) for v in value] if type(value) is list else value
+
+    raw, bufs = _frame({"body": {"__generator__": wire(state)}}, [])
+    with pytest.raises(ProtocolError):
+        decode_frame(raw, bufs)
+
+
+def test_generators_of_other_bit_generators_cannot_be_sent():
+    class Mine(np.random.PCG64):
+        pass
+
+    with pytest.raises(ProtocolError, match="cannot be sent"):
+        encode_frame(np.random.Generator(Mine(1)))

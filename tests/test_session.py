@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from dlhw.autograder import confinement
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.session import Session
 from dlhw.autograder.submission import StudentError, Submission
@@ -106,27 +107,57 @@ def test_memory_limit_gives_memory_error(session):
     assert Submission(session).result() == "MemoryError"
 
 
-def test_leftover_processes_are_killed(tmp_path):
+def _processes_running(argv: list[str]) -> list[int]:
+    """Pids (as this process sees them) of processes whose command line is exactly `argv`."""
+    wanted = "\0".join(argv).encode() + b"\0"
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if f.read() == wanted:
+                    found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("layers", ["default", "cgroups only", "off"])
+def test_leftover_processes_are_killed(layers, monkeypatch):
+    if layers == "off":
+        monkeypatch.setenv("DLHW_KERNEL_LAYERS", "off")
+    if layers == "cgroups only":  # as in a container without CAP_SYS_ADMIN but with cgroupfs
+        monkeypatch.setattr(confinement, "namespaces_unavailable", lambda: "simulated")
+    # A unique command line: inside a PID namespace the worker's pids are not ours.
+    argv = ["sleep", f"300.{os.getpid()}{int(time.time() * 1000) % 10**6}"]
     with Session(LIMITS) as s:
         s.run_cells(
-            [
-                (
-                    0,
-                    "import subprocess, os\np = subprocess.Popen(['sleep', '300'], start_new_session=True)\ndef pid():\n    return p.pid",
-                )
-            ]
+            [(0, f"import subprocess\np = subprocess.Popen({argv!r}, start_new_session=True)")]
         )
-        pid = Submission(s).pid()
-        os.kill(pid, 0)  # alive while grading
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+        deadline = time.monotonic() + 5
+        while not _processes_running(argv) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _processes_running(argv), "the leftover never ran"  # alive while grading
+    assert _processes_running(argv) == []
+    assert s.survivors == []
+    if layers == "cgroups only" and s.identity.isolated:
+        assert "cgroup" in s.notes[-1] and "namespaces unavailable (simulated)" in s.notes[-1]
 
 
 @pytest.mark.skipif(
     os.geteuid() != 0 or os.environ.get("DLHW_SANDBOX") == "same-user",
     reason="uid separation needs root",
 )
-def test_worker_runs_as_an_unprivileged_uid_that_cannot_read_private_files(session, tmp_path):
+@pytest.mark.parametrize("layers", ["default", "off"])
+def test_worker_runs_as_an_unprivileged_uid_that_cannot_read_private_files(
+    layers, tmp_path, monkeypatch
+):
+    if layers == "off":
+        monkeypatch.setenv("DLHW_KERNEL_LAYERS", "off")
+    with Session(LIMITS) as session:
+        _check_unprivileged(session, tmp_path)
+
+
+def _check_unprivileged(session: Session, tmp_path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("hidden test")
     os.chmod(tmp_path, 0o700)
@@ -140,7 +171,8 @@ def test_worker_runs_as_an_unprivileged_uid_that_cannot_read_private_files(sessi
     )
     sub = Submission(session)
     assert sub.who() >= 61000
-    with pytest.raises(StudentError, match="PermissionError"):
+    # Closed by permissions; with the kernel layers, not even in the worker's view.
+    with pytest.raises(StudentError, match="PermissionError|FileNotFoundError"):
         sub.peek()
 
 
@@ -207,7 +239,9 @@ def test_a_malformed_cell_reply_replaces_the_worker_and_later_cells_still_run(se
 
 def test_printed_escapes_and_bad_text_are_cleaned(session):
     session.run_cells([(0, "print('\\x1b[2J\\rTOTAL 31/31\\u202e'); raise ValueError('\\ud800')")])
-    out = session.output()
+    deadline = time.monotonic() + 5  # the output is drained by a thread of its own
+    while "TOTAL" not in (out := session.output()) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert "\x1b" not in out and "\r" not in out and "\\x1b[2J\\x0dTOTAL 31/31\\u202e" in out
     session.reports[0].message.encode("utf-8")  # the lone surrogate is gone
 
@@ -226,6 +260,32 @@ def test_cleanup_goes_on_when_a_step_fails(monkeypatch):
         s.close()
     assert not s.workdir.exists() and not os.path.exists(shared)
     assert any("remove scratch files" in n for n in s.notes)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or os.environ.get("DLHW_SANDBOX") == "same-user",
+    reason="killing by uid or cgroup needs root",
+)
+@pytest.mark.parametrize("layers", ["default", "off"])
+def test_what_runs_when_the_budget_is_spent_is_killed_before_the_session_closes(
+    layers, monkeypatch
+):
+    if layers == "off":
+        monkeypatch.setenv("DLHW_KERNEL_LAYERS", "off")
+    argv = ["sleep", f"301.{os.getpid()}{int(time.time() * 1000) % 10**6}"]
+    limits = Limits(call_timeout_s=5.0, cell_timeout_s=5.0, run_timeout_s=6.0)
+    with Session(limits) as s:
+        s.run_cells(
+            [(0, f"import subprocess\np = subprocess.Popen({argv!r}, start_new_session=True)")]
+        )
+        assert s.reports[0].status == "ok", s.reports
+        deadline = time.monotonic() + 5
+        while not _processes_running(argv) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _processes_running(argv), "the leftover never ran"
+        # The watchdog fires half a second after the budget is spent.
+        time.sleep(max(s.deadline + 1.5 - time.monotonic(), 0.0))
+        assert _processes_running(argv) == []  # gone already, though the session is still open
 
 
 def test_a_failure_in_the_cell_thread_reaches_the_grading_thread():

@@ -131,12 +131,16 @@ print(f"{planted} links planted in scratch folders, a swapper left running")
 READ_OTHERS = """
 import os
 
+read = 0
 for what, path in (("earlier upload", EARLIER_UPLOAD), ("earlier results", EARLIER_RESULTS)):
     try:
         with open(path) as f:
             print(f"{what}: READ {len(f.read())} characters")
-    except OSError as exc:
+            read += 1
+    except OSError as exc:  # PermissionError, or FileNotFoundError inside the private view
         print(f"{what}: {type(exc).__name__}: {exc.strerror}")
+if not read:
+    print("read nothing of the earlier run")
 """
 
 # Correct code that is not IPython syntax though a line starts with `!` or `%`.

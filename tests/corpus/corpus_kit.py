@@ -29,6 +29,7 @@ class Context:
     # An earlier grading run's upload and results, left where other users can enter the folder
     earlier_upload: str = "/autograder/submission/hw1_softmax.ipynb"
     earlier_results: str = "/autograder/results/results.json"
+    other_upload: str = "/tmp/dlhw-upload/hw1_softmax.ipynb"  # another student's upload (correct)
 
 
 @dataclass(frozen=True)

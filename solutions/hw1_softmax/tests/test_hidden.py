@@ -1,7 +1,12 @@
 """Hidden tests of homework 1 (softmax regression). Never shipped to students.
 
-Oracles: PyTorch (cross_entropy, autograd, torch.optim.SGD) in float64, central differences, and
-IDX files generated here from known pixels. `sub` is the student's code behind the trust boundary.
+Oracles: PyTorch (cross_entropy, autograd, torch.optim.SGD) in float64, central differences of
+torch's loss, and IDX files generated here from known pixels. `sub` is the student's code behind
+the trust boundary; nothing it returns is ever the expectation of a check.
+
+The torch oracles are recorded (`autograder record-oracles hw1`, stored in recorded_oracles.npz
+beside this file): their inputs are fixed by seeds, so a grading run looks their values up and
+never imports torch. CI recomputes them with live torch (tests/test_oracles.py).
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ import struct
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 
 from dlhw.autograder.checks import as_scalar, assert_close, numeric_grad
+from dlhw.autograder.oracles import lazy_import, oracle
+
+torch = lazy_import("torch")  # imported only when an oracle is computed live
+F = lazy_import("torch.nn.functional")
 
 pytestmark = [pytest.mark.visibility("visible")]
 
@@ -35,6 +42,7 @@ def problem(seed: int, batch: int, n: int = 20, k: int = 7, dtype: type = np.flo
     return X, y, theta
 
 
+@oracle
 def torch_loss(Z: np.ndarray, y: np.ndarray) -> float:
     return float(
         F.cross_entropy(
@@ -43,6 +51,7 @@ def torch_loss(Z: np.ndarray, y: np.ndarray) -> float:
     )
 
 
+@oracle
 def torch_grad(X: np.ndarray, y: np.ndarray, theta: np.ndarray) -> np.ndarray:
     t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
     loss = F.cross_entropy(
@@ -52,6 +61,18 @@ def torch_grad(X: np.ndarray, y: np.ndarray, theta: np.ndarray) -> np.ndarray:
     return t.grad.numpy()
 
 
+@oracle
+def torch_numeric_grad(X: np.ndarray, y: np.ndarray, theta: np.ndarray, eps: float) -> np.ndarray:
+    """Central differences of torch's mean cross-entropy loss, in float64."""
+    Xt, yt = torch.from_numpy(X.astype(np.float64)), torch.from_numpy(y.astype(np.int64))
+
+    def loss(th: np.ndarray) -> float:
+        return float(F.cross_entropy(Xt @ torch.from_numpy(th), yt))
+
+    return numeric_grad(loss, theta, eps=eps)
+
+
+@oracle
 def torch_sgd_epoch(
     X: np.ndarray, y: np.ndarray, theta: np.ndarray, lr: float, batch: int
 ) -> np.ndarray:
@@ -182,13 +203,8 @@ def test_grad_matches_autograd(sub):
 def test_grad_matches_numeric(sub):
     """softmax_regression_grad: matches central differences of the mean loss"""
     X, y, theta = problem(7, batch=6, n=4, k=3)
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
-
-    def loss(th: np.ndarray) -> float:
-        return float(F.cross_entropy(Xt @ torch.from_numpy(th), yt))
-
     # Central differences with eps=1e-6: truncation ~eps^2 = 1e-12, round-off ~1e-16/eps = 1e-10.
-    expected = numeric_grad(loss, theta, eps=1e-6)
+    expected = torch_numeric_grad(X, y, theta, eps=1e-6)
     assert_close(
         sub.softmax_regression_grad(X, y, theta),
         expected,
@@ -220,8 +236,10 @@ def test_grad_batch_of_one(sub):
 def test_grad_large_logits(sub):
     """softmax_regression_grad: large logits stay finite and correct"""
     X, y, theta = problem(10, batch=30)
-    X = 200.0 * X  # logits in the hundreds: exp() overflows without the max shift
-    # Softmax saturates to near one-hot; the gradient entries are O(200); float64 error ~1e-13.
+    # Logits with a spread of ~1,300, many beyond 709 where exp() overflows in float64: a gradient
+    # without the max shift (or with the max added) gives inf/nan. Softmax saturates to near
+    # one-hot; the gradient entries are O(3000) and float64 agrees with torch to ~1e-12 relative.
+    X = 3000.0 * X
     check_grad(sub, X, y, theta, rtol=1e-7, atol=1e-7)
 
 
@@ -241,43 +259,22 @@ def run_epoch(sub, X, y, theta, **kwargs) -> tuple[np.ndarray, object]:
     return after, call.value
 
 
-def sgd_with_own_gradient(sub, X, y, theta, lr, batch) -> np.ndarray:
-    """SGD done by the grader with the student's own gradient function."""
-    theta = theta.astype(np.float64)
-    for start in range(0, X.shape[0], batch):
-        grad = sub.softmax_regression_grad(
-            X[start : start + batch], y[start : start + batch], theta
-        )
-        theta = theta - lr * np.asarray(grad, dtype=np.float64)
-    return theta
-
-
 def tolerances(dtype: type) -> tuple[float, float]:
     # float64: the updates match torch up to summation order (see the tolerances note above);
     # float32: ceil(N / batch) float32 updates, each with ~1e-6 relative error: 1e-4 leaves margin.
     return (1e-7, 1e-10) if dtype == np.float64 else (1e-4, 1e-6)
 
 
-def assert_sgd_step(sub, X, y, theta, after, lr: float, batch: int) -> None:
-    """`after` must be one epoch of minibatch SGD from `theta`: with the true gradient, or with
-    the student's own (a wrong gradient is penalised by the gradient tests, not again here)."""
+def assert_sgd_step(X, y, theta, after, lr: float, batch: int) -> None:
+    """`after` must be one epoch of minibatch SGD from `theta` with the true gradient (torch's).
+
+    There is no credit for "SGD with the student's own gradient": computing that would ask the
+    student's gradient function for the expectation, and a function that keeps state can tell
+    such a replay from its use in the epoch and steer it. A wrong gradient therefore also costs
+    the epoch tests (except the batch-of-one one, where a sum is the mean)."""
     rtol, atol = tolerances(theta.dtype.type)
-    try:
-        assert_close(
-            after,
-            torch_sgd_epoch(X, y, theta, lr, batch),
-            rtol=rtol,
-            atol=atol,
-            name="theta after one epoch",
-        )
-    except AssertionError as against_torch:
-        if np.array_equal(after, theta):  # nothing moved: a gradient of zeros vouches for nothing
-            raise
-        try:
-            own = sgd_with_own_gradient(sub, X, y, theta, lr, batch)
-            assert_close(after, own, rtol=rtol, atol=atol, name="theta after one epoch")
-        except AssertionError:
-            raise against_torch from None
+    expected = torch_sgd_epoch(X, y, theta, lr, batch)
+    assert_close(after, expected, rtol=rtol, atol=atol, name="theta after one epoch")
 
 
 def assert_sgd_epoch(
@@ -286,7 +283,7 @@ def assert_sgd_epoch(
     """The student's epoch (however it delivers theta) must be one epoch of minibatch SGD."""
     X, y, theta = problem(seed, batch=N, dtype=dtype)
     after, _ = run_epoch(sub, X, y, theta, lr=lr, batch=batch)
-    assert_sgd_step(sub, X, y, theta, after, lr, batch)
+    assert_sgd_step(X, y, theta, after, lr, batch)
 
 
 @pytest.mark.points(2)
@@ -316,7 +313,7 @@ def test_epoch_default_arguments(sub):
     """softmax_regression_epoch: defaults lr=0.1, batch=100"""
     X, y, theta = problem(14, batch=250)
     after, _ = run_epoch(sub, X, y, theta)  # no lr, no batch: the defaults must be 0.1 and 100
-    assert_sgd_step(sub, X, y, theta, after, lr=0.1, batch=100)
+    assert_sgd_step(X, y, theta, after, lr=0.1, batch=100)
 
 
 @pytest.mark.points(1)
@@ -344,7 +341,7 @@ def test_epoch_updates_in_place(sub):
     )
     assert after.dtype == np.float32, f"theta changed dtype to {after.dtype}; it must stay float32"
     # Changed in place, but by an SGD step? (Even batches: the partial batch is tested elsewhere.)
-    assert_sgd_step(sub, X, y, theta, after, lr=0.5, batch=10)
+    assert_sgd_step(X, y, theta, after, lr=0.5, batch=10)
 
 
 @pytest.mark.points(1)

@@ -1,0 +1,49 @@
+"""Who is at fault when a hidden test cannot get an answer, and what to tell them.
+
+`StudentError` is the student's code failing (it raised, hung, crashed or sent non-data): an
+AssertionError, so pytest reports a plain failure. `GraderError` is the test author's mistake
+(an undeclared name, an argument that cannot be sent): the reporter says so, and never presents
+it as a fault of the student's work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class StudentError(AssertionError):
+    """A student function could not give an answer: it raised, hung, crashed or sent non-data."""
+
+
+class GraderError(Exception):
+    """A mistake in a hidden test (or the homework's declarations), not in the student's work."""
+
+
+FAILURE_TEXT = {
+    "timeout": "{name} did not return within the time limit ({detail}); is there an infinite loop?",
+    "crash": "{name} crashed: {detail}",
+    "protocol": "{name} returned something the grader cannot accept: {detail}",
+    "budget": "{name} was not run: {detail}",
+}
+
+
+def explain(name: str, error: Any) -> str:
+    """The student-facing message for an error the worker reported about `name`."""
+    if not isinstance(error, dict):
+        return f"{name} failed"
+    kind = str(error.get("type", "Exception"))
+    message = str(error.get("message", ""))
+    if kind == "NotDefined":
+        return f"{name} is not defined in your notebook (check the name and that its cell runs)"
+    if kind == "NotCallable":
+        return f"{name} should be a function, but {message}"
+    if kind == "NotAClass":
+        return f"{name} should be a class, but {message}"
+    if kind == "BadReturn":
+        return f"{name} returned something the grader cannot accept: {message}"
+    if kind in ("BadReference", "ProtocolError"):
+        return f"{name} was refused by your notebook's process ({message}): did your code change the grader's state?"
+    if kind == "NotImplementedError":
+        return f"{name} is not implemented yet (it raised NotImplementedError)"
+    tb = str(error.get("traceback", "")).strip()
+    return f"{name} raised {kind}: {message}" + (f"\n\n{tb}" if tb else "")

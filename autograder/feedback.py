@@ -1,0 +1,75 @@
+"""A failed test's feedback as Gradescope shows it: Markdown, with a table where numbers differ.
+
+    output, extra = render(exc)   # Markdown for results.json, plain data for extra_data
+
+A `Mismatch` from `checks.assert_close` becomes its sentence and a small table (got vs expected
+at the first differing entries, the max absolute and relative error, the tolerance): text the
+grader wrote from numbers and the test's names. Every other message may hold what the student's
+code wrote (an exception's message, a traceback), so it goes, verbatim, in a code block that
+nothing inside can close: nothing a student writes is ever rendered as Markdown (no links, no
+images, no fake headings or tables).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dlhw.autograder.checks import Mismatch
+
+FORMAT = "md"
+_FENCE = re.compile(r"^(`{3,})")
+
+
+def code_block(text: str) -> str:
+    """A fenced block that no backtick run inside `text` can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def _number(x: float) -> str:
+    return f"{x:.8g}"
+
+
+def _mismatch(exc: Mismatch) -> tuple[str, dict[str, Any]]:
+    lines = [
+        f"{exc.name} differs from the expected values in {exc.count} of {exc.size} entries.",
+        "",
+        "| entry | got | expected |",
+        "|---|---:|---:|",
+        *(f"| {e.index} | {_number(e.got)} | {_number(e.expected)} |" for e in exc.entries),
+        "",
+        f"Max absolute error {exc.max_abs:.3g}, max relative error {exc.max_rel:.3g} "
+        f"(allowed: {exc.tolerance}).",
+    ]
+    if exc.count > len(exc.entries):
+        lines.insert(-2, "")  # a blank line ends the table
+        lines.insert(-2, f"(the first {len(exc.entries)} of {exc.count} differing entries)")
+    if exc.hint:
+        lines += ["", exc.hint[0].upper() + exc.hint[1:] + "."]
+    extra = {
+        "max_abs_error": exc.max_abs,
+        "max_rel_error": exc.max_rel,
+        "entries_differing": exc.count,
+        "first_index": exc.entries[0].index if exc.entries else "",
+    }
+    return "\n".join(lines), extra
+
+
+def text(message: str) -> str:
+    """A message that may hold the student's own words, shown verbatim."""
+    return code_block(message.strip("\n"))
+
+
+def render(exc: BaseException, message: str) -> tuple[str, dict[str, Any]]:
+    """Markdown feedback for a failed test, and its extra_data (empty when none)."""
+    if isinstance(exc, Mismatch):
+        return _mismatch(exc)
+    return text(message), {}
+
+
+def first_line(output: str) -> str:
+    """A feedback's first line of text (for terminal tables): fences skipped."""
+    lines = (ln.strip() for ln in output.splitlines())
+    return next((ln for ln in lines if ln and not _FENCE.match(ln)), "")

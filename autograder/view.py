@@ -1,0 +1,205 @@
+"""What the worker may see of the machine: the allow-list of its private filesystem (jail.py).
+
+Deny by default. The worker's root is an empty read-only tmpfs into which the grader mounts, read-
+only and at their usual paths, only what running the worker needs:
+
+- the system (/usr, /lib*, /bin, /sbin, /etc): the interpreter, its libraries, certificates;
+- the Python environment: sys.prefix (the virtual environment) and the base installation;
+- the course's importable packages (dlhw.autograder, dlhw.datasets, dlhw.kernels), found by
+  their import specs; never the course root itself, so tests/, solutions/, .git, out/, docs and
+  everything else of it do not exist in the view (if the root lies inside an allowed system
+  folder, an empty tmpfs covers it and only the packages are mounted back);
+- the worker's own folder (read-write) and the grader's folder of test data (read-only);
+- a fresh /proc (the worker's PID namespace only: the grader and other runs are invisible),
+  a minimal /dev, and private, size-limited /tmp, /var/tmp, /dev/shm and /run/lock that vanish
+  with the namespace.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+JAIL = Path(__file__).with_name("jail.py")
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+PACKAGES = ("dlhw.autograder", "dlhw.datasets", "dlhw.kernels")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+# CPU topology for OpenBLAS and torch's cpuinfo (without it torch warns on every import).
+SYS_READABLE = ("/sys/devices/system/cpu",)
+# Private scratch folders: (path, tmpfs options). They live in memory (charged to the run's
+# memory cgroup where there is one) and vanish with the namespace.
+SCRATCH = (
+    ("/tmp", "size=256m,nr_inodes=16384,mode=1777"),
+    ("/var/tmp", "size=64m,nr_inodes=4096,mode=1777"),
+    ("/dev/shm", "size=64m,nr_inodes=4096,mode=1777"),
+    ("/run/lock", "size=1m,nr_inodes=256,mode=1777"),
+)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def package_dirs() -> list[str]:
+    """The folders the course's packages import from (editable install: folders of the root)."""
+    found = []
+    for name in PACKAGES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            if os.path.isdir(location):
+                found.append(os.path.realpath(location))
+    return found
+
+
+def allowed_read_only(root: Path | None = None) -> list[str]:
+    """Paths mounted read-only, outermost first; none is the course root or one of its parents."""
+    course = os.path.realpath(root or course_root())
+    candidates = [*SYSTEM, *SYS_READABLE, *package_dirs()]
+    for prefix in (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix):
+        candidates += [os.path.abspath(prefix), os.path.realpath(prefix)]
+    candidates.append(os.path.dirname(os.path.realpath(sys.executable)))
+    paths: list[str] = []
+    for path in sorted(set(candidates), key=lambda p: (p.count("/"), p)):
+        if not os.path.exists(path) or path == course:
+            continue
+        if _inside(course, path) and path not in SYSTEM:
+            continue  # a parent of the course root (its siblings would show): never
+        covered = [p for p in paths if _inside(path, p)]
+        if any(not _inside(path, course) or _inside(p, course) for p in covered):
+            continue  # already visible through an outer path (not one masked over the course)
+        paths.append(path)
+    return paths
+
+
+def jail_config(
+    *,
+    uid: int,
+    gid: int,
+    workdir: Path,
+    shared_dir: Path,
+    argv: list[str],
+    env: dict[str, str],
+    pass_fds: list[int],
+    cgroups: list[str],
+    root: Path,
+) -> dict[str, Any]:
+    """The JSON jail.py reads: where to mount what, then whom to run."""
+    course = os.path.realpath(course_root())
+    mounts: list[tuple[str, str, str]] = []
+    read_only = allowed_read_only()
+    for path in read_only:
+        if os.path.islink(path) and path in SYSTEM:  # /bin -> usr/bin on merged-/usr systems
+            mounts.append(("symlink", path, os.readlink(path)))
+        elif not _inside(path, course):
+            mounts.append(("ro", path, ""))
+    if any(_inside(course, p) for p in read_only):  # the course root lies inside an allowed path
+        mounts.append(("tmpfs", course, "size=1m,nr_inodes=1024,mode=755"))
+    mounts += [("ro", p, "") for p in read_only if _inside(p, course)]
+    mounts += [("tmpfs", path, options) for path, options in SCRATCH if path != "/dev/shm"]
+    # Outermost first: a mount hides what an earlier one put below it, so the private /tmp must
+    # come before a course (and its venv) cloned under /tmp, and /var before /var/tmp. Paths of
+    # the same depth are siblings; sorted() is stable, so the order above holds among them.
+    mounts.sort(key=lambda mount: mount[1].rstrip("/").count("/"))
+    mounts.append(("tmpfs", "/dev", "size=1m,nr_inodes=256,mode=755"))
+    mounts += [("device", f"/dev/{d}", "") for d in DEVICES if os.path.exists(f"/dev/{d}")]
+    mounts += [("tmpfs", path, options) for path, options in SCRATCH if path == "/dev/shm"]
+    mounts.append(("symlink", "/dev/fd", "/proc/self/fd"))
+    for number, name in enumerate(("stdin", "stdout", "stderr")):
+        mounts.append(("symlink", f"/dev/{name}", f"/proc/self/fd/{number}"))
+    mounts.append(("proc", "/proc", ""))
+    mounts.append(("rw", str(workdir), ""))
+    mounts.append(("ro", str(shared_dir), ""))
+    return {
+        "root": str(root),
+        "mounts": mounts,
+        "uid": uid,
+        "gid": gid,
+        "workdir": str(workdir),
+        "argv": argv,
+        "env": env,
+        "pass_fds": pass_fds,
+        "cgroups": cgroups,
+    }
+
+
+def allowed_in_course(root: Path | None = None) -> list[str]:
+    """The allow-listed paths inside the course root (the packages, the virtual environment)."""
+    course = os.path.realpath(root or course_root())
+    return [p for p in allowed_read_only(root) if _inside(p, course) and p != course]
+
+
+def environments_in_course(root: Path | None = None) -> list[str]:
+    """Python environments at the top of the course root (folders holding pyvenv.cfg, such as
+    .venv310 of the 3.10 CI): installed packages only, left open by close_course_root."""
+    course = os.path.realpath(root or course_root())
+    return [
+        os.path.join(course, name)
+        for name in sorted(os.listdir(course))
+        if os.path.isfile(os.path.join(course, name, "pyvenv.cfg"))
+    ]
+
+
+def close_course_root(root: Path | None = None) -> None:
+    """The fallback where there are no namespaces (and a second wall where there are), as root:
+    every entry at the top of the course root but the allow-listed ones and Python environments
+    (folders holding pyvenv.cfg: installed packages, no course files) loses its permissions for
+    others, and the root itself can be passed through but not listed. The sandbox uid has no
+    group of the course's, so owner and group permissions stay as they are (git records none of
+    these bits). A worktree's history (the repository its `.git` file names) is closed too.
+    Other checkouts and files elsewhere on the machine keep their permissions."""
+    if os.geteuid() != 0:
+        return
+    course = Path(os.path.realpath(root or course_root()))
+    keep = {Path(p).relative_to(course).parts[0] for p in allowed_in_course(course)}
+    keep |= {Path(p).name for p in environments_in_course(course)}
+    private = [course / name for name in os.listdir(course) if name not in keep]
+    dot_git = course / ".git"
+    if (
+        dot_git.is_file() and not dot_git.is_symlink()
+    ):  # a worktree: gitdir: <repo>/.git/worktrees/x
+        text = dot_git.read_text(errors="replace").strip()
+        if text.startswith("gitdir:"):
+            gitdir = (course / text.split(":", 1)[1].strip()).resolve()
+            common = gitdir / "commondir"
+            shared = (gitdir / common.read_text().strip()).resolve() if common.is_file() else gitdir
+            private += [gitdir, shared]
+    for path in private:
+        info = os.lstat(path)
+        if not stat.S_ISLNK(info.st_mode):  # chmod would follow a link out of the course
+            os.chmod(path, stat.S_IMODE(info.st_mode) & ~0o007)
+    os.chmod(course, stat.S_IMODE(os.stat(course).st_mode) & ~0o006)
+
+
+@functools.cache
+def namespaces_unavailable() -> str:
+    """Why this machine cannot give the worker namespaces ('' when it can). Needs root and
+    CAP_SYS_ADMIN (containers usually drop it); probed once per grader process."""
+    if os.geteuid() != 0:
+        return "not root"
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-I", "-S", str(JAIL), "--probe"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"probe failed: {exc}"
+    if probe.returncode != 0:
+        return (probe.stderr.strip().splitlines() or [f"status {probe.returncode}"])[-1]
+    return ""
+
+
+def course_root() -> Path:
+    """The registry's course root, imported here only when asked: the worker imports this
+    module (through confinement) and must not import the grader side (the registry)."""
+    from dlhw.autograder.homeworks import course_root as root
+
+    return root()

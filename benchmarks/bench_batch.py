@@ -1,0 +1,121 @@
+"""Throughput of grading a class: a loop of `autograder grade` vs `batch --jobs 1` and `--jobs 2`.
+
+Builds a class of hw1 submissions (default 200): correct (the reference), unusual but correct and
+buggy (the homework's variants), hostile (exits, forged results and output, a loop that never
+ends) and malformed (not JSON, empty), then grades them three ways, side by side in one run, and
+prints each way's time and throughput. The sequential loop (a fresh process per submission, as a
+shell loop over `autograder grade` would) is timed on an evenly spread sample of the class
+(`--sample`, default 40; 0 for all) and reported as a rate.
+
+    .venv/bin/python benchmarks/bench_batch.py [--count 200] [--sample 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from dlhw.autograder.homeworks import get_homework
+from dlhw.autograder.notebook import graded_cells
+from dlhw.autograder.variants import load_variants, variant_notebook
+
+HOSTILE = {
+    "exit_at_import": "import sys\nsys.exit(0)",
+    "os_exit_in_function": "import os\ndef softmax_loss(Z, y):\n    os._exit(3)",
+    "forged_results": (
+        "import json, os\nfor d in ('/autograder/results', os.getcwd()):\n"
+        "    try:\n        open(os.path.join(d, 'results.json'), 'w').write('{\"score\": 99}')\n"
+        "    except OSError:\n        pass"
+    ),
+    "forged_output": "print('TOTAL 31/31\\nAll tests passed!')",
+    "loops_forever": "def softmax_regression_grad(X, y, theta):\n    while True:\n        pass",
+}
+
+
+def build_class(folder: Path, count: int) -> dict[str, str]:
+    """`count` submissions named by kind; returns name -> kind."""
+    hw = get_homework("hw1")
+    reference = [c.source for c in graded_cells(hw.master).cells]
+    variants = load_variants(hw)
+    makers: list[tuple[str, object]] = [("correct", nbformat.read(hw.master, as_version=4))]
+    makers += [(f"{v.kind}:{v.name}", variant_notebook(hw, v)) for v in variants]
+    for name, source in HOSTILE.items():
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(c) for c in [*reference, source]]
+        makers.append((f"hostile:{name}", nb))
+    makers += [("malformed:not_json", b"print('hi')\n"), ("malformed:empty", b"")]
+    kinds = {}
+    # Mostly correct and buggy work, as in a real class; every kind at least once.
+    weights = {"correct": 6, "unusual": 2, "bug": 2, "hostile": 1, "malformed": 1}
+    pool = [m for m in makers for _ in range(weights[m[0].split(":")[0]])]
+    for i, (kind, content) in zip(range(count), itertools.cycle(pool)):
+        path = folder / f"student{i:04d}.ipynb"
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            nbformat.write(content, path)  # type: ignore[arg-type]
+        kinds[path.stem] = kind
+    return kinds
+
+
+def run_batch(cli: Path, folder: Path, out: Path, jobs: int) -> float:
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run(
+        [str(cli), "batch", "hw1", str(folder), "-o", str(out), "-j", str(jobs), "-q"],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--sample", type=int, default=40, help="sequential loop sample (0: all)")
+    opts = parser.parse_args()
+    cli = Path(sys.executable).with_name("autograder")
+    with tempfile.TemporaryDirectory(prefix="dlhw-bench-batch-") as tmp:
+        folder = Path(tmp) / "class"
+        folder.mkdir()
+        kinds = build_class(folder, opts.count)
+        counts: dict[str, int] = {}
+        for kind in kinds.values():
+            counts[kind.split(":")[0]] = counts.get(kind.split(":")[0], 0) + 1
+        print(f"class of {len(kinds)} hw1 submissions: {counts}")
+        names = sorted(kinds)
+        step = max(1, len(names) // opts.sample) if opts.sample else 1
+        sample = names[::step][: opts.sample or None]
+        start = time.perf_counter()
+        for name in sample:
+            subprocess.run(
+                [str(cli), "grade", "hw1", str(folder / f"{name}.ipynb"), "-o",
+                 str(Path(tmp) / "seq" / name / "results.json")],
+                check=True, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+        seq = (time.perf_counter() - start) / len(sample)
+        one = run_batch(cli, folder, Path(tmp) / "out1", 1)
+        two = run_batch(cli, folder, Path(tmp) / "out2", 2)
+        n = len(kinds)
+        rows = [
+            ("sequential `autograder grade`", seq * n, n / (seq * n)),
+            ("batch --jobs 1", one, n / one),
+            ("batch --jobs 2", two, n / two),
+        ]
+        print(f"\n{'way':<32}{'time (s)':>12}{'submissions/s':>16}")
+        for label, seconds, rate in rows:
+            print(f"{label:<32}{seconds:>12.1f}{rate:>16.2f}")
+        print(f"\n(sequential: {seq:.2f} s per submission, measured on {len(sample)} of them)")
+        print(f"batch --jobs 2 vs sequential: {seq * n / two:.1f}x the throughput")
+        print(f"a class of 1,000 at the --jobs 2 rate: {1000 * two / n / 60:.1f} minutes")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Homework 1's variants (see dlhw.autograder.variants): realistic bugs that must lose points and
+correct-but-unusual solutions that must keep full marks. tests/test_homeworks.py grades each."""
+
+BUGS = {
+    # Pixels left in 0..255: the most common parse_mnist slip.
+    "parse_not_scaled": {
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                with gzip.open(image_filename, "rb") as f:
+                    _, n, rows, cols = struct.unpack(">4I", f.read(16))
+                    X = np.frombuffer(f.read(), dtype=np.uint8).reshape(n, rows * cols).astype(np.float32)
+                with gzip.open(label_filename, "rb") as f:
+                    f.read(8)
+                    y = np.frombuffer(f.read(), dtype=np.uint8).copy()
+                return X, y
+        """,
+    },
+    # The header left in the data: every image shifted by 16 bytes (and one row short).
+    "parse_keeps_header": {
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                with gzip.open(image_filename, "rb") as f:
+                    data = f.read()
+                _, n, rows, cols = struct.unpack(">4I", data[:16])
+                X = np.frombuffer(data[: n * rows * cols], dtype=np.uint8)
+                X = X.reshape(n, rows * cols).astype(np.float32) / 255
+                with gzip.open(label_filename, "rb") as f:
+                    y = np.frombuffer(f.read()[8:], dtype=np.uint8).copy()
+                return X, y
+        """,
+    },
+    # A sum over the batch, not the mean.
+    "loss_sum_not_mean": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                Z = Z - Z.max(axis=1, keepdims=True)
+                return float(np.sum(np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(Z.shape[0]), y]))
+        """,
+    },
+    # No max shift: exp overflows for logits around 1000.
+    "loss_without_max_shift": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                return float(np.mean(np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(Z.shape[0]), y]))
+        """,
+    },
+    # The max taken over the batch (axis 0): a different constant per class changes the softmax.
+    "loss_shift_wrong_axis": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                Z = Z - Z.max(axis=0, keepdims=True)
+                return float(np.mean(np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(Z.shape[0]), y]))
+        """,
+    },
+    # The gradient of the summed loss: no 1/B.
+    "grad_missing_mean": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                Z = X @ theta
+                S = np.exp(Z - Z.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                S[np.arange(X.shape[0]), y] -= 1
+                return X.T @ S
+        """,
+    },
+    # I_y - S instead of S - I_y: gradient ascent.
+    "grad_sign_flipped": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                Z = X @ theta
+                S = np.exp(Z - Z.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                I = np.zeros_like(S)
+                I[np.arange(X.shape[0]), y] = 1
+                return X.T @ (I - S) / X.shape[0]
+        """,
+    },
+    # exp(Z) used as if it were already the softmax: no normalisation.
+    "grad_unnormalised_softmax": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                Z = X @ theta
+                S = np.exp(Z - Z.max(axis=1, keepdims=True))
+                S[np.arange(X.shape[0]), y] -= 1
+                return X.T @ S / X.shape[0]
+        """,
+    },
+    # No max shift in the gradient's softmax: exp overflows for logits beyond ~709.
+    "grad_without_max_shift": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                S = np.exp(X @ theta)
+                S /= S.sum(axis=1, keepdims=True)
+                S[np.arange(X.shape[0]), y] -= 1
+                return X.T @ S / X.shape[0]
+        """,
+    },
+    # The last, smaller minibatch is dropped.
+    "epoch_drops_last_batch": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                for start in range(0, X.shape[0] - batch + 1, batch):
+                    theta -= lr * softmax_regression_grad(
+                        X[start:start + batch], y[start:start + batch], theta)
+        """,
+    },
+    # theta rebound to a new array: the caller's theta never changes.
+    "epoch_not_in_place": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                for start in range(0, X.shape[0], batch):
+                    theta = theta - lr * softmax_regression_grad(
+                        X[start:start + batch], y[start:start + batch], theta)
+        """,
+    },
+    # Every step uses the whole data set's gradient: full-batch descent, not minibatch SGD.
+    "epoch_full_batch_gradient": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                for start in range(0, X.shape[0], batch):
+                    theta -= lr * softmax_regression_grad(X, y, theta)
+        """,
+    },
+    # The learning rate ignored (a hard-coded step).
+    "epoch_ignores_lr": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                for start in range(0, X.shape[0], batch):
+                    theta -= 0.1 * softmax_regression_grad(
+                        X[start:start + batch], y[start:start + batch], theta)
+        """,
+    },
+}
+
+UNUSUAL = {
+    # Row by row, with Python loops and a hand-written log-sum-exp.
+    "loss_and_grad_with_loops": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                total = 0.0
+                for row, label in zip(Z, y):
+                    m = max(row)
+                    total += m + np.log(sum(np.exp(v - m) for v in row)) - row[label]
+                return total / len(y)
+        """,
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                grad = np.zeros_like(theta, dtype=np.result_type(X, theta))
+                for x, label in zip(X, y):
+                    z = x @ theta
+                    p = np.exp(z - z.max())
+                    p /= p.sum()
+                    p[label] -= 1
+                    grad += np.outer(x, p)
+                return grad / X.shape[0]
+        """,
+    },
+    # An explicit one-hot matrix, the log-softmax form of the loss, and float64 inside.
+    "one_hot_and_log_softmax": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                Z = np.asarray(Z, dtype=np.float64)
+                log_p = Z - Z.max(axis=1, keepdims=True)
+                log_p = log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+                return -np.mean(log_p[np.arange(len(y)), y])
+        """,
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                Z = X @ theta
+                I_y = np.eye(theta.shape[1], dtype=Z.dtype)[y]
+                P = np.exp(Z - Z.max(axis=1, keepdims=True))
+                P = P / P.sum(axis=1, keepdims=True)
+                return (X.T @ (P - I_y) / len(y)).astype(Z.dtype)
+        """,
+    },
+    # Minibatches by count, with np.array_split-style index arrays; parse with one read.
+    "epoch_by_index_and_parse_in_one_read": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                n_batches = -(-X.shape[0] // batch)
+                for b in range(n_batches):
+                    idx = np.arange(b * batch, min((b + 1) * batch, X.shape[0]))
+                    g = softmax_regression_grad(X[idx], y[idx], theta)
+                    np.subtract(theta, lr * g, out=theta)
+        """,
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                raw = gzip.open(image_filename).read()
+                n, rows, cols = struct.unpack(">III", raw[4:16])
+                X = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, rows * cols)
+                X = (X / 255.0).astype(np.float32)
+                y = np.frombuffer(gzip.open(label_filename).read(), dtype=np.uint8, offset=8)
+                return X, np.array(y)
+        """,
+    },
+}

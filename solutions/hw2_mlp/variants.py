@@ -1,0 +1,281 @@
+"""Homework 2's variants (see dlhw.autograder.variants): realistic bugs that must lose points and
+correct-but-unusual solutions that must keep full marks. tests/test_homeworks.py grades each."""
+
+# The reference's two_layer_grads, to be varied one line at a time below.
+GRADS = """
+def two_layer_grads(X, y, W1, W2):
+    B = X.shape[0]
+    Z1 = X @ W1
+    A1 = np.maximum(Z1, 0)
+    Z2 = A1 @ W2
+    S = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+    S /= S.sum(axis=1, keepdims=True)
+    S[np.arange(B), y] -= 1
+    G2 = S / B
+    dW2 = A1.T @ G2
+    G1 = (G2 @ W2.T) * (Z1 > 0)
+    dW1 = X.T @ G1
+    return dW1, dW2
+"""
+
+
+def grads(old: str, new: str) -> dict[str, str]:
+    """The reference's two_layer_grads with one line changed."""
+    assert GRADS.count(old) == 1, old
+    return {"two_layer_grads": GRADS.replace(old, new)}
+
+
+# The reference's nn_epoch, likewise.
+EPOCH = """
+def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+    for start in range(0, X.shape[0], batch):
+        dW1, dW2 = two_layer_grads(X[start:start + batch], y[start:start + batch], W1, W2)
+        W1 -= lr * dW1
+        W2 -= lr * dW2
+"""
+
+
+def epoch(old: str, new: str) -> dict[str, str]:
+    assert EPOCH.count(old) == 1, old
+    return {"nn_epoch": EPOCH.replace(old, new)}
+
+
+BUGS = {
+    # ---- linear ----
+    # The bias as a column (b.T is (d, 1)): broadcasting adds b[i] to row i. A shape error when
+    # B != d, silently wrong values when B == d.
+    "linear_bias_as_column": {
+        "linear": """
+            def linear(X, W, b):
+                return X @ W + b.T
+        """,
+    },
+    # torch.nn.Linear's convention (weights stored (out, in)) applied to the course's (in, out) W:
+    # a shape error unless W is square, and then the wrong values.
+    "linear_torch_weight_convention": {
+        "linear": """
+            def linear(X, W, b):
+                return X @ W.T + b
+        """,
+    },
+    # ---- relu ----
+    # abs instead of max: negatives come out positive.
+    "relu_is_abs": {
+        "relu": """
+            def relu(Z):
+                return np.abs(Z)
+        """,
+    },
+    # ---- two_layer_forward ----
+    # The nonlinearity forgotten: a linear model, relu never applied.
+    "forward_without_relu": {
+        "two_layer_forward": """
+            def two_layer_forward(X, W1, W2):
+                return X @ W1 @ W2
+        """,
+    },
+    # ReLU applied to the logits too: negative logits are clipped.
+    "forward_relu_on_logits": {
+        "two_layer_forward": """
+            def two_layer_forward(X, W1, W2):
+                return relu(relu(X @ W1) @ W2)
+        """,
+    },
+    # ---- two_layer_grads ----
+    # The ReLU's backward passes gradient where the input is exactly 0 (derivative 1 at 0).
+    "grads_relu_backward_at_zero": grads("(Z1 > 0)", "(Z1 >= 0)"),
+    # The ReLU's backward forgotten: gradient passes where the input is negative too.
+    "grads_relu_backward_missing": grads("G1 = (G2 @ W2.T) * (Z1 > 0)", "G1 = G2 @ W2.T"),
+    # Multiplying by the activation instead of by its derivative.
+    "grads_relu_backward_times_activation": grads("(G2 @ W2.T) * (Z1 > 0)", "(G2 @ W2.T) * A1"),
+    # W2's gradient with the pre-activation Z1 instead of the ReLU's output A1.
+    "grads_w2_from_pre_activation": grads("dW2 = A1.T @ G2", "dW2 = Z1.T @ G2"),
+    # The gradient of the summed loss: no 1/B.
+    "grads_missing_mean": grads("G2 = S / B", "G2 = S"),
+    # The 1/B applied twice (once in G2, once more in dW1).
+    "grads_mean_twice_for_w1": grads("dW1 = X.T @ G1", "dW1 = X.T @ G1 / B"),
+    # I_y - S: gradient ascent.
+    "grads_sign_flipped": grads("G2 = S / B", "G2 = -S / B"),
+    # No max-shift: exp overflows for logits in the hundreds.
+    "grads_softmax_without_max_shift": grads(
+        "S = np.exp(Z2 - Z2.max(axis=1, keepdims=True))", "S = np.exp(Z2)"
+    ),
+    # The one-hot matrix sized by the labels present (y.max() + 1), not by k: a shape error
+    # whenever the batch lacks the last class.
+    "grads_one_hot_sized_by_labels": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                Z1 = X @ W1
+                A1 = np.maximum(Z1, 0)
+                Z2 = A1 @ W2
+                S = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                G2 = (S - np.eye(int(y.max()) + 1)[y]) / X.shape[0]
+                return X.T @ ((G2 @ W2.T) * (Z1 > 0)), A1.T @ G2
+        """,
+    },
+    # Ten classes hard-coded (MNIST's): wrong for any other k.
+    "grads_hard_coded_ten_classes": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                Z1 = X @ W1
+                A1 = np.maximum(Z1, 0)
+                Z2 = A1 @ W2
+                S = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                G2 = (S - np.eye(10)[y]) / X.shape[0]
+                return X.T @ ((G2 @ W2.T) * (Z1 > 0)), A1.T @ G2
+        """,
+    },
+    # The max-shift taken over the batch (axis 0): a different constant per class changes the
+    # softmax.
+    "grads_max_shift_over_batch": grads(
+        "Z2 - Z2.max(axis=1, keepdims=True)", "Z2 - Z2.max(axis=0, keepdims=True)"
+    ),
+    # The pair returned in the wrong order.
+    "grads_returned_swapped": grads("return dW1, dW2", "return dW2, dW1"),
+    # ---- nn_epoch ----
+    # Every step uses the whole data set's gradient: full-batch descent, not minibatch SGD.
+    "epoch_full_batch_gradient": epoch(
+        "two_layer_grads(X[start:start + batch], y[start:start + batch], W1, W2)",
+        "two_layer_grads(X, y, W1, W2)",
+    ),
+    # The last, smaller minibatch is dropped.
+    "epoch_drops_last_batch": epoch(
+        "range(0, X.shape[0], batch)", "range(0, X.shape[0] - batch + 1, batch)"
+    ),
+    # W2 rebound to a new array: the caller's W2 never changes (W1 is updated in place).
+    "epoch_w2_not_in_place": epoch("W2 -= lr * dW2", "W2 = W2 - lr * dW2"),
+    # Both rebound; the epoch returns the new weights instead.
+    "epoch_returns_new_weights": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                for start in range(0, X.shape[0], batch):
+                    dW1, dW2 = two_layer_grads(X[start:start + batch], y[start:start + batch], W1, W2)
+                    W1 = W1 - lr * dW1
+                    W2 = W2 - lr * dW2
+                return W1, W2
+        """,
+    },
+    # W2's gradient taken after W1 was already updated (two calls, sequential updates).
+    "epoch_w2_gradient_after_w1_step": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                for start in range(0, X.shape[0], batch):
+                    Xb, yb = X[start:start + batch], y[start:start + batch]
+                    W1 -= lr * two_layer_grads(Xb, yb, W1, W2)[0]
+                    W2 -= lr * two_layer_grads(Xb, yb, W1, W2)[1]
+        """,
+    },
+    # Shuffled minibatches ("stochastic"): not the order the homework asks for.
+    "epoch_shuffles": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                order = np.random.permutation(X.shape[0])
+                X, y = X[order], y[order]
+                for start in range(0, X.shape[0], batch):
+                    dW1, dW2 = two_layer_grads(X[start:start + batch], y[start:start + batch], W1, W2)
+                    W1 -= lr * dW1
+                    W2 -= lr * dW2
+        """,
+    },
+    # The learning rate hard-coded.
+    "epoch_ignores_lr": epoch("W1 -= lr * dW1", "W1 -= 0.1 * dW1"),
+}
+
+UNUSUAL = {
+    # Python loops everywhere: per entry for linear, per example for the gradients.
+    "loops": {
+        "linear": """
+            def linear(X, W, b):
+                out = np.zeros((X.shape[0], W.shape[1]), dtype=np.result_type(X, W, b))
+                for i in range(X.shape[0]):
+                    for j in range(W.shape[1]):
+                        out[i, j] = sum(X[i, m] * W[m, j] for m in range(X.shape[1])) + b[0, j]
+                return out
+        """,
+        "relu": """
+            def relu(Z):
+                return np.array([z if z > 0 else 0.0 for z in Z.ravel()]).reshape(Z.shape)
+        """,
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                dW1, dW2 = np.zeros(W1.shape), np.zeros(W2.shape)
+                for x, label in zip(X, y):
+                    z1 = x @ W1
+                    a1 = np.maximum(z1, 0)
+                    z2 = a1 @ W2
+                    p = np.exp(z2 - z2.max())
+                    p /= p.sum()
+                    p[label] -= 1
+                    dW2 += np.outer(a1, p)
+                    g1 = (W2 @ p) * (z1 > 0)
+                    dW1 += np.outer(x, g1)
+                return dW1 / len(y), dW2 / len(y)
+        """,
+    },
+    # float64 inside, one-hot matrix, log-softmax, mask from the activation (A1 > 0), einsum.
+    "float64_one_hot_log_softmax": {
+        "linear": """
+            def linear(X, W, b):
+                return np.einsum("bn,nd->bd", X, W) + b
+        """,
+        "relu": """
+            def relu(Z):
+                return Z * (Z > 0)
+        """,
+        "two_layer_forward": """
+            def two_layer_forward(X, W1, W2):
+                return np.dot(np.clip(np.dot(X, W1), 0, None), W2)
+        """,
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                X64, W1_64, W2_64 = (np.asarray(a, dtype=np.float64) for a in (X, W1, W2))
+                A1 = relu(X64 @ W1_64)
+                Z2 = A1 @ W2_64
+                log_p = Z2 - Z2.max(axis=1, keepdims=True)
+                log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+                one_hot = np.eye(W2.shape[1])[y]
+                G2 = (np.exp(log_p) - one_hot) / len(y)
+                dW1 = X64.T @ ((G2 @ W2_64.T) * (A1 > 0))
+                return dW1.astype(W1.dtype), (A1.T @ G2).astype(W2.dtype)
+        """,
+    },
+    # Heaviside step with value 0 at 0 for the mask; minibatches by index arrays; updates with
+    # np.subtract(out=) and slice assignment; a helper defined inside the epoch.
+    "heaviside_index_batches_slice_updates": {
+        "two_layer_grads": GRADS.replace("(Z1 > 0)", "np.heaviside(Z1, 0.0)"),
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                def step(W, dW):
+                    np.subtract(W, lr * dW, out=W)
+
+                n_batches = -(-X.shape[0] // batch)
+                for i in range(n_batches):
+                    idx = np.arange(i * batch, min((i + 1) * batch, X.shape[0]))
+                    dW1, dW2 = two_layer_grads(X[idx], y[idx], W1, W2)
+                    step(W1, dW1)
+                    W2[:] = W2 - lr * dW2
+        """,
+    },
+    # The forward pass reused inside the gradients via linear() with a zero bias; the
+    # epoch written as a while loop.
+    "reuse_linear_and_while_loop": {
+        "two_layer_forward": """
+            def two_layer_forward(X, W1, W2):
+                zero = lambda d: np.zeros((1, d), dtype=W1.dtype)
+                return linear(relu(linear(X, W1, zero(W1.shape[1]))), W2, zero(W2.shape[1]))
+        """,
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                start = 0
+                while start < len(X):
+                    stop = min(start + batch, len(X))
+                    grads = two_layer_grads(X[start:stop], y[start:stop], W1, W2)
+                    for W, dW in zip((W1, W2), grads):
+                        W -= lr * dW
+                    start = stop
+                return None
+        """,
+    },
+}

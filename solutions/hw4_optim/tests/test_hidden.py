@@ -1,0 +1,403 @@
+"""Hidden tests of homework 4 (optimizers). Never shipped to students.
+
+`sub` is the student's code behind the trust boundary: `opt = sub.Adam(params, lr=...)` makes the
+optimizer in the student's process, `opt.step(grads)` sends the gradients, `opt.params` reads the
+parameters back (by value). `sub.keep(array)` leaves an array in the student's process: passed to
+the optimizer it is that very array, not a copy, and `.value` reads it back later. That is how
+these tests see that the caller's arrays were updated in place and the gradients left alone.
+
+Oracles (module-level functions of plain arrays, recorded by `autograder record-oracles hw4` in
+recorded_oracles.npz beside this file, so a grading run never imports torch; CI recomputes them
+with live torch, tests/test_oracles.py):
+- `torch_trajectory`: torch.optim in float64, configured to match the course's definitions
+  (`torch_optimizer` says how, and tests/test_hw4_reference.py checks the mapping itself against
+  direct NumPy loops);
+- `numpy_adam_trajectory`: a direct reference for Adam without bias correction, which torch
+  lacks (the same code with bias correction is checked against torch);
+- first steps derived by hand.
+
+The gradients are fixed in advance (open loop, as a recorded oracle needs): rounding differences
+add up over the steps but never grow. Several arrays of different shapes (two of the same shape, so
+state shared between arrays shows) and an embedding whose rows are zero for many steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from dlhw.autograder.checks import assert_close
+from dlhw.autograder.oracles import lazy_import, oracle
+
+torch = lazy_import("torch")  # imported only when an oracle is computed live
+
+pytestmark = [pytest.mark.visibility("visible")]
+
+OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam", "AdamW")
+SHAPES = ((6, 4), (4,), (6, 4), (10, 3))  # weights, a bias, weights again, an embedding
+GRAD_SCALES = (1.0, 0.1, 3.0, 0.01)  # gradients of very different sizes per array
+STEPS = 25
+
+# The course's defaults, written out: the oracle never relies on torch's own defaults.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "SGD": {},
+    "Momentum": {"beta": 0.9},
+    "Nesterov": {"momentum": 0.9},
+    "Adagrad": {"lr": 1e-2, "eps": 1e-10},
+    "RMSprop": {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8},
+    "Adam": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "bias_correction": True},
+    "AdamW": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 1e-2},
+}
+# Hyperparameters away from the defaults, so that a hard-coded default shows; AdamW's decay is
+# large enough that decay coupled to the gradient differs by far more than the tolerance.
+SETTINGS: dict[str, dict[str, Any]] = {
+    "SGD": {"lr": 0.05},
+    "Momentum": {"lr": 0.1, "beta": 0.8},
+    "Nesterov": {"lr": 0.05, "momentum": 0.7},
+    "Adagrad": {"lr": 0.3, "eps": 1e-10},
+    "RMSprop": {"lr": 0.01, "alpha": 0.9, "eps": 1e-8},
+    "Adam": {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-8},
+    "AdamW": {"lr": 0.01, "beta1": 0.85, "beta2": 0.995, "eps": 1e-8, "weight_decay": 0.1},
+}
+REQUIRED_LR = {"SGD": 0.05, "Momentum": 0.1, "Nesterov": 0.05}  # these have no default lr
+
+# Tolerances. float64: the gradients are fixed, so each step adds rounding errors of a few ulps
+# (1e-16 relative) that never grow; 25 steps in any order of operations stay below 1e-13, and
+# rtol 1e-9 leaves a wide margin, while every mistake these tests exist for moves some parameter
+# by 1e-5 or more. float32 against the float64 oracle: the parameters are rounded to float32
+# (6e-8 relative) at every step and the update carries ~1e-6 relative error; 25 steps of that on
+# parameters of size up to ~5 stay below 2e-5 absolute: rtol and atol 5e-5.
+F64 = {"rtol": 1e-9, "atol": 1e-12}
+F32 = {"rtol": 5e-5, "atol": 5e-5}
+
+
+def rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def embedding_rows_seen(steps: int) -> np.ndarray:
+    """(steps, 10) booleans: which embedding rows get a gradient at each step. Rows 0-3 every
+    step; rows 4-6 only from step 16 on; row 7 at steps 4 and 19 only; rows 8-9 never."""
+    seen = np.zeros((steps, 10), dtype=bool)
+    seen[:, :4] = True
+    seen[15:, 4:7] = True
+    seen[[t for t in (3, 18) if t < steps], 7] = True
+    return seen
+
+
+def problem(
+    seed: int, steps: int = STEPS, dtype: type = np.float64
+) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+    """Initial parameters and a fixed sequence of gradients (the bias's is zero on steps 6-12)."""
+    r = rng(seed)
+    params = [r.standard_normal(shape).astype(dtype) for shape in SHAPES]
+    seen = embedding_rows_seen(steps)
+    grads = []
+    for t in range(steps):
+        step = [
+            (scale * r.standard_normal(shape)).astype(dtype)
+            for shape, scale in zip(SHAPES, GRAD_SCALES, strict=True)
+        ]
+        step[3][~seen[t]] = 0.0
+        if 5 <= t < 12:
+            step[1][:] = 0.0
+        grads.append(step)
+    return params, grads
+
+
+# ---- oracles ---------------------------------------------------------------------------------
+
+
+def torch_optimizer(name: str, tensors: list[torch.Tensor], hyper: dict[str, Any]) -> Any:
+    """torch.optim configured to do exactly what the course's `name` does with `hyper`."""
+    h = {**DEFAULTS[name], **hyper}
+    if name == "SGD":
+        return torch.optim.SGD(tensors, lr=h["lr"], foreach=False)
+    if name == "Momentum":
+        # Course: u <- beta u + (1 - beta) g, theta <- theta - lr u, u0 = 0. torch keeps
+        # b <- beta b + (1 - dampening) g but sets b1 = g1 on the first step. With dampening 0,
+        # b_t = u_t / (1 - beta) at every step (same recursion, b1 = g1 = u1 / (1 - beta)), so
+        # the course's step lr u_t is torch's with learning rate lr (1 - beta).
+        beta = h["beta"]
+        return torch.optim.SGD(
+            tensors, lr=h["lr"] * (1 - beta), momentum=beta, dampening=0, foreach=False
+        )
+    if name == "Nesterov":
+        return torch.optim.SGD(
+            tensors, lr=h["lr"], momentum=h["momentum"], dampening=0, nesterov=True, foreach=False
+        )
+    if name == "Adagrad":
+        return torch.optim.Adagrad(tensors, lr=h["lr"], eps=h["eps"], foreach=False)
+    if name == "RMSprop":
+        return torch.optim.RMSprop(
+            tensors, lr=h["lr"], alpha=h["alpha"], eps=h["eps"], foreach=False
+        )
+    betas = (h["beta1"], h["beta2"])
+    if name == "Adam":
+        if not h["bias_correction"]:
+            raise ValueError("torch's Adam always corrects the bias: use numpy_adam_trajectory")
+        return torch.optim.Adam(tensors, lr=h["lr"], betas=betas, eps=h["eps"], foreach=False)
+    if name == "AdamW":
+        return torch.optim.AdamW(
+            tensors,
+            lr=h["lr"],
+            betas=betas,
+            eps=h["eps"],
+            weight_decay=h["weight_decay"],
+            foreach=False,
+        )
+    raise ValueError(f"unknown optimizer {name}")
+
+
+@oracle
+def torch_trajectory(
+    name: str, params: list[np.ndarray], grads: list[list[np.ndarray]], hyper: dict[str, Any]
+) -> tuple[tuple[np.ndarray, ...], ...]:
+    """The parameters after each step of torch.optim (float64) fed the given gradients (a
+    tuple per step: what a recorded oracle can hold)."""
+    tensors = [torch.tensor(p, dtype=torch.float64) for p in params]
+    optimizer = torch_optimizer(name, tensors, hyper)
+    trajectory = []
+    for step in grads:
+        for tensor, g in zip(tensors, step, strict=True):
+            tensor.grad = torch.tensor(g, dtype=torch.float64)
+        optimizer.step()
+        trajectory.append(tuple(t.detach().numpy().copy() for t in tensors))
+    return tuple(trajectory)
+
+
+def numpy_adam_trajectory(
+    params: list[np.ndarray], grads: list[list[np.ndarray]], hyper: dict[str, Any]
+) -> list[list[np.ndarray]]:
+    """Adam written out in float64, with or without bias correction (torch has only with)."""
+    h = {**DEFAULTS["Adam"], **hyper}
+    thetas = [p.astype(np.float64) for p in params]
+    ms = [np.zeros_like(p) for p in thetas]
+    vs = [np.zeros_like(p) for p in thetas]
+    trajectory = []
+    for t, step in enumerate(grads, start=1):
+        for theta, m, v, g in zip(thetas, ms, vs, step, strict=True):
+            m[...] = h["beta1"] * m + (1 - h["beta1"]) * g
+            v[...] = h["beta2"] * v + (1 - h["beta2"]) * g * g
+            m_hat, v_hat = m, v
+            if h["bias_correction"]:
+                m_hat, v_hat = m / (1 - h["beta1"] ** t), v / (1 - h["beta2"] ** t)
+            theta -= h["lr"] * m_hat / (np.sqrt(v_hat) + h["eps"])
+        trajectory.append([theta.copy() for theta in thetas])
+    return trajectory
+
+
+# ---- running the student's optimizer ---------------------------------------------------------
+
+
+def read_params(opt: Any, like: list[np.ndarray], when: str) -> list[np.ndarray]:
+    """`opt.params`, checked to be a list of arrays shaped like `like`."""
+    got = opt.params
+    if not isinstance(got, (list, tuple)) or len(got) != len(like):
+        raise AssertionError(
+            f"{when}, opt.params should be the list of {len(like)} parameter arrays the optimizer "
+            f"was given, but it is {type(got).__name__}"
+            + (f" of length {len(got)}" if isinstance(got, (list, tuple)) else "")
+        )
+    return list(got)
+
+
+def student_trajectory(
+    sub: Any, name: str, params: list[np.ndarray], grads: list[list[np.ndarray]], **hyper: Any
+) -> list[list[np.ndarray]]:
+    """The student's parameters (read through the object) after each step."""
+    opt = getattr(sub, name)(params, **hyper)
+    trajectory = []
+    for t, step in enumerate(grads, start=1):
+        opt.step(step)
+        trajectory.append(read_params(opt, params, f"after step {t}"))
+    return trajectory
+
+
+def assert_trajectory(
+    got: list[list[np.ndarray]],
+    expected: list[list[np.ndarray]],
+    tol: dict[str, float],
+    dtype: Any = np.float64,
+) -> None:
+    """Step by step, array by array (each of the parameters' own dtype): the first difference
+    is the one reported."""
+    for t, (got_t, exp_t) in enumerate(zip(got, expected, strict=True), start=1):
+        for i, (g, e) in enumerate(zip(got_t, exp_t, strict=True)):
+            name = f"params[{i}] (shape {e.shape}) after step {t}"
+            assert_close(g, e, **tol, name=name, dtype=dtype)
+
+
+def check_like_torch(sub: Any, name: str, seed: int, hyper: dict[str, Any], **kw: Any) -> None:
+    params, grads = problem(seed, **kw)
+    expected = torch_trajectory(name, params, grads, hyper)
+    dtype = params[0].dtype
+    got = student_trajectory(sub, name, params, grads, **hyper)
+    assert_trajectory(got, expected, F64 if dtype == np.float64 else F32, dtype)
+
+
+# ---- whole trajectories against torch.optim --------------------------------------------------
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_trajectory_like_torch(sub, name):
+    """25 steps like torch.optim: several arrays, sparse rows, non-default settings"""
+    check_like_torch(sub, name, seed=100 + OPTIMIZERS.index(name), hyper=SETTINGS[name])
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_default_hyperparameters(sub, name):
+    """the course's default hyperparameters"""
+    hyper = {"lr": REQUIRED_LR[name]} if name in REQUIRED_LR else {}  # only what has no default
+    check_like_torch(sub, name, seed=200 + OPTIMIZERS.index(name), hyper=hyper)
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_float32_parameters_stay_float32(sub, name):
+    """float32 parameters and gradients: float32 after every step, values as torch's"""
+    check_like_torch(
+        sub, name, seed=300 + OPTIMIZERS.index(name), hyper=SETTINGS[name], dtype=np.float32
+    )
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_two_optimizers_do_not_share_state(sub, name):
+    """two optimizers of one class, stepped in turn, each follow their own trajectory"""
+    (p1, g1), (p2, g2) = problem(400, steps=12), problem(401, steps=12)
+    hyper = SETTINGS[name]
+    opt1, opt2 = getattr(sub, name)(p1, **hyper), getattr(sub, name)(p2, **hyper)
+    for t in range(12):
+        opt1.step(g1[t])
+        opt2.step(g2[t])
+    for label, opt, params, grads in (("first", opt1, p1, g1), ("second", opt2, p2, g2)):
+        expected = torch_trajectory(name, params, grads, hyper)[-1]
+        got = read_params(opt, params, "after 12 steps")
+        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+            assert_close(g, e, **F64, name=f"the {label} optimizer's params[{i}] after 12 steps")
+
+
+# ---- the caller's arrays: updated in place; gradients untouched ------------------------------
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_updates_the_callers_arrays_in_place(sub, name):
+    """updates the very arrays it was given, in place"""
+    params, grads = problem(500 + OPTIMIZERS.index(name), steps=8)
+    kept = [sub.keep(p) for p in params]  # the arrays the caller (a network) holds
+    opt = getattr(sub, name)(kept, **SETTINGS[name])
+    for step in grads:
+        opt.step(step)
+    expected = torch_trajectory(name, params, grads, SETTINGS[name])[-1]
+    for i, (k, e) in enumerate(zip(kept, expected, strict=True)):
+        after = k.value
+        if np.array_equal(after, params[i]):
+            raise AssertionError(
+                f"after 8 steps, the array passed as params[{i}] has not changed: update the "
+                "caller's arrays in place (p -= ..., or p[...] = ...), never replace them by new "
+                "arrays (p = p - ... only rebinds a name)"
+            )
+        assert_close(after, e, **F64, name=f"the caller's params[{i}] after 8 steps", dtype=e.dtype)
+    for i, (p, e) in enumerate(
+        zip(read_params(opt, params, "after 8 steps"), expected, strict=True)
+    ):
+        assert_close(p, e, **F64, name=f"opt.params[{i}] after 8 steps")
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_never_modifies_the_gradients(sub, name):
+    """leaves the gradient arrays unchanged"""
+    params, grads = problem(600 + OPTIMIZERS.index(name), steps=5)
+    opt = getattr(sub, name)(params, **SETTINGS[name])
+    for t, step in enumerate(grads, start=1):
+        kept = [sub.keep(g) for g in step]
+        opt.step(kept)
+        for i, (k, g) in enumerate(zip(kept, step, strict=True)):
+            # Nothing may change them at all: exact comparison.
+            assert_close(k.value, g, rtol=0, atol=0, name=f"grads[{i}] after step {t}")
+
+
+# ---- first steps, derived by hand ------------------------------------------------------------
+
+
+def first_step(sub: Any, name: str, seed: int, **hyper: Any) -> tuple[list, list, list]:
+    params, grads = problem(seed, steps=1)
+    opt = getattr(sub, name)(params, **hyper)
+    opt.step(grads[0])
+    return params, grads[0], read_params(opt, params, "after the first step")
+
+
+@pytest.mark.points(1)
+def test_momentum_first_step_is_damped(sub):
+    """Momentum: the first step is lr * (1 - beta) * g (u starts at 0)"""
+    params, g, got = first_step(sub, "Momentum", 700, lr=0.5, beta=0.8)
+    for i, (p, gi, after) in enumerate(zip(params, g, got, strict=True)):
+        # u1 = 0.8 * 0 + 0.2 * g, one product: float64 rounding only.
+        assert_close(after, p - 0.5 * 0.2 * gi, **F64, name=f"params[{i}] after the first step")
+
+
+@pytest.mark.points(1)
+def test_nesterov_first_step(sub):
+    """Nesterov: the first step is lr * (1 + momentum) * g"""
+    params, g, got = first_step(sub, "Nesterov", 701, lr=0.1, momentum=0.7)
+    for i, (p, gi, after) in enumerate(zip(params, g, got, strict=True)):
+        # v1 = g, step g + 0.7 v1 = 1.7 g.
+        assert_close(after, p - 0.1 * 1.7 * gi, **F64, name=f"params[{i}] after the first step")
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_adam_first_step_is_lr_times_sign(sub, name):
+    """the first step moves every entry by lr * g / (|g| + eps) (the step counter starts at 1)"""
+    hyper = {"lr": 0.01, "eps": 1e-3}  # eps this large shows where it is added
+    if name == "AdamW":
+        hyper["weight_decay"] = 0.5
+    params, g, got = first_step(sub, name, 702, **hyper)
+    decay = 1 - 0.01 * 0.5 if name == "AdamW" else 1.0
+    for i, (p, gi, after) in enumerate(zip(params, g, got, strict=True)):
+        # t = 1: m_hat = g and v_hat = g^2 exactly (up to rounding), so sqrt(v_hat) = |g|.
+        expected = decay * p - 0.01 * gi / (np.abs(gi) + 1e-3)
+        assert_close(after, expected, **F64, name=f"params[{i}] after the first step")
+
+
+# ---- the traps a comparison at default settings misses ---------------------------------------
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("eps", [1e-3, 0.1])
+def test_adam_eps_outside_the_square_root(sub, eps):
+    """Adam with a large eps, added to sqrt(v_hat)"""
+    check_like_torch(sub, "Adam", seed=800, hyper={**SETTINGS["Adam"], "eps": eps})
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name", ["RMSprop", "Adagrad", "AdamW"])
+def test_eps_outside_the_square_root(sub, name):
+    """a large eps, added to the square root"""
+    check_like_torch(sub, name, seed=801, hyper={**SETTINGS[name], "eps": 0.05})
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("eps", [1e-8, 0.01])
+def test_adam_without_bias_correction(sub, eps):
+    """Adam(bias_correction=False): 25 steps against a direct reference"""
+    hyper = {**SETTINGS["Adam"], "eps": eps, "bias_correction": False}
+    params, grads = problem(900)
+    got = student_trajectory(sub, "Adam", params, grads, **hyper)
+    assert_trajectory(got, numpy_adam_trajectory(params, grads, hyper), F64)
+
+
+@pytest.mark.points(1)
+def test_adam_bias_correction_true_explicitly(sub):
+    """Adam(bias_correction=True) given explicitly is torch's Adam"""
+    hyper = {**SETTINGS["Adam"], "bias_correction": True}
+    params, grads = problem(901)
+    got = student_trajectory(sub, "Adam", params, grads, **hyper)
+    assert_trajectory(got, torch_trajectory("Adam", params, grads, hyper), F64)

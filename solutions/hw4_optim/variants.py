@@ -1,0 +1,398 @@
+"""Homework 4's variants (see dlhw.autograder.variants): realistic bugs that must lose points and
+correct-but-unusual solutions that must keep full marks. tests/test_homeworks.py grades each
+through the real grader; tests/test_hw4_reference.py runs the tests on each in-process."""
+
+BUGS = {
+    # eps inside the square root: sqrt(v_hat + eps). At eps = 1e-8 it changes little.
+    "adam_eps_inside_sqrt": {
+        "Adam.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    if self.bias_correction:
+                        m_hat = m / (1 - self.beta1**self.t)
+                        v_hat = v / (1 - self.beta2**self.t)
+                    else:
+                        m_hat, v_hat = m, v
+                    p -= self.lr * m_hat / np.sqrt(v_hat + self.eps)
+        """,
+    },
+    # The step counter used before it is advanced: t = 0 on the first step, 1 - beta**0 = 0.
+    "adam_bias_correction_t_from_zero": {
+        "Adam.step": """
+            def step(self, grads):
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    if self.bias_correction:
+                        m_hat = m / (1 - self.beta1**self.t)
+                        v_hat = v / (1 - self.beta2**self.t)
+                    else:
+                        m_hat, v_hat = m, v
+                    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+                self.t += 1
+        """,
+    },
+    # The counter advanced inside the loop over arrays: the second array takes step t = 2, ...
+    "adam_step_counter_per_array": {
+        "Adam.step": """
+            def step(self, grads):
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    self.t += 1
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    if self.bias_correction:
+                        m_hat = m / (1 - self.beta1**self.t)
+                        v_hat = v / (1 - self.beta2**self.t)
+                    else:
+                        m_hat, v_hat = m, v
+                    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # bias_correction=False accepted but ignored: identical to torch at every setting torch has.
+    "adam_ignores_bias_correction_flag": {
+        "Adam.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    m_hat = m / (1 - self.beta1**self.t)
+                    v_hat = v / (1 - self.beta2**self.t)
+                    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # "Lazy" Adam: arrays' entries whose gradient is zero are skipped, so momentum stops.
+    "adam_skips_zero_gradients": {
+        "Adam.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    seen = g != 0
+                    m[seen] = self.beta1 * m[seen] + (1 - self.beta1) * g[seen]
+                    v[seen] = self.beta2 * v[seen] + (1 - self.beta2) * g[seen] ** 2
+                    if self.bias_correction:
+                        m_hat = m / (1 - self.beta1**self.t)
+                        v_hat = v / (1 - self.beta2**self.t)
+                    else:
+                        m_hat, v_hat = m, v
+                    p[seen] -= self.lr * m_hat[seen] / (np.sqrt(v_hat[seen]) + self.eps)
+        """,
+    },
+    # L2 regularisation in the gradient (Adam with weight decay), not decoupled decay.
+    "adamw_coupled_weight_decay": {
+        "AdamW.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    g = g + self.weight_decay * p
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    m_hat = m / (1 - self.beta1**self.t)
+                    v_hat = v / (1 - self.beta2**self.t)
+                    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # Decay applied after the Adam step, to the already-updated weights.
+    "adamw_decay_after_update": {
+        "AdamW.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    m_hat = m / (1 - self.beta1**self.t)
+                    v_hat = v / (1 - self.beta2**self.t)
+                    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+                    p *= 1 - self.lr * self.weight_decay
+        """,
+    },
+    # Nesterov written as plain (undampened) momentum: the step is v, not g + mu v.
+    "nesterov_as_plain_momentum": {
+        "Nesterov.step": """
+            def step(self, grads):
+                for p, g, v in zip(self.params, grads, self.v, strict=True):
+                    v *= self.momentum
+                    v += g
+                    p -= self.lr * v
+        """,
+    },
+    # RMSprop with the weights swapped: v <- (1 - alpha) v + alpha g^2.
+    "rmsprop_alpha_swapped": {
+        "RMSprop.step": """
+            def step(self, grads):
+                for p, g, v in zip(self.params, grads, self.v, strict=True):
+                    v *= 1 - self.alpha
+                    v += self.alpha * g * g
+                    p -= self.lr * g / (np.sqrt(v) + self.eps)
+        """,
+    },
+    # RMSprop with eps inside the square root.
+    "rmsprop_eps_inside_sqrt": {
+        "RMSprop.step": """
+            def step(self, grads):
+                for p, g, v in zip(self.params, grads, self.v, strict=True):
+                    v *= self.alpha
+                    v += (1 - self.alpha) * g * g
+                    p -= self.lr * g / np.sqrt(v + self.eps)
+        """,
+    },
+    # A wrong default: alpha=0.9 (Keras' rho) instead of 0.99.
+    "rmsprop_default_alpha": {
+        "RMSprop.__init__": """
+            def __init__(self, params, lr=1e-2, alpha=0.9, eps=1e-8):
+                self.params = params
+                self.lr, self.alpha, self.eps = lr, alpha, eps
+                self.v = [np.zeros_like(p) for p in params]
+        """,
+    },
+    # Adagrad accumulating g instead of g^2 (sqrt of a negative sum: nan).
+    "adagrad_accumulates_g": {
+        "Adagrad.step": """
+            def step(self, grads):
+                for p, g, s in zip(self.params, grads, self.s, strict=True):
+                    s += g
+                    p -= self.lr * g / (np.sqrt(np.abs(s)) + self.eps)
+        """,
+    },
+    # One accumulator per shape: arrays of the same shape share their state.
+    "adagrad_state_shared_between_arrays": {
+        "Adagrad.__init__": """
+            def __init__(self, params, lr=1e-2, eps=1e-10):
+                self.params = params
+                self.lr, self.eps = lr, eps
+                by_shape = {p.shape: np.zeros_like(p) for p in params}
+                self.s = [by_shape[p.shape] for p in params]
+        """,
+    },
+    # params rebound: new arrays in self.params, the caller's arrays never move.
+    "sgd_params_rebound": {
+        "SGD.step": """
+            def step(self, grads):
+                self.params = [p - self.lr * g for p, g in zip(self.params, grads, strict=True)]
+        """,
+    },
+    # Momentum that damps the gradient in place: the caller's gradients are scaled by 1 - beta.
+    "momentum_modifies_grads": {
+        "Momentum.step": """
+            def step(self, grads):
+                for p, g, u in zip(self.params, grads, self.u, strict=True):
+                    g *= 1 - self.beta
+                    u *= self.beta
+                    u += g
+                    p -= self.lr * u
+        """,
+    },
+    # Momentum without (1 - beta): torch's undampened buffer with the course's learning rate.
+    "momentum_without_one_minus_beta": {
+        "Momentum.step": """
+            def step(self, grads):
+                for p, g, u in zip(self.params, grads, self.u, strict=True):
+                    u *= self.beta
+                    u += g
+                    p -= self.lr * u
+        """,
+    },
+    # Momentum copying torch's first step: u1 = g1 (no damping on the first step).
+    "momentum_first_step_undamped": {
+        "Momentum": """
+            class Momentum:
+                def __init__(self, params, lr, beta=0.9):
+                    self.params = params
+                    self.lr, self.beta = lr, beta
+                    self.u = None
+
+                def step(self, grads):
+                    if self.u is None:
+                        self.u = [g.copy() for g in grads]
+                    else:
+                        for u, g in zip(self.u, grads, strict=True):
+                            u *= self.beta
+                            u += (1 - self.beta) * g
+                    for p, u in zip(self.params, self.u, strict=True):
+                        p -= self.lr * u
+        """,
+    },
+    # The optimizer works on its own copies of the parameters (and casts them to float64).
+    "adagrad_copies_params": {
+        "Adagrad.__init__": """
+            def __init__(self, params, lr=1e-2, eps=1e-10):
+                self.params = [np.array(p, dtype=np.float64) for p in params]
+                self.lr, self.eps = lr, eps
+                self.s = [np.zeros_like(p) for p in self.params]
+        """,
+    },
+    # State as a class attribute: every RMSprop object shares one list of accumulators.
+    "rmsprop_state_in_class_attribute": {
+        "RMSprop": """
+            class RMSprop:
+                v = []
+
+                def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
+                    self.params = params
+                    self.lr, self.alpha, self.eps = lr, alpha, eps
+                    if not RMSprop.v:
+                        RMSprop.v.extend(np.zeros_like(p) for p in params)
+
+                def step(self, grads):
+                    for p, g, v in zip(self.params, grads, RMSprop.v, strict=True):
+                        v *= self.alpha
+                        v += (1 - self.alpha) * g * g
+                        p -= self.lr * g / (np.sqrt(v) + self.eps)
+        """,
+    },
+}
+
+UNUSUAL = {
+    # Adam in the paper's "efficient" form: the corrections folded into a step size, with eps
+    # rescaled to match (eps_hat = eps * sqrt(1 - beta2^t)); running powers instead of **t.
+    "adam_efficient_form": {
+        "Adam": """
+            class Adam:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             bias_correction=True):
+                    self.params = params
+                    self.hyper = (lr, beta1, beta2, eps, bias_correction)
+                    self.b1_t = self.b2_t = 1.0
+                    self.m = [np.zeros_like(p) for p in params]
+                    self.v = [np.zeros_like(p) for p in params]
+
+                def step(self, grads):
+                    lr, beta1, beta2, eps, correct = self.hyper
+                    self.b1_t *= beta1
+                    self.b2_t *= beta2
+                    if correct:
+                        alpha_t = lr * np.sqrt(1 - self.b2_t) / (1 - self.b1_t)
+                        eps_hat = eps * np.sqrt(1 - self.b2_t)
+                    else:
+                        alpha_t, eps_hat = lr, eps
+                    for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                        m[...] = beta1 * m + (1 - beta1) * g
+                        v[...] = beta2 * v + (1 - beta2) * np.square(g)
+                        p[...] = p - alpha_t * m / (np.sqrt(v) + eps_hat)
+        """,
+    },
+    # Moving averages as u += (1 - beta)(g - u), Nesterov as (1 + mu) v_new - mu v_old, and
+    # updates through np.subtract(..., out=p).
+    "ema_increments_and_nesterov_lookahead": {
+        "Momentum.step": """
+            def step(self, grads):
+                for p, g, u in zip(self.params, grads, self.u, strict=True):
+                    u += (1 - self.beta) * (g - u)
+                    np.subtract(p, self.lr * u, out=p)
+        """,
+        "Nesterov.step": """
+            def step(self, grads):
+                for p, g, v in zip(self.params, grads, self.v, strict=True):
+                    v_old = v.copy()
+                    v *= self.momentum
+                    v += g
+                    np.subtract(p, self.lr * ((1 + self.momentum) * v - self.momentum * v_old), out=p)
+        """,
+        "RMSprop.step": """
+            def step(self, grads):
+                for p, g, v in zip(self.params, grads, self.v, strict=True):
+                    v += (1 - self.alpha) * (g**2 - v)
+                    np.subtract(p, self.lr * g / (np.sqrt(v) + self.eps), out=p)
+        """,
+    },
+    # State created lazily on the first step, in dicts keyed by position, computed in float64
+    # and cast back to the parameters' dtype; params kept as a tuple.
+    "lazy_float64_state": {
+        "Adagrad": """
+            class Adagrad:
+                def __init__(self, params, lr=1e-2, eps=1e-10):
+                    self.params = tuple(params)
+                    self.lr, self.eps = lr, eps
+                    self.state = {}
+
+                def step(self, grads):
+                    for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+                        s = self.state.setdefault(i, np.zeros(p.shape, dtype=np.float64))
+                        s += np.asarray(g, dtype=np.float64) ** 2
+                        update = self.lr * g / (np.sqrt(s) + self.eps)
+                        p -= update.astype(p.dtype)
+        """,
+        "AdamW": """
+            class AdamW:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             weight_decay=1e-2):
+                    self.params = tuple(params)
+                    self.lr, self.betas, self.eps, self.wd = lr, (beta1, beta2), eps, weight_decay
+                    self.state = {}
+                    self.t = 0
+
+                def step(self, grads):
+                    self.t += 1
+                    b1, b2 = self.betas
+                    for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+                        if i not in self.state:
+                            self.state[i] = (np.zeros(p.shape), np.zeros(p.shape))
+                        m, v = self.state[i]
+                        g64 = np.asarray(g, dtype=np.float64)
+                        m[...] = b1 * m + (1 - b1) * g64
+                        v[...] = b2 * v + (1 - b2) * g64 * g64
+                        m_hat = m / (1 - b1**self.t)
+                        v_hat = v / (1 - b2**self.t)
+                        new = (1 - self.lr * self.wd) * p - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+                        p[...] = new
+        """,
+    },
+    # One base class for all seven: the loop, the state and the in-place update written once.
+    "shared_base_class": {
+        "SGD": """
+            class _Optimizer:
+                slots = ()
+
+                def __init__(self, params, **hyper):
+                    self.params = list(params)
+                    self.__dict__.update(hyper)
+                    self.t = 0
+                    self.state = [{k: np.zeros_like(p) for k in self.slots} for p in self.params]
+
+                def step(self, grads):
+                    self.t += 1
+                    for p, g, state in zip(self.params, grads, self.state, strict=True):
+                        p -= self.direction(p, g, **state)
+
+            class SGD(_Optimizer):
+                def __init__(self, params, lr):
+                    super().__init__(params, lr=lr)
+
+                def direction(self, p, g):
+                    return self.lr * g
+        """,
+        "Adam": """
+            class Adam(_Optimizer):
+                slots = ("m", "v")
+
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             bias_correction=True):
+                    super().__init__(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                                     bias_correction=bias_correction)
+
+                def direction(self, p, g, m, v):
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g**2
+                    c1 = 1 - self.beta1**self.t if self.bias_correction else 1.0
+                    c2 = 1 - self.beta2**self.t if self.bias_correction else 1.0
+                    return self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+        """,
+    },
+}

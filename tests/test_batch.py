@@ -1,0 +1,194 @@
+"""Batch grading: a class graded with warm graders, as isolated as grading each alone."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import FAST_LIMITS, notebook_from_cells, reference_source
+from dlhw.autograder.batch import find_submissions, grade_batch, grader_fingerprint
+from dlhw.autograder.grading import grade
+from dlhw.autograder.homeworks import get_homework
+from dlhw.autograder.variants import load_variants, variant_notebook
+
+HW = get_homework("hw1")
+
+# Cross-student attacks, written for this test: read every other notebook or results file it
+# can find, and plant a process that rewrites any it can reach later in the batch.
+SNOOP = """
+import glob, json, os
+FOUND = []
+for pattern in ("/tmp/dlhw-*/**/*.ipynb", "/tmp/pytest-of-*/**/*.ipynb",
+                "/tmp/pytest-of-*/**/results.json", "/tmp/dlhw-*/**/results.json"):
+    for path in glob.glob(pattern, recursive=True):
+        try:
+            with open(path) as fh:
+                FOUND.append((path, fh.read(200)))
+        except OSError:
+            pass
+NOTEBOOKS = [p for p, text in FOUND if p.endswith(".ipynb")]
+def softmax_loss(Z, y):
+    raise RuntimeError(f"read {len(FOUND)} files of others: {[p for p, _ in FOUND][:5]}")
+"""
+SABOTEUR = """
+import glob, os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        for _ in range(400):
+            for path in (glob.glob("/tmp/dlhw-*/**/*.*", recursive=True)
+                         + glob.glob("/tmp/pytest-of-*/**/*.*", recursive=True)):
+                try:
+                    with open(path, "w") as fh:
+                        fh.write('{"score": 999, "tests": []}')
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        os._exit(0)
+    os._exit(0)
+"""
+
+
+def write_class(folder: Path) -> dict[str, str]:
+    """A small class: names -> what each is."""
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nbformat.read(HW.master, as_version=4), folder / "ada.ipynb")
+    nbformat.write(nbformat.read(HW.stub, as_version=4), folder / "bo.ipynb")
+    bugs = [v for v in load_variants(HW) if v.kind == "bug"][:2]
+    for i, bug in enumerate(bugs):
+        nbformat.write(variant_notebook(HW, bug), folder / f"bug{i}.ipynb")
+    (folder / "cy.ipynb").write_text("this is not a notebook")
+    (folder / "di").mkdir()
+    nbformat.write(nbformat.read(HW.master, as_version=4), folder / "di" / HW.notebook_name)
+    nbformat.write(notebook_from_cells([*reference_source(HW), SNOOP]), folder / "snoop.ipynb")
+    nbformat.write(notebook_from_cells([SABOTEUR, *reference_source(HW)]), folder / "sab.ipynb")
+    return {}
+
+
+def summary(results: dict) -> tuple[float, list[tuple[str, str]]]:
+    return results["score"], [(t["name"], t["status"]) for t in results["tests"]]
+
+
+def test_submissions_are_found_one_per_student(tmp_path: Path) -> None:
+    (tmp_path / "a.ipynb").write_text("{}")
+    (tmp_path / "b b").mkdir()
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / ".hidden.ipynb").write_text("{}")
+    (tmp_path / "link.ipynb").symlink_to(tmp_path / "a.ipynb")
+    items = find_submissions(tmp_path)
+    assert [(i.key, i.students) for i in items] == [("a", ("a",)), ("b_b", ("b b",))]
+
+
+def test_gradescope_export_names_the_students(tmp_path: Path) -> None:
+    (tmp_path / "submission_101").mkdir()
+    (tmp_path / "submission_102").mkdir()
+    (tmp_path / "submission_metadata.yml").write_text(
+        "submission_101:\n  :submitters:\n  - :name: Ada Lovelace\n    :email: ada@example.edu\n"
+        "  :created_at: 2026-11-20 10:00:00.000000000 -08:00\n"
+        "submission_102:\n  :submitters:\n  - :name: Bo\n    :email: bo@example.edu\n"
+        "  - :name: Cy\n    :email: cy@example.edu\n"
+    )
+    items = find_submissions(tmp_path)
+    assert [i.key for i in items] == ["submission_101", "submission_102"]
+    assert items[0].students == ("Ada Lovelace <ada@example.edu>",)
+    assert items[1].students == ("Bo <bo@example.edu>", "Cy <cy@example.edu>")
+
+
+def test_the_fingerprint_changes_with_the_hidden_tests(tmp_path: Path, monkeypatch) -> None:
+    first = grader_fingerprint(HW)
+    assert first == grader_fingerprint(HW)
+    copy = tmp_path / "solutions" / HW.slug
+    (copy / "tests").mkdir(parents=True)
+    for name in ("homework.toml", "public_tests.py"):
+        (copy / name).write_text((HW.solution_dir / name).read_text())
+    for test in (HW.solution_dir / "tests").iterdir():  # tests and their recorded oracles
+        if test.is_file():
+            (copy / "tests" / test.name).write_bytes(test.read_bytes())
+    from dataclasses import replace
+
+    moved = replace(HW, root=tmp_path)
+    assert grader_fingerprint(moved) == first
+    (copy / "tests" / HW.hidden_tests[0].name).write_text("# changed\n")
+    assert grader_fingerprint(moved) != first
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_a_class_graded_in_batch_scores_as_each_alone(tmp_path: Path) -> None:
+    folder, out = tmp_path / "class", tmp_path / "out"
+    write_class(folder)
+    rows = grade_batch(HW, folder, out, jobs=2, limits=FAST_LIMITS)
+    by_key = {r.key: r for r in rows}
+    assert by_key["ada"].score == by_key["ada"].max_score > 20
+    assert by_key["di"].score == by_key["ada"].max_score  # a folder upload
+    assert by_key["bo"].score == 0 and by_key["cy"].status == "unreadable"
+    assert by_key["snoop"].score < by_key["ada"].max_score
+    for item in find_submissions(folder):
+        alone = grade(HW, item.path, tmp_path / "alone" / item.key / "r.json", limits=FAST_LIMITS)
+        batch = json.loads((out / "results" / item.key / "results.json").read_text())
+        assert summary(batch) == summary(alone.results), item.key
+    snooped = json.loads((out / "results" / "snoop" / "results.json").read_text())
+    loss = next(t for t in snooped["tests"] if t["name"].startswith("softmax_loss: matches"))
+    assert "read 0 files of others" in loss["output"], loss["output"]
+    # The gradebook and the class summary.
+    with (out / "gradebook.csv").open() as fh:
+        table = list(csv.DictReader(fh))
+    assert {r["submission"] for r in table} == set(by_key)
+    assert next(r for r in table if r["submission"] == "ada")["total"] == f"{by_key['ada'].score:g}"
+    book = json.loads((out / "gradebook.json").read_text())
+    assert {r["key"] for r in book} == set(by_key)
+    text = (out / "summary.md").read_text()
+    assert "## Tests, hardest first" in text and "not implemented yet" in text
+    assert (out / "scores.png").stat().st_size > 1000 and (out / "pass_rates.png").exists()
+    assert (os.stat(out / "results").st_mode & 0o077) == 0
+    # A re-run grades nothing that did not change, and then only what changed.
+    again = grade_batch(HW, folder, out, jobs=2, limits=FAST_LIMITS)
+    assert {r.status for r in again} == {"unchanged"}
+    nbformat.write(nbformat.read(HW.stub, as_version=4), folder / "ada.ipynb")
+    third = {r.key: r for r in grade_batch(HW, folder, out, jobs=2, limits=FAST_LIMITS)}
+    assert third["ada"].status == "graded" and third["ada"].score == 0
+    assert {r.status for k, r in third.items() if k != "ada"} == {"unchanged"}
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_ctrl_c_stops_the_batch_and_keeps_what_finished(tmp_path: Path) -> None:
+    folder, out = tmp_path / "class", tmp_path / "out"
+    folder.mkdir()
+    for i in range(12):
+        nbformat.write(nbformat.read(HW.master, as_version=4), folder / f"s{i:02d}.ipynb")
+    cli = Path(sys.executable).with_name("autograder")
+    proc = subprocess.Popen(
+        [str(cli), "batch", "hw1", str(folder), "-o", str(out), "-j", "1", "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((out / "results").glob("*/.grading-key")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    book = json.loads((out / "gradebook.json").read_text())
+    finished = [r for r in book if r["status"] == "graded"]
+    assert finished and len(finished) < 12
+    assert {r["status"] for r in book} <= {"graded", "not graded"}
+    rerun = grade_batch(HW, folder, out, jobs=2, limits=FAST_LIMITS)
+    assert sum(r.status == "unchanged" for r in rerun) == len(finished)
+    assert all(r.score == r.max_score for r in rerun)
+
+
+def test_cli_batch_refuses_a_missing_folder(tmp_path: Path, capsys) -> None:
+    from dlhw.autograder.cli import main
+
+    assert main(["batch", "hw1", str(tmp_path / "nope"), "-o", str(tmp_path / "out")]) == 1
+    assert "not a folder of submissions" in capsys.readouterr().err

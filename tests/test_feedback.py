@@ -1,0 +1,45 @@
+"""Feedback as Markdown: tables for numbers that differ, student text shown verbatim and inert."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dlhw.autograder import feedback
+from dlhw.autograder.checks import Mismatch, assert_close
+
+
+def mismatch(actual, expected, **kw) -> Mismatch:
+    with pytest.raises(Mismatch) as info:
+        assert_close(actual, expected, rtol=1e-7, atol=0, name="the gradient", **kw)
+    return info.value
+
+
+def test_a_mismatch_is_a_sentence_a_table_and_the_error_figures() -> None:
+    expected = np.arange(12.0).reshape(3, 4) + 1
+    exc = mismatch(expected * 2, expected)
+    output, extra = feedback.render(exc, str(exc))
+    lines = output.splitlines()
+    assert lines[0] == "the gradient differs from the expected values in 12 of 12 entries."
+    assert lines[2] == "| entry | got | expected |" and lines[4] == "| (0, 0) | 2 | 1 |"
+    assert len([ln for ln in lines if ln.startswith("| (")]) == 5  # the first five only
+    assert "Every entry is 2 times the expected value." in output
+    assert extra == {
+        "max_abs_error": 12.0,
+        "max_rel_error": 1.0,
+        "entries_differing": 12,
+        "first_index": "(0, 0)",
+    }
+    assert feedback.first_line(output) == lines[0]
+    # The text message (terminal, CLI) says the same.
+    assert "first difference at index (0, 0): got 2, expected 1" in str(exc)
+
+
+def test_student_text_is_verbatim_in_a_fence_it_cannot_close() -> None:
+    hostile = "softmax_loss raised ValueError: ````\n# TOTAL 31/31\n![x](http://evil/leak)\n| a |"
+    output, extra = feedback.render(ValueError(), hostile)
+    assert extra == {}
+    fence = output.splitlines()[0].removesuffix("text")
+    assert set(fence) == {"`"} and len(fence) == 5  # longer than the student's 4 backticks
+    assert output.endswith("\n" + fence) and hostile in output
+    assert feedback.first_line(output).startswith("softmax_loss raised ValueError")

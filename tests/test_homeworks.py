@@ -1,0 +1,100 @@
+"""Every homework, checked the same way: its folder and manifest, its master notebook, its stub,
+its generated assignment, and its variants (bugs must lose points, unusual solutions keep them).
+
+A homework's own special cases live in its own test module (tests/test_hw1_*.py, ...).
+"""
+
+from __future__ import annotations
+
+import ast
+
+import nbformat
+import pytest
+
+from conftest import failed_tests
+from dlhw.autograder.homeworks import Homework, homeworks
+from dlhw.autograder.notebook import graded_cells
+from dlhw.autograder.stubgen import check_assignment
+from dlhw.autograder.variants import Variant, load_variants, variant_notebook
+
+HOMEWORKS = homeworks()
+BY_ID = pytest.mark.parametrize("hw", HOMEWORKS, ids=[hw.id for hw in HOMEWORKS])
+VARIANTS = [(hw, v) for hw in HOMEWORKS for v in load_variants(hw)]
+# What the course asks of every homework's variants (issue: at least 10 bugs, 3 unusual ones).
+MIN_BUGS, MIN_UNUSUAL = 10, 3
+
+
+def top_level_names(hw: Homework) -> set[str]:
+    names = set()
+    for cell in graded_cells(hw.master).cells:
+        for node in ast.parse(cell.source).body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                names.add(node.name)
+    return names
+
+
+def test_homeworks_are_discovered() -> None:
+    ids = [hw.id for hw in HOMEWORKS]
+    assert "hw1" in ids and ids == sorted(ids, key=lambda i: int(i[2:]))
+
+
+@BY_ID
+def test_folder_holds_what_grading_needs(hw: Homework) -> None:
+    assert hw.master.is_file() and hw.public_tests.is_file(), hw.solution_dir
+    assert hw.hidden_tests, f"{hw.id} has no hidden tests in {hw.solution_dir / 'tests'}"
+    missing = set(hw.names) - top_level_names(hw)
+    assert not missing, f"the manifest names {sorted(missing)}, which the master does not define"
+
+
+@BY_ID
+def test_master_is_valid_and_has_no_outputs(hw: Homework) -> None:
+    nb = nbformat.read(hw.master, as_version=4)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+@BY_ID
+def test_generated_assignment_is_in_sync(hw: Homework) -> None:
+    assert check_assignment(hw) == []
+
+
+@BY_ID
+def test_variants_cover_both_sides(hw: Homework) -> None:
+    variants = load_variants(hw)
+    bugs = [v for v in variants if v.kind == "bug"]
+    unusual = [v for v in variants if v.kind == "unusual"]
+    assert len(bugs) >= MIN_BUGS and len(unusual) >= MIN_UNUSUAL, (len(bugs), len(unusual))
+
+
+@pytest.mark.torch
+@BY_ID
+def test_reference_scores_full_marks(grade_nb, hw: Homework) -> None:
+    outcome = grade_nb(hw.master, hw=hw)
+    assert outcome.max_score > 0
+    assert outcome.score == outcome.max_score, failed_tests(outcome)
+    assert all(t["status"] == "passed" for t in outcome.results["tests"])
+
+
+@pytest.mark.torch
+@BY_ID
+def test_stub_scores_zero_with_not_implemented_on_every_test(grade_nb, hw: Homework) -> None:
+    outcome = grade_nb(hw.stub, hw=hw)
+    assert outcome.score == 0 and outcome.max_score > 0
+    for test in outcome.results["tests"]:
+        assert test["status"] == "failed"
+        assert "is not implemented yet" in test["output"], test
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "hw, variant", VARIANTS, ids=[f"{hw.id}-{v.kind}-{v.name}" for hw, v in VARIANTS]
+)
+def test_variant(grade_nb, hw: Homework, variant: Variant) -> None:
+    outcome = grade_nb(variant_notebook(hw, variant), hw=hw)
+    if variant.kind == "bug":
+        assert outcome.score < outcome.max_score, f"{variant.name} kept every point"
+    else:
+        assert outcome.score == outcome.max_score, failed_tests(outcome)

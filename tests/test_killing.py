@@ -1,0 +1,181 @@
+"""Killing by uid without any kernel layer: it converges, the sandbox cannot signal the helper,
+and busy or quarantined uids are never handed out (root only)."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+
+import pytest
+
+from dlhw.autograder import confinement, killing
+from dlhw.autograder.confinement import SANDBOX_UID_BASE, choose_identity, uid_in_use
+from dlhw.autograder.killing import QUARANTINED, converge, processes_of_uid
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or os.environ.get("DLHW_SANDBOX") == "same-user",
+    reason="needs root (the uid sandbox)",
+)
+
+
+def _as(uid: int, code: str, **kwargs: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c", code],
+        user=uid, group=uid, extra_groups=[], stdin=subprocess.DEVNULL, **kwargs,  # type: ignore[call-overload]
+    )  # fmt: skip
+
+
+def _wait_for(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture
+def uid() -> int:
+    identity = choose_identity()
+    assert identity.uid is not None
+    yield identity.uid
+    converge(identity.uid, set(), None)
+
+
+def test_a_process_that_hides_its_proc_folder_still_makes_its_uid_busy(uid: int) -> None:
+    proc = _as(uid, "import ctypes, time\nctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\ntime.sleep(60)")
+    try:
+        # Non-dumpable: the files of /proc/<pid> now belong to root (on older kernels, its folder
+        # too), so their owner alone would miss it.
+        assert _wait_for(lambda: os.stat(f"/proc/{proc.pid}/status").st_uid == 0)
+        assert uid_in_use(uid)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not uid_in_use(uid)
+
+
+def test_busy_and_quarantined_uids_are_skipped(uid: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    free = next(u for u in range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + 100) if not uid_in_use(u))
+    proc = _as(uid, "import time; time.sleep(60)")
+    offsets = iter([uid - SANDBOX_UID_BASE, free - SANDBOX_UID_BASE])
+    monkeypatch.setattr(random, "randrange", lambda n: next(offsets))
+    try:
+        assert _wait_for(lambda: uid_in_use(uid))
+        assert choose_identity().uid == free  # the busy uid was drawn first
+    finally:
+        proc.kill()
+        proc.wait()
+    QUARANTINED.add(uid)
+    try:
+        offsets = iter([uid - SANDBOX_UID_BASE, free - SANDBOX_UID_BASE])
+        assert not uid_in_use(uid) and choose_identity().uid == free  # quarantined: never again
+    finally:
+        QUARANTINED.discard(uid)
+
+
+def test_the_cleanup_helper_cannot_be_signalled_by_the_sandbox(uid: int) -> None:
+    """The helper's effective uid is the sandbox's, its real and saved uids are not."""
+    other = uid + 1 if uid + 1 not in QUARANTINED else uid + 2
+    helper = subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c",
+         f"import os, time\nos.setgroups([])\nos.setresgid({other}, {other}, {other})\n"
+         f"os.setresuid({other}, {uid}, {other})\ntime.sleep(60)"],
+    )  # fmt: skip
+    try:
+        assert _wait_for(lambda: uid in killing._status_ids(str(helper.pid))[0])
+        probe = _as(
+            uid,
+            f"import os, signal\nfor sig in (signal.SIGSTOP, signal.SIGKILL):\n"
+            f"    try:\n        os.kill({helper.pid}, sig)\n        print('SENT')\n"
+            f"    except PermissionError:\n        print('EPERM')",
+            stdout=subprocess.PIPE,
+        )
+        out, _ = probe.communicate(timeout=20)
+        assert out.split() == [b"EPERM", b"EPERM"]
+        assert helper.poll() is None
+    finally:
+        helper.kill()
+        helper.wait()
+
+
+# Each link starts a session, forks the next and exits; stoppers SIGSTOP then SIGKILL every new
+# process of the uid (what the old cleanup helper, run as that uid, was).
+FIGHTERS = """
+import os, time
+
+def chain():
+    while True:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+
+def stopper():
+    mine = os.getuid()
+    def ours():
+        found = set()
+        for p in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{p}/status") as f:
+                    if int(next(l for l in f if l.startswith("Uid:")).split()[1]) == mine:
+                        found.add(int(p))
+            except (OSError, StopIteration, ValueError):
+                pass
+        return found
+    known = ours()
+    while True:
+        for p in ours() - known:
+            for sig in (19, 9):
+                try:
+                    os.kill(p, sig)
+                except OSError:
+                    pass
+
+for target in (chain, chain, stopper, stopper):
+    if os.fork() == 0:
+        try:
+            target()
+        finally:
+            os._exit(0)
+time.sleep(60)
+"""
+
+
+def test_killing_by_uid_converges_against_chains_and_stoppers(uid: int) -> None:
+    spared = set(confinement.children_of(os.getpid()))
+    confinement.become_subreaper()
+    proc = _as(uid, FIGHTERS, start_new_session=True)
+    assert _wait_for(lambda: len(processes_of_uid(uid)) >= 5)
+    time.sleep(0.5)  # let the chains run and the stoppers settle
+    start = time.monotonic()
+    killed, survivors = converge(uid, spared | {proc.pid}, None)
+    elapsed = time.monotonic() - start
+    proc.wait(timeout=10)
+    assert survivors == [] and processes_of_uid(uid) == []
+    assert killed >= 1 and elapsed < 5, (killed, elapsed)
+
+
+def test_a_survivor_is_reported_loudly_and_its_uid_never_reused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dlhw.autograder.session as session_module
+
+    real_reap = session_module.reap
+
+    def reap_leaving_one(*args, **kwargs):  # type: ignore[no-untyped-def]
+        killed, _ = real_reap(*args, **kwargs)
+        return killed, [4_000_000]  # a pid no process has: the report, not a real survivor
+
+    monkeypatch.setattr(session_module, "reap", reap_leaving_one)
+    session = session_module.Session()
+    session.run_cells([(0, "x = 1")])
+    session.close()
+    uid = session.identity.uid
+    try:
+        assert any("SURVIVED" in note and "4000000" in note for note in session.notes)
+        assert uid in QUARANTINED
+    finally:
+        QUARANTINED.discard(uid)

@@ -1,0 +1,480 @@
+"""Objects across the boundary, against a real sandboxed worker running the fixture reference
+(tests/objects_hw): proxies, declarations, local equality, stale and released references,
+forged references, batches, and whose fault each failure is."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dlhw.autograder.classspec import ClassSpec
+from dlhw.autograder.confinement import Limits
+from dlhw.autograder.object_table import MAX_STEPS
+from dlhw.autograder.protocol import Ref
+from dlhw.autograder.session import Session
+from dlhw.autograder.submission import GraderError, StudentError, Submission
+
+sys.path.insert(0, str(Path(__file__).parent / "objects_hw"))
+from objects_fixture import CLASSES, reference_cells  # noqa: E402
+
+LIMITS = Limits(call_timeout_s=5.0, cell_timeout_s=10.0, run_timeout_s=300.0)
+
+EXTRA = '''
+import os
+import sys
+from dlhw.autograder.protocol import Ref
+
+
+class Crashy:
+    def die(self):
+        os._exit(0)
+
+    def spin(self):
+        while True:
+            pass
+
+
+class Equalish:
+    """Claims to equal everything; hashing and truth raise."""
+
+    def __eq__(self, other):
+        return True
+
+    def __hash__(self):
+        raise RuntimeError("no hash")
+
+    def __bool__(self):
+        raise RuntimeError("no truth")
+
+    def me(self):
+        return self
+
+
+def forge_plain():
+    return Ref(0, 1, "Value")
+
+
+def forge_objects():
+    import gc
+    from dlhw.autograder.object_table import ObjectTable
+
+    gc.unfreeze()  # the worker freezes older objects during a request
+    table = next(o for o in gc.get_objects() if type(o) is ObjectTable)
+    table._intern = lambda obj, slot: 10**12
+
+
+def modules():
+    return sorted(sys.modules)
+
+
+class Node(Value):
+    """A node class derived from Value (some correct designs have one per operation)."""
+
+
+class Spoof:
+    __class__ = property(lambda self: Value)
+
+
+def make_node():
+    return Node(5.0)
+
+
+def make_spoof():
+    return Spoof()
+
+
+def scale_in_place(arrays, k):
+    for a in arrays:
+        a *= k
+
+
+def scale_rebinding(arrays, k):
+    arrays = [a * k for a in arrays]
+    return None
+
+
+def forge_kept():
+    return Ref(0, 1, "<kept value>")
+'''
+TEST_CLASSES = {
+    **CLASSES,
+    "Crashy": ClassSpec(methods=("die", "spin")),
+    "Equalish": ClassSpec(methods=("me",)),
+}
+
+
+@pytest.fixture(scope="module")
+def session():
+    with Session(LIMITS) as s:
+        cells = [*reference_cells(), EXTRA]
+        reports = s.run_cells(list(enumerate(cells)))
+        assert [r.status for r in reports] == ["ok"] * len(cells), reports
+        yield s
+
+
+@pytest.fixture(scope="module")
+def submission(session):
+    """One Submission per worker, as in a grading run (ids are granted by it, in order)."""
+    return Submission(session, classes=TEST_CLASSES)
+
+
+@pytest.fixture
+def sub(submission):
+    yield submission
+    submission.release()  # as the reporter's `sub` fixture does after every test
+
+
+def count_requests(session: Session, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    sent: list[dict] = []
+    original = session.request
+
+    def request(message, timeout=None):
+        sent.append(message)
+        return original(message, timeout)
+
+    monkeypatch.setattr(session, "request", request)
+    return sent
+
+
+def test_the_issues_example_reads_like_python(sub):
+    X = np.arange(8.0).reshape(2, 4) / 8
+    G = np.ones((2, 3))
+    lin = sub.Linear(4, 3, rng=7)
+    out = lin.forward(X)
+    dX = lin.backward(G)
+    dW = lin.dW
+    W = lin.W
+    assert isinstance(out, np.ndarray) and out.shape == (2, 3)
+    np.testing.assert_allclose(dX, G @ W.T, rtol=1e-12)  # linear map: exact up to rounding
+    np.testing.assert_allclose(dW, X.T @ G, rtol=1e-12)
+    net = sub.Sequential(lin, sub.ReLU(), sub.Linear(3, 2, rng=8))
+    assert net.forward(X).shape == (2, 2)
+    a, b = sub.Value(2.0), sub.Value(-3.0)
+    c = a * b + a**2
+    c.backward()
+    # dc/da = b + 2a = 1, dc/db = a = 2: small integers, exact in float64.
+    assert math.isclose(a.grad, 1.0) and math.isclose(b.grad, 2.0)
+
+
+def test_attribute_writes_set_the_students_weights(sub):
+    lin = sub.Linear(2, 2, rng=0)
+    lin.W = np.eye(2)
+    lin.b = np.array([[1.0, -1.0]])
+    np.testing.assert_array_equal(lin.forward(np.array([[2.0, 3.0]])), [[3.0, 2.0]])
+
+
+def test_operators_in_both_orders_and_unary_minus(sub):
+    a = sub.Value(4.0)
+    values = [(2.0 - a).data, (a - 2.0).data, (3.0 * a).data, (1.0 / a).data, (a / 8.0).data]
+    values.append((-a).data)
+    np.testing.assert_allclose(values, [-2.0, 2.0, 12.0, 0.25, 0.5, -4.0], rtol=1e-12)
+
+
+def test_objects_come_back_as_the_same_proxy(sub):
+    a, b = sub.Value(1.0), sub.Value(2.0)
+    c = a * b
+    order = sub.topo_sort(c)
+    assert any(node is a for node in order) and order[-1] is c
+    e = sub.Equalish()
+    assert e.me() is e
+
+
+def test_equality_hashing_and_truth_stay_local(sub):
+    e1, e2 = sub.Equalish(), sub.Equalish()
+    assert e1 == e1 and e1 != e2 and not (e1 == e2)  # identity, never the student's __eq__
+    assert len({e1, e2}) == 2  # hashing never calls the student's __hash__
+    with pytest.raises(StudentError, match="truth value"):  # e.g. `assert result` on an object
+        bool(e1)
+    with pytest.raises(StudentError, match="where the tests expect plain data"):
+        float(sub.Value(1.0))  # a method that returned a Value where a number was expected
+
+
+@pytest.mark.parametrize(
+    "use, message",
+    [
+        (lambda sub: sub.Linear(2, 2).X, r"Linear\.X is not declared"),
+        (lambda sub: sub.Linear(2, 2).nonexistent, r"Linear\.nonexistent is not declared"),
+        (lambda sub: setattr(sub.Linear(2, 2), "X", 1.0), "attributes of"),
+        (lambda sub: sub.Value(1.0) < sub.Value(2.0), "operators of"),
+        (lambda sub: sub.Value(1.0) @ sub.Value(2.0), "operators of"),
+    ],
+)
+def test_undeclared_members_blame_the_test(sub, use, message):
+    with pytest.raises(GraderError, match=message):
+        use(sub)
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda sub: sub.Linear(2, 2) + 1,  # `+` is declared for Value only
+        lambda sub: sub.Linear(2, 2).grad,  # so is .grad
+        lambda sub: setattr(sub.Linear(2, 2), "data", 1.0),
+    ],
+)
+def test_members_of_another_class_blame_the_object_that_came_back(sub, use):
+    """A name declared for some class but used on another: a method returned the wrong kind of
+    object (a test that did this on purpose would fail on the reference too)."""
+    with pytest.raises(StudentError, match="did a function or method return a Linear"):
+        use(sub)
+
+
+def test_subclasses_of_declared_classes_cross_by_reference_and_spoofs_do_not(sub):
+    node = sub.make_node()
+    assert isinstance(node, sub.Value) and node.data == 5.0
+    assert (node * 2.0).data == 10.0
+    with pytest.raises(StudentError, match="returned a Spoof, which is neither plain data"):
+        sub.make_spoof()
+
+
+def test_proxies_are_named_after_their_class(sub):
+    lin = sub.Linear(2, 2)
+    assert type(lin).__name__ == "Linear" and "Linear #" in repr(lin)
+    assert isinstance(lin, sub.Linear) and not isinstance(lin, sub.Value)
+    assert not isinstance(3.0, sub.Value)
+
+
+def test_messages_name_the_class_a_pending_target_turned_out_to_be(sub):
+    with pytest.raises(StudentError, match=r"`\*\*` on Value raised ZeroDivisionError"):
+        with sub.batch():
+            v = sub.Value(0.0) * 1.0
+            _ = v**-1.0  # the reference's __pow__ computes 0.0 ** -1.0
+    with pytest.raises(StudentError, match=r"Value\.backward raised TypeError"):
+        with sub.batch():
+            v = sub.Value(1.0) * 1.0
+            v.backward(3)  # the reference's backward takes no argument
+
+
+def test_undeclared_functions_blame_the_test(session):
+    sub = Submission(session, classes=TEST_CLASSES, functions=["topo_sort"])
+    with pytest.raises(GraderError, match="not a function the homework declares"):
+        sub.modules()
+
+
+@pytest.mark.parametrize("bad", [{1, 2}, object(), np.array(["text"]), {1: 2}])
+def test_arguments_that_cannot_be_sent_are_the_tests_mistake(sub, bad):
+    with pytest.raises(GraderError, match="cannot|not strings"):
+        sub.Linear(2, 2).forward(bad)
+
+
+def test_plain_function_arguments_that_cannot_be_sent_are_the_tests_mistake(session):
+    plain = Submission(session)  # no classes: the plain-call path
+    with pytest.raises(GraderError, match="cannot be sent"):
+        plain.topo_sort({1, 2})
+
+
+def test_a_crash_makes_earlier_references_stale(sub, session):
+    lin = sub.Linear(2, 2, rng=0)
+    generation = session.generation
+    with pytest.raises(StudentError, match="Crashy.die crashed"):
+        sub.Crashy().die()
+    with pytest.raises(StudentError, match="lost when your notebook's process was restarted"):
+        lin.forward(np.ones((1, 2)))
+    assert sub.Linear(2, 2).forward(np.ones((1, 2))).shape == (1, 2)  # a fresh worker
+    assert session.generation == generation + 1
+
+
+def test_a_timeout_makes_earlier_references_stale(sub, session):
+    a = sub.Value(1.0)
+    with pytest.raises(StudentError, match="did not return within the time limit"):
+        sub.Crashy().spin()
+    with pytest.raises(StudentError, match="lost"):
+        _ = a.data
+
+
+def test_released_references_are_the_tests_mistake(sub):
+    a = sub.Value(1.0)
+    sub.release()
+    with pytest.raises(GraderError, match="after it was released"):
+        _ = a.data
+    assert sub.Value(3.0).data == 3.0
+
+
+def test_released_references_stay_the_tests_mistake_after_a_restart(sub):
+    """An object kept from an earlier test is the test's mistake even if a crash has restarted
+    the worker since (it must not read as the student's lost object)."""
+    a = sub.Value(1.0)
+    sub.release()
+    with pytest.raises(StudentError, match="crashed"):
+        sub.Crashy().die()
+    with pytest.raises(GraderError, match="after it was released"):
+        _ = a.data
+
+
+def test_forged_references_in_replies_are_rejected(sub, session):
+    plain = Submission(session)
+    with pytest.raises(StudentError, match="never issued"):
+        plain.forge_plain()
+    sub.forge_objects()
+    generation = session.generation
+    with pytest.raises(StudentError, match="never issued"):
+        sub.Value(1.0)
+    # The worker that forged is discarded; a fresh one (without the patch) answers.
+    assert sub.Value(2.0).data == 2.0 and session.generation == generation + 1
+
+
+def test_the_worker_refuses_references_it_did_not_issue(sub, session):
+    a = sub.Value(1.0)  # makes sure a worker of the current generation holds objects
+    assert a.data == 1.0
+    epoch = session.generation
+    for ref in (Ref(10**9, epoch, "Value"), Ref(a._ref.id, epoch + 7, "Value")):
+        reply = session.request(
+            {
+                "op": "objects",
+                "epoch": epoch,
+                "first_id": sub.objects.next_id,
+                "classes": ["Value"],
+                "steps": [["get", ref, "data", []]],
+            }
+        )
+        assert reply["error"]["type"] == "BadReference", reply
+        sub.objects.next_id += 2**21
+
+
+def test_a_batch_is_one_round_trip(sub, session, monkeypatch):
+    sent = count_requests(session, monkeypatch)
+    with sub.batch():
+        a = sub.Value(0.5)
+        v = a
+        for _ in range(50):
+            v = v * a + 1.0
+        v.backward()
+        grad, data = a.grad, v.data
+    assert len(sent) == 1
+    # Oracle: the same recurrence and its derivative, in floats.
+    x, value, deriv = 0.5, 0.5, 1.0
+    for _ in range(50):
+        value, deriv = value * x + 1.0, deriv * x + value
+    assert math.isclose(data.value, value, rel_tol=1e-12)
+    assert sub.value(data) == data.value and sub.value(1.5) == 1.5
+    assert math.isclose(grad.value, deriv, rel_tol=1e-9)  # 50 steps of rounding in each
+    assert a.data == 0.5  # a finished batch's results are ordinary objects
+
+
+def test_long_batches_go_in_requests_of_max_steps(sub, session, monkeypatch):
+    sent = count_requests(session, monkeypatch)
+    n = 2 * MAX_STEPS + 10
+    with sub.batch():
+        values = [sub.Value(float(i)) for i in range(n)]
+        total = values[0]
+        for v in values[1:]:
+            total = total + v
+        total.backward()
+        last = values[-1].grad
+    assert len(sent) == math.ceil((2 * n + 1) / MAX_STEPS)
+    assert total.value.data == n * (n - 1) / 2 and last.value == 1.0  # small integers: exact
+
+
+def test_reading_a_value_inside_a_batch_sends_what_is_queued(sub, session, monkeypatch):
+    sent = count_requests(session, monkeypatch)
+    with sub.batch():
+        a = sub.Value(2.0)
+        b = a * 3.0
+        assert b.data.value == 6.0 and len(sent) == 1
+        c = b + 1.0
+    assert c.value.data == 7.0 and len(sent) == 3
+
+
+def test_a_failing_step_fails_the_batch_and_what_follows(sub, session, monkeypatch):
+    sent = count_requests(session, monkeypatch)
+    with pytest.raises(StudentError, match="ZeroDivisionError"):
+        with sub.batch():
+            a = sub.Value(1.0)
+            b = a / 0.0
+            c = b + 1.0
+    assert len(sent) == 1
+    assert isinstance(a.value.data, float)
+    with pytest.raises(StudentError, match="failed or was not run"):
+        _ = c.value
+
+
+def test_an_exception_in_the_test_sends_nothing(sub, session, monkeypatch):
+    sent = count_requests(session, monkeypatch)
+    with pytest.raises(KeyError):
+        with sub.batch():
+            a = sub.Value(1.0)
+            raise KeyError("the test's own bug")
+    assert sent == []
+    with pytest.raises(StudentError, match="not run"):
+        _ = a.value
+
+
+def test_members_of_pending_results_are_checked_against_their_class(sub):
+    with pytest.raises(StudentError, match="did a function or method return a Linear"):
+        with sub.batch():
+            lin = sub.Linear(2, 2)
+            _ = lin.data  # an attribute of Value, not of Linear
+
+
+def test_the_worker_never_imports_grader_side_modules(sub):
+    sub.Value(1.0).backward()
+    loaded = set(Submission(sub.session).modules())
+    grader_side = {
+        "pytest", "_pytest", "dlhw.autograder.submission", "dlhw.autograder.remote", "dlhw.autograder.proxies",
+        "dlhw.autograder.reporter", "dlhw.autograder.grading", "dlhw.autograder.checks",
+        "dlhw.autograder.session", "dlhw.autograder.results", "dlhw.autograder.blame",
+        "dlhw.autograder.cli", "dlhw.autograder.homeworks", "objects_fixture", "hidden_tests", "torch",
+    }  # fmt: skip
+    assert "dlhw.autograder.object_table" in loaded  # the check sees the worker's modules
+    assert loaded & grader_side == set()
+
+
+def test_with_args_goes_through_the_object_table_too(sub):
+    """A function given objects (or any function, once classes are declared) still reports the
+    arguments as it left them."""
+    a = sub.Value(3.0)
+    result = sub.topo_sort.with_args(a)
+    assert result.value[-1] is a and result.args[0] is a
+
+
+def test_kept_values_are_the_very_objects_the_students_code_gets(sub):
+    """sub.keep leaves the test's array in the worker: updated in place there, it reads back
+    changed; rebinding a name inside the student's code leaves it as it was."""
+    first, second = np.arange(6.0).reshape(2, 3), np.ones(4, dtype=np.float32)
+    kept = [sub.keep(first), sub.keep(second)]
+    sub.scale_rebinding(kept, 3.0)
+    assert np.array_equal(kept[0].value, first) and np.array_equal(sub.value(kept[1]), second)
+    sub.scale_in_place(kept, 2.0)
+    after = sub.value(kept[0])
+    assert np.array_equal(after, 2 * first) and np.array_equal(first, np.arange(6.0).reshape(2, 3))
+    assert kept[1].value.dtype == np.float32 and np.array_equal(kept[1].value, 2 * second)
+    assert "kept in the submission's process" in repr(kept[0])
+
+
+def test_kept_values_in_a_batch(sub):
+    with sub.batch():
+        kept = sub.keep(np.ones(3))
+        sub.scale_in_place([kept], 5.0)
+    assert np.array_equal(sub.value(kept), np.full(3, 5.0))
+
+
+def test_kept_values_are_released_with_the_test(sub):
+    kept = sub.keep(np.ones(2))
+    sub.release()
+    with pytest.raises(GraderError, match="after it was released"):
+        _ = kept.value
+
+
+def test_kept_values_cannot_be_forged_or_misread(sub, session):
+    plain = Submission(session)
+    with pytest.raises(StudentError, match="never issued"):
+        plain.forge_kept()
+    a = sub.Value(1.0)
+    epoch = session.generation
+    reply = session.request(
+        {
+            "op": "objects",
+            "epoch": epoch,
+            "first_id": sub.objects.next_id,
+            "classes": ["Value"],
+            "steps": [["value", Ref(a._ref.id, epoch, "Value"), "value", []]],
+        }
+    )
+    assert reply["error"]["type"] == "ProtocolError", reply  # only kept values read by value
+    sub.objects.next_id += 2**21
+    with pytest.raises(GraderError, match="cannot be sent"):
+        sub.keep({1, 2})

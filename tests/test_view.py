@@ -1,0 +1,147 @@
+"""What the sandbox can read: the whole course root, walked as the sandbox uid from student code.
+
+Deny by default: besides the allow-list (view.allowed_in_course: the packages the worker imports
+and the virtual environment), nothing of the course root may be readable, with the kernel layers
+(a private view) and without them (permissions, view.close_course_root)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from dlhw.autograder import confinement, view
+from dlhw.autograder.confinement import Limits
+from dlhw.autograder.homeworks import course_root
+from dlhw.autograder.session import Session
+from dlhw.autograder.submission import Submission
+from dlhw.autograder.view import (
+    allowed_in_course,
+    allowed_read_only,
+    close_course_root,
+    environments_in_course,
+    namespaces_unavailable,
+)
+
+ISOLATED = os.geteuid() == 0 and os.environ.get("DLHW_SANDBOX") != "same-user"
+LIMITS = Limits(call_timeout_s=60.0, cell_timeout_s=60.0, run_timeout_s=120.0)
+
+# Runs as the student's code: every file it can open for reading and every folder it can list,
+# skipping the allow-listed folders (the venv alone holds ~20,000 files of torch).
+WALK = """
+import os
+import sys
+
+def walk(root, skip):
+    readable = []
+    for folder, dirs, files in os.walk(root, onerror=lambda e: None):
+        dirs[:] = [d for d in dirs if os.path.join(folder, d) not in skip]
+        readable.append(folder + "/")
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            path = os.path.join(folder, name)
+            try:
+                with open(path, "rb") as f:
+                    f.read(1)
+                readable.append(path)
+            except OSError:
+                pass
+    return readable
+
+
+def probe(paths):
+    # which of these paths can be read (files) or listed (folders)
+    readable = []
+    for path in paths:
+        try:
+            if os.path.isdir(path):
+                os.listdir(path)
+            else:
+                with open(path, "rb") as f:
+                    f.read(1)
+            readable.append(path)
+        except OSError:
+            pass
+    return readable
+"""
+
+
+def every_path(root: str, allowed: list[str]) -> list[str]:
+    """Every file and folder of the course root as root sees it, allowed subtrees aside, and
+    the history a worktree's `.git` file points to (its top files and packs)."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if os.path.join(folder, d) not in allowed]
+        found += [os.path.join(folder, n) for n in dirs + files]
+    dot_git = Path(root) / ".git"
+    if dot_git.is_file():
+        gitdir = Path(dot_git.read_text().split(":", 1)[1].strip())
+        common = (gitdir / (gitdir / "commondir").read_text().strip()).resolve()
+        found += [str(p) for p in [*common.iterdir(), *common.glob("objects/pack/*")]]
+    return found
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+@pytest.fixture(params=["kernel", "fallback", "cgroups only"])
+def layers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if not ISOLATED:
+        pytest.skip("the uid sandbox needs root (without DLHW_SANDBOX=same-user)")
+    if request.param == "fallback":
+        monkeypatch.setenv("DLHW_KERNEL_LAYERS", "off")
+    if request.param == "cgroups only":  # no namespaces (no CAP_SYS_ADMIN): permissions only
+        monkeypatch.setattr(confinement, "namespaces_unavailable", lambda: "simulated")
+    return str(request.param)
+
+
+@pytest.mark.slow
+def test_nothing_of_the_course_root_is_readable_outside_the_allow_list(layers: str) -> None:
+    root = os.path.realpath(course_root())
+    allowed = allowed_in_course()
+    assert allowed, "the worker imports its package from somewhere"
+    close_course_root()  # what grading does first
+    with Session(LIMITS) as session:
+        session.run_cells([(0, WALK)])
+        assert session.reports[0].status == "ok", session.reports[0].message
+        sub = Submission(session)
+        readable = sub.walk(root, allowed)  # what it finds by itself
+        readable += sub.probe(every_path(root, allowed))  # and by name
+        notes = session.notes
+    kernel = layers == "kernel" and not namespaces_unavailable()
+    assert ("namespaces (mount" in notes[-1]) == kernel, notes
+    # Folders on the way to an allowed path may be listed (their names are the allow-list's);
+    # other Python environments (installed packages) are left open by the fallback.
+    on_the_way = {os.path.dirname(a) + "/" for a in allowed} | {root + "/"}
+    environments = [] if kernel else environments_in_course()
+    leaks = [
+        p for p in readable if p not in on_the_way and not any(_inside(p, e) for e in environments)
+    ]
+    assert leaks == [], f"readable outside the allow-list ({len(leaks)}): {leaks[:20]}"
+    # The walk did run: the secrets exist on our side and were not among what it read.
+    for secret in ("solutions", "tests/corpus/cases_attacks.py"):
+        assert (Path(root) / secret).exists()
+
+
+def test_the_allow_list_is_the_environment_and_the_packages_never_the_course() -> None:
+    root = os.path.realpath(course_root())
+    for path in allowed_read_only():
+        assert not _inside(root, path) or path in ("/usr",), path  # never the root or a parent
+    inside = {Path(p).relative_to(root).parts[0] for p in allowed_in_course()}
+    assert inside <= {Path(sys.prefix).name, "autograder", "datasets", "kernels"}  # the venv
+    assert "autograder" in inside
+
+
+def test_a_view_that_cannot_be_built_means_grading_without_namespaces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not ISOLATED or namespaces_unavailable():
+        pytest.skip("needs root and namespaces")
+    monkeypatch.setattr(view, "SCRATCH", (("/tmp", "size=not-a-size"),))  # the mount fails
+    with Session(LIMITS) as session:
+        session.run_cells([(0, "import os\ndef who():\n    return os.getuid()")])
+        assert session.reports[0].status == "ok"
+        assert Submission(session).who() == session.identity.uid
+        assert any("namespaces FAILED" in note for note in session.notes), session.notes
