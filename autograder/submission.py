@@ -25,10 +25,10 @@ from typing import Any
 
 from dlhw.autograder.blame import FAILURE_TEXT, GraderError, StudentError, explain
 from dlhw.autograder.classspec import ClassSpec
-from dlhw.autograder.protocol import ProtocolError
 from dlhw.autograder.proxies import KeptValue, Operand, Pending, RemoteClass, Step
 from dlhw.autograder.remote import Objects
 from dlhw.autograder.session import Session, WorkerFailure
+from dlhw.autograder.wire.protocol import ProtocolError
 
 __all__ = ["CallResult", "GraderError", "RemoteFunction", "StudentError", "Submission"]
 

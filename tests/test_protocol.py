@@ -8,8 +8,8 @@ import os
 import numpy as np
 import pytest
 
-from dlhw.autograder.generators import BIT_GENERATORS
-from dlhw.autograder.protocol import (
+from dlhw.autograder.wire.generators import BIT_GENERATORS
+from dlhw.autograder.wire.protocol import (
     DEFAULT_LIMITS,
     HEADER,
     Channel,

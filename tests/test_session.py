@@ -183,7 +183,7 @@ import fcntl
 import sys
 import time
 
-from dlhw.autograder import protocol
+from dlhw.autograder.wire import protocol
 
 fd = int(sys.argv[sys.argv.index("--read-fd") + 1])
 fcntl.fcntl(fd, 1031, 4096)  # F_SETPIPE_SZ: the smallest pipe, one page
@@ -214,7 +214,7 @@ def test_a_write_is_bounded_by_the_run_budget_too():
 FORGE_CELL_REPLY = """
 import sys
 
-from dlhw.autograder import protocol
+from dlhw.autograder.wire import protocol
 
 real_send = protocol.Channel.send
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from dlhw.autograder.generators import GeneratorError, generator_state, make_generator
-from dlhw.autograder.text import clean
+from dlhw.autograder.wire.generators import GeneratorError, generator_state, make_generator
+from dlhw.autograder.wire.text import clean
 
 HEADER = struct.Struct("<Q")
 NUMERIC_KINDS = frozenset("biufc")  # bool, signed, unsigned, float, complex

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from dlhw.autograder.classspec import BINARY, UNARY
-from dlhw.autograder.protocol import MAX_DEPTH, NUMERIC_KINDS, Ref
+from dlhw.autograder.wire.operators import BINARY, UNARY
+from dlhw.autograder.wire.protocol import MAX_DEPTH, NUMERIC_KINDS, Ref
 
 KEPT = "<kept value>"  # the Ref class of a test's value kept in the worker (never a class name)
 MAX_STEPS = 4096  # steps in one request; the grader splits longer batches
