@@ -231,9 +231,10 @@ FILES_AND_STATE = [
             found = [m for m in sys.modules if "test_hidden" in m or m.split(".")[0] == "pytest"]
             found += [f.filename for f in inspect.stack() if "solutions" in f.filename]
             for obj in gc.get_objects():
-                code = getattr(obj, "__code__", None)
-                if code is not None and "solutions" in code.co_filename:
-                    found.append(code.co_filename)
+                # A class can carry a `__code__` descriptor (a C function type): no filename.
+                filename = getattr(getattr(obj, "__code__", None), "co_filename", None)
+                if isinstance(filename, str) and "solutions" in filename:
+                    found.append(filename)
                 if isinstance(obj, dict) and "tests" in obj and "score" in obj:
                     found.append("a results dict")
             print("FOUND grader state: " + ", ".join(found[:5]) if found else "no grader state here")
