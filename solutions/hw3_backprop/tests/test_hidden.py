@@ -94,31 +94,32 @@ def torch_loss(kind: str, pred: np.ndarray, target: np.ndarray) -> tuple:
     return float(loss.detach()), p.grad.numpy()
 
 
-def _torch_apply(op: str, args: list, const: float) -> Any:
-    a = args[0]
-    b = args[1] if len(args) > 1 else None
+def apply(op: str, a: Any, b: Any, c: float, call: Any) -> Any:
+    """One operation of a program on Python floats, torch tensors or student Values: arithmetic
+    with operators (numbers on either side), anything else through `call(op, a, b)`."""
+    arithmetic = {
+        "add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b, "div": lambda: a / b,
+        "radd": lambda: c + a, "rsub": lambda: c - a, "rmul": lambda: c * a,
+        "rdiv": lambda: c / a, "addc": lambda: a + c, "subc": lambda: a - c,
+        "mulc": lambda: a * c, "divc": lambda: a / c, "pow": lambda: a**c, "neg": lambda: -a,
+    }  # fmt: skip
+    return arithmetic[op]() if op in arithmetic else call(op, a, b)
+
+
+def _torch_call(op: str, a: Any, b: Any) -> Any:
+    return torch.maximum(a, b) if op == "maximum" else getattr(torch, op)(a)
+
+
+def _float_call(op: str, a: float, b: float) -> float:
     return {
-        "add": lambda: a + b,
-        "sub": lambda: a - b,
-        "mul": lambda: a * b,
-        "div": lambda: a / b,
-        "radd": lambda: const + a,
-        "rsub": lambda: const - a,
-        "rmul": lambda: const * a,
-        "rdiv": lambda: const / a,
-        "addc": lambda: a + const,
-        "subc": lambda: a - const,
-        "mulc": lambda: a * const,
-        "divc": lambda: a / const,
-        "pow": lambda: a**const,
-        "neg": lambda: -a,
-        "exp": lambda: torch.exp(a),
-        "log": lambda: torch.log(a),
-        "tanh": lambda: torch.tanh(a),
-        "relu": lambda: torch.relu(a),
-        "sigmoid": lambda: torch.sigmoid(a),
-        "maximum": lambda: torch.maximum(a, b),
-    }[op]()
+        "exp": lambda: math.exp(a), "log": lambda: math.log(a), "tanh": lambda: math.tanh(a),
+        "relu": lambda: max(a, 0.0), "sigmoid": lambda: 1 / (1 + math.exp(-a)),
+        "maximum": lambda: max(a, b),
+    }[op]()  # fmt: skip
+
+
+def _value_call(op: str, a: Any, b: Any) -> Any:
+    return a.maximum(b) if op == "maximum" else getattr(a, op)()
 
 
 @oracle
@@ -127,7 +128,8 @@ def torch_program(leaves: list, ops: list) -> tuple:
     gradient of the last node with respect to it (0 where the last node does not depend on it)."""
     nodes = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in leaves]
     for op, inputs, const in ops:
-        node = _torch_apply(op, [nodes[i] for i in inputs], const)
+        args = [nodes[i] for i in inputs] + [None]
+        node = apply(op, args[0], args[1], const, _torch_call)
         node.retain_grad()
         nodes.append(node)
     nodes[-1].backward()
@@ -157,21 +159,8 @@ def _plain(op: str, args: list[float], c: float) -> float | None:
         return None
     if op == "divc" and c == 0:
         return None
-    result = _torch_free_apply(op, a, b, c)
+    result = apply(op, a, b, c, _float_call)
     return result if abs(result) <= 100 else None
-
-
-def _torch_free_apply(op: str, a: float, b: float, c: float) -> float:
-    """The op in plain Python floats (called only inside the domain rules above)."""
-    return {
-        "add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b, "div": lambda: a / b,
-        "radd": lambda: c + a, "rsub": lambda: c - a, "rmul": lambda: c * a,
-        "rdiv": lambda: c / a, "addc": lambda: a + c, "subc": lambda: a - c,
-        "mulc": lambda: a * c, "divc": lambda: a / c, "pow": lambda: a**c, "neg": lambda: -a,
-        "exp": lambda: math.exp(a), "log": lambda: math.log(a), "tanh": lambda: math.tanh(a),
-        "relu": lambda: max(a, 0.0), "sigmoid": lambda: 1 / (1 + math.exp(-a)),
-        "maximum": lambda: max(a, b),
-    }[op]()  # fmt: skip
 
 
 def random_program(seed: int, n_leaves: int = 4, n_ops: int = 30) -> tuple[list, list]:
@@ -216,15 +205,7 @@ def run_program(sub: Any, leaves: list, ops: list) -> list:
         for op, inputs, c in ops:
             a = nodes[inputs[0]]
             b = nodes[inputs[1]] if len(inputs) > 1 else None
-            node = {
-                "add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
-                "div": lambda: a / b, "radd": lambda: c + a, "rsub": lambda: c - a,
-                "rmul": lambda: c * a, "rdiv": lambda: c / a, "addc": lambda: a + c,
-                "subc": lambda: a - c, "mulc": lambda: a * c, "divc": lambda: a / c,
-                "pow": lambda: a**c, "neg": lambda: -a, "exp": lambda: a.exp(),
-                "log": lambda: a.log(), "tanh": lambda: a.tanh(), "relu": lambda: a.relu(),
-                "sigmoid": lambda: a.sigmoid(), "maximum": lambda: a.maximum(b),
-            }[op]()  # fmt: skip
+            node = apply(op, a, b, c, _value_call)
             nodes.append(node)
         nodes[-1].backward()
     return [sub.value(n) for n in nodes]
@@ -279,7 +260,11 @@ def test_linear_against_torch(sub, shape):
     """Linear: output, dX, dW and db against torch autograd (float64)"""
     batch, n_in, n_out = shape
     r = rng(100 + n_in * 10 + n_out)
-    X, W, b = r.standard_normal((batch, n_in)), r.standard_normal((n_in, n_out)), r.standard_normal((1, n_out))
+    X, W, b = (
+        r.standard_normal((batch, n_in)),
+        r.standard_normal((n_in, n_out)),
+        r.standard_normal((1, n_out)),
+    )
     G = r.standard_normal((batch, n_out))
     out_t, dX_t, dW_t, db_t = torch_module([("Linear", W, b)], X, G)
     lin = sub.Linear(n_in, n_out, rng=0)
@@ -296,7 +281,11 @@ def test_linear_central_differences(sub, shape):
     """Linear: dX, dW and db against central differences of sum(G * output)"""
     batch, n_in, n_out = shape
     r = rng(200 + batch)
-    X, W, b = r.standard_normal((batch, n_in)), r.standard_normal((n_in, n_out)), r.standard_normal((1, n_out))
+    X, W, b = (
+        r.standard_normal((batch, n_in)),
+        r.standard_normal((n_in, n_out)),
+        r.standard_normal((1, n_out)),
+    )
     G = r.standard_normal((batch, n_out))
     lin = sub.Linear(n_in, n_out, rng=1)
     lin.W, lin.b = W, b
@@ -347,7 +336,7 @@ def test_sequential_against_torch(sub, batch):
               ("Linear", *params[2]), ("Sigmoid",)]  # fmt: skip
     expected = torch_module(layers, X, G)
     linears = []
-    for (n_in, n_out), (W, b) in zip(zip(sizes[:-1], sizes[1:]), params, strict=True):
+    for (n_in, n_out), (W, b) in zip(zip(sizes[:-1], sizes[1:], strict=True), params, strict=True):
         lin = sub.Linear(n_in, n_out, rng=0)
         lin.W, lin.b = W, b
         linears.append(lin)
@@ -363,7 +352,12 @@ def test_sequential_against_torch(sub, batch):
 def test_backward_uses_the_latest_forward(sub):
     """Modules: backward uses the cache of the most recent forward"""
     r = rng(450)
-    X1, X2, W, b = r.standard_normal((3, 4)), r.standard_normal((3, 4)), r.standard_normal((4, 2)), np.zeros((1, 2))
+    X1, X2, W, b = (
+        r.standard_normal((3, 4)),
+        r.standard_normal((3, 4)),
+        r.standard_normal((4, 2)),
+        np.zeros((1, 2)),
+    )
     G = r.standard_normal((3, 2))
     _, dX_t, dW_t, _ = torch_module([("Linear", W, b), ("Tanh",)], X2, G)
     lin, tanh = sub.Linear(4, 2, rng=0), sub.Tanh()
@@ -475,7 +469,7 @@ def test_topological_order(sub, seed):
         if k >= len(leaves):
             for i in ops[k - len(leaves)][1]:
                 assert position[id(nodes[i])] < position[id(nodes[k])], (
-                    f"a node is listed before one of the nodes it was computed from"
+                    "a node is listed before one of the nodes it was computed from"
                 )
 
 
@@ -503,11 +497,15 @@ def test_second_graph_is_not_polluted(sub):
     _, second_grads = torch_program(second_leaves, second_ops)
     first = run_program(sub, first_leaves, first_ops)
     second = run_program(sub, second_leaves, second_ops)
-    assert_close(read_all(sub, second, "grad"), second_grads, **TORCH, name="the second graph's grads")
+    assert_close(
+        read_all(sub, second, "grad"), second_grads, **TORCH, name="the second graph's grads"
+    )
     assert_close(
         read_all(sub, first, "grad"), first_grads, **TORCH,
         name="the first graph's grads after the second backward",
     )  # fmt: skip
     order = sub.topo_sort(second[-1])
     old = {id(n) for n in first}
-    assert not any(id(n) in old for n in order), "topo_sort of the second graph lists first-graph nodes"
+    assert not any(id(n) in old for n in order), (
+        "topo_sort of the second graph lists first-graph nodes"
+    )
