@@ -103,11 +103,17 @@ def apply(op: str, a: Any, b: Any, c: float, call: Any) -> Any:
         "rdiv": lambda: c / a, "addc": lambda: a + c, "subc": lambda: a - c,
         "mulc": lambda: a * c, "divc": lambda: a / c, "pow": lambda: a**c, "neg": lambda: -a,
     }  # fmt: skip
+    if op == "maxc":  # a.maximum(a plain number)
+        return call("maximum", a, c)
     return arithmetic[op]() if op in arithmetic else call(op, a, b)
 
 
 def _torch_call(op: str, a: Any, b: Any) -> Any:
-    return torch.maximum(a, b) if op == "maximum" else getattr(torch, op)(a)
+    if op == "maximum":
+        return torch.maximum(
+            a, b if isinstance(b, torch.Tensor) else torch.tensor(b, dtype=a.dtype)
+        )
+    return getattr(torch, op)(a)
 
 
 def _float_call(op: str, a: float, b: float) -> float:
@@ -154,6 +160,8 @@ def _plain(op: str, args: list[float], c: float) -> float | None:
     if op in ("div", "rdiv") and abs(b if op == "div" else a) < 0.25:
         return None
     if (op == "log" and a < 0.25) or (op == "exp" and a > 3) or (op == "relu" and abs(a) < 0.01):
+        return None
+    if op == "maxc" and abs(a - c) < 0.01:
         return None
     if (op == "maximum" and abs(a - b) < 0.01) or (op == "pow" and (a <= 0.25 and c != 2)):
         return None
@@ -250,8 +258,19 @@ def test_linear_init(sub):
     assert W.shape == (6, 3), f"W has shape {W.shape}, expected (in_features, out_features)"
     assert b.shape == (1, 3), f"b has shape {b.shape}, expected (1, out_features)"
     assert np.all(np.isfinite(W)) and np.any(W != 0), "W should be random, finite, not all zero"
+    assert not np.any(b), "b should start at zero"
     assert np.array_equal(W, np.asarray(again.W)), "Linear(..., rng=7) twice gave different W"
     assert not np.array_equal(W, np.asarray(other.W)), "rng=7 and rng=8 gave the same W"
+
+
+@pytest.mark.points(1)
+def test_linear_init_scale(sub):
+    """Linear(400, 300): W's entries have standard deviation 1/sqrt(in_features)"""
+    W = np.asarray(sub.Linear(400, 300, rng=3).W)
+    # 120,000 draws: the sample std of N(0, s^2) has relative standard error 1/sqrt(2N) = 0.2%.
+    # A 5% band is 25 standard errors wide (a correct init fails with probability < 1e-100),
+    # while 1/in, 1/sqrt(out), sqrt(2/in) or no scaling are off by 13% or more.
+    assert_close(W.std(), 1 / np.sqrt(400), rtol=0.05, atol=0, name="the std of W's entries")
 
 
 @pytest.mark.points(3)
@@ -319,6 +338,21 @@ def test_activation(sub, name, shape):
     assert_close(dX, dX_t, **TORCH, name=f"{name}.backward")
     numeric = numeric_grad(lambda x: float(np.sum(G * NUMPY_ACT[name](x))), X)
     assert_close(dX, numeric, rtol=0, atol=NUMERIC_ATOL, name=f"{name}.backward (numerically)")
+
+
+@pytest.mark.points(1)
+def test_relu_at_zero(sub):
+    """ReLU: the derivative at exactly 0 is 0 (module and Value, as torch.relu)"""
+    # Tolerance 0: every expected number is a copy of an input, 0 or 1 (no rounding anywhere).
+    relu = sub.ReLU()
+    X = np.array([[0.0, -1.0, 2.0], [0.0, 0.0, 3.0]])
+    assert_close(relu.forward(X), np.maximum(X, 0.0), rtol=0, atol=0, name="ReLU.forward")
+    assert_close(
+        relu.backward(np.ones_like(X)), (X > 0) * 1.0, rtol=0, atol=0, name="ReLU.backward"
+    )
+    values, grads = torch_program([0.0], [("relu", [0], 0.0)])
+    nodes = run_program(sub, [0.0], [("relu", [0], 0.0)])
+    assert_close(read_all(sub, nodes, "grad"), grads, rtol=0, atol=0, name="Value.relu's grads")
 
 
 @pytest.mark.points(3)
@@ -423,11 +457,25 @@ def test_lecture_example(sub):
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize(
-    "op", ["exp", "log", "tanh", "relu", "sigmoid", "neg", "pow", "rsub", "rdiv", "divc", "maximum"]
+    "op",
+    [
+        "exp",
+        "log",
+        "tanh",
+        "relu",
+        "sigmoid",
+        "neg",
+        "pow",
+        "rsub",
+        "rdiv",
+        "divc",
+        "maximum",
+        "maxc",
+    ],
 )
 def test_value_operation(sub, op):
     """Value: one operation, its value and derivative against torch"""
-    const = {"pow": 3.0, "rsub": 2.0, "rdiv": 3.0, "divc": -1.5}.get(op, 0.0)
+    const = {"pow": 3.0, "rsub": 2.0, "rdiv": 3.0, "divc": -1.5, "maxc": 0.2}.get(op, 0.0)
     leaves = [0.7, -1.3]
     inputs = [0, 1] if op == "maximum" else [0]
     values, grads = torch_program(leaves, [(op, inputs, const)])
