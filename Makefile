@@ -12,7 +12,13 @@ OUT         ?= out
 setup: $(STAMP)
 
 # The pinned CPU build of PyTorch goes in first: a looser requirement would pull a multi-GB CUDA build.
-$(STAMP): pyproject.toml CMakeLists.txt $(wildcard kernels/CMakeLists.txt kernels/src/*)
+# The editable install maps each module to its file: adding, moving or removing a module needs a
+# reinstall too. MODULES lists them; it is rewritten (and so newer) only when the list changes.
+MODULES := $(VENV)/.modules
+$(shell mkdir -p $(VENV) && find autograder datasets kernels -name '*.py' -not -path '*/__pycache__/*' \
+  | sort > $(MODULES).new && (cmp -s $(MODULES).new $(MODULES) || mv $(MODULES).new $(MODULES)))
+
+$(STAMP): pyproject.toml CMakeLists.txt $(wildcard kernels/CMakeLists.txt kernels/src/*) $(MODULES)
 	$(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,batch,oracles]'

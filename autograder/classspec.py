@@ -22,34 +22,12 @@ This module is pure data: the worker imports it for the operator vocabulary.
 from __future__ import annotations
 
 import keyword
-import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-# name -> (function applied in the worker, the proxy's dunder(s)). Binary operators cover both
-# operand orders (Python falls back to the right operand's reflected method by itself).
-BINARY: dict[str, Callable[[Any, Any], Any]] = {
-    "add": operator.add,
-    "sub": operator.sub,
-    "mul": operator.mul,
-    "truediv": operator.truediv,
-    "floordiv": operator.floordiv,
-    "mod": operator.mod,
-    "pow": operator.pow,
-    "matmul": operator.matmul,
-    "lt": operator.lt,
-    "le": operator.le,
-    "gt": operator.gt,
-    "ge": operator.ge,
-}
-UNARY: dict[str, Callable[[Any], Any]] = {
-    "neg": operator.neg,
-    "pos": operator.pos,
-    "abs": operator.abs,
-}
-# Comparisons have no reflected dunder: `2 < a` is `a > 2`.
-REFLECTED_COMPARISON = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
+from dlhw.autograder.wire.operators import BINARY, UNARY
+
 # Never declarable: equality, hashing and truth of a proxy stay local (a student's object that
 # claims to equal everything gains nothing), and conversions would hand the grader student code.
 NOT_DECLARABLE = frozenset({"eq", "ne", "hash", "bool", "len", "index", "int", "float", "iter"})

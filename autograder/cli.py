@@ -21,7 +21,7 @@ from dlhw.autograder.policy import apply_policy, read_metadata
 from dlhw.autograder.reporter import VISIBILITIES
 from dlhw.autograder.results import UnsafeResultsPath, check_results_path, write_results
 from dlhw.autograder.stubgen import check_assignment, write_assignment
-from dlhw.autograder.text import clean
+from dlhw.autograder.wire.text import clean
 
 DEFAULTS = Limits()
 

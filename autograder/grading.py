@@ -148,6 +148,19 @@ def close_upload(submission: Path) -> list[str]:
     return []
 
 
+# Names a notebook has no reason to use: the grader's own modules and objects. A cell that does
+# may be probing or patching the worker (tests cannot rule out a patched worker's answers about
+# itself, see docs/objects.md): staff are told, the student is not.
+GRADER_NAMES = ("dlhw.autograder", "ObjectTable", "object_table", "_Kept", "Channel", "sys.modules")
+
+
+def mentions_of_the_grader(read: ReadNotebook) -> list[str]:
+    cells = sorted({c.index for c in read.cells if any(n in c.source for n in GRADER_NAMES)})
+    if not cells:
+        return []
+    return [f"NOTE: cells {cells} refer to the grader's own modules (check them by hand)"]
+
+
 def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[TestEntry], str]:
     """Run the tests in this (trusted) process; returns the entries and pytest's own log."""
     reporter = GradescopeReporter()
@@ -294,6 +307,7 @@ def grade(
         protect_private_files()
         staff.extend(close_upload(submission))
         if read is not None:
+            staff.extend(mentions_of_the_grader(read))
             session = Session(limits)
             # The notebook runs in the worker while this process imports what live oracles need
             # (recorded ones need nothing).

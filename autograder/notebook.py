@@ -23,7 +23,7 @@ class NotebookError(Exception):
 @dataclass(frozen=True)
 class GradedCell:
     index: int  # position among all cells of the notebook (0-based)
-    source: str  # as written; the worker neutralises IPython syntax (see magics.py)
+    source: str  # as written; the worker neutralises IPython syntax (see worker/magics.py)
 
 
 @dataclass(frozen=True)

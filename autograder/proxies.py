@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dlhw.autograder.blame import GraderError, StudentError
-from dlhw.autograder.classspec import BINARY, REFLECTED_COMPARISON, UNARY, ClassSpec
-from dlhw.autograder.protocol import Ref
+from dlhw.autograder.classspec import ClassSpec
+from dlhw.autograder.wire.operators import BINARY, REFLECTED_COMPARISON, UNARY
+from dlhw.autograder.wire.protocol import Ref
 
 if TYPE_CHECKING:
     from dlhw.autograder.remote import Objects

@@ -39,8 +39,6 @@ import numpy as np
 
 from dlhw.autograder.blame import FAILURE_TEXT, GraderError, StudentError, explain
 from dlhw.autograder.classspec import ClassSpec
-from dlhw.autograder.object_table import KEPT, MAX_NEW_IDS, MAX_STEPS
-from dlhw.autograder.protocol import NUMERIC_KINDS, ProtocolError, Ref
 from dlhw.autograder.proxies import (
     KEPT_SPEC,
     SYMBOLS,
@@ -51,6 +49,8 @@ from dlhw.autograder.proxies import (
     declare_hint,
     wrong_kind,
 )
+from dlhw.autograder.wire.protocol import NUMERIC_KINDS, ProtocolError, Ref
+from dlhw.autograder.worker.object_table import KEPT, MAX_NEW_IDS, MAX_STEPS
 
 if TYPE_CHECKING:
     from dlhw.autograder.session import Session
@@ -250,7 +250,7 @@ class Objects:
             return {k: self._wire(v, label, depth + 1) for k, v in value.items()}
         if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in NUMERIC_KINDS:
             return value
-        if kind is np.random.Generator:  # sent by value (protocol.py)
+        if kind is np.random.Generator:  # sent by value (wire/generators.py)
             return value
         raise GraderError(
             f"the test passed {label} a {kind.__module__}.{kind.__qualname__}, which cannot be "

@@ -19,7 +19,7 @@ from typing import Any
 
 import jsonschema
 
-from dlhw.autograder.text import clean
+from dlhw.autograder.wire.text import clean
 
 MAX_OUTPUT = 100_000
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from dlhw.autograder.confinement import (
-    EXIT_OUT_OF_MEMORY,
     Identity,
     Limits,
     become_subreaper,
@@ -33,8 +32,9 @@ from dlhw.autograder.confinement import (
     spawn_worker,
 )
 from dlhw.autograder.killing import QUARANTINED, kill_now
-from dlhw.autograder.protocol import Channel, FrameLimits, ProtocolError
-from dlhw.autograder.text import clean
+from dlhw.autograder.wire.protocol import Channel, FrameLimits, ProtocolError
+from dlhw.autograder.wire.text import clean
+from dlhw.autograder.worker.limits import EXIT_OUT_OF_MEMORY
 
 MAX_RESTARTS = 8
 

@@ -25,10 +25,10 @@ from typing import Any
 
 from dlhw.autograder.blame import FAILURE_TEXT, GraderError, StudentError, explain
 from dlhw.autograder.classspec import ClassSpec
-from dlhw.autograder.protocol import ProtocolError
 from dlhw.autograder.proxies import KeptValue, Operand, Pending, RemoteClass, Step
 from dlhw.autograder.remote import Objects
 from dlhw.autograder.session import Session, WorkerFailure
+from dlhw.autograder.wire.protocol import ProtocolError
 
 __all__ = ["CallResult", "GraderError", "RemoteFunction", "StudentError", "Submission"]
 
@@ -86,6 +86,8 @@ class RemoteFunction:
                 and len(result) == 3
                 and type(result[1]) is list
                 and type(result[2]) is dict
+                and len(result[1]) == len(args)
+                and set(result[2]) == set(kwargs)
             ):
                 raise StudentError(f"{self.name}: the submission sent a malformed reply")
             value, args_after, kwargs_after = result
@@ -108,7 +110,12 @@ class RemoteFunction:
         reply = objects.check_plain(reply, self.name)
         args_after = reply.get("args", [])
         kwargs_after = reply.get("kwargs", {})
-        if return_args and (not isinstance(args_after, list) or not isinstance(kwargs_after, dict)):
+        if return_args and not (
+            isinstance(args_after, list)
+            and isinstance(kwargs_after, dict)
+            and len(args_after) == len(args)  # as many as were sent, under the same names
+            and set(kwargs_after) == set(kwargs)
+        ):
             raise StudentError(f"{self.name}: the submission sent a malformed reply")
         return CallResult(reply.get("value"), tuple(args_after), dict(kwargs_after))
 

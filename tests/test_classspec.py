@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dlhw.autograder.classspec import BINARY, UNARY, ClassSpec, SpecError, class_specs
+from dlhw.autograder.classspec import ClassSpec, SpecError, class_specs
+from dlhw.autograder.wire.operators import BINARY, UNARY
 
 
 def test_manifest_tables_become_frozen_specs():

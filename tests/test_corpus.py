@@ -41,8 +41,8 @@ from dlhw.autograder.confinement import (
 from dlhw.autograder.grading import GradeOutcome, grade
 from dlhw.autograder.results import validate
 from dlhw.autograder.session import Session
-from dlhw.autograder.text import clean
 from dlhw.autograder.view import namespaces_unavailable
+from dlhw.autograder.wire.text import clean
 
 sys.path.insert(0, str(Path(__file__).parent / "corpus"))
 import cases_escape  # noqa: E402

@@ -32,7 +32,7 @@ def modules():
 
 def objects_held():
     import gc
-    from dlhw.autograder.object_table import ObjectTable
+    from dlhw.autograder.worker.object_table import ObjectTable
 
     gc.unfreeze()  # the worker freezes older objects during a request
     return sum(len(o.objects) for o in gc.get_objects() if type(o) is ObjectTable)
@@ -76,7 +76,7 @@ def test_worker_modules(sub):
     """the worker has not imported the grader's side"""
     sub.Value(2.0).backward()
     loaded = set(sub.modules())
-    assert "dlhw.autograder.object_table" in loaded
+    assert "dlhw.autograder.worker.object_table" in loaded
     assert not loaded & GRADER_SIDE, sorted(loaded & GRADER_SIDE)
 '''
 

@@ -98,3 +98,23 @@ def test_variant(grade_nb, hw: Homework, variant: Variant) -> None:
         assert outcome.score < outcome.max_score, f"{variant.name} kept every point"
     else:
         assert outcome.score == outcome.max_score, failed_tests(outcome)
+
+
+def doing_nothing(hw: Homework) -> Variant:
+    """Every function the homework grades returns None at once; every declared method of every
+    declared class too (constructors still run, so objects exist and hold what they were given)."""
+    nothing = "(*args, **kwargs):\n    return None\n"
+    replacements = {name: f"def {name}{nothing}" for name in hw.functions}
+    for cls, table in hw.classes.items():
+        for method in table.get("methods", []):
+            replacements[f"{cls}.{method}"] = f"def {method}(self, {nothing[1:]}"
+    return Variant("doing_nothing", "bug", replacements)
+
+
+@BY_ID
+def test_doing_nothing_earns_nothing(grade_nb, hw: Homework) -> None:
+    """No test is passed by code that does nothing (a property that an empty implementation
+    also has, such as "returns None" or "leaves its inputs alone", is checked with real work)."""
+    outcome = grade_nb(variant_notebook(hw, doing_nothing(hw)), hw=hw)
+    earned = [t["name"] for t in outcome.results["tests"] if t["score"] > 0]
+    assert outcome.score == 0, f"a submission that does nothing earned points in: {earned}"

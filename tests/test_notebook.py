@@ -9,8 +9,8 @@ import nbformat
 import pytest
 
 from conftest import notebook_from_cells
-from dlhw.autograder.magics import neutralise_ipython
 from dlhw.autograder.notebook import NotebookError, graded_cells
+from dlhw.autograder.worker.magics import neutralise_ipython
 
 
 def write(tmp_path: Path, content: bytes | str, name: str = "hw.ipynb") -> Path:

@@ -13,10 +13,10 @@ import pytest
 
 from dlhw.autograder.classspec import ClassSpec
 from dlhw.autograder.confinement import Limits
-from dlhw.autograder.object_table import MAX_STEPS
-from dlhw.autograder.protocol import Ref
 from dlhw.autograder.session import Session
 from dlhw.autograder.submission import GraderError, StudentError, Submission
+from dlhw.autograder.wire.protocol import Ref
+from dlhw.autograder.worker.object_table import MAX_STEPS
 
 sys.path.insert(0, str(Path(__file__).parent / "objects_hw"))
 from objects_fixture import CLASSES, reference_cells  # noqa: E402
@@ -26,7 +26,7 @@ LIMITS = Limits(call_timeout_s=5.0, cell_timeout_s=10.0, run_timeout_s=300.0)
 EXTRA = '''
 import os
 import sys
-from dlhw.autograder.protocol import Ref
+from dlhw.autograder.wire.protocol import Ref
 
 
 class Crashy:
@@ -60,7 +60,7 @@ def forge_plain():
 
 def forge_objects():
     import gc
-    from dlhw.autograder.object_table import ObjectTable
+    from dlhw.autograder.worker.object_table import ObjectTable
 
     gc.unfreeze()  # the worker freezes older objects during a request
     table = next(o for o in gc.get_objects() if type(o) is ObjectTable)
@@ -419,8 +419,11 @@ def test_the_worker_never_imports_grader_side_modules(sub):
         "dlhw.autograder.session", "dlhw.autograder.results", "dlhw.autograder.blame",
         "dlhw.autograder.cli", "dlhw.autograder.homeworks", "objects_fixture", "hidden_tests", "torch",
     }  # fmt: skip
-    assert "dlhw.autograder.object_table" in loaded  # the check sees the worker's modules
+    assert "dlhw.autograder.worker.object_table" in loaded  # the check sees the worker's modules
     assert loaded & grader_side == set()
+    # Deny by default: of the course's own modules, only the worker and wire packages.
+    ours = {m for m in loaded if m.startswith("dlhw.autograder.")}
+    assert all(m.startswith(("dlhw.autograder.worker", "dlhw.autograder.wire")) for m in ours), ours
 
 
 def test_with_args_goes_through_the_object_table_too(sub):

@@ -8,8 +8,8 @@ import os
 import numpy as np
 import pytest
 
-from dlhw.autograder.generators import BIT_GENERATORS
-from dlhw.autograder.protocol import (
+from dlhw.autograder.wire.generators import BIT_GENERATORS
+from dlhw.autograder.wire.protocol import (
     DEFAULT_LIMITS,
     HEADER,
     Channel,
@@ -369,3 +369,25 @@ def test_generators_of_other_bit_generators_cannot_be_sent():
 
     with pytest.raises(ProtocolError, match="cannot be sent"):
         encode_frame(np.random.Generator(Mine(1)))
+
+
+def test_list_tuple_and_dict_subclasses_travel_as_their_base_type():
+    """A `class Params(list)` holding a student's parameters is plain data; its overrides never
+    run in the encoder (it reads with the base type's own methods)."""
+
+    class Params(list):
+        def __iter__(self):
+            raise RuntimeError("never called")
+
+    class Pair(tuple):
+        def __iter__(self):
+            raise RuntimeError("never called")
+
+    class Table(dict):
+        def items(self):
+            raise RuntimeError("never called")
+
+    out = roundtrip({"p": Params([1.0, np.arange(2.0)]), "t": Pair((1, "a")), "d": Table(k=[2])})
+    assert type(out["p"]) is list and out["p"][0] == 1.0 and out["p"][1].tolist() == [0.0, 1.0]
+    assert type(out["t"]) is tuple and out["t"] == (1, "a")
+    assert type(out["d"]) is dict and out["d"] == {"k": [2]}

@@ -183,7 +183,7 @@ import fcntl
 import sys
 import time
 
-from dlhw.autograder import protocol
+from dlhw.autograder.wire import protocol
 
 fd = int(sys.argv[sys.argv.index("--read-fd") + 1])
 fcntl.fcntl(fd, 1031, 4096)  # F_SETPIPE_SZ: the smallest pipe, one page
@@ -214,7 +214,7 @@ def test_a_write_is_bounded_by_the_run_budget_too():
 FORGE_CELL_REPLY = """
 import sys
 
-from dlhw.autograder import protocol
+from dlhw.autograder.wire import protocol
 
 real_send = protocol.Channel.send
 
@@ -299,3 +299,33 @@ def test_a_failure_in_the_cell_thread_reaches_the_grading_thread():
     runner = CellRunner(Broken(), [(0, "x = 1")])  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="the grader's own bug"):
         runner.join()
+
+
+SHORT_ARGS = """
+import sys
+
+Worker = sys.modules["dlhw.autograder.worker.loop"].Worker
+real_call = Worker.call
+
+
+def call(self, request):
+    reply = real_call(self, request)
+    if "args" in reply:
+        reply["args"] = []  # a list, as expected, but not the arguments that were sent
+    return reply
+
+
+Worker.call = call
+
+
+def scale(a, k):
+    a *= k
+"""
+
+
+def test_a_reply_with_other_arguments_than_were_sent_is_malformed(session):
+    """with_args: the arguments come back as many as were sent (a test indexes them)."""
+    session.run_cells([(0, SHORT_ARGS)])
+    assert statuses(session) == ["ok"]
+    with pytest.raises(StudentError, match="malformed reply"):
+        Submission(session).scale.with_args(np.ones(3), 2.0)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dlhw.autograder.text import clean
+from dlhw.autograder.wire.text import clean
 
 
 @pytest.mark.parametrize(

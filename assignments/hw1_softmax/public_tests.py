@@ -80,14 +80,20 @@ def test_softmax_regression_grad_shape_and_value(sub):
 
 @pytest.mark.points(1)
 def test_softmax_regression_epoch_returns_none(sub):
-    """public: softmax_regression_epoch returns None"""
-    # The update itself happens in place on theta and is checked by the hidden tests; here we only
-    # check that an epoch with a last, smaller minibatch (5 = 2 + 2 + 1) runs and returns None.
+    """public: softmax_regression_epoch updates theta in place and returns None"""
+    # The exact update is checked by the hidden tests; here an epoch with a last, smaller
+    # minibatch (5 = 2 + 2 + 1) must run, change theta (from zeros, the first step alone moves
+    # it: the gradient (softmax - one_hot) / B is not zero) and return None.
     X = np.arange(15, dtype=np.float64).reshape(5, 3) / 15
     y = np.array([0, 1, 2, 1, 0])
     theta = np.zeros((3, 3))
-    result = sub.softmax_regression_epoch(X, y, theta, lr=0.1, batch=2)
-    assert result is None, (
-        f"softmax_regression_epoch returned a {type(result).__name__}: it should update theta in "
-        "place (theta -= ...) and return None"
+    call = sub.softmax_regression_epoch.with_args(X, y, theta, lr=0.1, batch=2)
+    assert call.value is None, (
+        f"softmax_regression_epoch returned a {type(call.value).__name__}: it should update theta "
+        "in place (theta -= ...) and return None"
+    )
+    after = np.asarray(call.args[2])
+    assert after.shape == (3, 3) and not np.allclose(after, 0.0), (
+        "theta is unchanged after the epoch: update it in place (theta -= lr * grad), "
+        "not a new array (theta = theta - ... only rebinds a name inside your function)"
     )

@@ -26,6 +26,10 @@ def params_after(opt, count):
     assert isinstance(params, (list, tuple)) and len(params) == count, (
         "opt.params should be the list of parameter arrays the optimizer was given"
     )
+    for i, p in enumerate(params):
+        assert isinstance(p, np.ndarray) and np.issubdtype(p.dtype, np.number), (
+            f"opt.params[{i}] should be a numpy array of numbers, but it is {type(p).__name__}"
+        )
     return params
 
 

@@ -488,7 +488,7 @@ DECEPTIVE = [
                     import os
                     import sys
 
-                    protocol = sys.modules["dlhw.autograder.protocol"]
+                    protocol = sys.modules["dlhw.autograder.wire.protocol"]
 
 
                     def forged(self, message):

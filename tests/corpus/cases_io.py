@@ -26,7 +26,7 @@ import fcntl
 import sys
 import time
 
-from dlhw.autograder import protocol
+from dlhw.autograder.wire import protocol
 
 fd = int(sys.argv[sys.argv.index("--read-fd") + 1])
 fcntl.fcntl(fd, 1031, 4096)  # F_SETPIPE_SZ
@@ -49,7 +49,7 @@ import os
 import sys
 import time
 
-from dlhw.autograder import protocol
+from dlhw.autograder.wire import protocol
 
 WRITE_FD = int(sys.argv[sys.argv.index("--write-fd") + 1])
 

@@ -242,7 +242,7 @@ CASES = [
             """
             import gc
 
-            from dlhw.autograder.object_table import ObjectTable
+            from dlhw.autograder.worker.object_table import ObjectTable
 
             for table in [o for o in gc.get_objects() if type(o) is ObjectTable]:
                 _intern = table._intern

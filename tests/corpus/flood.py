@@ -10,7 +10,7 @@ import os as _os
 import sys as _sys
 import time as _time
 
-from dlhw.autograder import protocol as _protocol
+from dlhw.autograder.wire import protocol as _protocol
 
 
 def flood(nbytes, dtype="|u1", where="value", count=1):

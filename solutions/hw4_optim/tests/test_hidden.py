@@ -313,7 +313,7 @@ def test_updates_the_callers_arrays_in_place(sub, name):
 @pytest.mark.points(1)
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_never_modifies_the_gradients(sub, name):
-    """leaves the gradient arrays unchanged"""
+    """leaves the gradient arrays unchanged (and takes its steps with them)"""
     params, grads = problem(600 + OPTIMIZERS.index(name), steps=5)
     opt = getattr(sub, name)(params, **SETTINGS[name])
     for t, step in enumerate(grads, start=1):
@@ -322,6 +322,12 @@ def test_never_modifies_the_gradients(sub, name):
         for i, (k, g) in enumerate(zip(kept, step, strict=True)):
             # Nothing may change them at all: exact comparison.
             assert_close(k.value, g, rtol=0, atol=0, name=f"grads[{i}] after step {t}")
+    # An optimizer that does nothing leaves the gradients alone too: the steps must be right.
+    expected = torch_trajectory(name, params, grads, SETTINGS[name])[-1]
+    for i, (p, e) in enumerate(
+        zip(read_params(opt, params, "after 5 steps"), expected, strict=True)
+    ):
+        assert_close(p, e, **F64, name=f"opt.params[{i}] after 5 steps")
 
 
 # ---- first steps, derived by hand ------------------------------------------------------------

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from dlhw.autograder.classspec import BINARY, UNARY
-from dlhw.autograder.protocol import MAX_DEPTH, NUMERIC_KINDS, Ref
+from dlhw.autograder.wire.operators import BINARY, UNARY
+from dlhw.autograder.wire.protocol import MAX_DEPTH, NUMERIC_KINDS, Ref
 
 KEPT = "<kept value>"  # the Ref class of a test's value kept in the worker (never a class name)
 MAX_STEPS = 4096  # steps in one request; the grader splits longer batches
@@ -239,14 +239,18 @@ class ObjectTable:
         name = self._declared_name(kind)
         if name is not None:
             return Ref(self._intern(value, slot), self.epoch or 0, name)
-        if kind is list:
-            return [self._box(v, depth + 1) for v in value]
-        if kind is tuple:
-            return tuple(self._box(v, depth + 1) for v in value)
-        if kind is dict:
-            if not all(type(k) is str for k in value):
+        # Subclasses of list, tuple and dict (a `class Params(list)` holding the parameters)
+        # travel as their base type, read with the base type's own methods: their overrides
+        # never run here, and type() cannot be spoofed as isinstance() can.
+        if issubclass(kind, list):
+            return [self._box(v, depth + 1) for v in list.__iter__(value)]
+        if issubclass(kind, tuple):
+            return tuple(self._box(v, depth + 1) for v in tuple.__iter__(value))
+        if issubclass(kind, dict):
+            items = list(dict.items(value))
+            if not all(type(k) is str for k, _ in items):
                 raise StepError("BadReturn", "returned a dict whose keys are not all strings")
-            return {k: self._box(v, depth + 1) for k, v in value.items()}
+            return {k: self._box(v, depth + 1) for k, v in items}
         if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in NUMERIC_KINDS:
             return value
         if kind is types.GeneratorType:

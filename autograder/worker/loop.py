@@ -21,10 +21,10 @@ import sys
 import types
 from typing import Any
 
-from dlhw.autograder.confinement import EXIT_OUT_OF_MEMORY, confine_self
-from dlhw.autograder.magics import neutralise_ipython
-from dlhw.autograder.object_table import ObjectTable, describe_error
-from dlhw.autograder.protocol import Channel, ProtocolError
+from dlhw.autograder.wire.protocol import Channel, ProtocolError
+from dlhw.autograder.worker.limits import EXIT_OUT_OF_MEMORY, confine_self
+from dlhw.autograder.worker.magics import neutralise_ipython
+from dlhw.autograder.worker.object_table import ObjectTable, describe_error
 
 _error = describe_error
 

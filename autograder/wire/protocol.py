@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from dlhw.autograder.generators import GeneratorError, generator_state, make_generator
-from dlhw.autograder.text import clean
+from dlhw.autograder.wire.generators import GeneratorError, generator_state, make_generator
+from dlhw.autograder.wire.text import clean
 
 HEADER = struct.Struct("<Q")
 NUMERIC_KINDS = frozenset("biufc")  # bool, signed, unsigned, float, complex
@@ -144,6 +144,15 @@ class _Encoder:
             self._reserve(obj)
             # np.array(..., subok=False) drops ndarray subclasses: only the numbers travel.
             return self._array(np.array(obj, subok=False, copy=True), scalar=False)
+        # Subclasses of list, tuple and dict travel as their base type, read with the base type's
+        # own methods (their overrides never run); the receiver gets the plain type.
+        kind = type(obj)
+        if issubclass(kind, list):
+            return self.encode(list(list.__iter__(obj)), depth)
+        if issubclass(kind, tuple):
+            return self.encode(tuple(tuple.__iter__(obj)), depth)
+        if issubclass(kind, dict):
+            return self.encode(dict(dict.items(obj)), depth)
         raise ProtocolError(f"a value of type {_describe(obj)} is not plain data")
 
     def _array(self, arr: np.ndarray, *, scalar: bool) -> dict[str, Any]:

@@ -1,0 +1,102 @@
+"""Limits the worker applies to itself before it reads any student code (rlimits, umask, a
+seccomp filter that closes the network). Runs in the student's process."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import resource
+import struct
+from pathlib import Path
+
+EXIT_OUT_OF_MEMORY = 99  # the worker's exit status when it cannot go on for lack of memory
+
+
+def confine_self(memory: int, cpu: int, nproc: int, fsize: int, nofile: int) -> list[str]:
+    """Apply limits to this process (the worker) before any student code runs.
+
+    Returns notes on layers that could not be applied here (shown to staff)."""
+    notes = []
+    os.umask(0o077)
+    for limit, value in (
+        # RLIMIT_DATA bounds what allocations can take (heap, anonymous mmaps: every numpy array),
+        # not the shared libraries mapped in: `import torch` maps ~600 MB of address space but
+        # allocates ~180 MB. The address space gets a loose backstop against huge reservations.
+        (resource.RLIMIT_DATA, memory),
+        (resource.RLIMIT_AS, max(8 * memory, 4 * 2**30)),
+        (resource.RLIMIT_CPU, cpu),
+        (resource.RLIMIT_FSIZE, fsize),
+        (resource.RLIMIT_NOFILE, nofile),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        resource.setrlimit(limit, (value, value))
+    # RLIMIT_NPROC counts every process of the uid: tight for a fresh sandbox uid, generous when
+    # the worker shares the grader's user (only a fork-bomb brake there).
+    running = _processes_of_uid(os.getuid()) if os.getuid() != 0 else 0
+    resource.setrlimit(resource.RLIMIT_NPROC, (running + nproc, running + nproc))
+    if not block_network():
+        notes.append(f"network filter unavailable on {platform.machine()}")
+    return notes
+
+
+def _processes_of_uid(uid: int) -> int:
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("Uid:") and int(line.split()[1]) == uid:
+                    count += int(_threads(status))
+    return count
+
+
+def _threads(status: str) -> int:
+    for line in status.splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 1
+
+
+# (audit arch, socket, io_uring_setup) per machine; other machines get no filter (noted).
+_SYSCALLS = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}
+
+
+def block_network() -> bool:
+    """Install a seccomp filter: socket(AF_UNIX) is allowed, every other family fails with EACCES,
+    and so does every system call of another ABI (i386, x32)."""
+    arch = _SYSCALLS.get(platform.machine())
+    if arch is None:
+        return False
+    audit_arch, nr_socket, nr_io_uring = arch
+    allow, deny = 0x7FFF0000, 0x00050000 | 13  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EACCES
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    program = [
+        (ld, 0, 0, 4),  # 0: A = seccomp_data.arch
+        # 1: another ABI -> deny: on x86_64, `int 0x80` reaches the i386 socket() with numbers
+        # this filter does not check, and student code can run machine code through ctypes.
+        (jeq, 0, 7, audit_arch),
+        (ld, 0, 0, 0),  # 2: A = seccomp_data.nr
+        (jge, 5, 0, 0x40000000),  # 3: x32 system calls -> deny
+        (jeq, 4, 0, nr_io_uring),  # 4: io_uring can open sockets behind seccomp's back -> deny
+        (jeq, 0, 2, nr_socket),  # 5: not socket() -> allow
+        (ld, 0, 0, 16),  # 6: A = low half of args[0], the address family
+        (jeq, 0, 1, 1),  # 7: AF_UNIX -> allow, else deny
+        (ret, 0, 0, allow),  # 8
+        (ret, 0, 0, deny),  # 9
+    ]
+    raw = b"".join(struct.pack("HBBI", *ins) for ins in program)
+    buf = ctypes.create_string_buffer(raw)
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    prog = SockFprog(len(program), ctypes.addressof(buf))
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
+    if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
+        return False
+    return libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(prog), 0, 0) == 0

@@ -1,0 +1,397 @@
+"""Hidden tests of homework 5 (weight initialization). Never shipped to students.
+
+`sub` is the student's code behind the trust boundary. Weights are (fan_in, fan_out), the
+course's convention and the transpose of torch's (out, in).
+
+Oracles: torch.nn.init, recorded (`autograder record-oracles hw5`, stored in recorded_oracles.npz
+beside this file; CI recomputes them with live torch): its gains (`calculate_gain`) and the fan
+each mode uses on a weight of the course's shape (`_calculate_correct_fan` on the transposed
+tensor). The samplers draw from another generator than torch's, so the tests compare
+distributions, never samples: the mean, the second moment, the exact bound of a uniform, and the
+whole distribution function (Dvoretzky-Kiefer-Wolfowitz), each against the formulas of
+torch.nn.init with the oracle's gain and fan.
+
+Every statistical tolerance is chosen so that a correct implementation fails less than once in a
+million runs (the calculation is written next to each), while the bugs these tests exist for
+(fans swapped, a missing or doubled gain, a bound without sqrt(3), a variance given as a standard
+deviation, the wrong distribution) move the statistic by many times the tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from dlhw.autograder.blame import StudentError
+from dlhw.autograder.oracles import lazy_import, oracle
+
+torch = lazy_import("torch")  # imported only when an oracle is computed live
+
+pytestmark = [pytest.mark.visibility("visible")]
+
+# z = 6 standard errors: a two-sided normal tail of 2e-9 per statistic. A test checks at most a
+# few dozen statistics, so a correct submission fails a run with probability below 1e-7.
+Z = 6.0
+# DKW: P(sup |F_n - F| > eps) <= 2 exp(-2 N eps^2). With 2 exp(-2 N eps^2) = 1e-9,
+# eps = sqrt(ln(2e9) / (2N)); for N = 210,000 samples eps = 0.0071, while a uniform in place of
+# a normal of the same variance (or the reverse) is off by 0.04 somewhere.
+DKW_P = 1e-9
+# Non-square shapes with clearly different fans (300 vs 700: a swap changes a Kaiming variance
+# by 7/3), 210,000 samples each.
+SHAPE = (300, 700)
+GENERATORS = ("PCG64", "MT19937", "Philox", "SFC64")
+
+
+# ---- oracles: torch.nn.init's formulas ----------------------------------------------------------
+
+
+@oracle
+def torch_gain(nonlinearity: str, param: float | None = None) -> float:
+    return float(torch.nn.init.calculate_gain(nonlinearity, param))
+
+
+@oracle
+def torch_fan(fan_in: int, fan_out: int, mode: str) -> int:
+    """The fan torch's Kaiming init uses in `mode` for a layer of fan_in inputs and fan_out
+    outputs (torch stores the weight as (out, in))."""
+    weight = torch.empty(fan_out, fan_in)
+    return int(torch.nn.init._calculate_correct_fan(weight, mode))
+
+
+@oracle
+def torch_xavier_std(fan_in: int, fan_out: int, gain: float) -> float:
+    """The standard deviation of torch's Xavier init (the same for its uniform and normal)."""
+    f_in, f_out = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(fan_out, fan_in))
+    assert (f_in, f_out) == (fan_in, fan_out)
+    return gain * math.sqrt(2.0 / float(f_in + f_out))
+
+
+def kaiming_std(fan_in: int, fan_out: int, nonlinearity: str, mode: str) -> float:
+    # torch: std = gain / sqrt(fan); leaky_relu with the default negative slope (0.01)
+    return torch_gain(nonlinearity) / math.sqrt(torch_fan(fan_in, fan_out, mode))
+
+
+# ---- checks ---------------------------------------------------------------------------------
+
+
+def as_weights(w, shape, name: str) -> np.ndarray:
+    arr = np.asarray(w)
+    assert isinstance(w, np.ndarray), f"{name} should return a numpy array, not {type(w).__name__}"
+    assert arr.shape == shape, (
+        f"{name} returned shape {arr.shape}, expected (fan_in, fan_out) = {shape} (weights are "
+        "(fan_in, fan_out) in this course, the transpose of torch's)"
+    )
+    assert np.issubdtype(arr.dtype, np.floating), f"{name} returned dtype {arr.dtype}, not float"
+    assert np.isfinite(arr).all(), f"{name} returned values that are not finite"
+    return arr.astype(np.float64)
+
+
+def normal_cdf(x: np.ndarray, std: float) -> np.ndarray:
+    return 0.5 * (1.0 + np.vectorize(math.erf)(x / (std * math.sqrt(2.0))))
+
+
+def check_distribution(w: np.ndarray, kind: str, std: float, name: str) -> None:
+    """w's entries look like independent draws of U(-sqrt(3) std, sqrt(3) std) or N(0, std^2)."""
+    n = w.size
+    mean = float(w.mean())
+    # The mean of n draws of standard deviation std has standard error std / sqrt(n).
+    assert abs(mean) <= Z * std / math.sqrt(n), (
+        f"{name}: the mean of the {n} weights is {mean:.3g}, expected 0 (within {Z * std / n**0.5:.2g})"
+    )
+    # The second moment m2 = mean(w^2) estimates std^2. Var(w^2) / std^4 = E w^4 / std^4 - 1:
+    # 9/5 - 1 = 0.8 for a uniform, 3 - 1 = 2 for a normal; so m2's relative standard error is
+    # sqrt(0.8 / n) or sqrt(2 / n) (0.2% or 0.3% here), and a wrong gain, fan or sqrt(3) moves
+    # it by 10% at the least (a factor 7/3, 2, 3, 25/9 ... for the bugs named above).
+    rel_se = math.sqrt((0.8 if kind == "uniform" else 2.0) / n)
+    m2 = float(np.mean(w * w))
+    assert abs(m2 / std**2 - 1.0) <= Z * rel_se, (
+        f"{name}: the weights' standard deviation is {math.sqrt(m2):.5g}, expected "
+        f"{std:.5g} (torch.nn.init's formula)"
+    )
+    if kind == "uniform":
+        bound = math.sqrt(3.0) * std
+        # Exact bound: no entry beyond it (float32 rounding aside: 1e-6 relative), and with n
+        # draws the largest |w| is below bound (1 - d) with probability (1 - d)^n ~ exp(-d n):
+        # d = 21 / n makes that 8e-10 (1e-4 for 210,000 samples), while a bound without
+        # sqrt(3) leaves the largest entry at 0.58 of it.
+        top = float(np.abs(w).max())
+        assert top <= bound * (1 + 1e-6), (
+            f"{name}: an entry is {top:.6g}, beyond the bound {bound:.6g}"
+        )
+        assert top >= bound * (1 - 21 / n), (
+            f"{name}: no entry comes near the bound {bound:.6g} (the largest is {top:.6g})"
+        )
+        cdf = np.clip((np.sort(w.ravel()) + bound) / (2 * bound), 0.0, 1.0)
+    else:
+        cdf = normal_cdf(np.sort(w.ravel()), std)
+    i = np.arange(1, n + 1)
+    gap = float(max(np.max(i / n - cdf), np.max(cdf - (i - 1) / n)))
+    eps = math.sqrt(math.log(2 / DKW_P) / (2 * n))
+    assert gap <= eps, (
+        f"{name}: the weights' distribution function is {gap:.3f} away from that of the "
+        f"{'uniform' if kind == 'uniform' else 'normal'} distribution torch draws from "
+        f"(allowed {eps:.3f}): is it the right distribution?"
+    )
+
+
+# ---- calculate_gain ---------------------------------------------------------------------------
+
+GAINS = [("linear", None), ("sigmoid", None), ("tanh", None), ("relu", None),
+         ("leaky_relu", None), ("leaky_relu", 0.2), ("leaky_relu", 0.0), ("leaky_relu", 1.0)]  # fmt: skip
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize(("nonlinearity", "param"), GAINS[:4], ids=[g[0] for g in GAINS[:4]])
+def test_gain(sub, nonlinearity, param):
+    """calculate_gain: torch.nn.init.calculate_gain's value"""
+    got = sub.calculate_gain(nonlinearity)
+    expected = torch_gain(nonlinearity, param)
+    # Any correct formula (sqrt(2), 2 ** 0.5, 5 / 3) is within a few ulps of torch's.
+    assert isinstance(got, (int, float)), f"calculate_gain should return a number, not {got!r}"
+    assert math.isclose(got, expected, rel_tol=1e-9), (
+        f"calculate_gain({nonlinearity!r}) is {got!r}, expected {expected!r}"
+    )
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("param", [None, 0.2, 0.0, 1.0], ids=["default", "0.2", "0", "1"])
+def test_gain_leaky_relu(sub, param):
+    """calculate_gain('leaky_relu', slope): sqrt(2 / (1 + slope^2)), default slope 0.01"""
+    got = (
+        sub.calculate_gain("leaky_relu")
+        if param is None
+        else sub.calculate_gain("leaky_relu", param)
+    )
+    expected = torch_gain("leaky_relu", param)
+    assert isinstance(got, (int, float)), f"calculate_gain should return a number, not {got!r}"
+    assert math.isclose(got, expected, rel_tol=1e-9), (
+        f"calculate_gain('leaky_relu', {param!r}) is {got!r}, expected {expected!r}"
+    )
+
+
+@pytest.mark.points(1)
+def test_unknown_names_raise_value_error(sub):
+    """calculate_gain and the Kaiming inits refuse an unknown nonlinearity or mode (ValueError)"""
+    calls = {
+        "calculate_gain('softplus')": lambda: sub.calculate_gain("softplus"),
+        "kaiming_uniform(4, 5, mode='fan_avg')": lambda: sub.kaiming_uniform(4, 5, mode="fan_avg", rng=0),
+        "kaiming_normal(4, 5, mode='fan_avg')": lambda: sub.kaiming_normal(4, 5, mode="fan_avg", rng=0),
+    }  # fmt: skip
+    for what, call in calls.items():
+        try:
+            call()
+        except StudentError as exc:  # what the student's function raised, as the grader saw it
+            if "raised ValueError" not in str(exc).split("\n")[0]:
+                raise AssertionError(f"{what} should raise ValueError, but: {exc}") from None
+        else:
+            raise AssertionError(f"{what} returned a value; it should raise ValueError")
+
+
+# ---- Xavier -----------------------------------------------------------------------------------
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("gain", [1.0, 5.0 / 3.0])
+def test_xavier_uniform(sub, gain):
+    """xavier_uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))"""
+    w = as_weights(sub.xavier_uniform(*SHAPE, gain=gain, rng=11), SHAPE, "xavier_uniform")
+    check_distribution(
+        w, "uniform", torch_xavier_std(*SHAPE, gain), f"xavier_uniform(gain={gain:.3g})"
+    )
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("gain", [1.0, math.sqrt(2.0)])
+def test_xavier_normal(sub, gain):
+    """xavier_normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))"""
+    w = as_weights(sub.xavier_normal(*SHAPE, gain=gain, rng=12), SHAPE, "xavier_normal")
+    check_distribution(
+        w, "normal", torch_xavier_std(*SHAPE, gain), f"xavier_normal(gain={gain:.3g})"
+    )
+
+
+@pytest.mark.points(1)
+def test_xavier_default_gain(sub):
+    """xavier_uniform and xavier_normal: gain defaults to 1"""
+    std = torch_xavier_std(*SHAPE, 1.0)
+    check_distribution(as_weights(sub.xavier_uniform(*SHAPE, rng=13), SHAPE, "xavier_uniform"),
+                       "uniform", std, "xavier_uniform()")  # fmt: skip
+    check_distribution(as_weights(sub.xavier_normal(*SHAPE, rng=14), SHAPE, "xavier_normal"),
+                       "normal", std, "xavier_normal()")  # fmt: skip
+
+
+# ---- Kaiming ----------------------------------------------------------------------------------
+
+KAIMING = [("relu", "fan_in"), ("relu", "fan_out"), ("tanh", "fan_in"), ("leaky_relu", "fan_in"),
+           ("linear", "fan_out")]  # fmt: skip
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize(("nonlinearity", "mode"), KAIMING, ids=["-".join(k) for k in KAIMING])
+def test_kaiming_uniform(sub, nonlinearity, mode):
+    """kaiming_uniform: U(-b, b) with b = sqrt(3) gain / sqrt(fan)"""
+    w = sub.kaiming_uniform(*SHAPE, nonlinearity=nonlinearity, mode=mode, rng=21)
+    w = as_weights(w, SHAPE, "kaiming_uniform")
+    std = kaiming_std(*SHAPE, nonlinearity, mode)
+    check_distribution(w, "uniform", std, f"kaiming_uniform({nonlinearity}, {mode})")
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize(("nonlinearity", "mode"), KAIMING, ids=["-".join(k) for k in KAIMING])
+def test_kaiming_normal(sub, nonlinearity, mode):
+    """kaiming_normal: N(0, std^2) with std = gain / sqrt(fan)"""
+    w = sub.kaiming_normal(*SHAPE, nonlinearity=nonlinearity, mode=mode, rng=22)
+    w = as_weights(w, SHAPE, "kaiming_normal")
+    std = kaiming_std(*SHAPE, nonlinearity, mode)
+    check_distribution(w, "normal", std, f"kaiming_normal({nonlinearity}, {mode})")
+
+
+@pytest.mark.points(1)
+def test_kaiming_defaults(sub):
+    """kaiming_uniform and kaiming_normal: relu and fan_in by default"""
+    std = kaiming_std(*SHAPE, "relu", "fan_in")
+    check_distribution(as_weights(sub.kaiming_uniform(*SHAPE, rng=23), SHAPE, "kaiming_uniform"),
+                       "uniform", std, "kaiming_uniform()")  # fmt: skip
+    check_distribution(as_weights(sub.kaiming_normal(*SHAPE, rng=24), SHAPE, "kaiming_normal"),
+                       "normal", std, "kaiming_normal()")  # fmt: skip
+
+
+# ---- the rng argument: None, an int seed, or a numpy Generator ------------------------------------
+
+SAMPLERS = {
+    "xavier_uniform": {},
+    "xavier_normal": {"gain": 2.0},
+    "kaiming_uniform": {"mode": "fan_out"},
+    "kaiming_normal": {"nonlinearity": "tanh"},
+}
+SMALL = (30, 70)
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name", SAMPLERS)
+def test_rng_none_and_int_seeds(sub, name):
+    """rng=None draws fresh weights; an int seed makes them repeatable"""
+    f = getattr(sub, name)
+    fresh = as_weights(f(*SMALL, **SAMPLERS[name]), SMALL, name)
+    again = as_weights(f(*SMALL, **SAMPLERS[name], rng=None), SMALL, name)
+    # Two fresh draws of 2,100 continuous values coincide only if the generator was not fresh.
+    assert not np.array_equal(fresh, again), f"{name}(rng=None) gave the same weights twice"
+    first = as_weights(f(*SMALL, **SAMPLERS[name], rng=5), SMALL, name)
+    assert np.array_equal(first, as_weights(f(*SMALL, **SAMPLERS[name], rng=5), SMALL, name)), (
+        f"{name}(rng=5) gave different weights on a second call: draw from a generator seeded "
+        "with rng (np.random.default_rng(rng)), not from the global np.random"
+    )
+    assert not np.array_equal(first, as_weights(f(*SMALL, **SAMPLERS[name], rng=6), SMALL, name)), (
+        f"{name} gave the same weights for rng=5 and rng=6: the seed is not used"
+    )
+
+
+@pytest.mark.points(0.5)
+@pytest.mark.parametrize("name", SAMPLERS)
+@pytest.mark.parametrize("bit_generator", GENERATORS)
+def test_rng_generator(sub, name, bit_generator):
+    """rng=a numpy Generator: the weights come from that generator"""
+    f = getattr(sub, name)
+
+    def gen(seed: int) -> np.random.Generator:
+        return np.random.Generator(getattr(np.random, bit_generator)(seed))
+
+    first = as_weights(f(*SMALL, **SAMPLERS[name], rng=gen(7)), SMALL, name)
+    same = as_weights(f(*SMALL, **SAMPLERS[name], rng=gen(7)), SMALL, name)
+    other = as_weights(f(*SMALL, **SAMPLERS[name], rng=gen(8)), SMALL, name)
+    assert np.array_equal(first, same), (
+        f"{name} gave different weights for two {bit_generator} generators in the same state: "
+        "draw from the Generator passed as rng"
+    )
+    assert not np.array_equal(first, other), (
+        f"{name} gave the same weights for generators in different states: rng is not used"
+    )
+    # The draws follow the formula whatever the generator (30 x 70 samples: the same z = 6
+    # bounds, wider because there are fewer samples).
+    std = {"xavier_uniform": torch_xavier_std(*SMALL, 1.0), "xavier_normal": torch_xavier_std(*SMALL, 2.0),
+           "kaiming_uniform": kaiming_std(*SMALL, "relu", "fan_out"),
+           "kaiming_normal": kaiming_std(*SMALL, "tanh", "fan_in")}[name]  # fmt: skip
+    kind = "uniform" if name.endswith("uniform") else "normal"
+    check_distribution(first, kind, std, f"{name}(rng={bit_generator} generator)")
+
+
+# ---- activation statistics across depth ----------------------------------------------------------
+
+# One ReLU network of width n, depth 50, n_samples = 200 inputs x ~ N(0, I). Measured over 700
+# networks of the reference (benchmark-free: tests/test_hw5_reference.py draws them again):
+#   norms[0] / (sqrt(sigma2 / 2) n) has mean 0.991 and standard deviation 0.012 (width 100)
+#   and 0.984, 0.019 (width 50): E ||relu(x W)||^2 = sigma2 n^2 / 2 for x ~ N(0, I_n);
+#   log(norms[-1] / norms[0]) has standard deviation 0.70-0.78 whatever sigma2, and mean
+#   -17.6 (sigma2 = 1/n), -0.65 (2/n), +9.3 (3/n): each layer multiplies the squared norm by
+#   sigma2 n / 2 on average, i.e. 1/2, 1, 3/2.
+SPREAD = 0.8  # the standard deviation of the log ratio over one network, rounded up
+
+
+def norms_of(sub, depth, width, sigma2, seed, name="activation_norms"):
+    got = sub.activation_norms(depth, width, sigma2, n_samples=200, rng=seed)
+    arr = np.asarray(got)
+    assert isinstance(got, np.ndarray) and arr.shape == (depth,), (
+        f"{name}({depth}, {width}, ...) should return an array of shape (depth,) = ({depth},), "
+        f"one norm per layer, not {type(got).__name__} of shape {getattr(arr, 'shape', None)}"
+    )
+    assert np.issubdtype(arr.dtype, np.floating) and np.all(arr >= 0) and np.isfinite(arr).all(), (
+        f"{name} should return finite, non-negative norms"
+    )
+    return arr.astype(np.float64)
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("width", [100, 50])
+def test_first_layer_norm(sub, width):
+    """activation_norms: the first layer's norm is sqrt(sigma2 / 2) * width"""
+    sigma2 = 2.0 / width
+    norms = norms_of(sub, 5, width, sigma2, seed=31)
+    ratio = norms[0] / (math.sqrt(sigma2 / 2) * width)
+    # Mean 0.98-0.99, standard deviation <= 0.02: [0.85, 1.10] is 6.5 standard deviations from
+    # the mean on either side; the norm before the ReLU (x sqrt(2)), a variance used as a
+    # standard deviation, or inputs that are not N(0, I) fall far outside.
+    assert 0.85 <= ratio <= 1.10, (
+        f"activation_norms(5, {width}, 2/{width})[0] is {norms[0]:.4g}, expected about "
+        f"{math.sqrt(sigma2 / 2) * width:.4g} = sqrt(sigma2 / 2) * width (the mean Euclidean norm "
+        "of relu(x @ W) over the samples, x ~ N(0, I), W ~ N(0, sigma2))"
+    )
+
+
+@pytest.mark.points(2)
+def test_lecture_experiment_shrinks_under_1_over_n(sub):
+    """depth 50, width 100: activations vanish under sigma2 = 1/n"""
+    norms = norms_of(sub, 50, 100, 1.0 / 100, seed=41)
+    # log ratio ~ N(-17.6, 0.8^2): below log(1e-4) = -9.2 by 10 standard deviations.
+    assert norms[-1] / norms[0] < 1e-4, (
+        f"under sigma2 = 1/n the last layer's norm is {norms[-1] / norms[0]:.3g} times the "
+        "first's; each layer should halve the squared norm (about 3e-8 after 50 layers)"
+    )
+
+
+@pytest.mark.points(2)
+def test_lecture_experiment_explodes_under_3_over_n(sub):
+    """depth 50, width 100: activations explode under sigma2 = 3/n"""
+    norms = norms_of(sub, 50, 100, 3.0 / 100, seed=42)
+    # log ratio ~ N(9.3, 0.8^2): above log(30) = 3.4 by 7 standard deviations.
+    assert norms[-1] / norms[0] > 30, (
+        f"under sigma2 = 3/n the last layer's norm is {norms[-1] / norms[0]:.3g} times the "
+        "first's; each layer should multiply the squared norm by 3/2 (about 2.5e4 after 50)"
+    )
+
+
+@pytest.mark.points(3)
+def test_lecture_experiment_stays_under_2_over_n(sub):
+    """depth 50, width 100: activations keep their size under sigma2 = 2/n (Kaiming)"""
+    logs = [np.log(norms[-1] / norms[0])
+            for norms in (norms_of(sub, 50, 100, 2.0 / 100, seed=50 + k) for k in range(8))]  # fmt: skip
+    mean = float(np.mean(logs))
+    # The mean of 8 networks' log ratios has standard deviation 0.8 / sqrt(8) = 0.28 around
+    # -0.65: [-0.65 - 1.7, -0.65 + 1.7] is 6 standard deviations wide on each side, a factor
+    # of 0.1 to 2.9 in the norm. sigma2 = 1/n or 3/n, a missing ReLU (x 2 per layer in the
+    # squared norm) or the wrong variance are off by 9 or more.
+    assert -0.65 - 6 * SPREAD / math.sqrt(8) <= mean <= -0.65 + 6 * SPREAD / math.sqrt(8), (
+        f"under sigma2 = 2/n the last layer's norm is on average {math.exp(mean):.3g} times the "
+        "first's (8 networks); it should stay within a small factor of it (about 0.5)"
+    )

@@ -1,0 +1,240 @@
+"""Homework 5's variants (see dlhw.autograder.variants): realistic bugs that must lose points and
+correct-but-unusual solutions that must keep full marks. tests/test_homeworks.py grades each."""
+
+KAIMING_STD = """
+def kaiming_std(fan_in, fan_out, nonlinearity, mode):
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode must be 'fan_in' or 'fan_out', not {mode!r}")
+    fan = fan_in if mode == "fan_in" else fan_out
+    return calculate_gain(nonlinearity) / math.sqrt(fan)
+"""
+
+GAIN = """
+def calculate_gain(nonlinearity, param=None):
+    if nonlinearity in ("linear", "sigmoid"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3.0
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else float(param)
+        return math.sqrt(2.0 / (1.0 + slope**2))
+    raise ValueError(f"unsupported nonlinearity {nonlinearity!r}")
+"""
+
+NORMS = """
+def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+    rng = np.random.default_rng(rng)
+    h = rng.standard_normal((n_samples, width))
+    norms = np.empty(depth)
+    for layer in range(depth):
+        W = rng.normal(0.0, math.sqrt(sigma2), size=(width, width))
+        h = np.maximum(h @ W, 0.0)
+        norms[layer] = np.linalg.norm(h, axis=1).mean()
+    return norms
+"""
+
+
+def changed(name: str, source: str, old: str, new: str) -> dict[str, str]:
+    assert source.count(old) == 1, old
+    return {name: source.replace(old, new)}
+
+
+BUGS = {
+    # Kaiming's fan taken from the other side: fan_out in mode "fan_in" and the reverse.
+    "kaiming_fans_swapped": changed(
+        "kaiming_std",
+        KAIMING_STD,
+        'fan_in if mode == "fan_in" else fan_out',
+        'fan_out if mode == "fan_in" else fan_in',
+    ),
+    # The mode argument ignored: always fan_in.
+    "kaiming_mode_ignored": changed(
+        "kaiming_std", KAIMING_STD, 'fan = fan_in if mode == "fan_in" else fan_out', "fan = fan_in"
+    ),
+    # The gain applied twice (once in kaiming_std, once more on top).
+    "kaiming_gain_twice": changed(
+        "kaiming_std",
+        KAIMING_STD,
+        "return calculate_gain(nonlinearity) / math.sqrt(fan)",
+        "return calculate_gain(nonlinearity) ** 2 / math.sqrt(fan)",
+    ),
+    # A missing square root: the variance 2 / fan used as the standard deviation... of the gain.
+    "kaiming_std_without_sqrt": changed(
+        "kaiming_std",
+        KAIMING_STD,
+        "return calculate_gain(nonlinearity) / math.sqrt(fan)",
+        "return calculate_gain(nonlinearity) / fan",
+    ),
+    # The uniform bound without sqrt(3): the standard deviation used as the bound.
+    "kaiming_uniform_bound_without_sqrt3": {
+        "kaiming_uniform": """
+            def kaiming_uniform(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                bound = kaiming_std(fan_in, fan_out, nonlinearity, mode)
+                return np.random.default_rng(rng).uniform(-bound, bound, size=(fan_in, fan_out))
+        """,
+    },
+    "xavier_uniform_bound_without_sqrt3": {
+        "xavier_uniform": """
+            def xavier_uniform(fan_in, fan_out, gain=1.0, rng=None):
+                bound = gain * math.sqrt(2.0 / (fan_in + fan_out))
+                return np.random.default_rng(rng).uniform(-bound, bound, size=(fan_in, fan_out))
+        """,
+    },
+    # rng.normal's second argument is the standard deviation; this passes the variance.
+    "xavier_normal_variance_as_std": {
+        "xavier_normal": """
+            def xavier_normal(fan_in, fan_out, gain=1.0, rng=None):
+                var = gain**2 * 2.0 / (fan_in + fan_out)
+                return np.random.default_rng(rng).normal(0.0, var, size=(fan_in, fan_out))
+        """,
+    },
+    # The gain forgotten in xavier_normal.
+    "xavier_normal_without_gain": {
+        "xavier_normal": """
+            def xavier_normal(fan_in, fan_out, gain=1.0, rng=None):
+                std = math.sqrt(2.0 / (fan_in + fan_out))
+                return np.random.default_rng(rng).normal(0.0, std, size=(fan_in, fan_out))
+        """,
+    },
+    # LeCun's fan in place of Glorot's average.
+    "xavier_uses_fan_in_only": {
+        "xavier_uniform": """
+            def xavier_uniform(fan_in, fan_out, gain=1.0, rng=None):
+                bound = gain * math.sqrt(3.0 / fan_in)
+                return np.random.default_rng(rng).uniform(-bound, bound, size=(fan_in, fan_out))
+        """,
+    },
+    # torch's layout: (fan_out, fan_in).
+    "torch_weight_layout": {
+        "xavier_normal": """
+            def xavier_normal(fan_in, fan_out, gain=1.0, rng=None):
+                std = gain * math.sqrt(2.0 / (fan_in + fan_out))
+                return np.random.default_rng(rng).normal(0.0, std, size=(fan_out, fan_in))
+        """,
+    },
+    # relu's gain as 2 (the variance factor) rather than sqrt(2).
+    "relu_gain_two": changed("calculate_gain", GAIN, "return math.sqrt(2.0)\n", "return 2.0\n"),
+    # leaky_relu's gain with the slope not squared.
+    "leaky_relu_slope_not_squared": changed(
+        "calculate_gain", GAIN, "(1.0 + slope**2)", "(1.0 + slope)"
+    ),
+    # leaky_relu's param ignored (always the default slope).
+    "leaky_relu_param_ignored": changed(
+        "calculate_gain", GAIN, "slope = 0.01 if param is None else float(param)", "slope = 0.01"
+    ),
+    # tanh's gain as 1.
+    "tanh_gain_one": changed("calculate_gain", GAIN, "return 5.0 / 3.0", "return 1.0"),
+    # The global generator: rng ignored.
+    "global_np_random": {
+        "kaiming_normal": """
+            def kaiming_normal(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                std = kaiming_std(fan_in, fan_out, nonlinearity, mode)
+                return np.random.normal(0.0, std, size=(fan_in, fan_out))
+        """,
+    },
+    # A Generator accepted only as a seed: a fresh default_rng() when rng is not an int.
+    "generator_replaced_by_fresh_one": {
+        "xavier_uniform": """
+            def xavier_uniform(fan_in, fan_out, gain=1.0, rng=None):
+                bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+                gen = np.random.default_rng(rng if isinstance(rng, int) else None)
+                return gen.uniform(-bound, bound, size=(fan_in, fan_out))
+        """,
+    },
+    # A normal where a uniform was asked for (same variance): only the distribution shows it.
+    "kaiming_uniform_draws_normal": {
+        "kaiming_uniform": """
+            def kaiming_uniform(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                std = kaiming_std(fan_in, fan_out, nonlinearity, mode)
+                return np.random.default_rng(rng).normal(0.0, std, size=(fan_in, fan_out))
+        """,
+    },
+    # The norms of the pre-activations (before the ReLU).
+    "norms_before_relu": changed(
+        "activation_norms",
+        NORMS,
+        "h = np.maximum(h @ W, 0.0)\n        norms[layer] = np.linalg.norm(h, axis=1).mean()",
+        "z = h @ W\n        h = np.maximum(z, 0.0)\n        norms[layer] = np.linalg.norm(z, axis=1).mean()",
+    ),
+    # No ReLU at all: a linear network.
+    "norms_without_relu": changed(
+        "activation_norms", NORMS, "h = np.maximum(h @ W, 0.0)", "h = h @ W"
+    ),
+    # sigma2 used as the standard deviation.
+    "norms_variance_as_std": changed(
+        "activation_norms", NORMS, "rng.normal(0.0, math.sqrt(sigma2),", "rng.normal(0.0, sigma2,"
+    ),
+    # The norm of the whole batch of activations instead of each sample's, averaged.
+    "norms_of_the_batch": changed(
+        "activation_norms", NORMS, "np.linalg.norm(h, axis=1).mean()", "np.linalg.norm(h)"
+    ),
+}
+
+UNUSUAL = {
+    # standard_normal scaled, a uniform from random(), float32 weights, a dict of gains.
+    "scaled_standard_draws_float32": {
+        "calculate_gain": """
+            GAINS = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5 / 3, "relu": 2**0.5}
+
+            def calculate_gain(nonlinearity, param=None):
+                if nonlinearity == "leaky_relu":
+                    a = 0.01 if param is None else param
+                    return (2 / (1 + a * a)) ** 0.5
+                try:
+                    return GAINS[nonlinearity]
+                except KeyError:
+                    raise ValueError(nonlinearity) from None
+        """,
+        "xavier_uniform": """
+            def xavier_uniform(fan_in, fan_out, gain=1.0, rng=None):
+                a = gain * (6 / (fan_in + fan_out)) ** 0.5
+                u = np.random.default_rng(rng).random((fan_in, fan_out))
+                return ((2 * u - 1) * a).astype(np.float32)
+        """,
+        "xavier_normal": """
+            def xavier_normal(fan_in, fan_out, gain=1.0, rng=None):
+                std = gain * np.sqrt(2 / (fan_in + fan_out))
+                z = np.random.default_rng(rng).standard_normal((fan_in, fan_out), dtype=np.float32)
+                return z * np.float32(std)
+        """,
+    },
+    # Generators checked explicitly, Kaiming written without a helper, fans by a dict.
+    "explicit_generator_check": {
+        "kaiming_uniform": """
+            def kaiming_uniform(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+                fan = {"fan_in": fan_in, "fan_out": fan_out}.get(mode)
+                if fan is None:
+                    raise ValueError(mode)
+                bound = calculate_gain(nonlinearity) * math.sqrt(3.0 / fan)
+                return gen.uniform(low=-bound, high=bound, size=(fan_in, fan_out))
+        """,
+        "kaiming_normal": """
+            def kaiming_normal(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+                try:
+                    fan = {"fan_in": fan_in, "fan_out": fan_out}[mode]
+                except KeyError:
+                    raise ValueError(f"unknown mode {mode}") from None
+                return calculate_gain(nonlinearity) / math.sqrt(fan) * gen.standard_normal((fan_in, fan_out))
+        """,
+    },
+    # activation_norms one sample at a time, with sqrt(sum of squares), weights drawn the same
+    # way (the draws may come in another order: the tests compare statistics).
+    "norms_per_sample_loop": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                rng = np.random.default_rng(rng)
+                weights = [math.sqrt(sigma2) * rng.standard_normal((width, width)) for _ in range(depth)]
+                totals = [0.0] * depth
+                for _ in range(n_samples):
+                    h = rng.standard_normal(width)
+                    for layer, W in enumerate(weights):
+                        h = np.clip(h @ W, 0, None)
+                        totals[layer] += math.sqrt(float(np.sum(h * h)))
+                return np.array(totals) / n_samples
+        """,
+    },
+}
