@@ -1,7 +1,7 @@
 """Objects across the boundary: 10,000-node Value graphs built and back-propagated from the grader.
 
-The student's code is the object tests' reference (tests/objects_hw/reference.py), run in a real
-sandboxed worker; everything is timed from the grader's side, as a hidden test sees it:
+The student's code is the object tests' reference (tests/objects_hw/reference.py), or with
+--homework hw3 that homework's reference notebook (its graded cells), run in a real sandboxed worker; everything is timed from the grader's side, as a hidden test sees it:
 
   chain    v <- v * 1.0001, 10,000 times from one start node, then backward() and start.grad,
            all in one `with sub.batch():` block (homework 3's "chain of 10,000 nodes" test);
@@ -14,7 +14,7 @@ CPU time (this process plus the worker, from /proc) is printed beside it, becaus
 shared machine also counts other people's work. Every run's gradient is checked against
 1.0001 ** k computed here (float64 products of <= 10,000 factors: relative error ~1e-12).
 
-    .venv/bin/python benchmarks/bench_objects.py [--runs 5]
+    .venv/bin/python benchmarks/bench_objects.py [--runs 5] [--homework hw3]
 
 Target (issue #9): a 10,000-node graph and its backward in well under a second.
 """
@@ -32,7 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "objects_hw"))
 
+from dlhw.autograder.classspec import class_specs  # noqa: E402
 from dlhw.autograder.confinement import Limits  # noqa: E402
+from dlhw.autograder.homeworks import get_homework  # noqa: E402
+from dlhw.autograder.notebook import graded_cells  # noqa: E402
 from dlhw.autograder.session import Session  # noqa: E402
 from dlhw.autograder.submission import Submission  # noqa: E402
 from objects_fixture import CLASSES, reference_cells  # noqa: E402
@@ -92,11 +95,17 @@ def measure(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--homework", help="grade this homework's reference (e.g. hw3) instead")
     opts = parser.parse_args(argv)
+    cells, classes = reference_cells(), CLASSES
+    if opts.homework:
+        hw = get_homework(opts.homework)
+        cells = [c.source for c in graded_cells(hw.master).cells]
+        classes = class_specs(hw.classes)
     with Session(Limits(call_timeout_s=60.0, run_timeout_s=900.0)) as session:
-        reports = session.run_cells(list(enumerate(reference_cells())))
+        reports = session.run_cells(list(enumerate(cells)))
         assert all(r.status == "ok" for r in reports), reports
-        sub = Submission(session, classes=CLASSES)
+        sub = Submission(session, classes=classes)
         for name, run, nodes in (
             ("chain", chain_batched, 10_000),
             ("leaves", leaves_batched, 10_000),

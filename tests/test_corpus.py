@@ -167,7 +167,8 @@ EXPECTED: dict[str, Expect] = {
     # logits, and the epoch does return None.
     "mutate_inputs_to_match": Expect(
         "differs from the expected values",
-        minus(ALL, either(PARSE, named("softmax_loss of equal logits", "epoch returns None"))),
+        # (the public epoch test sees theta unchanged: the epoch does no SGD of its own)
+        minus(ALL, either(PARSE, named("softmax_loss of equal logits"))),
     ),
     "forged_protocol_frames": Expect("broke the grader's protocol"),
     # output and network
@@ -216,7 +217,7 @@ EXPECTED: dict[str, Expect] = {
             named(
                 "softmax_regression_grad: a batch of one",
                 "epoch: batch=1",
-                "epoch returns None",
+                "epoch changes theta and returns None",
             ),
         ),
         hostile=False,
@@ -228,7 +229,7 @@ EXPECTED: dict[str, Expect] = {
     ),
     "epoch_returns_new_theta": Expect(
         "theta was not changed in place",
-        named("softmax_regression_epoch returns None", "updates theta in place"),
+        named("epoch changes theta and returns None", "updates theta in place"),
         hostile=False,
     ),
     "epoch_wrong_defaults": Expect(
@@ -272,13 +273,11 @@ EXPECTED: dict[str, Expect] = {
     # steering (issue #8, item 6): the gradient is right whenever it is tested; every hidden
     # epoch test fails, whatever the gradient answers afterwards
     "replay_steers_an_epoch_without_sgd": Expect(
-        "theta after one epoch differs",
-        minus(EPOCH, named("epoch returns None")),
-        hostile=False,
-    ),
+        "theta after one epoch differs", EPOCH, hostile=False
+    ),  # the public test too: theta is left unchanged
     "replay_steers_an_epoch_that_never_calls_grad": Expect(
         "theta after one epoch differs",
-        minus(EPOCH, named("epoch returns None")),
+        minus(EPOCH, named("epoch changes theta and returns None")),
         hostile=False,
     ),
     "replay_hides_a_dropped_last_batch": Expect(

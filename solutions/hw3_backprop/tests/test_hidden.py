@@ -1,0 +1,557 @@
+"""Hidden tests of homework 3 (manual backpropagation). Never shipped to students.
+
+`sub` is the student's code behind the trust boundary (docs/objects.md): `sub.Linear(4, 3, rng=7)`
+makes a module in the student's process, `forward`/`backward` send arrays and return arrays,
+`lin.dW` reads an attribute back by value; operators on `sub.Value`s run the student's dunder
+methods there. Large graphs are built inside `with sub.batch():` (one round trip per 4,096 steps).
+
+Oracles (module-level functions of plain data, recorded by `autograder record-oracles hw3` in
+recorded_oracles.npz beside this file, so a grading run never imports torch; CI recomputes them
+with live torch, tests/test_oracles.py):
+- `torch_module`: a stack of modules in torch float64 autograd, its output and the gradients of
+  sum(G * output) with respect to the input and every parameter;
+- `torch_loss`: torch's cross_entropy / mse_loss (mean reduction) and the prediction's gradient;
+- `torch_program`: a `Value` expression graph given as plain data (a list of operations, each
+  naming earlier nodes by index: see `random_program`), evaluated in torch float64 with every
+  node's gradient retained.
+Independently of torch, `numeric_grad` takes central differences of plain NumPy forward passes.
+
+Tolerances (all float64):
+- Against torch: rtol 1e-9, atol 1e-11. The student's arithmetic and torch's differ only in the
+  order of operations; sums here have at most 64 terms of size <= ~10, so the rounding is below
+  64 * 1.1e-16 * 10 ~ 1e-13 absolute (graphs: <= 50 operations, each within an ulp, derivatives
+  bounded by the generator's domain rules, ~1e-12 relative). Every bug these tests exist for moves
+  some number by 1e-3 or more.
+- Central differences: h = 1e-6 on O(1) smooth functions is accurate to ~1e-8 (truncation h^2 ~
+  1e-12 times the third derivative, rounding eps / h ~ 1e-10 times the function's scale, which is
+  <= ~100 here); atol 1e-6 leaves a margin of 100 and no more. ReLU's kink: inputs are standard
+  normal with fixed seeds, and none lies within h of 0 (P ~ 1e-6 per entry).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from dlhw.autograder.checks import assert_close
+from dlhw.autograder.oracles import lazy_import, oracle
+
+torch = lazy_import("torch")  # imported only when an oracle is computed live
+
+pytestmark = [pytest.mark.visibility("visible")]
+
+TORCH = {"rtol": 1e-9, "atol": 1e-11}  # see the module docstring
+H = 1e-6  # central-difference step
+NUMERIC_ATOL = 1e-6
+
+# (batch, in, out): batch 1, non-square both ways, one square layer, a larger batch.
+SHAPES = [(1, 3, 5), (7, 4, 2), (5, 6, 6), (16, 10, 3), (2, 1, 4)]
+ACTIVATIONS = ("ReLU", "Sigmoid", "Tanh")
+
+
+def rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+# ---- oracles ---------------------------------------------------------------------------------
+
+
+def _torch_activation(name: str, t: Any) -> Any:
+    return {"ReLU": torch.relu, "Sigmoid": torch.sigmoid, "Tanh": torch.tanh}[name](t)
+
+
+@oracle
+def torch_module(layers: list, X: np.ndarray, G: np.ndarray) -> tuple:
+    """A stack given as data: ("Linear", W, b) or (activation name,). Returns the output, the
+    gradient of sum(G * output) with respect to X, and (dW, db) of each Linear in order."""
+    x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+    out, params = x, []
+    for layer in layers:
+        if layer[0] == "Linear":
+            W = torch.tensor(layer[1], dtype=torch.float64, requires_grad=True)
+            b = torch.tensor(layer[2], dtype=torch.float64, requires_grad=True)
+            params += [W, b]
+            out = out @ W + b
+        else:
+            out = _torch_activation(layer[0], out)
+    (out * torch.tensor(G, dtype=torch.float64)).sum().backward()
+    grads = tuple(p.grad.numpy() for p in params)
+    return (out.detach().numpy(), x.grad.numpy()) + grads
+
+
+@oracle
+def torch_loss(kind: str, pred: np.ndarray, target: np.ndarray) -> tuple:
+    """torch's mean cross-entropy (target: labels) or mean squared error, and d loss / d pred."""
+    p = torch.tensor(pred, dtype=torch.float64, requires_grad=True)
+    if kind == "ce":
+        loss = torch.nn.functional.cross_entropy(p, torch.tensor(target, dtype=torch.int64))
+    else:
+        loss = torch.nn.functional.mse_loss(p, torch.tensor(target, dtype=torch.float64))
+    loss.backward()
+    return float(loss.detach()), p.grad.numpy()
+
+
+def apply(op: str, a: Any, b: Any, c: float, call: Any) -> Any:
+    """One operation of a program on Python floats, torch tensors or student Values: arithmetic
+    with operators (numbers on either side), anything else through `call(op, a, b)`."""
+    arithmetic = {
+        "add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b, "div": lambda: a / b,
+        "radd": lambda: c + a, "rsub": lambda: c - a, "rmul": lambda: c * a,
+        "rdiv": lambda: c / a, "addc": lambda: a + c, "subc": lambda: a - c,
+        "mulc": lambda: a * c, "divc": lambda: a / c, "pow": lambda: a**c, "neg": lambda: -a,
+    }  # fmt: skip
+    if op == "maxc":  # a.maximum(a plain number)
+        return call("maximum", a, c)
+    return arithmetic[op]() if op in arithmetic else call(op, a, b)
+
+
+def _torch_call(op: str, a: Any, b: Any) -> Any:
+    if op == "maximum":
+        return torch.maximum(
+            a, b if isinstance(b, torch.Tensor) else torch.tensor(b, dtype=a.dtype)
+        )
+    return getattr(torch, op)(a)
+
+
+def _float_call(op: str, a: float, b: float) -> float:
+    return {
+        "exp": lambda: math.exp(a), "log": lambda: math.log(a), "tanh": lambda: math.tanh(a),
+        "relu": lambda: max(a, 0.0), "sigmoid": lambda: 1 / (1 + math.exp(-a)),
+        "maximum": lambda: max(a, b),
+    }[op]()  # fmt: skip
+
+
+def _value_call(op: str, a: Any, b: Any) -> Any:
+    return a.maximum(b) if op == "maximum" else getattr(a, op)()
+
+
+@oracle
+def torch_program(leaves: list, ops: list) -> tuple:
+    """Evaluate a program (see `random_program`) in torch float64: every node's value and the
+    gradient of the last node with respect to it (0 where the last node does not depend on it)."""
+    nodes = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in leaves]
+    for op, inputs, const in ops:
+        args = [nodes[i] for i in inputs] + [None]
+        node = apply(op, args[0], args[1], const, _torch_call)
+        node.retain_grad()
+        nodes.append(node)
+    nodes[-1].backward()
+    values = np.array([float(n.detach()) for n in nodes])
+    grads = np.array([0.0 if n.grad is None else float(n.grad) for n in nodes])
+    return values, grads
+
+
+# ---- inputs ----------------------------------------------------------------------------------
+
+UNARY = ("neg", "exp", "log", "tanh", "relu", "sigmoid", "pow")
+BINARY = ("add", "sub", "mul", "div", "maximum")
+WITH_CONST = ("radd", "rsub", "rmul", "rdiv", "addc", "subc", "mulc", "divc")
+
+
+def _plain(op: str, args: list[float], c: float) -> float | None:
+    """The op in plain floats, or None where the generator's domain rules refuse it: values stay
+    in [-100, 100], divisors and log's argument >= 0.25 away from 0, exp's argument <= 3, relu's
+    and maximum's arguments >= 0.01 from their kink (no ties, no derivative at a corner)."""
+    a = args[0]
+    b = args[1] if len(args) > 1 else 0.0
+    if op in ("div", "rdiv") and abs(b if op == "div" else a) < 0.25:
+        return None
+    if (op == "log" and a < 0.25) or (op == "exp" and a > 3) or (op == "relu" and abs(a) < 0.01):
+        return None
+    if op == "maxc" and abs(a - c) < 0.01:
+        return None
+    if (op == "maximum" and abs(a - b) < 0.01) or (op == "pow" and (a <= 0.25 and c != 2)):
+        return None
+    if op == "divc" and c == 0:
+        return None
+    result = apply(op, a, b, c, _float_call)
+    return result if abs(result) <= 100 else None
+
+
+def random_program(seed: int, n_leaves: int = 4, n_ops: int = 30) -> tuple[list, list]:
+    """A random expression graph as plain data: leaf values, and operations (name, indices of the
+    input nodes, constant). Inputs are drawn mostly from recent nodes but may be any earlier node
+    (nodes are reused: forks), and both inputs may be the same node (a * a). The last operations
+    add every node not yet used into the output, so that the whole graph reaches it."""
+    r = rng(seed)
+    leaves = [float(round(r.uniform(-2, 2), 3)) for _ in range(n_leaves)]
+    values = list(leaves)
+    ops: list = []
+    while len(ops) < n_ops:
+        kind = r.choice(["unary", "binary", "const"], p=[0.35, 0.4, 0.25])
+        pick = lambda: int(max(0, len(values) - 1 - r.geometric(0.3) + 1))  # noqa: E731
+        if kind == "unary":
+            op, inputs = str(r.choice(UNARY)), [pick()]
+            const = float(r.choice([2.0, 3.0, -1.0, 0.5])) if op == "pow" else 0.0
+        elif kind == "binary":
+            op, inputs, const = str(r.choice(BINARY)), [pick(), pick()], 0.0
+        else:
+            op, inputs = str(r.choice(WITH_CONST)), [pick()]
+            const = float(r.choice([-1.5, 0.5, 2.0, 3.0]))
+        value = _plain(op, [values[i] for i in inputs], const)
+        if value is None:
+            continue
+        ops.append((op, inputs, const))
+        values.append(value)
+    # Sum every node nothing used yet into the output, so that the whole graph reaches it.
+    used = {i for _, inputs, _ in ops for i in inputs}
+    for i in range(len(values) - 1):
+        if i not in used and abs(values[-1] + values[i]) <= 100:
+            ops.append(("add", [len(values) - 1, i], 0.0))
+            values.append(values[-1] + values[i])
+    return leaves, ops
+
+
+def run_program(sub: Any, leaves: list, ops: list) -> list:
+    """Build the program's graph from the student's Values (in one batch) and call backward on
+    its last node; returns the nodes (objects)."""
+    with sub.batch(timeout=20.0):
+        nodes = [sub.Value(v) for v in leaves]
+        for op, inputs, c in ops:
+            a = nodes[inputs[0]]
+            b = nodes[inputs[1]] if len(inputs) > 1 else None
+            node = apply(op, a, b, c, _value_call)
+            nodes.append(node)
+        nodes[-1].backward()
+    return [sub.value(n) for n in nodes]
+
+
+def read_all(sub: Any, nodes: list, name: str) -> np.ndarray:
+    with sub.batch():
+        pending = [getattr(n, name) for n in nodes]
+    return np.array([float(sub.value(p)) for p in pending])
+
+
+def numeric_grad(f: Any, x: np.ndarray) -> np.ndarray:
+    """Central differences of the scalar function f at the array x (see the docstring)."""
+    x = x.copy()
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + H
+        up = f(x)
+        x[i] = old - H
+        down = f(x)
+        x[i] = old
+        grad[i] = (up - down) / (2 * H)
+    return grad
+
+
+NUMPY_ACT = {
+    "ReLU": lambda z: np.maximum(z, 0.0),
+    "Sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "Tanh": np.tanh,
+}
+
+
+# ---- modules ---------------------------------------------------------------------------------
+
+
+@pytest.mark.points(2)
+def test_linear_init(sub):
+    """Linear(in, out, rng): W (in, out) with std 1/sqrt(in), b (1, out) zeros, seeded, used"""
+    first, again, other = sub.Linear(6, 3, rng=7), sub.Linear(6, 3, rng=7), sub.Linear(6, 3, rng=8)
+    W, b = np.asarray(first.W), np.asarray(first.b)
+    assert W.shape == (6, 3), f"W has shape {W.shape}, expected (in_features, out_features)"
+    assert b.shape == (1, 3), f"b has shape {b.shape}, expected (1, out_features)"
+    assert np.all(np.isfinite(W)) and np.any(W != 0), "W should be random, finite, not all zero"
+    assert not np.any(b), "b should start at zero"
+    assert np.array_equal(W, np.asarray(again.W)), "Linear(..., rng=7) twice gave different W"
+    assert not np.array_equal(W, np.asarray(other.W)), "rng=7 and rng=8 gave the same W"
+    # The initial parameters are the ones forward uses (one matmul: rtol 1e-12).
+    X = rng(0).standard_normal((2, 6))
+    assert_close(first.forward(X), X @ W + b, rtol=1e-12, atol=1e-12, name="forward's output")
+    big = sub.Linear(400, 300, rng=3)
+    # 120,000 draws: the sample std of N(0, s^2) has relative standard error 1/sqrt(2N) = 0.2%.
+    # A 5% band is 25 standard errors wide (a correct init fails with probability < 1e-100),
+    # while 1/in, 1/sqrt(out), sqrt(2/in) or no scaling are off by 13% or more.
+    assert_close(np.asarray(big.W).std(), 1 / np.sqrt(400), rtol=0.05, atol=0, name="W's std")
+
+
+@pytest.mark.points(3)
+@pytest.mark.parametrize("shape", SHAPES, ids=[f"B{b}_{i}x{o}" for b, i, o in SHAPES])
+def test_linear_against_torch(sub, shape):
+    """Linear: output, dX, dW and db against torch autograd (float64)"""
+    batch, n_in, n_out = shape
+    r = rng(100 + n_in * 10 + n_out)
+    X, W, b = (
+        r.standard_normal((batch, n_in)),
+        r.standard_normal((n_in, n_out)),
+        r.standard_normal((1, n_out)),
+    )
+    G = r.standard_normal((batch, n_out))
+    out_t, dX_t, dW_t, db_t = torch_module([("Linear", W, b)], X, G)
+    lin = sub.Linear(n_in, n_out, rng=0)
+    lin.W, lin.b = W, b
+    assert_close(lin.forward(X), out_t, **TORCH, name="forward's output")
+    assert_close(lin.backward(G), dX_t, **TORCH, name="backward's return value (dX)")
+    assert_close(lin.dW, dW_t, **TORCH, name="dW")
+    assert_close(lin.db, db_t, **TORCH, name="db")
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("shape", SHAPES[:3], ids=[f"B{b}_{i}x{o}" for b, i, o in SHAPES[:3]])
+def test_linear_central_differences(sub, shape):
+    """Linear: dX, dW and db against central differences of sum(G * output)"""
+    batch, n_in, n_out = shape
+    r = rng(200 + batch)
+    X, W, b = (
+        r.standard_normal((batch, n_in)),
+        r.standard_normal((n_in, n_out)),
+        r.standard_normal((1, n_out)),
+    )
+    G = r.standard_normal((batch, n_out))
+    lin = sub.Linear(n_in, n_out, rng=1)
+    lin.W, lin.b = W, b
+    lin.forward(X)
+    dX = lin.backward(G)
+
+    def loss(X_: np.ndarray, W_: np.ndarray, b_: np.ndarray) -> float:
+        return float(np.sum(G * (X_ @ W_ + b_)))
+
+    for got, wrt, f in [
+        (dX, X, lambda x: loss(x, W, b)),
+        (lin.dW, W, lambda w: loss(X, w, b)),
+        (lin.db, b, lambda c: loss(X, W, c)),
+    ]:
+        name = {id(X): "dX", id(W): "dW", id(b): "db"}[id(wrt)]
+        assert_close(got, numeric_grad(f, wrt), rtol=0, atol=NUMERIC_ATOL, name=name)
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@pytest.mark.parametrize("shape", [(1, 5), (6, 3)], ids=["B1", "B6"])
+def test_activation(sub, name, shape):
+    """Activations: forward and backward against torch and central differences"""
+    r = rng(300 + shape[0])
+    X = 2.0 * r.standard_normal(shape)
+    G = r.standard_normal(shape)
+    out_t, dX_t = torch_module([(name,)], X, G)
+    module = getattr(sub, name)()
+    assert_close(module.forward(X), out_t, **TORCH, name=f"{name}.forward")
+    dX = module.backward(G)
+    assert_close(dX, dX_t, **TORCH, name=f"{name}.backward")
+    numeric = numeric_grad(lambda x: float(np.sum(G * NUMPY_ACT[name](x))), X)
+    assert_close(dX, numeric, rtol=0, atol=NUMERIC_ATOL, name=f"{name}.backward (numerically)")
+
+
+@pytest.mark.points(1)
+def test_relu_at_zero(sub):
+    """ReLU: the derivative at exactly 0 is 0 (module and Value, as torch.relu)"""
+    # Tolerance 0: every expected number is a copy of an input, 0 or 1 (no rounding anywhere).
+    relu = sub.ReLU()
+    X = np.array([[0.0, -1.0, 2.0], [0.0, 0.0, 3.0]])
+    assert_close(relu.forward(X), np.maximum(X, 0.0), rtol=0, atol=0, name="ReLU.forward")
+    assert_close(
+        relu.backward(np.ones_like(X)), (X > 0) * 1.0, rtol=0, atol=0, name="ReLU.backward"
+    )
+    values, grads = torch_program([0.0], [("relu", [0], 0.0)])
+    nodes = run_program(sub, [0.0], [("relu", [0], 0.0)])
+    assert_close(read_all(sub, nodes, "grad"), grads, rtol=0, atol=0, name="Value.relu's grads")
+
+
+@pytest.mark.points(3)
+@pytest.mark.parametrize("batch", [1, 8])
+def test_sequential_against_torch(sub, batch):
+    """Sequential(Linear, ReLU, Linear, Tanh, Linear, Sigmoid): output, dX, every dW and db"""
+    r = rng(400 + batch)
+    sizes = [5, 7, 4, 3]  # non-square layers: a reversed backward cannot even fit the shapes
+    params = [
+        (r.standard_normal((a, b)) / np.sqrt(a), r.standard_normal((1, b)))
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+    ]
+    X, G = r.standard_normal((batch, sizes[0])), r.standard_normal((batch, sizes[-1]))
+    layers = [("Linear", *params[0]), ("ReLU",), ("Linear", *params[1]), ("Tanh",),
+              ("Linear", *params[2]), ("Sigmoid",)]  # fmt: skip
+    expected = torch_module(layers, X, G)
+    linears = []
+    for (n_in, n_out), (W, b) in zip(zip(sizes[:-1], sizes[1:], strict=True), params, strict=True):
+        lin = sub.Linear(n_in, n_out, rng=0)
+        lin.W, lin.b = W, b
+        linears.append(lin)
+    net = sub.Sequential(linears[0], sub.ReLU(), linears[1], sub.Tanh(), linears[2], sub.Sigmoid())
+    assert_close(net.forward(X), expected[0], **TORCH, name="the network's output")
+    assert_close(net.backward(G), expected[1], **TORCH, name="backward's return value (dX)")
+    for i, lin in enumerate(linears):
+        assert_close(lin.dW, expected[2 + 2 * i], **TORCH, name=f"layer {i + 1}'s dW")
+        assert_close(lin.db, expected[3 + 2 * i], **TORCH, name=f"layer {i + 1}'s db")
+
+
+@pytest.mark.points(1)
+def test_backward_uses_the_latest_forward(sub):
+    """Modules: backward uses the cache of the most recent forward"""
+    r = rng(450)
+    X1, X2, W, b = (
+        r.standard_normal((3, 4)),
+        r.standard_normal((3, 4)),
+        r.standard_normal((4, 2)),
+        np.zeros((1, 2)),
+    )
+    G = r.standard_normal((3, 2))
+    _, dX_t, dW_t, _ = torch_module([("Linear", W, b), ("Tanh",)], X2, G)
+    lin, tanh = sub.Linear(4, 2, rng=0), sub.Tanh()
+    lin.W, lin.b = W, b
+    net = sub.Sequential(lin, tanh)
+    net.forward(X1)
+    net.forward(X2)
+    assert_close(net.backward(G), dX_t, **TORCH, name="dX after two forwards")
+    assert_close(lin.dW, dW_t, **TORCH, name="dW after two forwards")
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("shape", [(1, 3), (8, 10), (5, 2)], ids=["B1_k3", "B8_k10", "B5_k2"])
+def test_softmax_cross_entropy(sub, shape):
+    """SoftmaxCrossEntropy: the mean loss and dlogits against torch"""
+    r = rng(500 + shape[0])
+    Z, y = 3.0 * r.standard_normal(shape), r.integers(0, shape[1], size=shape[0])
+    loss_t, dZ_t = torch_loss("ce", Z, y)
+    ce = sub.SoftmaxCrossEntropy()
+    assert_close(ce.forward(Z, y), loss_t, **TORCH, name="the loss")
+    assert_close(ce.backward(), dZ_t, **TORCH, name="backward's dlogits")
+
+
+@pytest.mark.points(1)
+def test_softmax_cross_entropy_large_logits(sub):
+    """SoftmaxCrossEntropy: logits of size 1000 (exp overflows without the max-shift)"""
+    r = rng(550)
+    Z, y = 1000.0 * r.standard_normal((4, 5)), np.array([0, 1, 2, 3])
+    loss_t, dZ_t = torch_loss("ce", Z, y)
+    ce = sub.SoftmaxCrossEntropy()
+    # The loss is ~1e3: rounding of the shifted logits is ~1e3 * 1e-16, inside rtol 1e-9.
+    assert_close(ce.forward(Z, y), loss_t, **TORCH, name="the loss")
+    assert_close(ce.backward(), dZ_t, **TORCH, name="backward's dlogits")
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("shape", [(1, 1), (6, 3), (4, 7)], ids=["1x1", "6x3", "4x7"])
+def test_mse_loss(sub, shape):
+    """MSELoss: the mean over every entry and dpred against torch"""
+    r = rng(600 + shape[1])
+    pred, target = r.standard_normal(shape), r.standard_normal(shape)
+    loss_t, d_t = torch_loss("mse", pred, target)
+    mse = sub.MSELoss()
+    assert_close(mse.forward(pred, target), loss_t, **TORCH, name="the loss")
+    assert_close(mse.backward(), d_t, **TORCH, name="backward's dpred")
+
+
+# ---- Value -----------------------------------------------------------------------------------
+
+LECTURE = ([-2.0, 5.0, -4.0, 2.0], [("mul", [0, 1], 0.0), ("maximum", [2, 3], 0.0),
+                                    ("add", [4, 5], 0.0), ("rmul", [6], 2.0)])  # fmt: skip
+
+
+@pytest.mark.points(2)
+def test_lecture_example(sub):
+    """Value: f = 2 (x y + max(z, w)) at x=-2, y=5, z=-4, w=2"""
+    leaves, ops = LECTURE
+    values, grads = torch_program(leaves, ops)
+    nodes = run_program(sub, leaves, ops)
+    assert_close(read_all(sub, nodes, "data"), values, **TORCH, name="the nodes' data")
+    assert_close(read_all(sub, nodes[:4], "grad"), grads[:4], **TORCH, name="x, y, z, w's grads")
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize(
+    "op",
+    [
+        "exp",
+        "log",
+        "tanh",
+        "relu",
+        "sigmoid",
+        "neg",
+        "pow",
+        "rsub",
+        "rdiv",
+        "divc",
+        "maximum",
+        "maxc",
+    ],
+)
+def test_value_operation(sub, op):
+    """Value: one operation, its value and derivative against torch"""
+    const = {"pow": 3.0, "rsub": 2.0, "rdiv": 3.0, "divc": -1.5, "maxc": 0.2}.get(op, 0.0)
+    leaves = [0.7, -1.3]
+    inputs = [0, 1] if op == "maximum" else [0]
+    values, grads = torch_program(leaves, [(op, inputs, const)])
+    nodes = run_program(sub, leaves, [(op, inputs, const)])
+    assert_close(read_all(sub, nodes, "data")[-1], values[-1], **TORCH, name=f"{op}'s value")
+    assert_close(read_all(sub, nodes[:2], "grad"), grads[:2], **TORCH, name="the inputs' grads")
+
+
+@pytest.mark.points(4)
+@pytest.mark.parametrize("seed", range(6))
+def test_random_graph(sub, seed):
+    """Value: a random graph that reuses nodes, every node's value and gradient against torch"""
+    leaves, ops = random_program(seed)
+    values, grads = torch_program(leaves, ops)
+    nodes = run_program(sub, leaves, ops)
+    assert_close(read_all(sub, nodes, "data"), values, **TORCH, name="the nodes' data")
+    assert_close(read_all(sub, nodes, "grad"), grads, **TORCH, name="the nodes' grads")
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("seed", [10, 11])
+def test_topological_order(sub, seed):
+    """topo_sort: a list holding every node once, each after the nodes it was computed from"""
+    leaves, ops = random_program(seed, n_ops=25)
+    nodes = run_program(sub, leaves, ops)
+    order = list(sub.topo_sort(nodes[-1]))
+    ids = [id(node) for node in order]
+    assert len(set(ids)) == len(ids), "topo_sort listed a node more than once"
+    position = {i: k for k, i in enumerate(ids)}
+    # The nodes the output depends on (the student may add nodes of their own, e.g. a - b as
+    # a + (-b)); each must be listed, after its inputs.
+    needed = {len(nodes) - 1}
+    for k in range(len(nodes) - 1, len(leaves) - 1, -1):
+        if k in needed:
+            needed.update(ops[k - len(leaves)][1])
+    missing = [k for k in sorted(needed) if id(nodes[k]) not in position]
+    assert not missing, f"topo_sort left out {len(missing)} of the graph's {len(needed)} nodes"
+    for k in sorted(needed):
+        if k >= len(leaves):
+            for i in ops[k - len(leaves)][1]:
+                assert position[id(nodes[i])] < position[id(nodes[k])], (
+                    "a node is listed before one of the nodes it was computed from"
+                )
+
+
+@pytest.mark.points(2)
+def test_chain_of_ten_thousand_nodes(sub):
+    """Value: backward through a chain of 10,000 nodes (no recursion limit)"""
+    with sub.batch(timeout=20.0):
+        start = sub.Value(1.0)
+        v = start
+        for k in range(10_000):
+            v = v * 1.0001 if k % 2 else v + 0.5
+        v.backward()
+        grad = start.grad
+    # d v / d start = 1.0001 ** 5000 (the additions pass the gradient unchanged), computed
+    # here in floats: relative error ~1e-12, inside rtol 1e-9.
+    assert_close(grad.value, 1.0001**5_000, rtol=1e-9, atol=0, name="the start node's grad")
+
+
+@pytest.mark.points(2)
+def test_second_graph_is_not_polluted(sub):
+    """Value: backward on a second graph gives its own gradients and leaves the first alone"""
+    first_leaves, first_ops = random_program(20, n_ops=12)
+    second_leaves, second_ops = random_program(21, n_ops=12)
+    _, first_grads = torch_program(first_leaves, first_ops)
+    _, second_grads = torch_program(second_leaves, second_ops)
+    first = run_program(sub, first_leaves, first_ops)
+    second = run_program(sub, second_leaves, second_ops)
+    assert_close(
+        read_all(sub, second, "grad"), second_grads, **TORCH, name="the second graph's grads"
+    )
+    assert_close(
+        read_all(sub, first, "grad"), first_grads, **TORCH,
+        name="the first graph's grads after the second backward",
+    )  # fmt: skip
+    order = sub.topo_sort(second[-1])
+    old = {id(n) for n in first}
+    assert not any(id(n) in old for n in order), (
+        "topo_sort of the second graph lists first-graph nodes"
+    )

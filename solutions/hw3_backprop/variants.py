@@ -1,0 +1,557 @@
+"""Homework 3's variants (see dlhw.autograder.variants): realistic bugs that must lose points and
+correct-but-unusual solutions that must keep full marks. tests/test_homeworks.py grades each
+through the real grader."""
+
+BUGS = {
+    # The sigmoid's derivative written as s (1 + s).
+    "sigmoid_derivative_s_one_plus_s": {
+        "Sigmoid.backward": """
+            def backward(self, grad_out):
+                return grad_out * self.S * (1.0 + self.S)
+        """,
+    },
+    # tanh's derivative written as 1 - t instead of 1 - t**2.
+    "tanh_derivative_one_minus_t": {
+        "Tanh.backward": """
+            def backward(self, grad_out):
+                return grad_out * (1.0 - self.T)
+        """,
+    },
+    # `=` instead of `+=`: a node used twice keeps only the last path's gradient.
+    "value_mul_assigns_grad": {
+        "Value.__mul__": """
+            def __mul__(self, other):
+                other = other if isinstance(other, Value) else Value(other)
+                out = Value(self.data * other.data, (self, other))
+
+                def _backward():
+                    self.grad = other.data * out.grad
+                    other.grad = self.data * out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
+    # The same in __add__ only (forks through additions).
+    "value_add_assigns_grad": {
+        "Value.__add__": """
+            def __add__(self, other):
+                other = other if isinstance(other, Value) else Value(other)
+                out = Value(self.data + other.data, (self, other))
+
+                def _backward():
+                    self.grad = out.grad
+                    other.grad = out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
+    # db averaged over the batch instead of summed (right shape, wrong size for B > 1).
+    "linear_db_mean_over_batch": {
+        "Linear.backward": """
+            def backward(self, grad_out):
+                self.dW = matmul(self.X.T, grad_out)
+                self.db = grad_out.mean(axis=0, keepdims=True)
+                return matmul(grad_out, self.W.T)
+        """,
+    },
+    # db not reduced over the batch at all: shape (B, out).
+    "linear_db_not_summed": {
+        "Linear.backward": """
+            def backward(self, grad_out):
+                self.dW = matmul(self.X.T, grad_out)
+                self.db = grad_out
+                return matmul(grad_out, self.W.T)
+        """,
+    },
+    # dX through W instead of W.T (shapes fit only for square layers; wrong values there).
+    "linear_dx_without_transpose": {
+        "Linear.backward": """
+            def backward(self, grad_out):
+                self.dW = matmul(self.X.T, grad_out)
+                self.db = grad_out.sum(axis=0, keepdims=True)
+                return matmul(grad_out, self.W)
+        """,
+    },
+    # Sequential's backward walks the modules in forward order.
+    "sequential_backward_in_forward_order": {
+        "Sequential.backward": """
+            def backward(self, grad_out):
+                for module in self.modules:
+                    grad_out = module.backward(grad_out)
+                return grad_out
+        """,
+    },
+    # A recursive topological sort: fine on small graphs, RecursionError on a long chain.
+    "topo_sort_recursive": {
+        "topo_sort": """
+            def topo_sort(root):
+                order, seen = [], set()
+
+                def visit(node):
+                    if id(node) in seen:
+                        return
+                    seen.add(id(node))
+                    for p in node._prev:
+                        visit(p)
+                    order.append(node)
+
+                visit(root)
+                return order
+        """,
+    },
+    # A mutable default argument: the list of the first call is reused by every later one.
+    "topo_sort_mutable_default": {
+        "topo_sort": """
+            def topo_sort(root, order=[]):
+                seen = {id(n) for n in order}
+                stack = [(root, False)]
+                while stack:
+                    node, children_done = stack.pop()
+                    if children_done:
+                        order.append(node)
+                    elif id(node) not in seen:
+                        seen.add(id(node))
+                        stack.append((node, True))
+                        stack.extend((p, False) for p in node._prev)
+                return order
+        """,
+    },
+    # __rsub__ as self - other: 2 - a computed as a - 2.
+    "rsub_as_self_minus_other": {
+        "Value.__rsub__": """
+            def __rsub__(self, other):
+                return self - other
+        """,
+    },
+    # __rtruediv__ inverted: 2 / a computed as a / 2.
+    "rtruediv_inverted": {
+        "Value.__rtruediv__": """
+            def __rtruediv__(self, other):
+                return self / other
+        """,
+    },
+    # log's derivative as 1 / x**2.
+    "log_derivative_one_over_x_squared": {
+        "Value.log": """
+            def log(self):
+                out = Value(math.log(self.data), (self,))
+
+                def _backward():
+                    self.grad += out.grad / self.data**2
+
+                out._backward = _backward
+                return out
+        """,
+    },
+    # The power rule without the -1: k x**k.
+    "pow_derivative_k_x_to_k": {
+        "Value.__pow__": """
+            def __pow__(self, k):
+                out = Value(self.data**k, (self,))
+
+                def _backward():
+                    self.grad += k * self.data**k * out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
+    # exp's derivative from the input: x instead of exp(x).
+    "exp_derivative_uses_input": {
+        "Value.exp": """
+            def exp(self):
+                out = Value(math.exp(self.data), (self,))
+
+                def _backward():
+                    self.grad += self.data * out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
+    # maximum sends the gradient to both inputs.
+    "maximum_grad_to_both": {
+        "Value.maximum": """
+            def maximum(self, other):
+                other = other if isinstance(other, Value) else Value(other)
+                out = Value(max(self.data, other.data), (self, other))
+
+                def _backward():
+                    self.grad += out.grad
+                    other.grad += out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
+    # backward visits the nodes in topological order, not reversed.
+    "backward_in_topological_order": {
+        "Value.backward": """
+            def backward(self):
+                order = topo_sort(self)
+                self.grad = 1.0
+                for node in order:
+                    node._backward()
+        """,
+    },
+    # The ReLU mask taken from the output, which is never negative: gradient everywhere.
+    "relu_mask_from_output": {
+        "ReLU.forward": """
+            def forward(self, X):
+                out = np.maximum(X, 0.0)
+                self.mask = out >= 0
+                return out
+        """,
+    },
+    # Cross-entropy's gradient without the 1/B of the mean.
+    "cross_entropy_grad_missing_one_over_b": {
+        "SoftmaxCrossEntropy.backward": """
+            def backward(self):
+                G = self.P.copy()
+                G[np.arange(len(self.y)), self.y] -= 1.0
+                return G
+        """,
+    },
+    # Softmax without the max-shift: exp overflows for large logits.
+    "cross_entropy_without_max_shift": {
+        "SoftmaxCrossEntropy.forward": """
+            def forward(self, logits, y):
+                E = np.exp(logits)
+                self.P = E / E.sum(axis=1, keepdims=True)
+                self.y = y
+                return float(np.mean(-np.log(self.P[np.arange(len(y)), y])))
+        """,
+    },
+    # MSE's gradient without the factor 2.
+    "mse_grad_missing_two": {
+        "MSELoss.backward": """
+            def backward(self):
+                return self.diff / self.diff.size
+        """,
+    },
+    # MSE averaged over the batch only (sum over features): torch means over every entry.
+    "mse_mean_over_rows_only": {
+        "MSELoss.forward": """
+            def forward(self, pred, target):
+                self.diff = pred - target
+                return float(np.sum(self.diff**2) / len(pred))
+        """,
+        "MSELoss.backward": """
+            def backward(self):
+                return 2.0 * self.diff / len(self.diff)
+        """,
+    },
+    # Linear caches the input only on the first forward.
+    "linear_caches_first_forward_only": {
+        "Linear.forward": """
+            def forward(self, X):
+                if not hasattr(self, "X"):
+                    self.X = X
+                return matmul(X, self.W) + self.b
+        """,
+    },
+}
+
+UNUSUAL = {
+    # Kahn's algorithm: in-degrees counted first, then nodes released when all users are done
+    # (produces the reverse order, reversed at the end); no recursion, a different order.
+    "topo_sort_kahn": {
+        "topo_sort": """
+            def topo_sort(root):
+                users = {id(root): 0}
+                nodes, stack = {id(root): root}, [root]
+                while stack:
+                    node = stack.pop()
+                    for p in node._prev:
+                        if id(p) not in nodes:
+                            nodes[id(p)] = p
+                            users[id(p)] = 0
+                            stack.append(p)
+                        users[id(p)] += 1
+                ready, reverse = [root], []
+                while ready:
+                    node = ready.pop()
+                    reverse.append(node)
+                    for p in node._prev:
+                        users[id(p)] -= 1
+                        if users[id(p)] == 0:
+                            ready.append(p)
+                return reverse[::-1]
+        """,
+    },
+    # A Value that records an operation name and its local derivatives; backward dispatches on
+    # nothing but the stored (input, derivative) pairs: no closures at all.
+    "value_with_local_derivatives": {
+        "Value": """
+            class Value:
+                def __init__(self, data, _prev=(), _local=()):
+                    self.data = float(data)
+                    self.grad = 0.0
+                    self._prev = tuple(_prev)
+                    self._local = tuple(_local)  # d self / d input, one per input
+
+                def _backward(self):
+                    for p, d in zip(self._prev, self._local):
+                        p.grad += d * self.grad
+
+                @staticmethod
+                def _v(x):
+                    return x if isinstance(x, Value) else Value(x)
+
+                def __add__(self, other):
+                    other = Value._v(other)
+                    return Value(self.data + other.data, (self, other), (1.0, 1.0))
+
+                def __mul__(self, other):
+                    other = Value._v(other)
+                    return Value(self.data * other.data, (self, other), (other.data, self.data))
+
+                def __pow__(self, k):
+                    return Value(self.data**k, (self,), (k * self.data ** (k - 1),))
+
+                def __neg__(self):
+                    return Value(-self.data, (self,), (-1.0,))
+
+                def __radd__(self, other):
+                    return self + other
+
+                def __sub__(self, other):
+                    other = Value._v(other)
+                    return Value(self.data - other.data, (self, other), (1.0, -1.0))
+
+                def __rsub__(self, other):
+                    return Value._v(other) - self
+
+                def __rmul__(self, other):
+                    return self * other
+
+                def __truediv__(self, other):
+                    other = Value._v(other)
+                    q = self.data / other.data
+                    return Value(q, (self, other), (1.0 / other.data, -q / other.data))
+
+                def __rtruediv__(self, other):
+                    return Value._v(other) / self
+
+                def exp(self):
+                    e = math.exp(self.data)
+                    return Value(e, (self,), (e,))
+
+                def log(self):
+                    return Value(math.log(self.data), (self,), (1.0 / self.data,))
+
+                def tanh(self):
+                    t = math.tanh(self.data)
+                    return Value(t, (self,), (1.0 - t * t,))
+
+                def relu(self):
+                    on = self.data > 0
+                    return Value(self.data if on else 0.0, (self,), (1.0 if on else 0.0,))
+
+                def sigmoid(self):
+                    s = 0.5 * (1.0 + math.tanh(0.5 * self.data))  # the same function, via tanh
+                    return Value(s, (self,), (s * (1.0 - s),))
+
+                def maximum(self, other):
+                    other = Value._v(other)
+                    if self.data >= other.data:
+                        return Value(self.data, (self, other), (1.0, 0.0))
+                    return Value(other.data, (self, other), (0.0, 1.0))
+
+                def backward(self):
+                    order = topo_sort(self)
+                    self.grad = 1.0
+                    for node in reversed(order):
+                        node._backward()
+        """,
+    },
+    # A Value that stores the name of its operation and does the chain rule in one big backward.
+    "value_with_op_names": {
+        "Value": """
+            class Value:
+                def __init__(self, data, _prev=(), _op=""):
+                    self.data = float(data)
+                    self.grad = 0.0
+                    self._prev = tuple(_prev)
+                    self._op = _op
+                    self._k = None
+
+                @staticmethod
+                def _v(x):
+                    return x if isinstance(x, Value) else Value(x)
+
+                def __add__(self, other):
+                    other = Value._v(other)
+                    return Value(self.data + other.data, (self, other), "+")
+
+                __radd__ = __add__
+
+                def __mul__(self, other):
+                    other = Value._v(other)
+                    return Value(self.data * other.data, (self, other), "*")
+
+                __rmul__ = __mul__
+
+                def __pow__(self, k):
+                    out = Value(self.data**k, (self,), "**")
+                    out._k = k
+                    return out
+
+                def __neg__(self):
+                    return self * -1
+
+                def __sub__(self, other):
+                    return self + (-Value._v(other))
+
+                def __rsub__(self, other):
+                    return Value._v(other) + (-self)
+
+                def __truediv__(self, other):
+                    return self * Value._v(other) ** -1
+
+                def __rtruediv__(self, other):
+                    return Value._v(other) * self**-1
+
+                def exp(self):
+                    return Value(np.exp(self.data), (self,), "exp")
+
+                def log(self):
+                    return Value(np.log(self.data), (self,), "log")
+
+                def tanh(self):
+                    return Value(np.tanh(self.data), (self,), "tanh")
+
+                def relu(self):
+                    return Value(max(self.data, 0.0), (self,), "relu")
+
+                def sigmoid(self):
+                    return Value(1.0 / (1.0 + np.exp(-self.data)), (self,), "sigmoid")
+
+                def maximum(self, other):
+                    other = Value._v(other)
+                    return Value(max(self.data, other.data), (self, other), "max")
+
+                def _backward(self):
+                    g, p = self.grad, self._prev
+                    if self._op == "+":
+                        p[0].grad += g
+                        p[1].grad += g
+                    elif self._op == "*":
+                        p[0].grad += p[1].data * g
+                        p[1].grad += p[0].data * g
+                    elif self._op == "**":
+                        p[0].grad += self._k * p[0].data ** (self._k - 1) * g
+                    elif self._op == "exp":
+                        p[0].grad += self.data * g
+                    elif self._op == "log":
+                        p[0].grad += g / p[0].data
+                    elif self._op == "tanh":
+                        p[0].grad += (1 - self.data**2) * g
+                    elif self._op == "relu":
+                        p[0].grad += (p[0].data > 0) * g
+                    elif self._op == "sigmoid":
+                        p[0].grad += self.data * (1 - self.data) * g
+                    elif self._op == "max":
+                        winner = p[0] if p[0].data >= p[1].data else p[1]
+                        winner.grad += g
+
+                def backward(self):
+                    order = topo_sort(self)
+                    self.grad = 1.0
+                    for node in reversed(order):
+                        node._backward()
+        """,
+    },
+    # Modules that cache differently: Sigmoid and Tanh keep their input and recompute, ReLU keeps
+    # the input, Linear keeps X transposed, the cross-entropy keeps the logits and labels.
+    "modules_cache_differently": {
+        "Linear.forward": """
+            def forward(self, X):
+                self.XT = np.array(X).T.copy()
+                return X @ self.W + self.b
+        """,
+        "Linear.backward": """
+            def backward(self, grad_out):
+                self.dW = self.XT @ grad_out
+                self.db = np.ones((1, grad_out.shape[0])) @ grad_out
+                return grad_out @ self.W.T
+        """,
+        "ReLU.forward": """
+            def forward(self, X):
+                self.X = X
+                return np.maximum(X, 0)
+        """,
+        "ReLU.backward": """
+            def backward(self, grad_out):
+                return np.where(self.X > 0, grad_out, 0.0)
+        """,
+        "Sigmoid.forward": """
+            def forward(self, X):
+                self.X = X
+                return 0.5 * (1 + np.tanh(0.5 * X))
+        """,
+        "Sigmoid.backward": """
+            def backward(self, grad_out):
+                s = 0.5 * (1 + np.tanh(0.5 * self.X))
+                return grad_out * s * (1 - s)
+        """,
+        "Tanh.forward": """
+            def forward(self, X):
+                self.X = X
+                return np.tanh(X)
+        """,
+        "Tanh.backward": """
+            def backward(self, grad_out):
+                return grad_out / np.cosh(self.X) ** 2
+        """,
+        "SoftmaxCrossEntropy.forward": """
+            def forward(self, logits, y):
+                self.logits, self.y = logits, y
+                lse = np.logaddexp.reduce(logits, axis=1)
+                return float(np.mean(lse - logits[np.arange(len(y)), y]))
+        """,
+        "SoftmaxCrossEntropy.backward": """
+            def backward(self):
+                Z = self.logits - self.logits.max(axis=1, keepdims=True)
+                P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+                onehot = np.eye(P.shape[1])[self.y]
+                return (P - onehot) / len(self.y)
+        """,
+        "Sequential.backward": """
+            def backward(self, grad_out):
+                for i in range(len(self.modules) - 1, -1, -1):
+                    grad_out = self.modules[i].backward(grad_out)
+                return grad_out
+        """,
+    },
+    # Loops instead of vectorised NumPy in Linear and the MSE loss.
+    "loops": {
+        "Linear.backward": """
+            def backward(self, grad_out):
+                B, n_out = grad_out.shape
+                n_in = self.W.shape[0]
+                self.dW = np.zeros((n_in, n_out))
+                self.db = np.zeros((1, n_out))
+                dX = np.zeros((B, n_in))
+                for i in range(B):
+                    self.dW += np.outer(self.X[i], grad_out[i])
+                    self.db[0] += grad_out[i]
+                    dX[i] = self.W @ grad_out[i]
+                return dX
+        """,
+        "MSELoss.forward": """
+            def forward(self, pred, target):
+                self.pred, self.target = pred, target
+                total = 0.0
+                for p, t in zip(pred.ravel(), target.ravel()):
+                    total += (p - t) ** 2
+                return total / pred.size
+        """,
+        "MSELoss.backward": """
+            def backward(self):
+                return 2.0 * (self.pred - self.target) / self.pred.size
+        """,
+    },
+}
