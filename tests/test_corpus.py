@@ -267,6 +267,7 @@ EXPECTED: dict[str, Expect] = {
             "float32 data",
             "updates theta in place",
             "epoch: end to end",
+            "epoch changes theta and returns None",  # halving theta = 0 leaves it unchanged
         ),
         hostile=False,
     ),  # fmt: skip
