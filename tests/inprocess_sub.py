@@ -15,6 +15,7 @@ here is not passing by accident:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -83,6 +84,12 @@ class InProcessSubmission:
 
     def keep(self, value: Any) -> Kept:
         return Kept(self.incoming(value))
+
+    def batch(self, timeout: float | None = None) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()  # every operation runs at once here
+
+    def value(self, result: Any) -> Any:
+        return result.value if isinstance(result, Kept) else result
 
     def call(self, target: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         return self.outgoing(target(*self.incoming(list(args)), **self.incoming(kwargs)))

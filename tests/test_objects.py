@@ -99,11 +99,20 @@ def scale_rebinding(arrays, k):
 
 def forge_kept():
     return Ref(0, 1, "<kept value>")
+
+
+class Counter:
+    def __init__(self):
+        self.arr = np.zeros(2)
+
+    def bump(self):
+        self.arr += 1  # in place: the same array object every time
 '''
 TEST_CLASSES = {
     **CLASSES,
     "Crashy": ClassSpec(methods=("die", "spin")),
     "Equalish": ClassSpec(methods=("me",)),
+    "Counter": ClassSpec(methods=("bump",), attributes=("arr",)),
 }
 
 
@@ -481,3 +490,15 @@ def test_kept_values_cannot_be_forged_or_misread(sub, session):
     sub.objects.next_id += 2**21
     with pytest.raises(GraderError, match="cannot be sent"):
         sub.keep({1, 2})
+
+
+def test_a_batch_reads_each_value_as_it_was_when_its_step_ran(sub):
+    """The reply is encoded after the last step: an array read between in-place updates must
+    still read as it was then, not as the later steps left it."""
+    with sub.batch():
+        counter = sub.Counter()
+        reads = []
+        for _ in range(3):
+            counter.bump()
+            reads.append(counter.arr)
+    assert [sub.value(r).tolist() for r in reads] == [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]

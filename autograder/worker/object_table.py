@@ -251,7 +251,12 @@ class ObjectTable:
             if not all(type(k) is str for k, _ in items):
                 raise StepError("BadReturn", "returned a dict whose keys are not all strings")
             return {k: self._box(v, depth + 1) for k, v in items}
-        if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in NUMERIC_KINDS:
+        if isinstance(value, np.ndarray) and value.dtype.kind in NUMERIC_KINDS:
+            # A copy: a step's result is its value when the step ran. The reply is encoded after
+            # the request's last step, and later steps may update the same array in place
+            # (`opt.step(g); p = opt.params` read after each step of a batch).
+            return np.array(value, copy=True)
+        if isinstance(value, np.generic) and value.dtype.kind in NUMERIC_KINDS:
             return value
         if kind is types.GeneratorType:
             raise StepError("BadReturn", "returned a generator, not a value")

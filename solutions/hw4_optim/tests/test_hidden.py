@@ -194,7 +194,10 @@ def numpy_adam_trajectory(
 
 def read_params(opt: Any, like: list[np.ndarray], when: str) -> list[np.ndarray]:
     """`opt.params`, checked to be a list of arrays shaped like `like`."""
-    got = opt.params
+    return checked_params(opt.params, like, when)
+
+
+def checked_params(got: Any, like: list[np.ndarray], when: str) -> list[np.ndarray]:
     if not isinstance(got, (list, tuple)) or len(got) != len(like):
         raise AssertionError(
             f"{when}, opt.params should be the list of {len(like)} parameter arrays the optimizer "
@@ -207,13 +210,15 @@ def read_params(opt: Any, like: list[np.ndarray], when: str) -> list[np.ndarray]
 def student_trajectory(
     sub: Any, name: str, params: list[np.ndarray], grads: list[list[np.ndarray]], **hyper: Any
 ) -> list[list[np.ndarray]]:
-    """The student's parameters (read through the object) after each step."""
-    opt = getattr(sub, name)(params, **hyper)
-    trajectory = []
-    for t, step in enumerate(grads, start=1):
-        opt.step(step)
-        trajectory.append(read_params(opt, params, f"after step {t}"))
-    return trajectory
+    """The student's parameters (read through the object) after each step. The steps and reads
+    go in one batch (one round trip for the whole trajectory, see docs/objects.md)."""
+    with sub.batch():
+        opt = getattr(sub, name)(params, **hyper)
+        after = []
+        for step in grads:
+            opt.step(step)
+            after.append(opt.params)
+    return [checked_params(sub.value(p), params, f"after step {t}") for t, p in enumerate(after, 1)]
 
 
 def assert_trajectory(
