@@ -32,6 +32,7 @@ from dlhw.autograder.gradescope import (
     unpack,
 )
 from dlhw.autograder.homeworks import get_homework
+from dlhw.autograder.recording import needs_live_torch
 
 CGROUP_V1_MEMORY = Path("/sys/fs/cgroup/memory")
 MEMORY_LIMIT = 768 * 10**6  # Gradescope's "768 MB"
@@ -74,7 +75,8 @@ def main() -> None:
     group = None
     try:
         zip_path = root / f"{hw.id}.zip"
-        build_autograder_zip(hw, zip_path, BuildSettings())
+        # As `autograder gradescope` builds it: torch only if a test still needs it live.
+        build_autograder_zip(hw, zip_path, BuildSettings(needs_torch=needs_live_torch(hw)))
         print(f"zip: {zip_path.stat().st_size / 1024:.0f} KiB")
         unpack(zip_path, root)
         start = time.perf_counter()
