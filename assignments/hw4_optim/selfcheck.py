@@ -44,6 +44,17 @@ class CallResult:
     kwargs: dict[str, Any]
 
 
+def _raiser(exc: BaseException) -> str:
+    """The name of the function or method that raised `exc` (its innermost frame)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "your code"
+    code = tb.tb_frame.f_code
+    return getattr(code, "co_qualname", code.co_name)  # co_qualname: Python 3.11+
+
+
 def _explain(name: str, exc: BaseException) -> str:
     """The autograder's wording for a function that raised."""
     if isinstance(exc, NotImplementedError):
@@ -184,6 +195,8 @@ def run_checks(
                 func(sub)
             except AssertionError as exc:  # the test's own message, or the function's failure
                 outcomes.append(Outcome(test, title, False, str(exc).strip() or "a check failed"))
+            except NotImplementedError as exc:  # a method of your object (functions are wrapped)
+                outcomes.append(Outcome(test, title, False, _explain(_raiser(exc), exc)))
             except Exception as exc:  # noqa: BLE001 - e.g. a wrong shape breaking the test
                 outcomes.append(Outcome(test, title, False, f"{type(exc).__name__}: {exc}"))
             else:
