@@ -285,6 +285,16 @@ def test_student_text_is_cleaned_where_it_enters():
     json.dumps(value).encode("utf-8")  # storable and printable
 
 
+def test_the_workers_side_receives_the_graders_text_unchanged():
+    text = {"cell\x0c": "x = 1\x0c\ny = '\u200b\x1b'\r", "surrogate": "\ud800"}
+    r, w = os.pipe()
+    try:
+        os.write(w, encode_frame(text))
+        assert Channel(r, w, clean_text=False).receive() == text
+    finally:
+        os.close(r), os.close(w)
+
+
 def test_arrays_arrive_without_copies_writable_and_aligned():
     value = roundtrip([np.arange(5, dtype=np.uint8), np.arange(3.0)])
     assert all(a.flags.writeable and a.ctypes.data % 16 == 0 for a in value)

@@ -246,6 +246,14 @@ def test_printed_escapes_and_bad_text_are_cleaned(session):
     session.reports[0].message.encode("utf-8")  # the lone surrogate is gone
 
 
+def test_cells_run_exactly_as_written_control_characters_included(session):
+    # A form feed is whitespace to Python, a zero-width space is text: cleaning them on the way
+    # in (as text from the worker is cleaned) would change what the student wrote.
+    session.run_cells([(0, "\x0cdef f():\n    return len('a\u200bb\x1b')\n")])
+    assert statuses(session) == ["ok"]
+    assert Submission(session).f() == 4
+
+
 def test_cleanup_goes_on_when_a_step_fails(monkeypatch):
     import dlhw.autograder.session as session_module
 

@@ -185,12 +185,19 @@ def encode_frame(message: Any, limits: FrameLimits = DEFAULT_LIMITS) -> bytes:
     return b"".join([HEADER.pack(len(header)), header, *enc.buffers])
 
 
+def _unchanged(text: str) -> str:
+    return text
+
+
 class _Decoder:
-    def __init__(self, buffers: list[bytes] | list[memoryview], limits: FrameLimits) -> None:
+    def __init__(
+        self, buffers: list[bytes] | list[memoryview], limits: FrameLimits, clean_text: bool = True
+    ) -> None:
         self.buffers = buffers
         self.used: set[int] = set()
         self.limits = limits
         self.items = 0
+        self.text = clean if clean_text else _unchanged
 
     def decode(self, obj: Any, depth: int = 0) -> Any:
         self.items += 1
@@ -199,7 +206,7 @@ class _Decoder:
         if depth > MAX_DEPTH + 1:
             raise ProtocolError(f"value is nested deeper than {MAX_DEPTH} levels")
         if type(obj) is str:
-            return clean(obj)  # student text is made safe once, here (see text.py)
+            return self.text(obj)  # student text is made safe once, here (see text.py)
         if obj is None or type(obj) in (bool, int, float):
             return obj
         if type(obj) is list:
@@ -218,7 +225,7 @@ class _Decoder:
         if key == "__tuple__" and type(inner) is list:
             return tuple(self.decode(x, depth + 1) for x in inner)
         if key == "__dict__" and type(inner) is dict:
-            return {clean(k): self.decode(v, depth + 1) for k, v in inner.items()}
+            return {self.text(k): self.decode(v, depth + 1) for k, v in inner.items()}
         if key == "__float__" and inner in ("nan", "inf", "-inf"):
             return float(inner)
         if key == "__complex__" and type(inner) is list and len(inner) == 2:
@@ -295,12 +302,18 @@ def parse_header(
 
 
 def decode_body(
-    body: Any, buffers: list[bytes] | list[memoryview], limits: FrameLimits = DEFAULT_LIMITS
+    body: Any,
+    buffers: list[bytes] | list[memoryview],
+    limits: FrameLimits = DEFAULT_LIMITS,
+    clean_text: bool = True,
 ) -> Any:
     """Plain data from a parsed body. Any malformed part is a ProtocolError, never another
-    exception: the grader treats those as the worker breaking the protocol, not as its own bug."""
+    exception: the grader treats those as the worker breaking the protocol, not as its own bug.
+
+    Strings are cleaned (text.py) unless `clean_text` is False: the worker's side, which receives
+    only what the grader sends (cells exactly as written, test arguments), passes False."""
     try:
-        return _Decoder(buffers, limits).decode(body)
+        return _Decoder(buffers, limits, clean_text).decode(body)
     except ProtocolError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError) as exc:
@@ -343,10 +356,18 @@ class Channel:
     `send` and `receive` block by default (the worker's side); the grader passes its own
     `write(view)` and `read_into(view)`, which impose deadlines (session.py)."""
 
-    def __init__(self, read_fd: int, write_fd: int, limits: FrameLimits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self,
+        read_fd: int,
+        write_fd: int,
+        limits: FrameLimits = DEFAULT_LIMITS,
+        *,
+        clean_text: bool = True,
+    ) -> None:
         self.read_fd = read_fd
         self.write_fd = write_fd
         self.limits = limits
+        self.clean_text = clean_text  # see decode_body
 
     def send(self, message: Any, write: Any = None) -> None:
         (write or _blocking_write(self.write_fd))(memoryview(encode_frame(message, self.limits)))
@@ -381,4 +402,4 @@ class Channel:
             buffers.append(data[offset : offset + n])
             read(buffers[-1])
             offset += slot
-        return decode_body(body, buffers, self.limits)
+        return decode_body(body, buffers, self.limits, self.clean_text)

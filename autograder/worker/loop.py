@@ -139,7 +139,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.add_argument(flag, type=int, required=True)
     opts = parser.parse_args(argv)
     notes = confine_self(opts.memory, opts.cpu, opts.nproc, opts.fsize, opts.nofile)
-    channel = Channel(opts.read_fd, opts.write_fd)
+    # What arrives here is the grader's (the cells as the student wrote them, test arguments):
+    # it is not cleaned, so a cell with a form feed or a zero-width space runs as written.
+    channel = Channel(opts.read_fd, opts.write_fd, clean_text=False)
     channel.send({"ok": True, "ready": True, "notes": notes})
     try:
         Worker(channel).serve()
