@@ -7,6 +7,9 @@ A homework's own special cases live in its own test module (tests/test_hw1_*.py,
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -53,6 +56,34 @@ def test_master_is_valid_and_has_no_outputs(hw: Homework) -> None:
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
+
+
+# Runs a homework's graded cells in a bare interpreter (-I: no site-packages of ours on the path
+# but the environment's) and lists the third-party top-level modules they imported.
+IMPORT_PROBE = """\
+import json, sys
+before = set(sys.modules)
+for source in json.loads(sys.stdin.read()):
+    exec(source, {})
+new = {m.split('.')[0] for m in set(sys.modules) - before}
+print(json.dumps(sorted(new - set(sys.stdlib_module_names) - {'numpy'})))
+"""
+
+
+@BY_ID
+def test_graded_cells_need_only_numpy(hw: Homework) -> None:
+    """The grader runs these cells in a bare worker: numpy and the standard library only (the
+    course's kernels are imported only when a backend other than numpy is chosen)."""
+    sources = [cell.source for cell in graded_cells(hw.master).cells]
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", IMPORT_PROBE],
+        input=json.dumps(sources),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 
 
 @BY_ID

@@ -8,10 +8,7 @@ values, and dlhw.datasets' IDX reader on the real MNIST test set in ../shared.
 from __future__ import annotations
 
 import inspect
-import json
 import re
-import subprocess
-import sys
 import types
 from pathlib import Path
 
@@ -107,32 +104,6 @@ def test_stub_keeps_signatures_and_raises(ref: types.SimpleNamespace) -> None:
         assert stub_fn.__doc__ == ref_fn.__doc__
         with pytest.raises(NotImplementedError):
             stub_fn(*args[name])
-
-
-def test_graded_cells_need_only_numpy_and_run_fast() -> None:
-    """The grader runs these cells in a bare process: numpy and the standard library only."""
-    probe = (
-        "import json, sys, time\n"
-        "before = set(sys.modules)\n"
-        "t = time.perf_counter()\n"
-        "for source in json.loads(sys.stdin.read()):\n"
-        "    exec(source, {})\n"
-        "elapsed = time.perf_counter() - t\n"
-        "new = {m.split('.')[0] for m in set(sys.modules) - before}\n"
-        "third = sorted(new - set(sys.stdlib_module_names) - {'numpy'})\n"
-        "print(json.dumps({'elapsed': elapsed, 'third_party': third}))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-I", "-c", probe],
-        input=json.dumps(graded_sources()),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["third_party"] == []
-    assert report["elapsed"] < 1.0  # includes importing numpy
 
 
 # --- softmax_loss -----------------------------------------------------------------------------
