@@ -24,6 +24,7 @@ FAILURE_TEXT = {
     "crash": "{name} crashed: {detail}",
     "protocol": "{name} returned something the grader cannot accept: {detail}",
     "budget": "{name} was not run: {detail}",
+    "restarts": "{name} was not run: {detail}",
 }
 
 

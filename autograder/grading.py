@@ -229,6 +229,7 @@ def _cell_line(source: str, report: CellReport) -> str:
         "crash": "crashed the notebook's process",
         "protocol": "broke the grader's protocol",
         "budget": "was not run: the time budget ran out",
+        "restarts": "was not run: the notebook's process was restarted too often",
     }[report.status]
     body = "\n".join("      " + ln for ln in report.message.splitlines()[-12:])
     return f"  - cell {report.index + 1} (`{first}`) {what}:\n{body}"

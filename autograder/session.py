@@ -48,7 +48,7 @@ class WorkerFailure(Exception):
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
-        self.kind = kind  # "timeout" | "crash" | "protocol" | "budget"
+        self.kind = kind  # "timeout" | "crash" | "protocol" | "budget" | "restarts"
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,10 @@ class Session:
             else ["worker NOT isolated by uid (DLHW_SANDBOX)"]
         )
         self.restarts = 0
+        # The time-out breaker (see Limits.retry_timeout_s): what the student's code has been
+        # seen to return from, and what ran past its limit.
+        self.returned: set[str] = set()
+        self.hung: set[str] = set()
         self.generation = 0  # counts worker starts: references from another generation are stale
         self.leftovers_killed = 0
         self.survivors: list[int] = []  # pids of the submission that no kill could end
@@ -141,12 +145,14 @@ class Session:
     # ---- lifecycle ------------------------------------------------------------------------
 
     def _start(self) -> _Worker:
+        first = self.generation == 0
         try:
             return self._start_once()
         except SandboxError as exc:
             # The first start runs no student code: if the private view could not be built on
             # this machine, grade without namespaces rather than not at all (staff are told).
-            if self.jail is None or self.jail.root is None or self.restarts or self.cells:
+            # A later start follows the student's code, which must not be able to cause this.
+            if self.jail is None or self.jail.root is None or not first:
                 raise
             self.notes.append(f"namespaces FAILED, graded without them: {str(exc)[-500:]}")
             try:
@@ -355,11 +361,20 @@ class Session:
         except ProtocolError as exc:
             raise WorkerFailure("protocol", f"sent a reply that is not plain data: {exc}") from None
 
-    def _request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def _request(
+        self, message: dict[str, Any], timeout: float, runs: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
+        """Send `message` and wait up to `timeout` s for the reply. `runs` names the student
+        callables it may run (`callables`): one that already ran past its limit in this run gets
+        the shorter `retry_timeout_s` (the time-out breaker)."""
         if self._closed:
             raise WorkerFailure("budget", "the grading session is closed")
         if self.remaining() <= 0:
             raise WorkerFailure("budget", "the grading run's time budget ran out")
+        hung_before = sorted(runs & self.hung)
+        full = timeout
+        if hung_before and timeout > self.limits.retry_timeout_s:
+            timeout = self.limits.retry_timeout_s
         worker = self._worker or self._restart()
         deadline, late = self._deadline(timeout)
         try:
@@ -367,19 +382,33 @@ class Session:
             reply = self._receive(worker, timeout, deadline, late)
             if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
                 raise WorkerFailure("protocol", "sent a malformed reply")
-            return reply
-        except WorkerFailure:
+        except WorkerFailure as exc:
             self._stop()  # a worker in an unknown state is never reused
+            if exc.kind != "timeout":
+                raise
+            # Blame what has never been seen to return; if everything here has returned before,
+            # any of it may be the one that hung now.
+            self.hung |= (runs - self.returned) or runs
+            if timeout < full:
+                raise WorkerFailure(
+                    "timeout",
+                    f"{exc}: {', '.join(hung_before)} already ran past the {full:g} s limit "
+                    f"once in this run, so later calls get {timeout:g} s",
+                ) from None
             raise
+        self.returned |= runs
+        return reply
 
     def _restart(self) -> _Worker:
         if self.restarts >= MAX_RESTARTS:
             raise WorkerFailure(
-                "crash", f"the submission's process failed {MAX_RESTARTS} times; gave up"
+                "restarts",
+                f"your notebook's process already had to be restarted {MAX_RESTARTS} times in "
+                "this run (after time-outs or crashes), so the grader stopped restarting it",
             )
-        worker = self._start()
-        if self.restarts or self.cells:
+        if self.generation > 0:  # every start after the first, also one before any cell ran
             self.restarts += 1
+        worker = self._start()
         for index, source in self.cells:  # replay the cells that completed before
             self._request(
                 {"op": "run_cell", "index": index, "source": source}, self.limits.cell_timeout_s
@@ -425,7 +454,7 @@ class Session:
             "kwargs": dict(kwargs),
             "return_args": return_args,
         }
-        return self._request(message, timeout or self.limits.call_timeout_s)
+        return self._request(message, timeout or self.limits.call_timeout_s, frozenset({name}))
 
     def share_file(self, name: str, data: bytes) -> str:
         """Place a file the student's code may read (test data); returns its path for the worker.
@@ -460,7 +489,7 @@ class Session:
 
     def request(self, message: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
         """Send one request (objects.py's steps), with the call time limit unless given."""
-        return self._request(message, timeout or self.limits.call_timeout_s)
+        return self._request(message, timeout or self.limits.call_timeout_s, callables(message))
 
     def defined(self, names: list[str]) -> dict[str, str]:
         reply = self._request({"op": "defined", "names": names}, self.limits.call_timeout_s)
@@ -468,6 +497,26 @@ class Session:
         if not isinstance(value, dict):
             raise WorkerFailure("protocol", "sent a malformed reply")
         return {str(k): str(v) for k, v in value.items()}
+
+
+def callables(message: dict[str, Any]) -> frozenset[str]:
+    """The student callables an objects request may run, as messages name them: a function or
+    class by its name, a method or attribute (a property runs code) as `.name`, an operator as
+    `operator mul`; releasing objects runs their finalizers. Methods are named without their
+    class (a pending target's class is not known before the request runs): a method that hung
+    shortens the limit of a same-named method of another class too, which is only stricter."""
+    if message.get("op") == "release":
+        return frozenset({"finalizers (__del__)"})
+    names = set()
+    for step in message.get("steps", ()):
+        kind, name = step[0], step[2]
+        if kind in ("fn", "fnargs", "new"):
+            names.add(name)
+        elif kind in ("call", "get", "set"):
+            names.add(f".{name}")
+        elif kind == "op":
+            names.add(f"operator {name}")
+    return frozenset(names)
 
 
 def _format_error(error: Any) -> str:

@@ -295,6 +295,21 @@ def test_a_timeout_makes_earlier_references_stale(sub, session):
         _ = a.data
 
 
+def test_a_hung_batch_blames_what_never_returned(sub, session):
+    """A batch that times out cannot say which step hung: the breaker blames the callables that
+    have never returned in this run (here the method), not the constructor that has."""
+    session.hung.discard(".spin")
+    sub.Crashy()  # the constructor returns
+    with pytest.raises(StudentError, match="did not return within the time limit"):
+        with sub.batch():
+            c = sub.Crashy()
+            c.spin()
+    assert ".spin" in session.hung and "Crashy" not in session.hung
+    with pytest.raises(StudentError, match=r"\.spin already ran past the 5 s limit"):
+        sub.Crashy().spin()
+    assert sub.Value(2.0).data == 2.0  # other classes keep working, under the full limit
+
+
 def test_released_references_are_the_tests_mistake(sub):
     a = sub.Value(1.0)
     sub.release()

@@ -63,6 +63,49 @@ def test_call_timeout_names_the_function(session):
         Submission(session).spin()
 
 
+BREAKER_CELL = """
+import time
+
+def spin():
+    while True:
+        pass
+
+def slow(seconds):
+    time.sleep(seconds)
+    return seconds
+"""
+
+
+def test_a_function_that_hung_gets_the_shorter_limit_on_later_calls(session):
+    """The time-out breaker: a function that never returns costs one full time-out (2 s here),
+    then retry_timeout_s (1 s) per call, and the message says why; it is still called."""
+    session.run_cells([(0, BREAKER_CELL)])
+    sub = Submission(session)
+    with pytest.raises(StudentError, match=r"within 2 s\)"):
+        sub.spin()
+    for _ in range(2):
+        with pytest.raises(StudentError) as failure:
+            sub.spin()
+        assert "within 1 s: spin already ran past the 2 s limit once in this run" in str(
+            failure.value
+        )
+    assert session.hung == {"spin"}
+
+
+def test_a_function_slow_only_on_large_inputs_still_answers_small_calls(session):
+    session.run_cells([(0, BREAKER_CELL)])
+    sub = Submission(session)
+    with pytest.raises(StudentError, match="did not return"):
+        sub.slow(3.0)  # past the 2 s limit
+    assert sub.slow(0.01) == 0.01  # called again, under 1 s, and answers
+    with pytest.raises(StudentError, match="already ran past"):
+        sub.slow(1.5)  # would pass under the full limit: the breaker's price, stated
+    assert sub.slow.timed(5.0)(0.01) == 0.01  # a test's own longer limit is shortened too
+    # Other functions keep the full limit.
+    session.run_cells([(1, "def other(seconds):\n    time.sleep(seconds)\n    return 7")])
+    assert sub.other(1.5) == 7 and session.hung == {"slow"}
+
+
 def test_arguments_are_copies_and_in_place_updates_come_back_explicitly(session):
     session.run_cells([(0, "def bump(a):\n    a += 1")])
     a = np.zeros(3)
