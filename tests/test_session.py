@@ -100,7 +100,10 @@ def test_a_function_slow_only_on_large_inputs_still_answers_small_calls(session)
     assert sub.slow(0.01) == 0.01  # called again, under 1 s, and answers
     with pytest.raises(StudentError, match="already ran past"):
         sub.slow(1.5)  # would pass under the full limit: the breaker's price, stated
-    assert sub.slow.timed(5.0)(0.01) == 0.01  # a test's own longer limit is shortened too
+    assert sub.slow.timed(5.0)(0.01) == 0.01  # a test's own longer limit is shortened too,
+    with pytest.raises(StudentError, match="within 3 s: slow already ran past the 30 s limit"):
+        sub.slow.timed(30.0)(3.5)  # to a tenth of it (at least retry_timeout_s)
+    assert sub.slow.timed(30.0)(2.0) == 2.0
     # Other functions keep the full limit.
     session.run_cells([(1, "def other(seconds):\n    time.sleep(seconds)\n    return 7")])
     assert sub.other(1.5) == 7 and session.hung == {"slow"}
