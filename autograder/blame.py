@@ -25,6 +25,7 @@ FAILURE_TEXT = {
     "protocol": "{name} returned something the grader cannot accept: {detail}",
     "budget": "{name} was not run: {detail}",
     "restarts": "{name} was not run: {detail}",
+    "given up": "{name} was not run: {detail}",  # the time-out breaker (breaker.py)
 }
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from dlhw.autograder.breaker import references
 from dlhw.autograder.classspec import ClassSpec, class_specs
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.homeworks import Homework, course_root
@@ -310,6 +311,8 @@ def grade(
         if read is not None:
             staff.extend(mentions_of_the_grader(read))
             session = Session(limits)
+            # What each function of the notebook calls, for the time-out breaker (breaker.py).
+            session.breaker.reach = references(c.source for c in read.cells)
             # The notebook runs in the worker while this process imports what live oracles need
             # (recorded ones need nothing).
             runner = CellRunner(session, [(c.index, c.source) for c in read.cells])

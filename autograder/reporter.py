@@ -157,16 +157,55 @@ class GradescopeReporter:
 
 
 class SubmissionFixture:
-    """Provides the `sub` fixture: the student's code behind the trust boundary."""
+    """Provides the `sub` fixture: the student's code behind the trust boundary.
+
+    A test that passed although a request to the student's code got no answer during it (it
+    timed out, was not made by the time-out breaker, or was not run) fails at teardown: it may
+    have caught the failure (a test that expects the student's function to raise, say), and a
+    call that was not made must never earn points."""
 
     def __init__(self, submission: Any) -> None:
         self.submission = submission
 
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        if call.when == "call":
+            item.stash[_CALL_PASSED] = outcome.get_result().passed
+
     @pytest.fixture
-    def sub(self) -> Iterator[Any]:
+    def sub(self, request: pytest.FixtureRequest) -> Iterator[Any]:
+        session = getattr(self.submission, "session", None)
+        unanswered = getattr(session, "unanswered", None)
+        before = len(unanswered) if unanswered is not None else 0
+        breaker = getattr(session, "breaker", None)
+        if breaker is not None:  # feedback names the test where a function hung
+            breaker.test = _visible_name(request.node)
         yield self.submission
         # The objects the test made are dropped when it ends (a failure here, such as a
         # __del__ that hangs, fails this test).
         release = getattr(self.submission, "release", None)
         if release is not None:
             release()
+        if unanswered is not None and len(unanswered) > before:
+            if request.node.stash.get(_CALL_PASSED, False):
+                raise StudentError(
+                    "this test cannot pass: a request to your code during it got no answer ("
+                    + unanswered[before]
+                    + ")"
+                )
+
+
+_CALL_PASSED = pytest.StashKey[bool]()
+
+
+def _visible_name(item: pytest.Item) -> str:
+    """How feedback may name a test in another test's message: by its name when students see
+    it (visibility "visible"), otherwise as "an earlier test" (empty), never leaking a hidden
+    test's name."""
+    if _marker_arg(item, "visibility", "visible") != "visible":
+        return ""
+    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+    name = doc.strip().splitlines()[0] if doc.strip() else item.name
+    callspec = getattr(item, "callspec", None)
+    return f"{name} [{callspec.id}]" if doc.strip() and callspec is not None else name

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from dlhw.autograder.breaker import Breaker, GivenUp
 from dlhw.autograder.confinement import (
     Identity,
     Limits,
@@ -48,7 +49,7 @@ class WorkerFailure(Exception):
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
-        self.kind = kind  # "timeout" | "crash" | "protocol" | "budget" | "restarts"
+        self.kind = kind  # "timeout" | "crash" | "protocol" | "budget" | "restarts" | "given up"
 
 
 @dataclass(frozen=True)
@@ -121,10 +122,11 @@ class Session:
             else ["worker NOT isolated by uid (DLHW_SANDBOX)"]
         )
         self.restarts = 0
-        # The time-out breaker (see Limits.retry_timeout_s): what the student's code has been
-        # seen to return from, and what ran past its limit.
-        self.returned: set[str] = set()
-        self.hung: set[str] = set()
+        # The time-out breaker (breaker.py); `reach` is set from the notebook's source.
+        self.breaker = Breaker(self.limits.retry_timeout_s)
+        # Requests that got no answer (timed out, not made, not run): a test during which one
+        # happened never passes (reporter.SubmissionFixture), whatever it did with the failure.
+        self.unanswered: list[str] = []
         self.generation = 0  # counts worker starts: references from another generation are stale
         self.leftovers_killed = 0
         self.survivors: list[int] = []  # pids of the submission that no kill could end
@@ -370,14 +372,19 @@ class Session:
         if self._closed:
             raise WorkerFailure("budget", "the grading session is closed")
         if self.remaining() <= 0:
+            self.unanswered.append("the grading run's time budget ran out")
             raise WorkerFailure("budget", "the grading run's time budget ran out")
-        hung_before = sorted(runs & self.hung)
         full = timeout
-        if hung_before:
-            # A tenth of the limit, at least retry_timeout_s: a test its author gave a longer
-            # limit (a training run, a large batch) keeps a proportionate share of it.
-            timeout = min(timeout, max(self.limits.retry_timeout_s, timeout / 10))
-        worker = self._worker or self._restart()
+        try:
+            timeout, why = self.breaker.limit(runs, timeout)
+        except GivenUp as exc:
+            self.unanswered.append(str(exc))
+            raise WorkerFailure("given up", str(exc)) from None
+        try:
+            worker = self._worker or self._restart()
+        except WorkerFailure as exc:
+            self.unanswered.append(str(exc))
+            raise
         deadline, late = self._deadline(timeout)
         try:
             self._send(worker, message, deadline, late)
@@ -386,20 +393,21 @@ class Session:
                 raise WorkerFailure("protocol", "sent a malformed reply")
         except WorkerFailure as exc:
             self._stop()  # a worker in an unknown state is never reused
+            if exc.kind in ("timeout", "budget", "restarts"):
+                self.unanswered.append(str(exc))
             if exc.kind != "timeout":
                 raise
-            # Blame what has never been seen to return; if everything here has returned before,
-            # any of it may be the one that hung now.
-            self.hung |= (runs - self.returned) or runs
-            if timeout < full:
-                raise WorkerFailure(
-                    "timeout",
-                    f"{exc}: {', '.join(hung_before)} already ran past the {full:g} s limit "
-                    f"once in this run, so later calls get {timeout:g} s",
-                ) from None
+            self.breaker.timed_out(runs, timeout, full)
+            if why:
+                raise WorkerFailure("timeout", f"{exc}: {why}") from None
             raise
-        self.returned |= runs
+        self.breaker.answered(runs)
         return reply
+
+    @property
+    def hung(self) -> set[str]:
+        """The student callables that ran past their limit in this run (breaker.py)."""
+        return self.breaker.hung
 
     def _restart(self) -> _Worker:
         if self.restarts >= MAX_RESTARTS:

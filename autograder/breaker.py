@@ -1,0 +1,150 @@
+"""The time-out breaker: a student callable that ran past its limit does not cost it again.
+
+A function that never returns would otherwise cost the full per-call limit (10 s) in every test
+that calls it, directly or through another function of the notebook (hw1's epoch calls the
+gradient), and a worker restart each time. The breaker, per grading run (one `Session`):
+
+1. A callable that ran past its limit is *hung*: later calls still run, under a tenth of the
+   limit and at least `Limits.retry_timeout_s` (1 s for the usual 10 s). So is any call of a
+   callable whose code names a hung one (`references`: read from the notebook's source on the
+   trusted side; code it cannot see, such as `getattr` by string, just keeps the full limit).
+   A function only slow on large inputs still answers the small calls.
+2. A function or class whose shortened call ran past its limit too, without answering any call
+   since its last time-out, is *given up*: later tests do not call it; they fail at once with a
+   message naming the earlier tests and limits. A function that never returns therefore costs
+   one full time-out and one short one per run, and no restart after that.
+3. Methods, attributes and operators are named without their class (`.forward`: a pending
+   target's class is not known before the request runs), so they are never given up, only
+   shortened: a method that hangs in one class must not stop a same-named method of another
+   class from being called.
+
+The breaker only ever shortens a limit or skips a call, and every skipped or unanswered call
+fails its test (`reporter.SubmissionFixture` fails a test that would otherwise pass after one):
+it can turn a pass into a failure, never a failure into a pass.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+def references(sources: Iterable[str]) -> dict[str, frozenset[str]]:
+    """For each callable the cells define (a function `f`, a class `C`, a method `.m`), the
+    callables of the notebook its code names, directly or through others (never itself). Cells
+    that do not parse (magics, syntax errors, absurd nesting) add nothing."""
+    direct: dict[str, set[str]] = {}
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except Exception:  # noqa: BLE001 - SyntaxError, ValueError, RecursionError, MemoryError
+            continue
+        _collect(tree, direct)
+    reach: dict[str, frozenset[str]] = {}
+    for key in direct:
+        seen: set[str] = set()
+        todo = [n for n in direct[key] if n in direct]
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo.extend(n for n in direct[name] if n in direct and n not in seen)
+        seen.discard(key)
+        reach[key] = frozenset(seen)
+    return reach
+
+
+def _collect(tree: ast.AST, direct: dict[str, set[str]]) -> None:
+    todo: list[tuple[ast.AST, bool]] = [(tree, False)]  # (node, directly inside a class body)
+    while todo:
+        node, in_class = todo.pop()
+        for child in ast.iter_child_nodes(node):
+            todo.append((child, isinstance(node, ast.ClassDef)))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            key = f".{node.name}" if in_class else node.name
+            names = direct.setdefault(key, set())
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Name):
+                    names.add(sub.id)
+                elif isinstance(sub, ast.Attribute):
+                    names.add(f".{sub.attr}")
+
+
+def _unqualified(name: str) -> bool:
+    """Methods, attributes, operators and finalizers: names shared by every class."""
+    return name.startswith(".") or " " in name
+
+
+@dataclass
+class Breaker:
+    """One run's record of what hung. `test` is the test running now, as feedback names it
+    (set by the `sub` fixture; empty outside pytest)."""
+
+    retry_timeout_s: float
+    reach: dict[str, frozenset[str]] = field(default_factory=dict)
+    hung: set[str] = field(default_factory=set)
+    returned: set[str] = field(default_factory=set)  # answered at least once in this run
+    test: str = ""
+    _where: dict[str, str] = field(default_factory=dict)  # hung name -> "10 s in test X"
+    _since: set[str] = field(default_factory=set)  # hung names that answered since their time-out
+    _given_up: dict[str, str] = field(default_factory=dict)  # name -> why it is not called
+
+    def _in(self) -> str:
+        return f" in test '{self.test}'" if self.test else " in an earlier test"
+
+    def limit(self, runs: frozenset[str], timeout: float) -> tuple[float, str]:
+        """The limit for a request that may run `runs`, and why it is shorter than `timeout`
+        ("" if it is not). Raises `GivenUp` for a call that is not made."""
+        for name in sorted(runs):
+            if name in self._given_up:
+                raise GivenUp(self._given_up[name])
+        named = set(runs).union(*(self.reach.get(n, frozenset()) for n in runs))
+        # Methods also match across classes by name (only ever stricter).
+        hung = sorted(n for n in named if n in self.hung)
+        if not hung:
+            return timeout, ""
+        short = min(timeout, max(self.retry_timeout_s, timeout / 10))
+        if short >= timeout:
+            return timeout, ""
+        causes = "; ".join(
+            f"{n} already ran past its limit ({self._where.get(n, 'earlier')})"
+            + ("" if n in runs else f", and {_caller(runs)} calls it")
+            for n in hung
+        )
+        return short, f"{causes}, so later calls get {short:g} s"
+
+    def timed_out(self, runs: frozenset[str], limit: float, full: float) -> None:
+        """A request that may run `runs` ran past `limit` (the shortened one if < `full`)."""
+        # Blame what has never answered; if everything here has, any of it may have hung now.
+        blamed = (runs - self.returned) or runs
+        for name in sorted(blamed):
+            if limit < full and not _unqualified(name) and name not in self._since:
+                before = self._where.get(name)
+                self._given_up[name] = (
+                    f"{name} did not return within {limit:g} s{self._in()}"
+                    + (f", after running past its limit ({before})" if before else "")
+                    + (
+                        ""
+                        if before
+                        else f" (its limit was shortened because code it calls had hung: "
+                        f"{', '.join(sorted(self.reach.get(name, frozenset()) & self.hung))})"
+                    )
+                    + ", so the grader stopped calling it in this run (every test that needs it fails)"
+                )
+            if name not in self.hung:
+                self._where[name] = f"{limit:g} s{self._in()}"
+            self.hung.add(name)
+            self._since.discard(name)
+
+    def answered(self, runs: frozenset[str]) -> None:
+        self.returned |= runs
+        self._since |= runs & self.hung
+
+
+def _caller(runs: frozenset[str]) -> str:
+    return ", ".join(sorted(runs)) if runs else "this request"
+
+
+class GivenUp(Exception):
+    """A call the breaker did not make (its function was given up earlier in the run)."""
