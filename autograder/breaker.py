@@ -87,7 +87,7 @@ class Breaker:
     returned: set[str] = field(default_factory=set)  # answered at least once in this run
     test: str = ""
     _where: dict[str, str] = field(default_factory=dict)  # hung name -> "10 s in test X"
-    _since: set[str] = field(default_factory=set)  # hung names that answered since their time-out
+    _since: set[str] = field(default_factory=set)  # answered since their last time-out
     _given_up: dict[str, str] = field(default_factory=dict)  # name -> why it is not called
 
     def _in(self) -> str:
@@ -139,7 +139,7 @@ class Breaker:
 
     def answered(self, runs: frozenset[str]) -> None:
         self.returned |= runs
-        self._since |= runs & self.hung
+        self._since |= runs
 
 
 def _caller(runs: frozenset[str]) -> str:

@@ -239,12 +239,14 @@ def become_subreaper() -> None:
 
 
 def children_of(pid: int) -> list[int]:
+    from dlhw.autograder.killing import read_proc
+
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            stat = read_proc(f"/proc/{entry.name}/stat")  # any bytes in a process's name
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()

@@ -162,8 +162,14 @@ def mentions_of_the_grader(read: ReadNotebook) -> list[str]:
     return [f"NOTE: cells {cells} refer to the grader's own modules (check them by hand)"]
 
 
-def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[TestEntry], str]:
-    """Run the tests in this (trusted) process; returns the entries and pytest's own log."""
+def run_tests(
+    test_files: list[Path], submission: Submission, tracebacks: bool = True
+) -> tuple[list[TestEntry], str]:
+    """Run the tests in this (trusted) process; returns the entries and pytest's own log.
+
+    Without `tracebacks` the log has one line per failed test instead of a short traceback:
+    pytest reads and parses the test file again for every entry of every traceback it formats
+    (about 8 ms per failed test), and feedback never uses them (reporter.py)."""
     reporter = GradescopeReporter()
     log = io.StringIO()
     args = [
@@ -179,7 +185,7 @@ def run_tests(test_files: list[Path], submission: Submission) -> tuple[list[Test
         # No assertion rewriting: it costs start-up time, and a failed bare `assert` would put
         # the hidden test's own expression in the feedback; tests say what failed in messages.
         "--assert=plain",
-        "-q", "--tb=short", "--no-header",
+        "-q", "--tb=short" if tracebacks else "--tb=line", "--no-header",
     ]  # fmt: skip
     # Run from inside another pytest (the project's own tests), that pytest's import hook would
     # still rewrite the hidden tests' asserts: step it aside, so grading behaves the same anywhere.
@@ -280,6 +286,7 @@ def grade(
     stdout_visibility: str | None = None,
     classes: Mapping[str, ClassSpec] | None = None,
     oracles: OracleRun | None = None,
+    staff_tracebacks: bool = True,
 ) -> GradeOutcome:
     """Grade one submission (a notebook or a folder holding one); always returns results.
 
@@ -289,7 +296,8 @@ def grade(
     student classes the tests may use; by default the manifest's [classes.NAME] tables
     (`classspec.class_specs(hw.classes)`). `oracles` says what
     the tests' oracles do (default: recorded values, no torch; see oracles.py) and collects what
-    they did."""
+    they did. Without `staff_tracebacks` the staff log has one line per failed test, not a
+    traceback (a batch, which keeps no staff log, saves ~0.1 s per submission with failures)."""
     if output is not None:
         check_results_path(output)  # UnsafeResultsPath: refused before anything runs
     start = time.monotonic()
@@ -327,7 +335,7 @@ def grade(
         if tests is None:
             tests = [hw.public_tests, *hw.hidden_tests]
         with oracle_run(oracles):
-            entries, log = run_tests(tests, sub)
+            entries, log = run_tests(tests, sub, staff_tracebacks)
         staff.append(log)
         staff.append(oracles.staff_note())
         if oracles.unavailable:  # some tests had no expectation: their scores would be wrong

@@ -25,11 +25,26 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from dlhw.autograder.cgroups import Cgroup
 
 QUARANTINED: set[int] = set()  # uids that had a survivor: never handed out again
+
+
+def read_proc(path: str) -> str:
+    """A /proc file as text. Bytes that are not UTF-8 are replaced: a process names itself
+    (`/proc/self/comm`, `prctl`) with any bytes, and that name is in its `stat` and `status`,
+    which every scan here reads (strict decoding let a submission's process name break the
+    scans of every other run on the machine, such as another student's in a batch). Raises
+    OSError like `open`; faster than pathlib (these scans read every process's files)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("utf-8", errors="replace")
 
 
 def _status_ids(pid: str) -> tuple[set[int], set[int]]:
@@ -37,7 +52,7 @@ def _status_ids(pid: str) -> tuple[set[int], set[int]]:
     uids: set[int] = set()
     gids: set[int] = set()
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
+        status = read_proc(f"/proc/{pid}/status")
     except OSError:
         return uids, gids
     for line in status.splitlines():
@@ -67,7 +82,7 @@ def _parents() -> dict[int, int]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                fields = read_proc(f"/proc/{entry}/stat").rsplit(")", 1)[1].split()
             except (OSError, IndexError):
                 continue
             parent_of[int(entry)] = int(fields[1])
@@ -87,7 +102,7 @@ def descendants_of(pid: int, spared: set[int] = frozenset()) -> set[int]:  # typ
 
 def _parent(pid: int) -> int:
     try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        return int(read_proc(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
         return -1
 
@@ -242,7 +257,7 @@ def _still_ours(pid: int, *, tree: set[int], uid: int | None, spared: set[int]) 
 
 def _is_zombie(pid: int) -> bool:
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        state = read_proc(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return True  # gone
     return state in ("Z", "X")

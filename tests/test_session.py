@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from dlhw.autograder import confinement
+from dlhw.autograder.breaker import references
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.session import Session
 from dlhw.autograder.submission import StudentError, Submission
@@ -76,20 +77,28 @@ def slow(seconds):
 """
 
 
-def test_a_function_that_hung_gets_the_shorter_limit_on_later_calls(session):
+def test_a_function_that_never_returns_costs_one_time_out_then_is_given_up(session):
     """The time-out breaker: a function that never returns costs one full time-out (2 s here),
-    then retry_timeout_s (1 s) per call, and the message says why; it is still called."""
+    then one retry_timeout_s (1 s); later calls are not made, fail at once, and say why."""
     session.run_cells([(0, BREAKER_CELL)])
     sub = Submission(session)
     with pytest.raises(StudentError, match=r"within 2 s\)"):
         sub.spin()
-    for _ in range(2):
+    with pytest.raises(StudentError) as failure:
+        sub.spin()
+    assert "within 1 s: spin already ran past its limit (2 s in an earlier test)" in str(
+        failure.value
+    )
+    generation = session.generation
+    start = time.monotonic()
+    for _ in range(3):
         with pytest.raises(StudentError) as failure:
             sub.spin()
-        assert "within 1 s: spin already ran past the 2 s limit once in this run" in str(
-            failure.value
-        )
-    assert session.hung == {"spin"}
+        assert str(failure.value).startswith("spin was not run: spin did not return within 1 s")
+        assert "so the grader stopped calling it in this run" in str(failure.value)
+    assert time.monotonic() - start < 0.5 and session.generation == generation  # no restart
+    assert session.hung == {"spin"} and len(session.unanswered) == 5
+    assert sub.slow(0.01) == 0.01  # other functions are called as before
 
 
 def test_a_function_slow_only_on_large_inputs_still_answers_small_calls(session):
@@ -100,13 +109,103 @@ def test_a_function_slow_only_on_large_inputs_still_answers_small_calls(session)
     assert sub.slow(0.01) == 0.01  # called again, under 1 s, and answers
     with pytest.raises(StudentError, match="already ran past"):
         sub.slow(1.5)  # would pass under the full limit: the breaker's price, stated
+    # It answered between its time-outs: never given up, called again every time.
     assert sub.slow.timed(5.0)(0.01) == 0.01  # a test's own longer limit is shortened too,
-    with pytest.raises(StudentError, match="within 3 s: slow already ran past the 30 s limit"):
+    with pytest.raises(StudentError, match=r"within 3 s: slow already ran past its limit \(2 s"):
         sub.slow.timed(30.0)(3.5)  # to a tenth of it (at least retry_timeout_s)
     assert sub.slow.timed(30.0)(2.0) == 2.0
     # Other functions keep the full limit.
     session.run_cells([(1, "def other(seconds):\n    time.sleep(seconds)\n    return 7")])
     assert sub.other(1.5) == 7 and session.hung == {"slow"}
+
+
+CALLER_CELL = """
+def spin():
+    while True:
+        pass
+
+def uses_spin(x):
+    return spin() if x else 'no spin'
+
+def unrelated():
+    return 'unrelated'
+"""
+
+
+def test_a_function_that_calls_a_hung_one_gets_the_shorter_limit_too(session):
+    """A function whose code names a hung function (read from the notebook's source) gets the
+    short limit from its first call; one that answered is never given up."""
+    session.run_cells([(0, CALLER_CELL)])
+    session.breaker.reach = references([CALLER_CELL])
+    assert session.breaker.reach["uses_spin"] == {"spin"}
+    sub = Submission(session)
+    with pytest.raises(StudentError, match=r"within 2 s\)"):
+        sub.spin()
+    assert sub.uses_spin(False) == "no spin"  # under 1 s, and answers
+    start = time.monotonic()
+    with pytest.raises(StudentError) as failure:
+        sub.uses_spin(True)
+    assert time.monotonic() - start < 1.9
+    assert "spin already ran past its limit (2 s in an earlier test), and uses_spin calls it" in (
+        str(failure.value)
+    )
+    # uses_spin answered before: not given up (it may hang only on some inputs).
+    assert sub.uses_spin(False) == "no spin"
+    assert sub.unrelated() == "unrelated"
+
+
+def test_references_are_read_from_source_and_bad_cells_add_nothing():
+    cells = [
+        "class Model:\n    def forward(self, x):\n        return helper(x)\n"
+        "    def step(self):\n        return self.forward(1)",
+        "def helper(x):\n    return inner(x)\ndef inner(x):\n    return x",
+        "%timeit helper(1)",  # a magic: not Python
+        "(" * 1000 + ")" * 1000,  # too deep for the parser
+    ]
+    reach = references(cells)
+    assert reach["helper"] == {"inner"} and reach["inner"] == frozenset()
+    assert reach[".forward"] == {"helper", "inner"}
+    assert reach[".step"] == {".forward", "helper", "inner"}
+    assert reach["Model"] >= {".forward", "helper", "inner"}  # what its methods name
+
+
+CATCHING_TESTS = '''
+import pytest
+from dlhw.autograder.submission import StudentError
+
+@pytest.mark.parametrize("i", range(4))
+def test_raises(sub, i):
+    """spin raises on bad input"""
+    try:
+        sub.spin()
+    except StudentError:
+        pass
+
+def test_other(sub):
+    """slow answers"""
+    assert sub.slow(0.0) == 0.0
+'''
+
+
+def test_a_call_that_got_no_answer_fails_its_test_even_if_the_test_caught_it(tmp_path):
+    """A test that expects the student's function to raise, and catches StudentError, must not
+    pass because the call timed out or was not made by the breaker."""
+    from dlhw.autograder.grading import run_tests
+
+    tests = tmp_path / "test_catching.py"
+    tests.write_text(CATCHING_TESTS)
+    with Session(LIMITS) as session:
+        session.run_cells([(0, BREAKER_CELL)])
+        entries, _ = run_tests([tests], Submission(session))
+    by_name = {e.name: e for e in entries}
+    for i in range(4):
+        entry = by_name[f"spin raises on bad input [{i}]"]
+        assert entry.status == "failed" and entry.score == 0, entry
+        assert "got no answer" in entry.output
+    assert "stopped calling it" in by_name["spin raises on bad input [3]"].output
+    # The earlier test is named (it is visible to students).
+    assert "in test 'spin raises on bad input [1]'" in by_name["spin raises on bad input [3]"].output
+    assert by_name["slow answers"].status == "passed"
 
 
 def test_arguments_are_copies_and_in_place_updates_come_back_explicitly(session):
