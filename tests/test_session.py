@@ -482,3 +482,22 @@ def test_a_reply_with_other_arguments_than_were_sent_is_malformed(session):
     assert statuses(session) == ["ok"]
     with pytest.raises(StudentError, match="malformed reply"):
         Submission(session).scale.with_args(np.ones(3), 2.0)
+
+
+def test_a_process_named_with_bytes_that_are_not_utf8_breaks_no_other_run():
+    """A process of the submission may name itself with any bytes (its /proc `stat` and
+    `status` hold them): every /proc scan still works, so another run started meanwhile (another
+    student's, in a batch) and this run's own cleanup are unaffected."""
+    cell = (
+        "import os, time\n"
+        "open('/proc/self/comm', 'wb').write(b'\\xff\\xfe\\x1bname')\n"
+        "if os.fork() == 0:\n"
+        "    time.sleep(300)\n"
+    )
+    with Session(LIMITS) as session:
+        session.run_cells([(0, cell)])
+        assert statuses(session) == ["ok"]
+        with Session(LIMITS) as other:  # scans every process of the machine
+            other.run_cells([(0, "x = 1")])
+            assert statuses(other) == ["ok"]
+    assert session.survivors == [] and not any("failed" in n for n in session.notes)
