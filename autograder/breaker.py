@@ -12,7 +12,9 @@ gradient), and a worker restart each time. The breaker, per grading run (one `Se
 2. A function or class whose shortened call ran past its limit too, without answering any call
    since its last time-out, is *given up*: later tests do not call it; they fail at once with a
    message naming the earlier tests and limits. A function that never returns therefore costs
-   one full time-out and one short one per run, and no restart after that.
+   one full time-out and one short one per run, and no restart after that. So is one that
+   crashed the worker twice in a row (`os._exit`, a segfault): each crash costs a restart and a
+   replay of the notebook.
 3. Methods, attributes and operators are named without their class (`.forward`: a pending
    target's class is not known before the request runs), so they are never given up, only
    shortened: a method that hangs in one class must not stop a same-named method of another
@@ -89,6 +91,7 @@ class Breaker:
     _where: dict[str, str] = field(default_factory=dict)  # hung name -> "10 s in test X"
     _since: set[str] = field(default_factory=set)  # answered since their last time-out
     _given_up: dict[str, str] = field(default_factory=dict)  # name -> why it is not called
+    _crashes: dict[str, str] = field(default_factory=dict)  # name -> where it last crashed
 
     def _in(self) -> str:
         return f" in test '{self.test}'" if self.test else " in an earlier test"
@@ -135,6 +138,23 @@ class Breaker:
             if name not in self.hung:
                 self._where[name] = f"{limit:g} s{self._in()}"
             self.hung.add(name)
+            self._since.discard(name)
+
+    def crashed(self, runs: frozenset[str]) -> None:
+        """A request that may run `runs` crashed the worker (it exited or was killed). A function
+        or class that does so twice in a row, answering nothing in between, is given up: each
+        crash costs a restart and a replay of the notebook, in every later test that calls it."""
+        blamed = (runs - self.returned) or runs
+        for name in sorted(blamed):
+            if _unqualified(name):
+                continue
+            before = self._crashes.get(name)
+            if before is not None and name not in self._since:
+                self._given_up[name] = (
+                    f"{name} crashed your notebook's process{self._in()}, as it did{before}, "
+                    "so the grader stopped calling it in this run (every test that needs it fails)"
+                )
+            self._crashes[name] = self._in()
             self._since.discard(name)
 
     def answered(self, runs: frozenset[str]) -> None:

@@ -395,6 +395,8 @@ class Session:
             self._stop()  # a worker in an unknown state is never reused
             if exc.kind in ("timeout", "budget", "restarts"):
                 self.unanswered.append(str(exc))
+            if exc.kind == "crash":
+                self.breaker.crashed(runs)
             if exc.kind != "timeout":
                 raise
             self.breaker.timed_out(runs, timeout, full)

@@ -54,9 +54,9 @@ def test_a_process_restarted_too_often_is_said_so_and_results_are_written(grade_
     crashes = ["import os\nos._exit(1)"] * 10
     outcome = grade_nb(notebook_from_cells(crashes + reference_source(hw1)))
     assert outcome.score == 0
-    assert "was not run: the notebook's process was restarted too often" in outcome.results[
-        "output"
-    ]
+    assert (
+        "was not run: the notebook's process was restarted too often" in outcome.results["output"]
+    )
     assert all(
         "stopped restarting it" in t["output"]
         for t in outcome.results["tests"]

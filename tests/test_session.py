@@ -204,7 +204,9 @@ def test_a_call_that_got_no_answer_fails_its_test_even_if_the_test_caught_it(tmp
         assert "got no answer" in entry.output
     assert "stopped calling it" in by_name["spin raises on bad input [3]"].output
     # The earlier test is named (it is visible to students).
-    assert "in test 'spin raises on bad input [1]'" in by_name["spin raises on bad input [3]"].output
+    assert (
+        "in test 'spin raises on bad input [1]'" in by_name["spin raises on bad input [3]"].output
+    )
     assert by_name["slow answers"].status == "passed"
 
 
@@ -501,3 +503,26 @@ def test_a_process_named_with_bytes_that_are_not_utf8_breaks_no_other_run():
             other.run_cells([(0, "x = 1")])
             assert statuses(other) == ["ok"]
     assert session.survivors == [] and not any("failed" in n for n in session.notes)
+
+
+def test_a_function_that_crashes_the_worker_twice_in_a_row_is_given_up(session):
+    """Each crash costs a restart and a replay; after two in a row, with no answer in between,
+    later calls are not made (and say why). One that answered in between is called again."""
+    session.run_cells(
+        [(0, "import os\ndef die(x):\n    if x:\n        os._exit(3)\n    return 'alive'")]
+    )
+    sub = Submission(session)
+    with pytest.raises(StudentError, match="die crashed"):
+        sub.die(1)
+    assert sub.die(0) == "alive"  # answered: the next crash is not held against it
+    with pytest.raises(StudentError, match="die crashed"):
+        sub.die(1)
+    with pytest.raises(StudentError, match="die crashed"):
+        sub.die(1)
+    restarts = session.restarts
+    with pytest.raises(StudentError) as failure:
+        sub.die(0)
+    assert "crashed your notebook's process in an earlier test, as it did in an earlier test" in (
+        str(failure.value)
+    )
+    assert "stopped calling it" in str(failure.value) and session.restarts == restarts
