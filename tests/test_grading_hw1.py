@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -135,3 +136,23 @@ def softmax_loss(Z, y):
     # Closed by permissions (PermissionError) or, in the worker's private view, absent.
     out = loss_test["output"]
     assert "'read'" not in out and ("PermissionError" in out or "FileNotFoundError" in out), out
+
+
+@pytest.mark.parametrize("where", ["softmax_regression_grad", "softmax_regression_epoch"])
+def test_a_function_that_never_returns_loses_what_one_that_raises_loses(grade_nb, hw1, where):
+    """The time-out breaker changes what a hang costs, not the score: a function that loops
+    forever fails exactly the tests that the same function failing at once (raising) fails,
+    including the tests of functions that call it (the epoch calls the gradient); it costs about
+    one full time-out, two short ones and no restart per later test."""
+    args = "X, y, theta" if where == "softmax_regression_grad" else "X, y, theta, lr=0.1, batch=100"
+    loops = f"def {where}({args}):\n    while True:\n        pass"
+    raises = f"def {where}({args}):\n    raise RuntimeError('no')"
+    hung = grade_nb(notebook_from_cells([*reference_source(hw1), loops]))
+    failing = grade_nb(notebook_from_cells([*reference_source(hw1), raises]))
+
+    assert failed_tests(hung) == failed_tests(failing) and failed_tests(hung)
+    assert hung.score == failing.score
+    outputs = [t["output"] for t in hung.results["tests"] if t["status"] != "passed"]
+    assert any("so the grader stopped calling it in this run" in o for o in outputs)
+    restarts = re.search(r"worker restarts: (\d+),", hung.staff_log)
+    assert restarts is not None and 1 <= int(restarts.group(1)) <= 3  # not one per failed test
