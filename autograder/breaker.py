@@ -31,46 +31,77 @@ import ast
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+# Source read for references, in all: the grader parses it (an AST takes tens of times the
+# memory of its source), so a notebook of up to 50 MB must not make it parse all of it; past this
+# the breaker just knows less (calls keep their full limit). Homework notebooks hold ~20 KB.
+MAX_SOURCE_CHARS = 1_000_000
 
-def references(sources: Iterable[str]) -> dict[str, frozenset[str]]:
-    """For each callable the cells define (a function `f`, a class `C`, a method `.m`), the
-    callables of the notebook its code names, directly or through others (never itself). Cells
-    that do not parse (magics, syntax errors, absurd nesting) add nothing."""
-    direct: dict[str, set[str]] = {}
-    for source in sources:
-        try:
-            tree = ast.parse(source)
-        except Exception:  # noqa: BLE001 - SyntaxError, ValueError, RecursionError, MemoryError
-            continue
-        _collect(tree, direct)
-    reach: dict[str, frozenset[str]] = {}
-    for key in direct:
-        seen: set[str] = set()
-        todo = [n for n in direct[key] if n in direct]
-        while todo:
-            name = todo.pop()
-            if name not in seen:
-                seen.add(name)
-                todo.extend(n for n in direct[name] if n in direct and n not in seen)
-        seen.discard(key)
-        reach[key] = frozenset(seen)
-    return reach
+
+class References:
+    """Which callables of the notebook each one names (a function `f`, a class `C`, a method
+    `.m`), read from the cells' source with `ast` on the grader's side: nothing runs. Cells that
+    do not parse (magics, syntax errors, absurd nesting) add nothing. Closures over these names
+    are computed when asked for, once per name (a run asks for a handful)."""
+
+    def __init__(self, sources: Iterable[str] = ()) -> None:
+        self.direct: dict[str, set[str]] = {}
+        self._closed: dict[str, frozenset[str]] = {}
+        left = MAX_SOURCE_CHARS
+        for source in sources:
+            left -= len(source)
+            if left < 0:
+                break
+            try:
+                tree = ast.parse(source)
+            except Exception:  # noqa: BLE001 - SyntaxError, ValueError, RecursionError, MemoryError
+                continue
+            _collect(tree, self.direct)
+
+    def get(self, key: str, default: frozenset[str] = frozenset()) -> frozenset[str]:
+        """The callables of the notebook `key`'s code names, directly or through others (never
+        itself); `default` for a name the notebook does not define."""
+        if key not in self.direct:
+            return default
+        if key not in self._closed:
+            seen: set[str] = set()
+            todo = [key]
+            while todo:  # each name once: linear in the notebook's references
+                for name in self.direct[todo.pop()]:
+                    if name in self.direct and name not in seen:
+                        seen.add(name)
+                        todo.append(name)
+            seen.discard(key)
+            self._closed[key] = frozenset(seen)
+        return self._closed[key]
+
+    def __getitem__(self, key: str) -> frozenset[str]:
+        return self.get(key)
+
+
+def references(sources: Iterable[str]) -> References:
+    """`References` of these cells."""
+    return References(sources)
 
 
 def _collect(tree: ast.AST, direct: dict[str, set[str]]) -> None:
-    todo: list[tuple[ast.AST, bool]] = [(tree, False)]  # (node, directly inside a class body)
+    """One pass over the tree: every name and attribute goes to the innermost function or class
+    it is in, and a function or class defined inside another is named by it (so the closure
+    reaches what it names), each node visited once."""
+    todo: list[tuple[ast.AST, str | None, bool]] = [(tree, None, False)]  # node, owner, in class
     while todo:
-        node, in_class = todo.pop()
-        for child in ast.iter_child_nodes(node):
-            todo.append((child, isinstance(node, ast.ClassDef)))
+        node, owner, in_class = todo.pop()
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             key = f".{node.name}" if in_class else node.name
-            names = direct.setdefault(key, set())
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Name):
-                    names.add(sub.id)
-                elif isinstance(sub, ast.Attribute):
-                    names.add(f".{sub.attr}")
+            direct.setdefault(key, set())
+            if owner is not None:
+                direct[owner].add(key)
+            owner = key
+        elif owner is not None and isinstance(node, ast.Name):
+            direct[owner].add(node.id)
+        elif owner is not None and isinstance(node, ast.Attribute):
+            direct[owner].add(f".{node.attr}")
+        inside_class = isinstance(node, ast.ClassDef)
+        todo.extend((child, owner, inside_class) for child in ast.iter_child_nodes(node))
 
 
 def _unqualified(name: str) -> bool:
@@ -84,7 +115,7 @@ class Breaker:
     (set by the `sub` fixture; empty outside pytest)."""
 
     retry_timeout_s: float
-    reach: dict[str, frozenset[str]] = field(default_factory=dict)
+    reach: References = field(default_factory=References)
     hung: set[str] = field(default_factory=set)
     returned: set[str] = field(default_factory=set)  # answered at least once in this run
     test: str = ""

@@ -90,13 +90,12 @@ def test_a_function_that_never_returns_costs_one_time_out_then_is_given_up(sessi
         failure.value
     )
     generation = session.generation
-    start = time.monotonic()
     for _ in range(3):
         with pytest.raises(StudentError) as failure:
             sub.spin()
         assert str(failure.value).startswith("spin was not run: spin did not return within 1 s")
         assert "so the grader stopped calling it in this run" in str(failure.value)
-    assert time.monotonic() - start < 0.5 and session.generation == generation  # no restart
+    assert session.generation == generation  # not called: no worker was started for it
     assert session.hung == {"spin"} and len(session.unanswered) == 5
     assert sub.slow(0.01) == 0.01  # other functions are called as before
 
@@ -142,10 +141,9 @@ def test_a_function_that_calls_a_hung_one_gets_the_shorter_limit_too(session):
     with pytest.raises(StudentError, match=r"within 2 s\)"):
         sub.spin()
     assert sub.uses_spin(False) == "no spin"  # under 1 s, and answers
-    start = time.monotonic()
     with pytest.raises(StudentError) as failure:
         sub.uses_spin(True)
-    assert time.monotonic() - start < 1.9
+    assert "did not finish within 1 s" in str(failure.value)
     assert "spin already ran past its limit (2 s in an earlier test), and uses_spin calls it" in (
         str(failure.value)
     )
@@ -166,7 +164,8 @@ def test_references_are_read_from_source_and_bad_cells_add_nothing():
     assert reach["helper"] == {"inner"} and reach["inner"] == frozenset()
     assert reach[".forward"] == {"helper", "inner"}
     assert reach[".step"] == {".forward", "helper", "inner"}
-    assert reach["Model"] >= {".forward", "helper", "inner"}  # what its methods name
+    assert reach["Model"] >= {".forward", ".step", "helper", "inner"}
+    assert reach["not defined"] == frozenset()
 
 
 CATCHING_TESTS = '''
@@ -526,3 +525,15 @@ def test_a_function_that_crashes_the_worker_twice_in_a_row_is_given_up(session):
         str(failure.value)
     )
     assert "stopped calling it" in str(failure.value) and session.restarts == restarts
+
+
+def test_references_of_a_huge_or_hostile_notebook_cost_little():
+    """The grader parses the student's source: past MAX_SOURCE_CHARS it stops (no parse of a
+    50 MB notebook), and a long chain of functions is closed in linear time (once per name)."""
+    from dlhw.autograder import breaker
+
+    chain = "\n".join(f"def f{i}():\n    return f{i + 1}()" for i in range(20_000))
+    reach = references([chain])  # ~0.3 s here; a quadratic closure would take minutes
+    assert len(reach["f0"]) == 19_999 and len(reach["f10"]) == 19_989
+    big = ["x = 1\n" * (breaker.MAX_SOURCE_CHARS // 6 + 1), "def late():\n    return 1"]
+    assert references(big).get("late") == frozenset() and "late" not in references(big).direct
