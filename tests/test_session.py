@@ -537,3 +537,24 @@ def test_references_of_a_huge_or_hostile_notebook_cost_little():
     assert len(reach["f0"]) == 19_999 and len(reach["f10"]) == 19_989
     big = ["x = 1\n" * (breaker.MAX_SOURCE_CHARS // 6 + 1), "def late():\n    return 1"]
     assert references(big).get("late") == frozenset() and "late" not in references(big).direct
+
+
+def test_methods_and_operators_are_shortened_but_never_given_up():
+    """Methods are named without their class: one that hangs in one class must not stop a
+    same-named method of another class from being called, so the breaker never gives them up.
+    A function or class with the same two time-outs is given up."""
+    from dlhw.autograder.breaker import Breaker, GivenUp
+
+    breaker = Breaker(retry_timeout_s=1.0)
+    for name in (".forward", "operator mul", "Model", "train"):
+        runs = frozenset({name})
+        assert breaker.limit(runs, 10.0) == (10.0, "")
+        breaker.timed_out(runs, 10.0, 10.0)
+        limit, why = breaker.limit(runs, 10.0)
+        assert limit == 1.0 and "already ran past its limit (10 s" in why
+        breaker.timed_out(runs, 1.0, 10.0)
+        if name in ("Model", "train"):
+            with pytest.raises(GivenUp, match=f"{name} did not return within 1 s"):
+                breaker.limit(runs, 10.0)
+        else:
+            assert breaker.limit(runs, 10.0)[0] == 1.0  # still called, under the short limit
