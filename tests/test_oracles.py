@@ -266,6 +266,62 @@ def test_a_damaged_or_pickled_store_is_a_clear_error(tmp_path):
     assert oracle_store.load(tmp_path / "absent.npz").entries == {}
 
 
+def test_store_keeps_every_kind_dtype_and_shape(tmp_path):
+    values = {
+        "scalars": (2.5, 7, np.float32(1.5)),
+        "arrays": (np.arange(6, dtype=np.float32).reshape(2, 3), np.array(True), np.zeros((0, 4))),
+        "nested": ((np.arange(3, dtype=np.int64), (np.float64(-0.0),)), np.eye(2)[None]),
+    }
+    records = {k: (oracle_store.check_value(v, k), "inputs") for k, v in values.items()}
+    path = tmp_path / STORE_NAME
+    oracle_store.save(path, records, {"torch": "none"})
+    loaded = oracle_store.load(path)
+    for key, (value, _) in records.items():
+        stored = loaded.entries[key]
+        assert oracle_store.same_value(value, stored), key
+        back, original = oracle_store.thaw(stored), oracle_store.thaw(value)
+        flat_back = [back] if not isinstance(back, tuple) else list(_leaves(back))
+        flat_original = [original] if not isinstance(original, tuple) else list(_leaves(original))
+        assert [type(v) for v in flat_back] == [type(v) for v in flat_original]
+        for a, b in zip(flat_back, flat_original, strict=True):
+            if isinstance(a, np.ndarray):  # the same shape and dtype, 0-d arrays included
+                assert (a.shape, a.dtype) == (b.shape, b.dtype) and np.array_equal(a, b)
+            else:
+                assert a == b
+
+
+def _leaves(value):
+    for v in value:
+        if isinstance(v, tuple):
+            yield from _leaves(v)
+        else:
+            yield v
+
+
+def test_a_store_that_points_outside_its_pools_or_is_old_is_a_clear_error(tmp_path):
+    path = tmp_path / STORE_NAME
+    oracle_store.save(path, {"k": (oracle_store.check_value(np.ones(3), "k"), "")}, {})
+    with np.load(path, allow_pickle=False) as npz:
+        members = {name: npz[name] for name in npz.files}
+    index = json.loads(bytes(members["__index__"]).decode())
+    for value, message in (
+        (["array", ["pool_f8", 1, [3]]], "outside its pool"),
+        (["array", ["pool_f8", -1, [1]]], "outside its pool"),
+        (["array", ["pool_c16", 0, [1]]], "bad value description"),
+        (["array", 0], "bad value description"),
+    ):
+        index["entries"]["k"]["value"] = value
+        members["__index__"] = np.frombuffer(json.dumps(index).encode(), dtype=np.uint8)
+        np.savez(path, **members)
+        with pytest.raises(StoreError, match=message):
+            oracle_store.load(path)
+    index["format"] = 1
+    members["__index__"] = np.frombuffer(json.dumps(index).encode(), dtype=np.uint8)
+    np.savez(path, **members)
+    with pytest.raises(StoreError, match="record the oracles again"):
+        oracle_store.load(path)
+
+
 def test_oracle_results_must_be_numbers_or_numeric_arrays():
     for bad in ([1.0], {"a": 1.0}, "1.0", np.array(["a"]), None):
         with pytest.raises(TypeError, match="return a number, a numeric array"):
