@@ -88,15 +88,28 @@ def as_weights(w, shape, name: str) -> np.ndarray:
     return arr.astype(np.float64)
 
 
-def normal_cdf(x: np.ndarray, std: float) -> np.ndarray:
-    return 0.5 * (1.0 + np.array([math.erf(v / (std * math.sqrt(2.0))) for v in x]))
-
-
 # The distribution functions are compared on a grid of 4,001 points over +-6 standard
 # deviations: the largest gap on the grid is at most the supremum DKW bounds (so a correct
 # submission fails no more often), and F moves by at most 0.0012 between grid points, far less
 # than the 0.04 gap of a wrong distribution.
 GRID = np.linspace(-6.0, 6.0, 4001)
+# The standard normal's distribution function on the grid, the same for every std (the grid is in
+# standard deviations): computed once, not per test.
+NORMAL_CDF = 0.5 * (1.0 + np.array([math.erf(v / math.sqrt(2.0)) for v in GRID]))
+
+
+def empirical_cdf(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The share of w's entries below each point of x, an increasing grid of equal steps.
+
+    Counted as F_n(x-) = #{w < x} / n (the left limit of the empirical distribution function):
+    for a continuous F, DKW bounds sup |F_n(x-) - F(x)| by the same eps as sup |F_n(x) - F(x)|.
+    numpy's histogram bins equal steps arithmetically, ~2 ms for 210,000 entries, where sorting
+    them took ~12 ms (its last bin is closed: the count at the grid's end also takes entries
+    equal to it, which DKW bounds just the same)."""
+    v = w.ravel()
+    counts, _ = np.histogram(v, bins=len(x) - 1, range=(x[0], x[-1]))
+    below = np.count_nonzero(v < x[0])
+    return np.concatenate(([below], below + np.cumsum(counts))) / v.size
 
 
 def check_distribution(w: np.ndarray, kind: str, std: float, name: str) -> None:
@@ -131,8 +144,8 @@ def check_distribution(w: np.ndarray, kind: str, std: float, name: str) -> None:
             f"{name}: no entry comes near the bound {bound:.6g} (the largest is {top:.6g})"
         )
     x = GRID * std
-    cdf = np.clip((x + bound) / (2 * bound), 0.0, 1.0) if kind == "uniform" else normal_cdf(x, std)
-    empirical = np.searchsorted(np.sort(w.ravel()), x, side="right") / n
+    cdf = np.clip((x + bound) / (2 * bound), 0.0, 1.0) if kind == "uniform" else NORMAL_CDF
+    empirical = empirical_cdf(w, x)
     gap = float(np.max(np.abs(empirical - cdf)))
     eps = math.sqrt(math.log(2 / DKW_P) / (2 * n))
     assert gap <= eps, (
