@@ -193,3 +193,19 @@ def test_cli_batch_refuses_a_missing_folder(tmp_path: Path, capsys) -> None:
 
     assert main(["batch", "hw1", str(tmp_path / "nope"), "-o", str(tmp_path / "out")]) == 1
     assert "not a folder of submissions" in capsys.readouterr().err
+
+
+def test_a_job_warms_up_the_grading_code_without_torch():
+    """A batch grades with recorded oracles: its jobs import pytest and the grader, not torch."""
+    probe = (
+        "import sys\n"
+        "from dlhw.autograder.batch import _warm_up\n"
+        "from dlhw.autograder.confinement import Limits\n"
+        "_warm_up('hw1', Limits(), None)\n"
+        "print(sorted(m for m in ('torch', 'pytest', 'dlhw.autograder.grading') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == "['dlhw.autograder.grading', 'pytest']"
