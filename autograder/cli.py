@@ -10,18 +10,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dlhw.autograder import feedback
-from dlhw.autograder.confinement import Limits
-from dlhw.autograder.gradescope import DEFAULT_RUN_TIMEOUT_S, BuildSettings, build_autograder_zip
-from dlhw.autograder.grading import GradeOutcome, grade
-from dlhw.autograder.handout import LeakError, build_handout
-from dlhw.autograder.homeworks import ManifestError, get_homework, homeworks
-from dlhw.autograder.oracles import Mode, OracleRun
-from dlhw.autograder.policy import apply_policy, read_metadata
-from dlhw.autograder.reporter import VISIBILITIES
-from dlhw.autograder.results import UnsafeResultsPath, check_results_path, write_results
-from dlhw.autograder.stubgen import check_assignment, write_assignment
-from dlhw.autograder.wire.text import clean
+# Before numpy is imported: the grader's own numpy compares values and needs one BLAS thread.
+# OpenBLAS otherwise starts a thread per core at import, and they spin: ~0.1 s of CPU per
+# grading run on this 2-core machine (20 ms of wall time here, all of it on Gradescope's one
+# CPU). A value set by the caller wins; the worker's environment sets its own (confinement.py).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from dlhw.autograder import feedback  # noqa: E402 - after the thread setting above
+from dlhw.autograder.confinement import Limits  # noqa: E402
+from dlhw.autograder.gradescope import DEFAULT_RUN_TIMEOUT_S, BuildSettings, build_autograder_zip  # noqa: E402
+from dlhw.autograder.grading import GradeOutcome, grade  # noqa: E402
+from dlhw.autograder.handout import LeakError, build_handout  # noqa: E402
+from dlhw.autograder.homeworks import ManifestError, get_homework, homeworks  # noqa: E402
+from dlhw.autograder.oracles import Mode, OracleRun  # noqa: E402
+from dlhw.autograder.policy import apply_policy, read_metadata  # noqa: E402
+from dlhw.autograder.reporter import VISIBILITIES  # noqa: E402
+from dlhw.autograder.results import UnsafeResultsPath, check_results_path, write_results  # noqa: E402
+from dlhw.autograder.stubgen import check_assignment, write_assignment  # noqa: E402
+from dlhw.autograder.wire.text import clean  # noqa: E402
 
 DEFAULTS = Limits()
 

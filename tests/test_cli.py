@@ -119,3 +119,23 @@ def test_close_upload_closes_a_readable_upload_once(tmp_path):
     link = tmp_path / "link.ipynb"
     link.symlink_to(upload)
     assert "not closed" in close_upload(link)[0]  # never through a link
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "1 1"), ("2", "2 ")])
+def test_the_cli_gives_its_numpy_one_blas_thread_unless_told(given, expected):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    probe = (
+        "import os, sys\n"
+        "import dlhw.autograder.cli\n"
+        "assert 'numpy' in sys.modules\n"
+        # OpenBLAS starts its threads when numpy is imported: one thread in all means the
+        # setting came first.
+        "print(os.environ['OPENBLAS_NUM_THREADS'], len(os.listdir('/proc/self/task')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith(expected)  # a caller's own setting is kept
