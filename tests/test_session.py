@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import time
@@ -558,3 +559,12 @@ def test_methods_and_operators_are_shortened_but_never_given_up():
                 breaker.limit(runs, 10.0)
         else:
             assert breaker.limit(runs, 10.0)[0] == 1.0  # still called, under the short limit
+
+
+def test_the_worker_pipes_hold_a_mebibyte_so_large_arrays_cross_in_few_writes(session):
+    session.run_cells([(0, "import numpy as np\ndef big():\n    return np.arange(300_000.0)")])
+    worker = session._worker
+    assert worker is not None
+    for fd in (worker.channel.read_fd, worker.channel.write_fd):
+        assert fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) >= 1 << 20
+    assert np.array_equal(session.call("big", (), {})["value"], np.arange(300_000.0))
