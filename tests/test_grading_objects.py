@@ -34,7 +34,7 @@ def objects_held():
     import gc
     from dlhw.autograder.worker.object_table import ObjectTable
 
-    gc.unfreeze()  # the worker freezes older objects during a request
+    gc.unfreeze()  # the worker freezes the objects that predate the tests
     return sum(len(o.objects) for o in gc.get_objects() if type(o) is ObjectTable)
 """
 

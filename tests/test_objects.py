@@ -62,7 +62,7 @@ def forge_objects():
     import gc
     from dlhw.autograder.worker.object_table import ObjectTable
 
-    gc.unfreeze()  # the worker freezes older objects during a request
+    gc.unfreeze()  # the worker freezes the objects that predate the tests
     table = next(o for o in gc.get_objects() if type(o) is ObjectTable)
     table._intern = lambda obj, slot: 10**12
 
@@ -484,6 +484,42 @@ def test_kept_values_are_released_with_the_test(sub):
     sub.release()
     with pytest.raises(GraderError, match="after it was released"):
         _ = kept.value
+
+
+CYCLES = """
+FINALIZED = []
+
+
+class Loop:
+    def __init__(self, tag):
+        self.me, self.tag = self, tag  # a reference cycle: only the collector frees it
+
+    def __del__(self):
+        FINALIZED.append(self.tag)
+
+
+def finalized():
+    return list(FINALIZED)
+
+
+made_by_a_cell = Loop("cell")
+"""
+
+
+def test_objects_in_cycles_are_finalized_at_release_and_after_a_later_cell():
+    """The worker freezes the objects that predate the tests out of its collections: a test's
+    objects in cycles are still finalized when it releases them, and the notebook's own garbage
+    when a cell run after the tests drops it."""
+    with Session(LIMITS) as session:
+        session.run_cells([(0, CYCLES)])
+        sub = Submission(session, classes={"Loop": ClassSpec()})
+        sub.Loop("test")
+        assert sub.finalized() == []
+        sub.release()
+        assert sub.finalized() == ["test"]
+        session.run_cells([(1, "made_by_a_cell = None")])
+        assert sub.finalized() == ["test", "cell"]
+        sub.release()
 
 
 def test_kept_values_cannot_be_forged_or_misread(sub, session):

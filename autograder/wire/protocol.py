@@ -63,7 +63,8 @@ class Ref:
     cls: str  # the declared class the object is an instance of
 
 
-def _ref_fields(id_: object, epoch: object, cls: object) -> Ref:
+def _ref_fields(id_: object, epoch: object, cls: object) -> list[Any]:
+    """The fields of a reference as they travel, checked."""
     if not (
         type(id_) is int
         and type(epoch) is int
@@ -73,7 +74,7 @@ def _ref_fields(id_: object, epoch: object, cls: object) -> Ref:
         and 0 < len(cls) <= MAX_CLASS_NAME
     ):
         raise ProtocolError("malformed reference")
-    return Ref(id_, epoch, cls)
+    return [id_, epoch, cls]
 
 
 def _describe(obj: object) -> str:
@@ -83,14 +84,13 @@ def _describe(obj: object) -> str:
     )
 
 
-_INLINE = (int, str, type(None))  # exact types that encode as themselves
+_INLINE = (int, str, bool, type(None))  # exact types that encode as themselves
 _DECODE_INLINE = (int, float, bool, type(None))  # exact types that decode as themselves
 
 
 class _Encoder:
     def __init__(self, max_bytes: int) -> None:
         self.buffers: list[bytes] = []
-        self.items = 0
         self.max_bytes = max_bytes
         self.array_bytes = 0
 
@@ -105,29 +105,28 @@ class _Encoder:
             )
 
     def encode(self, obj: Any, depth: int = 0) -> Any:
-        self.items += 1
         if depth > MAX_DEPTH:
             raise ProtocolError(f"value is nested deeper than {MAX_DEPTH} levels")
-        # Exact type checks: a subclass of int or str could carry behaviour of its own.
-        if obj is None or type(obj) in (bool, int, str):
+        # Exact type checks: a subclass of int or str could carry behaviour of its own. The
+        # commonest types first (a batch of object steps is lists of refs, names and numbers).
+        kind = type(obj)
+        if kind in _INLINE:
             return obj
+        if kind is list:
+            # Ints, strings and None inline (most items of a batch of object steps): no call each.
+            return [x if type(x) in _INLINE else self.encode(x, depth + 1) for x in obj]
+        if kind is Ref:
+            return {"__ref__": _ref_fields(obj.id, obj.epoch, obj.cls)}
         if type(obj) is float:
             return obj if math.isfinite(obj) else {"__float__": repr(obj)}
         if type(obj) is complex:
             return {"__complex__": [self.encode(obj.real), self.encode(obj.imag)]}
-        if type(obj) is list:
-            # Ints, strings and None inline (most items of a batch of object steps): no call each.
-            self.items += len(obj)
-            return [x if type(x) in _INLINE else self.encode(x, depth + 1) for x in obj]
         if type(obj) is tuple:
             return {"__tuple__": [self.encode(x, depth + 1) for x in obj]}
         if type(obj) is dict:
             if not all(type(k) is str for k in obj):
                 raise ProtocolError("dict keys must be strings")
             return {"__dict__": {k: self.encode(v, depth + 1) for k, v in obj.items()}}
-        if type(obj) is Ref:
-            ref = _ref_fields(obj.id, obj.epoch, obj.cls)
-            return {"__ref__": [ref.id, ref.epoch, ref.cls]}
         if type(obj) is np.random.Generator:  # by value: its bit generator's state (generators.py)
             try:
                 return {"__generator__": self.encode(generator_state(obj), depth + 1)}
@@ -198,6 +197,8 @@ class _Decoder:
         self.limits = limits
         self.items = 0
         self.text = clean if clean_text else _unchanged
+        # Exact types a list's items decode as without a call (strings too, if not cleaned).
+        self.inline = _DECODE_INLINE if clean_text else (*_DECODE_INLINE, str)
 
     def decode(self, obj: Any, depth: int = 0) -> Any:
         self.items += 1
@@ -214,7 +215,7 @@ class _Decoder:
             self.items += len(obj)
             if self.items > self.limits.max_items:
                 raise ProtocolError(f"value has more than {self.limits.max_items} items")
-            return [x if type(x) in _DECODE_INLINE else self.decode(x, depth + 1) for x in obj]
+            return [x if type(x) in self.inline else self.decode(x, depth + 1) for x in obj]
         if type(obj) is not dict:
             raise ProtocolError("malformed value in frame")
         if "__ndarray__" in obj:
@@ -222,6 +223,10 @@ class _Decoder:
         if len(obj) != 1:
             raise ProtocolError("malformed value in frame")
         ((key, inner),) = obj.items()
+        if key == "__ref__":  # the commonest (object steps and their replies)
+            if type(inner) is not list or len(inner) != 3:
+                raise ProtocolError("malformed reference")
+            return Ref(*_ref_fields(*inner))
         if key == "__tuple__" and type(inner) is list:
             return tuple(self.decode(x, depth + 1) for x in inner)
         if key == "__dict__" and type(inner) is dict:
@@ -238,10 +243,6 @@ class _Decoder:
                 return make_generator(self.decode(inner, depth + 1))
             except GeneratorError as exc:
                 raise ProtocolError(str(exc)) from None
-        if key == "__ref__":
-            if type(inner) is not list or len(inner) != 3:
-                raise ProtocolError("malformed reference")
-            return _ref_fields(*inner)
         raise ProtocolError("malformed value in frame")
 
     def _array(self, obj: dict[str, Any]) -> Any:

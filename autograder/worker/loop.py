@@ -75,6 +75,7 @@ class Worker:
 
     def run_cell(self, index: int, source: str) -> dict[str, Any] | None:
         filename = f"<cell {index + 1}>"
+        self.objects.thaw_world()  # what the cell drops is collected as the notebook's garbage
         try:
             try:
                 code = compile(source, filename, "exec")

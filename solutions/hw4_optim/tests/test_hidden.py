@@ -192,12 +192,8 @@ def numpy_adam_trajectory(
 # ---- running the student's optimizer ---------------------------------------------------------
 
 
-def read_params(opt: Any, like: list[np.ndarray], when: str) -> list[np.ndarray]:
-    """`opt.params`, checked to be a list of arrays shaped like `like`."""
-    return checked_params(opt.params, like, when)
-
-
 def checked_params(got: Any, like: list[np.ndarray], when: str) -> list[np.ndarray]:
+    """`opt.params` as read, checked to be a list of as many arrays as `like`."""
     if not isinstance(got, (list, tuple)) or len(got) != len(like):
         raise AssertionError(
             f"{when}, opt.params should be the list of {len(like)} parameter arrays the optimizer "
@@ -276,13 +272,15 @@ def test_two_optimizers_do_not_share_state(sub, name):
     """two optimizers of one class, stepped in turn, each follow their own trajectory"""
     (p1, g1), (p2, g2) = problem(400, steps=12), problem(401, steps=12)
     hyper = SETTINGS[name]
-    opt1, opt2 = getattr(sub, name)(p1, **hyper), getattr(sub, name)(p2, **hyper)
-    for t in range(12):
-        opt1.step(g1[t])
-        opt2.step(g2[t])
-    for label, opt, params, grads in (("first", opt1, p1, g1), ("second", opt2, p2, g2)):
+    with sub.batch():  # one round trip for the steps and the reads
+        opt1, opt2 = getattr(sub, name)(p1, **hyper), getattr(sub, name)(p2, **hyper)
+        for t in range(12):
+            opt1.step(g1[t])
+            opt2.step(g2[t])
+        after = opt1.params, opt2.params
+    for label, read, params, grads in (("first", after[0], p1, g1), ("second", after[1], p2, g2)):
         expected = torch_trajectory(name, params, grads, hyper)[-1]
-        got = read_params(opt, params, "after 12 steps")
+        got = checked_params(sub.value(read), params, "after 12 steps")
         for i, (g, e) in enumerate(zip(got, expected, strict=True)):
             assert_close(g, e, **F64, name=f"the {label} optimizer's params[{i}] after 12 steps")
 
@@ -295,13 +293,19 @@ def test_two_optimizers_do_not_share_state(sub, name):
 def test_updates_the_callers_arrays_in_place(sub, name):
     """updates the very arrays it was given, in place"""
     params, grads = problem(500 + OPTIMIZERS.index(name), steps=8)
-    kept = [sub.keep(p) for p in params]  # the arrays the caller (a network) holds
-    opt = getattr(sub, name)(kept, **SETTINGS[name])
-    for step in grads:
-        opt.step(step)
+    with sub.batch():  # one round trip
+        kept = [sub.keep(p) for p in params]  # the arrays the caller (a network) holds
+    with sub.batch():  # one round trip for the steps and the reads
+        opt = getattr(sub, name)(kept, **SETTINGS[name])
+        for step in grads:
+            opt.step(step)
+        # Inside a block, reading a kept value back is queued too: sub.value of the result
+        # after the block is the array as it was at this point.
+        kept_after = [sub.value(k) for k in kept]
+        params_after = opt.params
     expected = torch_trajectory(name, params, grads, SETTINGS[name])[-1]
-    for i, (k, e) in enumerate(zip(kept, expected, strict=True)):
-        after = k.value
+    for i, (k, e) in enumerate(zip(kept_after, expected, strict=True)):
+        after = sub.value(k)
         if np.array_equal(after, params[i]):
             raise AssertionError(
                 f"after 8 steps, the array passed as params[{i}] has not changed: update the "
@@ -310,7 +314,7 @@ def test_updates_the_callers_arrays_in_place(sub, name):
             )
         assert_close(after, e, **F64, name=f"the caller's params[{i}] after 8 steps", dtype=e.dtype)
     for i, (p, e) in enumerate(
-        zip(read_params(opt, params, "after 8 steps"), expected, strict=True)
+        zip(checked_params(sub.value(params_after), params, "after 8 steps"), expected, strict=True)
     ):
         assert_close(p, e, **F64, name=f"opt.params[{i}] after 8 steps")
 
@@ -320,17 +324,23 @@ def test_updates_the_callers_arrays_in_place(sub, name):
 def test_never_modifies_the_gradients(sub, name):
     """leaves the gradient arrays unchanged (and takes its steps with them)"""
     params, grads = problem(600 + OPTIMIZERS.index(name), steps=5)
-    opt = getattr(sub, name)(params, **SETTINGS[name])
-    for t, step in enumerate(grads, start=1):
-        kept = [sub.keep(g) for g in step]
-        opt.step(kept)
-        for i, (k, g) in enumerate(zip(kept, step, strict=True)):
+    with sub.batch():  # one round trip
+        kept = [[sub.keep(g) for g in step] for step in grads]
+    with sub.batch():  # one round trip: each step, then its gradients read back at once
+        opt = getattr(sub, name)(params, **SETTINGS[name])
+        read_back = []
+        for step in kept:
+            opt.step(step)
+            read_back.append([sub.value(k) for k in step])  # queued: as right after the step
+        params_after = opt.params
+    for t, (step, after) in enumerate(zip(grads, read_back, strict=True), start=1):
+        for i, (g, k) in enumerate(zip(step, after, strict=True)):
             # Nothing may change them at all: exact comparison.
-            assert_close(k.value, g, rtol=0, atol=0, name=f"grads[{i}] after step {t}")
+            assert_close(sub.value(k), g, rtol=0, atol=0, name=f"grads[{i}] after step {t}")
     # An optimizer that does nothing leaves the gradients alone too: the steps must be right.
     expected = torch_trajectory(name, params, grads, SETTINGS[name])[-1]
     for i, (p, e) in enumerate(
-        zip(read_params(opt, params, "after 5 steps"), expected, strict=True)
+        zip(checked_params(sub.value(params_after), params, "after 5 steps"), expected, strict=True)
     ):
         assert_close(p, e, **F64, name=f"opt.params[{i}] after 5 steps")
 
@@ -340,9 +350,11 @@ def test_never_modifies_the_gradients(sub, name):
 
 def first_step(sub: Any, name: str, seed: int, **hyper: Any) -> tuple[list, list, list]:
     params, grads = problem(seed, steps=1)
-    opt = getattr(sub, name)(params, **hyper)
-    opt.step(grads[0])
-    return params, grads[0], read_params(opt, params, "after the first step")
+    with sub.batch():  # one round trip
+        opt = getattr(sub, name)(params, **hyper)
+        opt.step(grads[0])
+        after = opt.params
+    return params, grads[0], checked_params(sub.value(after), params, "after the first step")
 
 
 @pytest.mark.points(1)
