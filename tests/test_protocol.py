@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from dlhw.autograder.wire.protocol import (
     Ref,
     decode_frame,
     encode_frame,
+    frame_parts,
 )
 
 
@@ -49,6 +51,60 @@ def roundtrip(value, limits: FrameLimits = DEFAULT_LIMITS):
 )
 def test_plain_values_roundtrip(value):
     assert roundtrip(value) == value and type(roundtrip(value)) is type(value)
+
+
+def test_a_large_frame_is_sent_in_parts_that_make_the_same_bytes():
+    """Arrays go out as their own bytes, after the head, not copied into one frame first."""
+    rng = np.random.default_rng(0)
+    value = {
+        "w": rng.normal(size=(300, 700)),  # 1.7 MB: over the size joined into one write
+        "f": np.asfortranarray(rng.normal(size=(40, 30))),
+        "b": np.arange(12, dtype=">i4").reshape(3, 4),
+        "scalars": (np.float32(1.5), np.asarray(2.0), np.zeros((0, 5)), np.bool_(True)),
+    }
+    parts = frame_parts(value)
+    assert len(parts) == 1 + 7 and b"".join(parts) == encode_frame(value)
+    r, w = os.pipe()
+    writes = []
+
+    def write(view: memoryview) -> None:
+        writes.append(len(view))
+        while view:
+            view = view[os.write(w, view) :]
+
+    received = {}
+    reader = threading.Thread(target=lambda: received.update(v=Channel(r, w).receive()))
+    reader.start()
+    try:
+        Channel(r, w).send(value, write)
+        reader.join(30)
+    finally:
+        os.close(r)
+        os.close(w)
+    assert writes == [len(p) for p in parts]
+    out = received["v"]
+    for key in ("w", "f", "b"):
+        np.testing.assert_array_equal(out[key], value[key])
+    for got, sent in zip(out["scalars"], value["scalars"], strict=True):
+        np.testing.assert_array_equal(got, sent)
+        assert np.asarray(got).dtype == np.asarray(sent).dtype.newbyteorder("=")
+
+
+def test_a_small_frame_is_one_write():
+    r, w = os.pipe()
+    writes = []
+
+    def write(view: memoryview) -> None:
+        writes.append(len(view))
+        os.write(w, view)
+
+    try:
+        Channel(r, w).send({"a": np.arange(10.0), "b": [1, "x"]}, write)
+        assert Channel(r, w).receive()["b"] == [1, "x"]
+    finally:
+        os.close(r)
+        os.close(w)
+    assert len(writes) == 1
 
 
 @pytest.mark.parametrize(

@@ -90,7 +90,7 @@ _DECODE_INLINE = (int, float, bool, type(None))  # exact types that decode as th
 
 class _Encoder:
     def __init__(self, max_bytes: int) -> None:
-        self.buffers: list[bytes] = []
+        self.buffers: list[bytes | memoryview] = []
         self.max_bytes = max_bytes
         self.array_bytes = 0
 
@@ -157,7 +157,9 @@ class _Encoder:
     def _array(self, arr: np.ndarray, *, scalar: bool) -> dict[str, Any]:
         if arr.dtype.byteorder == ">":  # frames carry little-endian data
             arr = arr.astype(arr.dtype.newbyteorder("<"))
-        self.buffers.append(np.ascontiguousarray(arr).tobytes())
+        # The array's own bytes, not a copy (the caller's array is already one: encode): a
+        # reply of a few MB otherwise cost two more copies, each in fresh pages.
+        self.buffers.append(np.ascontiguousarray(arr).reshape(-1).view(np.uint8).data)
         return {
             "__ndarray__": len(self.buffers) - 1,
             "dtype": arr.dtype.str,
@@ -168,6 +170,12 @@ class _Encoder:
 
 def encode_frame(message: Any, limits: FrameLimits = DEFAULT_LIMITS) -> bytes:
     """Encode a message to one frame, refusing anything that is not plain data."""
+    return b"".join(frame_parts(message, limits))
+
+
+def frame_parts(message: Any, limits: FrameLimits = DEFAULT_LIMITS) -> list[bytes | memoryview]:
+    """The frame of `message` in parts (its head, then each array's bytes), which, written one
+    after another, make `encode_frame(message)`."""
     enc = _Encoder(limits.max_total_bytes)
     body = enc.encode(message)
     header = json.dumps({"body": body, "buffers": [len(b) for b in enc.buffers]}).encode()
@@ -181,7 +189,7 @@ def encode_frame(message: Any, limits: FrameLimits = DEFAULT_LIMITS) -> bytes:
         raise ProtocolError(
             f"value is {total / 2**20:.1f} MiB, over the {limits.max_total_bytes / 2**20:.0f} MiB limit"
         )
-    return b"".join([HEADER.pack(len(header)), header, *enc.buffers])
+    return [HEADER.pack(len(header)) + header, *enc.buffers]
 
 
 def _unchanged(text: str) -> str:
@@ -328,6 +336,7 @@ def decode_frame(
     return decode_body(body, buffers, limits)
 
 
+JOIN_BELOW = 2**16  # a frame up to this size is joined and written at once
 LARGE_FRAME = 4 * 2**20  # a frame this large first frees unreachable earlier ones (gc)
 ALIGN = 64  # each array starts at a multiple of this from the (16-byte aligned) frame buffer
 
@@ -371,7 +380,13 @@ class Channel:
         self.clean_text = clean_text  # see decode_body
 
     def send(self, message: Any, write: Any = None) -> None:
-        (write or _blocking_write(self.write_fd))(memoryview(encode_frame(message, self.limits)))
+        write = write or _blocking_write(self.write_fd)
+        parts = frame_parts(message, self.limits)
+        if sum(len(p) for p in parts) <= JOIN_BELOW:
+            write(memoryview(b"".join(parts)))  # one write for a small frame
+        else:
+            for part in parts:  # the arrays' bytes as they are: no copy into one frame
+                write(memoryview(part))
 
     def receive(self, read_into: Any = None) -> Any:
         """Read one frame into memory sized from its header, after checking every size."""
