@@ -101,8 +101,12 @@ def main() -> None:
             f"run_autograder, 1 CPU + 768 MB:     median {statistics.median(shaped):.2f} s  "
             f"{[round(s, 2) for s in shaped]}"
         )
-        print(f"  peak memory of the tree {peak / 1e6:.0f} MB (limit 768 MB), limit hit {hits} times")
-        print(f"  ratio constrained/unconstrained: {statistics.median(shaped) / statistics.median(free):.2f}")
+        print(
+            f"  peak memory of the tree {peak / 1e6:.0f} MB (limit 768 MB), limit hit {hits} times"
+        )
+        print(
+            f"  ratio constrained/unconstrained: {statistics.median(shaped) / statistics.median(free):.2f}"
+        )
     finally:
         if group is not None:
             for pid in (group / "cgroup.procs").read_text().split():

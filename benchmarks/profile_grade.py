@@ -23,7 +23,7 @@ import dlhw.autograder.cli  # noqa: E402, F401 - what a grading process imports 
 
 IMPORTED = time.perf_counter()
 
-from dlhw.autograder.classspec import class_specs
+from dlhw.autograder.classspec import class_specs  # noqa: E402
 from dlhw.autograder.grading import run_tests  # noqa: E402
 from dlhw.autograder.homeworks import get_homework, homeworks  # noqa: E402
 from dlhw.autograder.notebook import graded_cells  # noqa: E402
@@ -56,7 +56,10 @@ def main() -> None:
     lap("run the cells (worker start-up)")
     run = OracleRun(Mode.LIVE if opts.live_oracles else Mode.RECORDED)
     with oracle_run(run):
-        entries, _ = run_tests([hw.public_tests, *hw.hidden_tests], Submission(session, classes=class_specs(hw.classes), functions=hw.functions))
+        entries, _ = run_tests(
+            [hw.public_tests, *hw.hidden_tests],
+            Submission(session, classes=class_specs(hw.classes), functions=hw.functions),
+        )
     lap(f"pytest: {len(entries)} tests ({run.mode.value} oracles)")
     session.close()
     lap("close the session")
