@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
@@ -20,6 +21,7 @@ from dlhw.autograder.wire.protocol import (
     decode_frame,
     encode_frame,
     frame_parts,
+    parse_header,
 )
 
 
@@ -199,6 +201,25 @@ def test_hostile_frames_are_refused_when_decoding(header, buffers, message):
     raw, bufs = _frame(header, buffers)
     with pytest.raises(ProtocolError, match=message):
         decode_frame(raw, bufs)
+
+
+def test_a_header_listing_more_buffers_than_items_is_refused_before_allocation():
+    """The sizes list is one bracket, however long: 2 million buffers of 1 byte each passed every
+    size check (2 MB of data) and cost the grader ~600 MiB (a memoryview and a 64-byte slot
+    each) before anything was decoded."""
+    n = DEFAULT_LIMITS.max_items + 1
+    header = json.dumps({"body": None, "buffers": [1] * n}).encode()
+    stream = io.BytesIO(HEADER.pack(len(header)) + header)  # no buffer bytes follow
+
+    def read_into(view: memoryview) -> None:
+        if stream.readinto(view) != len(view):
+            raise EOFError("the frame's buffers were read: none was refused")
+
+    with pytest.raises(ProtocolError, match="buffers"):
+        Channel(-1, -1).receive(read_into)
+    # As many buffers as items are still admitted (an array each is that many brackets).
+    header = json.dumps({"body": None, "buffers": [0] * DEFAULT_LIMITS.max_items}).encode()
+    assert parse_header(header)[1] == [0] * DEFAULT_LIMITS.max_items
 
 
 def test_oversized_frames_are_refused_before_allocation():

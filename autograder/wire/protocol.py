@@ -307,6 +307,12 @@ def parse_header(
     sizes = parsed.get("buffers", [])
     if type(sizes) is not list or not all(type(n) is int and n >= 0 for n in sizes):
         raise ProtocolError("frame header lists malformed buffer sizes")
+    # The list of sizes is one bracket however long: bound its length too. Every array of the
+    # body is an object, so a frame of at most `max_items` brackets needs at most that many
+    # buffers; without this, a 4 MiB header listing 2 million buffers of 0 or 1 bytes cost the
+    # receiver a memoryview each and a 64-byte slot each (~600 MiB; Channel.receive).
+    if len(sizes) > limits.max_items:
+        raise ProtocolError(f"frame header lists more than {limits.max_items} buffers")
     return parsed["body"], sizes
 
 
