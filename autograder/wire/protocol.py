@@ -305,14 +305,15 @@ def parse_header(
     if type(parsed) is not dict or "body" not in parsed:
         raise ProtocolError("frame header is malformed")
     sizes = parsed.get("buffers", [])
+    # The list of sizes is one bracket however long: bound its length too (first: checking 2
+    # million entries is work too). Every array of the body is an object, so a frame of at most
+    # `max_items` brackets needs at most that many buffers; without this, a 4 MiB header listing
+    # 2 million buffers of 0 or 1 bytes cost the receiver a memoryview each and a 64-byte slot
+    # each (~600 MiB; Channel.receive).
+    if type(sizes) is list and len(sizes) > limits.max_items:
+        raise ProtocolError(f"frame header lists more than {limits.max_items} buffers")
     if type(sizes) is not list or not all(type(n) is int and n >= 0 for n in sizes):
         raise ProtocolError("frame header lists malformed buffer sizes")
-    # The list of sizes is one bracket however long: bound its length too. Every array of the
-    # body is an object, so a frame of at most `max_items` brackets needs at most that many
-    # buffers; without this, a 4 MiB header listing 2 million buffers of 0 or 1 bytes cost the
-    # receiver a memoryview each and a 64-byte slot each (~600 MiB; Channel.receive).
-    if len(sizes) > limits.max_items:
-        raise ProtocolError(f"frame header lists more than {limits.max_items} buffers")
     return parsed["body"], sizes
 
 
