@@ -127,6 +127,7 @@ def _unflatten(spec: Any, pools: dict[str, np.ndarray]) -> Value:
     data = pools.get(pool) if isinstance(pool, str) else None
     if (
         data is None
+        or data.ndim != 1
         or not isinstance(offset, int)
         or not isinstance(shape, list)
         or not all(isinstance(n, int) and n >= 0 for n in shape)
