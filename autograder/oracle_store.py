@@ -168,9 +168,7 @@ def save(path: Path, records: dict[str, tuple[Value, str]], recorded_with: dict[
     for key in sorted(records):
         value, inputs = records[key]
         entries[key] = {"value": _flatten(value, pools, sizes), "inputs": inputs}
-    members = {
-        name: np.concatenate(parts) if parts else np.zeros(0) for name, parts in pools.items()
-    }
+    members = {name: np.concatenate(parts) for name, parts in pools.items()}  # none is empty
     index = {
         "format": FORMAT,
         "recorded_with": {
