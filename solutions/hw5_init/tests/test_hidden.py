@@ -103,8 +103,8 @@ def empirical_cdf(w: np.ndarray, x: np.ndarray) -> np.ndarray:
 
     Counted as F_n(x-) = #{w < x} / n (the left limit of the empirical distribution function):
     for a continuous F, DKW bounds sup |F_n(x-) - F(x)| by the same eps as sup |F_n(x) - F(x)|.
-    numpy's histogram bins equal steps arithmetically, ~2 ms for 210,000 entries, where sorting
-    them took ~12 ms (its last bin is closed: the count at the grid's end also takes entries
+    numpy's histogram bins equal steps arithmetically, ~1.5 ms for 210,000 entries, where sorting
+    them took ~9 ms (its last bin is closed: the count at the grid's end also takes entries
     equal to it, which DKW bounds just the same)."""
     v = w.ravel()
     counts, _ = np.histogram(v, bins=len(x) - 1, range=(x[0], x[-1]))
