@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import json
 import os
 import random
 import signal
@@ -35,6 +34,7 @@ from pathlib import Path
 
 from dlhw.autograder import cgroups
 from dlhw.autograder.cgroups import Cgroup
+from dlhw.autograder.jail import encode_config
 from dlhw.autograder.killing import converge, remove_ipc_as_owner
 from dlhw.autograder.view import JAIL, jail_config, namespaces_unavailable
 
@@ -185,7 +185,7 @@ def spawn_worker(
             cgroups=jail.cgroup.procs_files() if jail.cgroup is not None else [], root=jail.root,
         )  # fmt: skip
         return subprocess.Popen(
-            [sys.executable, "-I", "-S", str(JAIL), json.dumps(config)],
+            [sys.executable, "-I", "-S", str(JAIL), encode_config(config)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             pass_fds=(read_fd, write_fd), cwd=workdir, env={"PATH": "/usr/bin:/bin"},
             start_new_session=True,

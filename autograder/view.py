@@ -92,7 +92,7 @@ def jail_config(
     cgroups: list[str],
     root: Path,
 ) -> dict[str, Any]:
-    """The JSON jail.py reads: where to mount what, then whom to run."""
+    """The config jail.py reads: where to mount what, then whom to run."""
     course = os.path.realpath(course_root())
     mounts: list[tuple[str, str, str]] = []
     read_only = allowed_read_only()

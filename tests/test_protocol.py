@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
 import pytest
 
-from dlhw.autograder.wire.generators import BIT_GENERATORS
+from dlhw.autograder.wire.generators import BIT_GENERATOR_NAMES
 from dlhw.autograder.wire.protocol import (
     DEFAULT_LIMITS,
     HEADER,
@@ -414,9 +416,9 @@ def test_malformed_references_are_refused_when_encoding():
 # ---- numpy Generators, by value (generators.py) ----------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(BIT_GENERATORS))
+@pytest.mark.parametrize("name", sorted(BIT_GENERATOR_NAMES))
 def test_generators_cross_as_generators_in_the_same_state(name):
-    gen = np.random.Generator(BIT_GENERATORS[name](12345))
+    gen = np.random.Generator(getattr(np.random, name)(12345))
     gen.random(7)  # a state away from the seed's, with a buffered half-word for some kinds
     gen.integers(0, 2**31, size=3, dtype=np.uint32)
     out = roundtrip({"rng": gen, "more": [gen]})
@@ -478,3 +480,26 @@ def test_list_tuple_and_dict_subclasses_travel_as_their_base_type():
     assert type(out["p"]) is list and out["p"][0] == 1.0 and out["p"][1].tolist() == [0.0, 1.0]
     assert type(out["t"]) is tuple and out["t"] == (1, "a")
     assert type(out["d"]) is dict and out["d"] == {"k": [2]}
+
+
+def test_the_wire_code_imports_numpy_random_only_when_a_generator_crosses():
+    # numpy.random costs every worker ~12 ms at start; most notebooks never touch it.
+    code = (
+        "import os, sys\n"
+        "from dlhw.autograder.wire.protocol import Channel, encode_frame\n"
+        "def roundtrip(value):\n"
+        "    r, w = os.pipe()\n"
+        "    os.write(w, encode_frame(value))\n"
+        "    return Channel(r, w).receive()\n"
+        "roundtrip({'x': 1.5, 'a': __import__('numpy').zeros(3)})\n"
+        "assert 'numpy.random' not in sys.modules, 'imported at start'\n"
+        "import numpy as np\n"
+        "gen = np.random.default_rng(7)\n"
+        "out = roundtrip({'rng': gen})['rng']\n"
+        "assert type(out) is np.random.Generator and out.random() == gen.random()\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "ok", done.stderr

@@ -14,18 +14,31 @@ the test's generator. A test that wants fresh draws passes a generator in a new 
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
 
 # The bit generators numpy ships (numpy.random's own allow-list of names, as in its pickling).
-BIT_GENERATORS: dict[str, type[np.random.BitGenerator]] = {
-    "PCG64": np.random.PCG64,
-    "PCG64DXSM": np.random.PCG64DXSM,
-    "Philox": np.random.Philox,
-    "SFC64": np.random.SFC64,
-    "MT19937": np.random.MT19937,
-}
+BIT_GENERATOR_NAMES = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
+
+
+def _bit_generator_class(name: Any) -> type[np.random.BitGenerator] | None:
+    """numpy's bit generator class of that name, or None. numpy.random is imported here, when a
+    Generator is first sent or received, not at the worker's start (~12 ms of every run)."""
+    if type(name) is not str or name not in BIT_GENERATOR_NAMES:
+        return None
+    import numpy.random
+
+    kind: type[np.random.BitGenerator] = getattr(numpy.random, name)
+    return kind
+
+
+def is_generator(kind: type) -> bool:
+    """`kind` is numpy's Generator. Without numpy.random imported no Generator can exist (its
+    class lives there), so the check does not import it."""
+    random = sys.modules.get("numpy.random")
+    return random is not None and kind is random.Generator
 
 
 class GeneratorError(ValueError):
@@ -36,7 +49,7 @@ def generator_state(generator: np.random.Generator) -> dict[str, Any]:
     """The plain data that describes `generator` (its bit generator's state)."""
     bit_generator = generator.bit_generator
     name = type(bit_generator).__name__
-    if BIT_GENERATORS.get(name) is not type(bit_generator):
+    if _bit_generator_class(name) is not type(bit_generator):
         raise GeneratorError(
             f"a Generator of {name} cannot be sent; only numpy's own bit generators"
         )
@@ -49,7 +62,7 @@ def generator_state(generator: np.random.Generator) -> dict[str, Any]:
 def make_generator(state: Any) -> np.random.Generator:
     """A Generator in `state` (as `generator_state` gave it); anything else is refused."""
     name = state.get("bit_generator") if type(state) is dict else None
-    kind = BIT_GENERATORS.get(name) if type(name) is str else None
+    kind = _bit_generator_class(name)
     if kind is None:
         raise GeneratorError(f"not a numpy bit generator: {str(name)[:40]!r}")
     bit_generator = kind()

@@ -26,7 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from dlhw.autograder.wire.generators import GeneratorError, generator_state, make_generator
+from dlhw.autograder.wire.generators import (
+    GeneratorError,
+    generator_state,
+    is_generator,
+    make_generator,
+)
 from dlhw.autograder.wire.text import clean
 
 HEADER = struct.Struct("<Q")
@@ -127,7 +132,7 @@ class _Encoder:
             if not all(type(k) is str for k in obj):
                 raise ProtocolError("dict keys must be strings")
             return {"__dict__": {k: self.encode(v, depth + 1) for k, v in obj.items()}}
-        if type(obj) is np.random.Generator:  # by value: its bit generator's state (generators.py)
+        if is_generator(kind):  # by value: its bit generator's state (generators.py)
             try:
                 return {"__generator__": self.encode(generator_state(obj), depth + 1)}
             except GeneratorError as exc:
