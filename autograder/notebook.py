@@ -63,7 +63,9 @@ def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> nbformat.N
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise NotebookError(f"{path.name} is JSON but not a Jupyter notebook (no cells)")
     try:
-        nb = nbformat.reads(text, as_version=4)
+        # Parsed and converted without `nbformat.reads`, which validates too (and only logs what
+        # it finds): validated once, here, where a failure is the student's message.
+        nb = nbformat.convert(nbformat.reader.reads(text), 4)
         nbformat.validate(nb)
     except Exception as exc:  # nbformat raises several types for invalid notebooks
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

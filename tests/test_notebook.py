@@ -30,9 +30,17 @@ def write(tmp_path: Path, content: bytes | str, name: str = "hw.ipynb") -> Path:
             '{"cells": "nope", "nbformat": 4, "nbformat_minor": 5, "metadata": {}}',
             "not a valid Jupyter notebook",
         ),
+        (  # a code cell without outputs or execution_count, with a key the schema does not know
+            '{"cells": [{"cell_type": "code", "id": "a1", "source": "x = 1", "metadata": {}, '
+            '"bogus": 1}], "nbformat": 4, "nbformat_minor": 5, "metadata": {}}',
+            "not a valid Jupyter notebook",
+        ),
     ],
 )
-def test_unreadable_uploads_get_a_clear_message(tmp_path, content, message):
+@pytest.mark.parametrize("validator", ["fastjsonschema", "jsonschema"])
+def test_unreadable_uploads_get_a_clear_message(tmp_path, monkeypatch, content, message, validator):
+    # `grade` validates its one notebook with jsonschema, a batch with nbformat's default.
+    monkeypatch.setenv("NBFORMAT_VALIDATOR", validator)
     with pytest.raises(NotebookError, match=message):
         graded_cells(write(tmp_path, content))
 
