@@ -1,4 +1,4 @@
-"""Homework 3's hidden tests against hostile replies: what they cost the grader.
+"""Homework 3's hidden tests against hostile replies: what they cost the grader, whom they blame.
 
 A hidden test runs in the grader, whose memory is Gradescope's (768 MB in all): it must check a
 reply's shape and dtype before it computes anything on it. Here a submission's `Linear(400,
@@ -61,3 +61,20 @@ def test_the_init_test_refuses_a_huge_weight_reply_before_computing_on_it(tmp_pa
     assert "Linear(400, 300).W has shape (33488896,)" in report["init"], report["init"]
     # The grader alone peaks near 100 MB here; std() of the reply took it past 600 MB.
     assert report["peak"] < 300 * 2**20, f"the grader peaked at {report['peak'] / 2**20:.0f} MiB"
+
+
+def test_objects_returned_for_arrays_never_blame_the_tests(tmp_path) -> None:
+    """Linear.forward gives a Value and Linear(400, 300).W is one: numpy, asked to compare or
+    summarise them, probed `.dtype` and applied `abs`, names no class declares, and the run's
+    summary said the tests had a mistake and staff would regrade."""
+    from dlhw.autograder.grading import grade
+
+    path = tmp_path / HW.notebook_name
+    forward_gives_a_value = "Linear.forward = lambda self, X: Value(1.0)"
+    nbformat.write(notebook_from_cells([*reference_source(HW), forward_gives_a_value]), path)
+    outcome = grade(HW, path, tmp_path / "results.json")
+    assert "mistake in the tests" not in outcome.results["output"]
+    assert all("could not run this test" not in t["output"] for t in outcome.results["tests"])
+    assert "GRADER ERRORS" not in outcome.staff_log
+    public = next(t for t in outcome.results["tests"] if t["name"].startswith("public: Linear"))
+    assert "a numpy array of an object of your submission" in public["output"], public["output"]
