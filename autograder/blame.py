@@ -19,6 +19,14 @@ class GraderError(Exception):
     """A mistake in a hidden test (or the homework's declarations), not in the student's work."""
 
 
+class UndeclaredMember(GraderError, AttributeError):
+    """A member no declared class has, asked of an object of the submission: the test's mistake
+    when the test's own code asks for it. An AttributeError too, as Python's attribute protocol
+    requires: `hasattr(obj, name)` and `getattr(obj, name, default)`, with which libraries probe
+    an object (numpy asks an object it was given for `.dtype`), see a missing attribute instead
+    of a failure that would blame the tests for what the submission returned."""
+
+
 FAILURE_TEXT = {
     "timeout": "{name} did not return within the time limit ({detail}); is there an infinite loop?",
     "crash": "{name} crashed: {detail}",

@@ -269,6 +269,10 @@ def cmd_list(opts: argparse.Namespace) -> int:
     return 0
 
 
+def _not_json(word: str) -> None:
+    raise ValueError(f"{word} is not a JSON number")
+
+
 def cmd_validate(opts: argparse.Namespace) -> int:
     import jsonschema
 
@@ -276,7 +280,7 @@ def cmd_validate(opts: argparse.Namespace) -> int:
 
     path = Path(opts.results)
     try:
-        validate(json.loads(path.read_text()))
+        validate(json.loads(path.read_text(), parse_constant=_not_json))
     except OSError as exc:
         print(f"autograder: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 1

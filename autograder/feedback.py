@@ -28,6 +28,19 @@ def code_block(text: str) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
+def code_span(text: str) -> str:
+    """`text` as inline code that no backtick run inside can close, for one line of a Markdown
+    table: nothing in it is rendered (no links, images, emphasis or HTML), and its pipes are
+    escaped (GitHub's tables split rows on them even inside code)."""
+    line = " ".join(text.split())
+    if not line:
+        return ""
+    longest = max((len(run) for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if line.startswith("`") or line.endswith("`") else ""
+    return f"{fence}{pad}{line}{pad}{fence}".replace("|", r"\|")
+
+
 def _number(x: float) -> str:
     return f"{x:.8g}"
 

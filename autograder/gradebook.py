@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dlhw.autograder.feedback import code_span
+
 if TYPE_CHECKING:
     from dlhw.autograder.batch import Row
 
@@ -61,6 +63,15 @@ def _max_points(rows: list[Row]) -> dict[str, float]:
     return best
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(text: str) -> str:
+    """A text cell a spreadsheet shows as text: a student's name such as `=HYPERLINK(...)` (from
+    Gradescope's export, where students choose their names) would otherwise run as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def write_gradebook(rows: list[Row], out: Path) -> list[Path]:
     tests = test_summaries(rows)
     names = [t.name for t in tests]
@@ -70,7 +81,8 @@ def write_gradebook(rows: list[Row], out: Path) -> list[Path]:
         writer.writerow(["submission", "students", "status", "total", "max", "seconds", *names])
         for r in rows:
             writer.writerow(
-                [r.key, "; ".join(r.students), r.status, f"{r.score:g}", f"{r.max_score:g}",
+                [_text_cell(r.key), _text_cell("; ".join(r.students)), r.status,
+                 f"{r.score:g}", f"{r.max_score:g}",
                  f"{r.seconds:.2f}", *(f"{r.tests[n]:g}" if n in r.tests else "" for n in names)]
             )  # fmt: skip
     (out / "gradebook.json").write_text(
@@ -111,7 +123,9 @@ def summary_markdown(rows: list[Row], tests: list[TestSummary]) -> str:
         "|---|---:|---:|---|",
     ]
     for t in sorted(tests, key=lambda t: (t.pass_rate, t.name)):
-        reason, name = t.common_failure.replace("|", r"\|"), t.name.replace("|", r"\|")
+        # The reason quotes what a submission wrote (an exception's message): code, never
+        # Markdown, or one student's text would put links and images in the staff's summary.
+        reason, name = code_span(t.common_failure), t.name.replace("|", r"\|")
         why = f"{reason} ({t.common_count})" if t.common_count else ""
         lines.append(
             f"| {name} | {t.max_points:g} | "

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dlhw.autograder.blame import GraderError, StudentError
+from dlhw.autograder.blame import GraderError, StudentError, UndeclaredMember
 from dlhw.autograder.classspec import ClassSpec
 from dlhw.autograder.wire.operators import BINARY, REFLECTED_COMPARISON, UNARY
 from dlhw.autograder.wire.protocol import Ref
@@ -124,6 +124,12 @@ class Operand:
 
     def __index__(self) -> int:
         raise _refuse("an index")
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        # numpy would otherwise wrap the object in an object array and compute on it, sending
+        # the submission its own operators and asking the proxy for names no class declares
+        # (`abs`, `<=`, `.conjugate`): failures that would read as the tests' mistakes.
+        raise _refuse("a numpy array")
 
     def __pow__(self, other: Any, modulo: Any = None) -> Any:
         if modulo is not None:
@@ -264,7 +270,7 @@ class Pending(Operand):
         if name in objects.attributes and name not in objects.methods:
             step = Step("get", self, name, (), {}, f"object.{name}", member="attributes")
             return objects.do(step)
-        raise GraderError(
+        raise UndeclaredMember(
             f".{name} of a pending result is ambiguous or not declared by any class: "
             "declare it, or use .value first"
         )

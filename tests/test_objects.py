@@ -107,12 +107,24 @@ class Counter:
 
     def bump(self):
         self.arr += 1  # in place: the same array object every time
+
+
+class Shapeshifter:
+    """Calling the class gives an array, not an instance."""
+
+    def __new__(cls, n=1):
+        return np.zeros(n, dtype=np.uint8)
+
+
+def blob(n):
+    return np.zeros(n, dtype=np.uint8)
 '''
 TEST_CLASSES = {
     **CLASSES,
     "Crashy": ClassSpec(methods=("die", "spin")),
     "Equalish": ClassSpec(methods=("me",)),
     "Counter": ClassSpec(methods=("bump",), attributes=("arr",)),
+    "Shapeshifter": ClassSpec(),
 }
 
 
@@ -215,6 +227,58 @@ def test_equality_hashing_and_truth_stay_local(sub):
 def test_undeclared_members_blame_the_test(sub, use, message):
     with pytest.raises(GraderError, match=message):
         use(sub)
+
+
+def test_numpy_never_computes_on_objects_and_blames_the_submission(sub):
+    """An object where a test expects an array: numpy wrapped it in an object array, asked it for
+    `.dtype` and applied `abs` and `<=` (names no class declares), failures reported as the
+    tests' mistakes ("staff will regrade"), with the submission's operators run on the way."""
+    with pytest.raises(StudentError, match="a numpy array of an object of your submission"):
+        np.asarray(sub.Value(1.0))
+    with pytest.raises(StudentError, match="a numpy array of an object of your submission"):
+        np.testing.assert_allclose(sub.Value(1.0), 1.0)
+    with pytest.raises(StudentError, match="a numpy array of an object of your submission"):
+        np.asarray([sub.Value(1.0), 2.0]).std()
+    lin = sub.Linear(2, 2)
+    assert not hasattr(lin, "dtype") and getattr(lin, "shape", None) is None  # as Python's
+    with pytest.raises(GraderError, match=r"Linear\.dtype is not declared"):
+        lin.dtype  # noqa: B018 - the test's own use of an undeclared name is still its mistake
+    assert (np.float64(2.0) * sub.Value(3.0)).data == 6.0  # numbers still combine with objects
+
+
+def test_a_class_that_gives_plain_data_is_the_submissions_fault(sub):
+    """What calling a declared class gives is an object of it: an array instead (passed to
+    Sequential, say, with two more, it was too large to send: "the test's mistake")."""
+    with pytest.raises(StudentError, match=r"calling Shapeshifter\(...\) gave a ndarray"):
+        sub.Shapeshifter(3)
+
+
+def test_plain_results_that_cannot_be_sent_back_are_the_submissions_fault(sub):
+    """A batch sends earlier steps' plain results back when later steps use them: 3 results of
+    12 MiB do not fit a request (32 MiB), and the submission made them so large."""
+    lin = sub.Linear(2, 2)
+    with pytest.raises(StudentError, match="uses what blob returned, which cannot be sent back"):
+        with sub.batch():
+            parts = []
+            for _ in range(3):
+                parts.append(sub.blob(12 * 2**20))
+                sub.value(parts[-1])  # read now: sent in a request of its own
+            lin.forward(parts)
+
+
+def test_a_reply_that_fails_past_its_last_step_is_forged(sub, session, monkeypatch):
+    original = session.request
+
+    def request(message, timeout=None):
+        reply = original(message, timeout)
+        if message.get("op") != "objects":
+            return reply
+        failed = {"step": len(reply["values"]), "type": "X", "message": ""}
+        return {"ok": True, "values": reply["values"], "error": failed}
+
+    monkeypatch.setattr(session, "request", request)
+    with pytest.raises(StudentError, match="sent a malformed reply"):
+        sub.Linear(2, 2)
 
 
 @pytest.mark.parametrize(

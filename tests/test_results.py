@@ -6,6 +6,7 @@ import json
 import os
 import stat
 
+import numpy as np
 import pytest
 
 from conftest import SHARED
@@ -46,6 +47,31 @@ def test_invalid_results_become_a_grader_failure_file(tmp_path):
     assert written["score"] == 0
     assert [t["visibility"] for t in written["tests"]] == ["visible", "hidden"]
     assert "invalid results file" in written["output"]
+
+
+def _strict(word: str) -> None:
+    raise ValueError(f"{word} is not JSON")
+
+
+def test_a_mismatchs_infinite_error_is_written_as_json_can_hold_it(tmp_path, capsys):
+    """5 where 0 is expected: an infinite relative error, which Python's json writes as the bare
+    word Infinity (not JSON: strict readers refuse the whole file)."""
+    from dlhw.autograder import feedback
+    from dlhw.autograder.checks import assert_close
+    from dlhw.autograder.cli import main
+
+    with pytest.raises(AssertionError) as caught:
+        assert_close(np.array([5.0, 1.0]), np.array([0.0, 1.0]), rtol=0, atol=0, name="x")
+    output, extra = feedback.render(caught.value, str(caught.value))
+    assert extra["max_rel_error"] == float("inf")
+    test = {"name": "t", "score": 0, "max_score": 1, "output": output, "extra_data": extra}
+    write_results({"score": 0, "tests": [test]}, tmp_path / "r.json")
+    written = json.loads((tmp_path / "r.json").read_text(), parse_constant=_strict)
+    assert written["tests"][0]["extra_data"]["max_rel_error"] == "inf"
+    # The validator refuses such a file (it accepted one, as Python's json reader does).
+    (tmp_path / "bad.json").write_text('{"score": 0, "tests": [], "extra_data": {"x": Infinity}}')
+    assert main(["validate", str(tmp_path / "bad.json")]) == 1
+    assert "Infinity is not a JSON number" in capsys.readouterr().err
 
 
 def test_failure_results_are_valid_and_hide_the_traceback():

@@ -255,11 +255,15 @@ def test_linear_init(sub):
     # The initial parameters are the ones forward uses (one matmul: rtol 1e-12).
     X = rng(0).standard_normal((2, 6))
     assert_close(first.forward(X), X @ W + b, rtol=1e-12, atol=1e-12, name="forward's output")
-    big = sub.Linear(400, 300, rng=3)
+    # Its shape and dtype first: std() of a reply of any shape costs up to 16 times its size
+    # (a 32 MiB bool array: two float64 temporaries of 256 MiB each, in the grader).
+    big_W = np.asarray(sub.Linear(400, 300, rng=3).W)
+    assert big_W.shape == (400, 300), f"Linear(400, 300).W has shape {big_W.shape}"
+    assert big_W.dtype.kind == "f", f"Linear(400, 300).W has dtype {big_W.dtype}, not float"
     # 120,000 draws: the sample std of N(0, s^2) has relative standard error 1/sqrt(2N) = 0.2%.
     # A 5% band is 25 standard errors wide (a correct init fails with probability < 1e-100),
     # while 1/in, 1/sqrt(out), sqrt(2/in) or no scaling are off by 13% or more.
-    assert_close(np.asarray(big.W).std(), 1 / np.sqrt(400), rtol=0.05, atol=0, name="W's std")
+    assert_close(big_W.std(), 1 / np.sqrt(400), rtol=0.05, atol=0, name="W's std")
 
 
 @pytest.mark.points(3)

@@ -1,0 +1,80 @@
+"""Homework 3's hidden tests against hostile replies: what they cost the grader, whom they blame.
+
+A hidden test runs in the grader, whose memory is Gradescope's (768 MB in all): it must check a
+reply's shape and dtype before it computes anything on it. Here a submission's `Linear(400,
+300).W` is a 32 MiB bool array (a reply just under the size limit); `np.std` of a bool array makes
+two float64 temporaries of 8 times its size each, 512 MiB in the grader, had the init test not
+refused the shape first.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import nbformat
+
+from conftest import notebook_from_cells, reference_source
+from dlhw.autograder.homeworks import get_homework
+
+HW = get_homework("hw3")
+
+BOOL_WEIGHTS = """
+_init = Linear.__init__
+
+
+def _bool_init(self, n_in, n_out, rng=None):
+    _init(self, n_in, n_out, rng=rng)
+    if n_in == 400:
+        self.W = np.ones(32 * 2**20 - 2**16, dtype=bool)
+
+
+Linear.__init__ = _bool_init
+"""
+
+GRADER = textwrap.dedent(
+    """
+    import json, resource, sys
+    from pathlib import Path
+    from dlhw.autograder.grading import grade
+    from dlhw.autograder.homeworks import get_homework
+    hw = get_homework("hw3")
+    outcome = grade(hw, Path(sys.argv[1]), Path(sys.argv[2]), tests=hw.hidden_tests)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    init = next(t for t in outcome.results["tests"] if t["name"].startswith("Linear(in, out"))
+    print(json.dumps({"peak": peak, "init": init["output"]}))
+    """
+)
+
+
+def test_the_init_test_refuses_a_huge_weight_reply_before_computing_on_it(tmp_path) -> None:
+    path = tmp_path / HW.notebook_name
+    nbformat.write(notebook_from_cells([*reference_source(HW), BOOL_WEIGHTS]), path)
+    done = subprocess.run(
+        [sys.executable, "-c", GRADER, str(path), str(tmp_path / "results.json")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "Linear(400, 300).W has shape (33488896,)" in report["init"], report["init"]
+    # The grader alone peaks near 100 MB here; std() of the reply took it past 600 MB.
+    assert report["peak"] < 300 * 2**20, f"the grader peaked at {report['peak'] / 2**20:.0f} MiB"
+
+
+def test_objects_returned_for_arrays_never_blame_the_tests(tmp_path) -> None:
+    """Linear.forward gives a Value and Linear(400, 300).W is one: numpy, asked to compare or
+    summarise them, probed `.dtype` and applied `abs`, names no class declares, and the run's
+    summary said the tests had a mistake and staff would regrade."""
+    from dlhw.autograder.grading import grade
+
+    path = tmp_path / HW.notebook_name
+    forward_gives_a_value = "Linear.forward = lambda self, X: Value(1.0)"
+    nbformat.write(notebook_from_cells([*reference_source(HW), forward_gives_a_value]), path)
+    outcome = grade(HW, path, tmp_path / "results.json")
+    assert "mistake in the tests" not in outcome.results["output"]
+    assert all("could not run this test" not in t["output"] for t in outcome.results["tests"])
+    assert "GRADER ERRORS" not in outcome.staff_log
+    public = next(t for t in outcome.results["tests"] if t["name"].startswith("public: Linear"))
+    assert "a numpy array of an object of your submission" in public["output"], public["output"]
