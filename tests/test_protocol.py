@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -281,14 +282,29 @@ def random_json(r: np.random.Generator, depth: int = 0):
     return obj
 
 
+def _buffers_named(body: Any) -> set[Any]:
+    if isinstance(body, dict):
+        index = body.get("__ndarray__")
+        found = {index} if type(index) is int else set()
+        return found.union(*(_buffers_named(v) for v in body.values()))
+    if isinstance(body, list):
+        return set().union(*(_buffers_named(v) for v in body))
+    return set()
+
+
 def test_fuzzed_frame_bodies_decode_or_raise_protocol_error():
     """Random JSON bodies of the decoder's own shapes: plain data out, or a ProtocolError; never
     ValueError, TypeError or any other exception (the grader would take those as its own bug)."""
     r = np.random.default_rng(8)
     buffers = [bytes(8), bytes(16), bytes(1)]
+    # Arrays for the buffers a body leaves unused (a frame must use every buffer it lists).
+    fillers = [_array_entry(0, 1), _array_entry(1, 2), {**_array_entry(2, 1), "dtype": "|u1"}]
     decoded = 0
     for _ in range(5000):
-        header = json.dumps({"body": random_json(r), "buffers": [8, 16, 1]}).encode()
+        body = random_json(r)
+        used = _buffers_named(body)
+        body = {"__tuple__": [body, *(f for i, f in enumerate(fillers) if i not in used)]}
+        header = json.dumps({"body": body, "buffers": [8, 16, 1]}).encode()
         try:
             decode_frame(header, buffers)
             decoded += 1
@@ -503,3 +519,31 @@ def test_the_wire_code_imports_numpy_random_only_when_a_generator_crosses():
         [sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def _array_entry(index: int, n: int) -> dict[str, Any]:
+    return {"__ndarray__": index, "dtype": "<f8", "shape": [n], "scalar": False}
+
+
+def test_a_frame_with_a_buffer_no_array_uses_is_refused():
+    # A worker writing frames of its own could otherwise send a small array beside a large
+    # buffer nothing refers to: the array, a view of the frame, would keep it all alive.
+    body = {"__tuple__": [_array_entry(0, 1)]}
+    header = json.dumps({"body": body, "buffers": [8, 2**20]}).encode()
+    with pytest.raises(ProtocolError, match="no array uses"):
+        decode_frame(header, [memoryview(bytearray(8)), memoryview(bytearray(2**20))])
+
+
+def test_a_small_array_does_not_keep_its_large_frame_alive():
+    big, small = 2**17, 4  # float64 counts
+    frame = memoryview(bytearray(8 * (big + small)))
+    bufs = [frame[: 8 * big], frame[8 * big :]]
+    header = json.dumps(
+        {"body": {"__tuple__": [_array_entry(0, big), _array_entry(1, small)]},
+         "buffers": [8 * big, 8 * small]}
+    ).encode()  # fmt: skip
+    large, little = decode_frame(header, bufs)
+    assert not np.shares_memory(little, np.frombuffer(frame, dtype=np.uint8))
+    assert little.flags.owndata and little.flags.writeable
+    # The large one stays a view: a reply of the largest admitted size costs its size once.
+    assert np.shares_memory(large, np.frombuffer(frame, dtype=np.uint8))

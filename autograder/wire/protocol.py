@@ -207,6 +207,7 @@ class _Decoder:
     ) -> None:
         self.buffers = buffers
         self.used: set[int] = set()
+        self.frame_bytes = sum(len(b) for b in buffers)
         self.limits = limits
         self.items = 0
         self.text = clean if clean_text else _unchanged
@@ -289,7 +290,10 @@ class _Decoder:
         # No copy: the array is a view of the frame's own (writable, aligned) buffer memory, so a
         # reply of the largest admitted size costs its size once in the grader, not three times.
         arr = np.frombuffer(data, dtype=dtype).reshape(shape)
-        if not arr.flags.writeable:  # a bytes buffer (tests, small frames): own a copy
+        # A copy when the buffer is read-only (bytes: tests, small frames), and when the array is
+        # under half its frame: a view keeps the whole frame alive, so a small array kept by a
+        # test, sent beside a large one the test drops, would pin up to the frame's limit.
+        if not arr.flags.writeable or 2 * len(data) < self.frame_bytes:
             arr = arr.copy()
         return arr[()] if obj["scalar"] and arr.ndim == 0 else arr
 
@@ -334,7 +338,12 @@ def decode_body(
     Strings are cleaned (text.py) unless `clean_text` is False: the worker's side, which receives
     only what the grader sends (cells exactly as written, test arguments), passes False."""
     try:
-        return _Decoder(buffers, limits, clean_text).decode(body)
+        decoder = _Decoder(buffers, limits, clean_text)
+        value = decoder.decode(body)
+        if len(decoder.used) != len(buffers):
+            # Memory no value holds, which views of the frame would keep alive (see _array).
+            raise ProtocolError("the frame has buffers that no array uses")
+        return value
     except ProtocolError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError) as exc:
