@@ -66,6 +66,14 @@ BUGS = {
                 return np.abs(Z)
         """,
     },
+    # In place: right values, but the caller's Z is overwritten (the notebook says leave it).
+    "relu_modifies_its_input": {
+        "relu": """
+            def relu(Z):
+                Z[Z < 0] = 0
+                return Z
+        """,
+    },
     # ---- two_layer_forward ----
     # The nonlinearity forgotten: a linear model, relu never applied.
     "forward_without_relu": {

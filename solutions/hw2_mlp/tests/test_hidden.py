@@ -222,6 +222,17 @@ def test_relu_any_shape(sub):
             )  # fmt: skip
 
 
+@pytest.mark.points(1)
+@pytest.mark.tags("relu")
+def test_relu_leaves_its_input_unchanged(sub):
+    """relu: returns a new array and leaves Z unchanged"""
+    Z = rng(6).standard_normal((5, 4))
+    call = sub.relu.with_args(Z)  # also gives Z as relu left it
+    # Exact, as in test_relu_values; Z must not change at all.
+    assert_close(call.value, torch_relu(Z), rtol=1e-12, atol=0, name="relu(Z)")
+    assert_close(call.args[0], Z, rtol=0, atol=0, name="Z after relu(Z)")
+
+
 # ---- two_layer_forward -----------------------------------------------------------------------
 
 
