@@ -66,6 +66,38 @@ def test_log_ratio_constants(reference, hidden):
         assert logs[k].std() <= hidden.SPREAD * 1.3, (k, logs[k].std())
 
 
+def one_w_for_every_layer(depth: int, width: int, sigma2: float, seed: int) -> np.ndarray:
+    """The bug the layer-spread test exists for: W drawn once and reused by every layer."""
+    rng = np.random.default_rng(seed)
+    h = rng.standard_normal((200, width))
+    W = rng.normal(0.0, math.sqrt(sigma2), size=(width, width))
+    norms = np.empty(depth)
+    for layer in range(depth):
+        h = np.maximum(h @ W, 0.0)
+        norms[layer] = np.linalg.norm(h, axis=1).mean()
+    return norms
+
+
+@pytest.mark.slow
+def test_layer_spread_constants(reference, hidden):
+    def spread(norms: np.ndarray) -> float:
+        return float(np.diff(np.log(norms))[20:].std())
+
+    fresh = np.array(
+        [
+            spread(reference["activation_norms"](50, 100, 0.02, n_samples=200, rng=s))
+            for s in range(60)
+        ]
+    )
+    tied = np.array([spread(one_w_for_every_layer(50, 100, 0.02, s)) for s in range(60)])
+    # Hidden test: mean 0.109, standard deviation <= LAYER_SPREAD_SD (0.016) per network; over 60
+    # networks the sample mean is within 4 x 0.016 / sqrt(60) = 0.008 of the true one. One W for
+    # every layer: mean 0.007 (0.007 / sqrt(60) = 0.001 for the mean of 60).
+    assert abs(fresh.mean() - hidden.LAYER_SPREAD) <= 0.01, fresh.mean()
+    assert fresh.std() <= hidden.LAYER_SPREAD_SD * 1.3, fresh.std()
+    assert tied.mean() <= 0.02, tied.mean()
+
+
 def test_generators_of_every_kind_reach_the_reference_as_generators(reference):
     for name in ("PCG64", "MT19937", "Philox", "SFC64"):
         a = reference["xavier_normal"](3, 4, rng=np.random.Generator(getattr(np.random, name)(1)))
