@@ -279,6 +279,22 @@ BUGS = {
                 self.b = np.zeros((1, out_features))
         """,
     },
+    # rng=None replaced by a fixed seed: every layer of a network starts with the same weights.
+    "linear_rng_none_is_seed_zero": {
+        "Linear.__init__": """
+            def __init__(self, in_features, out_features, rng=None):
+                r = np.random.default_rng(0 if rng is None else rng)
+                self.W = r.standard_normal((in_features, out_features)) / np.sqrt(in_features)
+                self.b = np.zeros((1, out_features))
+        """,
+    },
+    # MSE's N counted as rows times columns: right for 2-D predictions only.
+    "mse_count_of_two_dimensions": {
+        "MSELoss.backward": """
+            def backward(self):
+                return 2.0 * self.diff / (self.diff.shape[0] * self.diff.shape[1])
+        """,
+    },
     # Tanh overwrites its input in place: after a Sigmoid, whose cached output it is, the
     # Sigmoid's backward uses tanh(s) instead of s.
     "tanh_overwrites_its_input": {

@@ -263,8 +263,14 @@ def test_linear_init(sub):
 
 
 @pytest.mark.points(1)
-def test_linear_init_from_a_generator(sub):
-    """Linear(in, out, rng=a numpy Generator): W is drawn from that generator"""
+def test_linear_init_rng_none_and_generator(sub):
+    """Linear(in, out, rng): None draws fresh weights, a numpy Generator is drawn from"""
+    # Two fresh draws of 18 continuous values coincide only if the generator was not fresh.
+    fresh, again = np.asarray(sub.Linear(6, 3).W), np.asarray(sub.Linear(6, 3, rng=None).W)
+    assert not np.array_equal(fresh, again), (
+        "Linear(6, 3) twice gave the same W: with rng=None each layer needs fresh weights "
+        "(np.random.default_rng(None)), or every layer of a network starts alike"
+    )
     # A Generator crosses by value (dlhw.autograder.wire.generators): each call gets a fresh
     # copy in the state the test made it in, so two generators seeded alike must give one W.
     lin = sub.Linear(6, 3, rng=rng(7))
@@ -488,10 +494,12 @@ def test_softmax_cross_entropy_large_logits(sub):
 
 
 @pytest.mark.points(2)
-@pytest.mark.parametrize("shape", [(1, 1), (6, 3), (4, 7)], ids=["1x1", "6x3", "4x7"])
+@pytest.mark.parametrize(
+    "shape", [(1, 1), (6, 3), (4, 7), (5,), (2, 3, 2)], ids=["1x1", "6x3", "4x7", "1d", "3d"]
+)
 def test_mse_loss(sub, shape):
-    """MSELoss: the mean over every entry and dpred against torch"""
-    r = rng(600 + shape[1])
+    """MSELoss: the mean over every entry and dpred against torch (any shape)"""
+    r = rng(600 + shape[-1])
     pred, target = r.standard_normal(shape), r.standard_normal(shape)
     loss_t, d_t = torch_loss("mse", pred, target)
     mse = sub.MSELoss()
