@@ -51,6 +51,17 @@ def test_first_layer_norm_constants(reference, width):
     assert 0.975 <= ratios.mean() <= 0.995 and ratios.std() <= 0.022, (ratios.mean(), ratios.std())
 
 
+def test_first_layer_ratio_does_not_depend_on_sigma2(reference):
+    """The hidden first-layer test uses the constants measured under 2/n for 1/n too."""
+    for seed in range(5):
+        ratios = [
+            reference["activation_norms"](1, 100, sigma2, n_samples=200, rng=seed)[0]
+            / (math.sqrt(sigma2 / 2) * 100)
+            for sigma2 in (2 / 100, 1 / 100)
+        ]
+        assert math.isclose(*ratios, rel_tol=1e-12), (seed, ratios)
+
+
 @pytest.mark.slow
 def test_log_ratio_constants(reference, hidden):
     logs = {}

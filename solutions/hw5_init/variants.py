@@ -185,6 +185,21 @@ BUGS = {
                 return norms
         """,
     },
+    # Each norm recorded before its layer: x, h_1, ..., h_{depth - 1} (under 2/n the input's norm
+    # is about the first layer's, so only another variance shows it).
+    "norms_recorded_before_each_layer": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                rng = np.random.default_rng(rng)
+                h = rng.standard_normal((n_samples, width))
+                norms = np.empty(depth)
+                for layer in range(depth):
+                    norms[layer] = np.linalg.norm(h, axis=1).mean()
+                    W = rng.normal(0.0, math.sqrt(sigma2), size=(width, width))
+                    h = np.maximum(h @ W, 0.0)
+                return norms
+        """,
+    },
     # rng ignored: inputs and weights from the global np.random (right statistics, not repeatable).
     "norms_ignore_rng": changed(
         "activation_norms",

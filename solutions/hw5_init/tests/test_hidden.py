@@ -368,17 +368,24 @@ def norms_of(sub, depth, width, sigma2, seed, name="activation_norms"):
 
 
 @pytest.mark.points(2)
-@pytest.mark.parametrize("width", [100, 50])
-def test_first_layer_norm(sub, width):
+@pytest.mark.parametrize(
+    ("width", "sigma2"),
+    [(100, 2 / 100), (50, 2 / 50), (100, 1 / 100)],
+    ids=["100", "50", "100-1/n"],
+)
+def test_first_layer_norm(sub, width, sigma2):
     """activation_norms: the first layer's norm is sqrt(sigma2 / 2) * width"""
-    sigma2 = 2.0 / width
+    # The ratio below does not depend on sigma2 (W = sqrt(sigma2) Z, and relu(c h) = c relu(h)
+    # for c > 0), so the constants measured under 2/n hold for 1/n. Under 2/n alone, the norm
+    # of the input x (about sqrt(width)) equals the expected first norm: 1/n shows a norm
+    # recorded before each layer instead of after it (x, h_1, ..., h_{depth - 1}).
     norms = norms_of(sub, 5, width, sigma2, seed=31)
     ratio = norms[0] / (math.sqrt(sigma2 / 2) * width)
     # Mean 0.98-0.99, standard deviation <= 0.02: [0.85, 1.10] is 6.5 standard deviations from
     # the mean on either side; the norm before the ReLU (x sqrt(2)), a variance used as a
     # standard deviation, or inputs that are not N(0, I) fall far outside.
     assert 0.85 <= ratio <= 1.10, (
-        f"activation_norms(5, {width}, 2/{width})[0] is {norms[0]:.4g}, expected about "
+        f"activation_norms(5, {width}, {sigma2:g})[0] is {norms[0]:.4g}, expected about "
         f"{math.sqrt(sigma2 / 2) * width:.4g} = sqrt(sigma2 / 2) * width (the mean Euclidean norm "
         "of relu(x @ W) over the samples, x ~ N(0, I), W ~ N(0, sigma2))"
     )
