@@ -51,6 +51,17 @@ def test_first_layer_norm_constants(reference, width):
     assert 0.975 <= ratios.mean() <= 0.995 and ratios.std() <= 0.022, (ratios.mean(), ratios.std())
 
 
+def test_first_layer_ratio_does_not_depend_on_sigma2(reference):
+    """The hidden first-layer test uses the constants measured under 2/n for 1/n too."""
+    for seed in range(5):
+        ratios = [
+            reference["activation_norms"](1, 100, sigma2, n_samples=200, rng=seed)[0]
+            / (math.sqrt(sigma2 / 2) * 100)
+            for sigma2 in (2 / 100, 1 / 100)
+        ]
+        assert math.isclose(*ratios, rel_tol=1e-12), (seed, ratios)
+
+
 @pytest.mark.slow
 def test_log_ratio_constants(reference, hidden):
     logs = {}
@@ -64,6 +75,38 @@ def test_log_ratio_constants(reference, hidden):
     for k, mean in ((1, -17.6), (2, -0.65), (3, 9.3)):
         assert abs(logs[k].mean() - mean) <= 0.45, (k, logs[k].mean())
         assert logs[k].std() <= hidden.SPREAD * 1.3, (k, logs[k].std())
+
+
+def one_w_for_every_layer(depth: int, width: int, sigma2: float, seed: int) -> np.ndarray:
+    """The bug the layer-spread test exists for: W drawn once and reused by every layer."""
+    rng = np.random.default_rng(seed)
+    h = rng.standard_normal((200, width))
+    W = rng.normal(0.0, math.sqrt(sigma2), size=(width, width))
+    norms = np.empty(depth)
+    for layer in range(depth):
+        h = np.maximum(h @ W, 0.0)
+        norms[layer] = np.linalg.norm(h, axis=1).mean()
+    return norms
+
+
+@pytest.mark.slow
+def test_layer_spread_constants(reference, hidden):
+    def spread(norms: np.ndarray) -> float:
+        return float(np.diff(np.log(norms))[20:].std())
+
+    fresh = np.array(
+        [
+            spread(reference["activation_norms"](50, 100, 0.02, n_samples=200, rng=s))
+            for s in range(60)
+        ]
+    )
+    tied = np.array([spread(one_w_for_every_layer(50, 100, 0.02, s)) for s in range(60)])
+    # Hidden test: mean 0.109, standard deviation <= LAYER_SPREAD_SD (0.016) per network; over 60
+    # networks the sample mean is within 4 x 0.016 / sqrt(60) = 0.008 of the true one. One W for
+    # every layer: mean 0.007 (0.007 / sqrt(60) = 0.001 for the mean of 60).
+    assert abs(fresh.mean() - hidden.LAYER_SPREAD) <= 0.01, fresh.mean()
+    assert fresh.std() <= hidden.LAYER_SPREAD_SD * 1.3, fresh.std()
+    assert tied.mean() <= 0.02, tied.mean()
 
 
 def test_generators_of_every_kind_reach_the_reference_as_generators(reference):

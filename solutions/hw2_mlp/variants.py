@@ -66,6 +66,21 @@ BUGS = {
                 return np.abs(Z)
         """,
     },
+    # In place: right values, but the caller's Z is overwritten (the notebook says leave it).
+    "relu_modifies_its_input": {
+        "relu": """
+            def relu(Z):
+                Z[Z < 0] = 0
+                return Z
+        """,
+    },
+    # max against a float64 array of zeros: float32 input comes back float64.
+    "relu_returns_float64": {
+        "relu": """
+            def relu(Z):
+                return np.maximum(Z, np.zeros(Z.shape))
+        """,
+    },
     # ---- two_layer_forward ----
     # The nonlinearity forgotten: a linear model, relu never applied.
     "forward_without_relu": {
@@ -196,7 +211,8 @@ UNUSUAL = {
         """,
         "relu": """
             def relu(Z):
-                return np.array([z if z > 0 else 0.0 for z in Z.ravel()]).reshape(Z.shape)
+                out = [z if z > 0 else 0.0 for z in Z.ravel()]
+                return np.array(out, dtype=Z.dtype).reshape(Z.shape)
         """,
         "two_layer_grads": """
             def two_layer_grads(X, y, W1, W2):

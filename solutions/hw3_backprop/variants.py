@@ -252,6 +252,71 @@ BUGS = {
                 return matmul(X, self.W) + self.b
         """,
     },
+    # Gradients accumulated as torch does (+=), never zeroed: the notebook's training loop steps
+    # with dW after every backward, so the second batch's step would include the first's.
+    "linear_grads_accumulate": {
+        "Linear.__init__": """
+            def __init__(self, in_features, out_features, rng=None):
+                r = np.random.default_rng(rng)
+                self.W = r.standard_normal((in_features, out_features)) / np.sqrt(in_features)
+                self.b = np.zeros((1, out_features))
+                self.dW = np.zeros_like(self.W)
+                self.db = np.zeros_like(self.b)
+        """,
+        "Linear.backward": """
+            def backward(self, grad_out):
+                self.dW += matmul(self.X.T, grad_out)
+                self.db += grad_out.sum(axis=0, keepdims=True)
+                return matmul(grad_out, self.W.T)
+        """,
+    },
+    # A Generator passed as rng is ignored (only int seeds are used): fresh weights every time.
+    "linear_ignores_a_generator": {
+        "Linear.__init__": """
+            def __init__(self, in_features, out_features, rng=None):
+                r = np.random.default_rng(rng if isinstance(rng, int) else None)
+                self.W = r.standard_normal((in_features, out_features)) / np.sqrt(in_features)
+                self.b = np.zeros((1, out_features))
+        """,
+    },
+    # rng=None replaced by a fixed seed: every layer of a network starts with the same weights.
+    "linear_rng_none_is_seed_zero": {
+        "Linear.__init__": """
+            def __init__(self, in_features, out_features, rng=None):
+                r = np.random.default_rng(0 if rng is None else rng)
+                self.W = r.standard_normal((in_features, out_features)) / np.sqrt(in_features)
+                self.b = np.zeros((1, out_features))
+        """,
+    },
+    # MSE's N counted as rows times columns: right for 2-D predictions only.
+    "mse_count_of_two_dimensions": {
+        "MSELoss.backward": """
+            def backward(self):
+                return 2.0 * self.diff / (self.diff.shape[0] * self.diff.shape[1])
+        """,
+    },
+    # Tanh overwrites its input in place: after a Sigmoid, whose cached output it is, the
+    # Sigmoid's backward uses tanh(s) instead of s.
+    "tanh_overwrites_its_input": {
+        "Tanh.forward": """
+            def forward(self, X):
+                np.tanh(X, out=X)
+                self.T = X
+                return X
+        """,
+    },
+    # Sigmoid computed in place in its input: after a Tanh, it overwrites the Tanh's cache.
+    "sigmoid_overwrites_its_input": {
+        "Sigmoid.forward": """
+            def forward(self, X):
+                np.negative(X, out=X)
+                np.exp(X, out=X)
+                X += 1.0
+                np.reciprocal(X, out=X)
+                self.S = X
+                return X
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -552,6 +617,199 @@ UNUSUAL = {
         "MSELoss.backward": """
             def backward(self):
                 return 2.0 * (self.pred - self.target) / self.pred.size
+        """,
+    },
+    # Parameters and gradients in dicts behind properties (W and b with setters), products by
+    # np.einsum and np.dot, db a (1, out) view of a 1-D sum, W drawn with normal(0, 1/sqrt(in)).
+    "linear_properties_einsum": {
+        "Linear": """
+            class Linear:
+
+                def __init__(self, in_features, out_features, rng=None):
+                    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+                    self._p = {
+                        "W": gen.normal(0.0, 1.0 / math.sqrt(in_features), size=(in_features, out_features)),
+                        "b": np.zeros((1, out_features)),
+                    }
+                    self._g = {}
+
+                @property
+                def W(self):
+                    return self._p["W"]
+
+                @W.setter
+                def W(self, value):
+                    self._p["W"] = np.asarray(value, dtype=float)
+
+                @property
+                def b(self):
+                    return self._p["b"]
+
+                @b.setter
+                def b(self, value):
+                    self._p["b"] = np.asarray(value, dtype=float)
+
+                @property
+                def dW(self):
+                    return self._g["W"]
+
+                @property
+                def db(self):
+                    return self._g["b"]
+
+                def forward(self, X):
+                    self._cache = X
+                    return np.einsum("bi,io->bo", X, self.W) + self.b
+
+                def backward(self, grad_out):
+                    self._g["W"] = np.einsum("bi,bo->io", self._cache, grad_out)
+                    self._g["b"] = np.einsum("bo->o", grad_out)[np.newaxis, :]   # a view, (1, out)
+                    return np.dot(grad_out, self.W.T)
+        """,
+    },
+    # data and grad as numpy float64 scalars, one subclass of Value per kind of node, maximum as
+    # relu(a - b) + b, every grad of the graph zeroed at the start of backward, and a topo_sort
+    # that walks an explicit stack of child iterators.
+    "value_numpy_scalars_node_subclasses": {
+        "Value": """
+            class Value:
+
+                __slots__ = ("data", "grad", "_prev", "_backward")
+
+                def __init__(self, data, _prev=()):
+                    self.data = np.float64(data)
+                    self.grad = np.float64(0.0)
+                    self._prev = tuple(_prev)
+                    self._backward = lambda: None
+
+                def __repr__(self):
+                    return f"Value(data={self.data}, grad={self.grad})"
+
+                @staticmethod
+                def lift(x):
+                    return x if isinstance(x, Value) else Value(x)
+
+                def __add__(self, other):
+                    return _Add(self, Value.lift(other))
+
+                __radd__ = __add__
+
+                def __mul__(self, other):
+                    return _Mul(self, Value.lift(other))
+
+                __rmul__ = __mul__
+
+                def __pow__(self, k):
+                    return _Pow(self, k)
+
+                def __neg__(self):
+                    return _Mul(self, Value(-1.0))
+
+                def __sub__(self, other):
+                    return _Add(self, -Value.lift(other))
+
+                def __rsub__(self, other):
+                    return _Add(Value.lift(other), -self)
+
+                def __truediv__(self, other):
+                    return _Mul(self, _Pow(Value.lift(other), -1))
+
+                def __rtruediv__(self, other):
+                    return _Mul(Value.lift(other), _Pow(self, -1))
+
+                def exp(self):
+                    return _Unary(self, np.exp(self.data), lambda x, y: y)
+
+                def log(self):
+                    return _Unary(self, np.log(self.data), lambda x, y: 1 / x)
+
+                def tanh(self):
+                    return _Unary(self, np.tanh(self.data), lambda x, y: 1 - y**2)
+
+                def relu(self):
+                    return _Unary(self, np.maximum(self.data, 0.0), lambda x, y: np.float64(x > 0))
+
+                def sigmoid(self):
+                    return _Unary(self, 0.5 * (1 + np.tanh(self.data / 2)), lambda x, y: y * (1 - y))
+
+                def maximum(self, other):
+                    other = Value.lift(other)
+                    return (self - other).relu() + other   # max(a, b) = relu(a - b) + b
+
+                def backward(self):
+                    for node in topo_sort(self):
+                        node.grad = np.float64(0.0)     # zero the whole graph first
+                    self.grad = np.float64(1.0)
+                    for node in reversed(topo_sort(self)):
+                        node._backward()
+
+
+            class _Add(Value):
+                __slots__ = ()
+
+                def __init__(self, a, b):
+                    super().__init__(a.data + b.data, (a, b))
+                    self._backward = self._bw
+
+                def _bw(self):
+                    a, b = self._prev
+                    a.grad += self.grad
+                    b.grad += self.grad
+
+
+            class _Mul(Value):
+                __slots__ = ()
+
+                def __init__(self, a, b):
+                    super().__init__(a.data * b.data, (a, b))
+                    self._backward = self._bw
+
+                def _bw(self):
+                    a, b = self._prev
+                    a.grad += b.data * self.grad
+                    b.grad += a.data * self.grad
+
+
+            class _Pow(Value):
+                __slots__ = ("k",)
+
+                def __init__(self, a, k):
+                    super().__init__(np.power(a.data, k), (a,))
+                    self.k = k
+                    self._backward = self._bw
+
+                def _bw(self):
+                    (a,) = self._prev
+                    a.grad += self.k * np.power(a.data, self.k - 1) * self.grad
+
+
+            class _Unary(Value):
+                __slots__ = ("d",)
+
+                def __init__(self, a, y, d):
+                    super().__init__(y, (a,))
+                    self.d = d
+                    self._backward = self._bw
+
+                def _bw(self):
+                    (a,) = self._prev
+                    a.grad += self.d(a.data, self.data) * self.grad
+        """,
+        "topo_sort": """
+            def topo_sort(root):
+                order, visited = [], {id(root)}
+                stack = [(root, iter(root._prev))]
+                while stack:
+                    node, children = stack[-1]
+                    for child in children:
+                        if id(child) not in visited:
+                            visited.add(id(child))
+                            stack.append((child, iter(child._prev)))
+                            break
+                    else:
+                        stack.pop()
+                        order.append(node)
+                return order
         """,
     },
 }

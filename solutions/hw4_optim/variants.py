@@ -227,6 +227,26 @@ BUGS = {
                         p -= self.lr * u
         """,
     },
+    # Nesterov's buffer set to the first gradient (v1 = g1, right) without a copy: the buffer is
+    # the caller's array, and the next step's v *= mu; v += g rewrites the first step's gradients.
+    "nesterov_buffer_is_the_first_gradient": {
+        "Nesterov": """
+            class Nesterov:
+                def __init__(self, params, lr, momentum=0.9):
+                    self.params = params
+                    self.lr, self.momentum = lr, momentum
+                    self.v = [None] * len(params)
+
+                def step(self, grads):
+                    for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+                        if self.v[i] is None:
+                            self.v[i] = g
+                        else:
+                            self.v[i] *= self.momentum
+                            self.v[i] += g
+                        p -= self.lr * (g + self.momentum * self.v[i])
+        """,
+    },
     # The optimizer works on its own copies of the parameters (and casts them to float64).
     "adagrad_copies_params": {
         "Adagrad.__init__": """

@@ -170,6 +170,46 @@ BUGS = {
     "norms_of_the_batch": changed(
         "activation_norms", NORMS, "np.linalg.norm(h, axis=1).mean()", "np.linalg.norm(h)"
     ),
+    # One W drawn before the loop and used by every layer: a weight-tied network, whose norms
+    # settle into a constant rate per layer (and under 2/n still stay about the same size).
+    "norms_one_w_for_every_layer": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                rng = np.random.default_rng(rng)
+                h = rng.standard_normal((n_samples, width))
+                W = rng.normal(0.0, math.sqrt(sigma2), size=(width, width))
+                norms = np.empty(depth)
+                for layer in range(depth):
+                    h = np.maximum(h @ W, 0.0)
+                    norms[layer] = np.linalg.norm(h, axis=1).mean()
+                return norms
+        """,
+    },
+    # Each norm recorded before its layer: x, h_1, ..., h_{depth - 1} (under 2/n the input's norm
+    # is about the first layer's, so only another variance shows it).
+    "norms_recorded_before_each_layer": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                rng = np.random.default_rng(rng)
+                h = rng.standard_normal((n_samples, width))
+                norms = np.empty(depth)
+                for layer in range(depth):
+                    norms[layer] = np.linalg.norm(h, axis=1).mean()
+                    W = rng.normal(0.0, math.sqrt(sigma2), size=(width, width))
+                    h = np.maximum(h @ W, 0.0)
+                return norms
+        """,
+    },
+    # rng ignored: inputs and weights from the global np.random (right statistics, not repeatable).
+    "norms_ignore_rng": changed(
+        "activation_norms",
+        NORMS.replace(
+            "rng.normal(0.0, math.sqrt(sigma2), size=(width, width))",
+            "np.random.normal(0.0, math.sqrt(sigma2), size=(width, width))",
+        ),
+        "h = rng.standard_normal((n_samples, width))",
+        "h = np.random.standard_normal((n_samples, width))",
+    ),
 }
 
 UNUSUAL = {

@@ -210,16 +210,28 @@ def test_relu_values(sub):
 @pytest.mark.points(1)
 @pytest.mark.tags("relu")
 def test_relu_any_shape(sub):
-    """relu: 1-D, 3-D and float32 arrays keep their shape"""
+    """relu: 1-D, 3-D and float32 arrays keep their shape and dtype"""
     r = rng(5)
     for Z in (r.standard_normal(11), r.standard_normal((2, 3, 4)), r.standard_normal((5, 1))):
         for dtype in (np.float64, np.float32):
             Zd = Z.astype(dtype)
-            # Exact, as above (float32 values are exactly representable in float64).
+            # Exact, as above (float32 values are exactly representable in float64); the
+            # notebook asks for an array of Z's dtype.
             assert_close(
-                sub.relu(Zd), torch_relu(Zd), rtol=1e-12, atol=0,
+                sub.relu(Zd), torch_relu(Zd), rtol=1e-12, atol=0, dtype=dtype,
                 name=f"relu of a {np.dtype(dtype).name} array of shape {Zd.shape}",
             )  # fmt: skip
+
+
+@pytest.mark.points(1)
+@pytest.mark.tags("relu")
+def test_relu_leaves_its_input_unchanged(sub):
+    """relu: returns a new array and leaves Z unchanged"""
+    Z = rng(6).standard_normal((5, 4))
+    call = sub.relu.with_args(Z)  # also gives Z as relu left it
+    # Exact, as in test_relu_values; Z must not change at all.
+    assert_close(call.value, torch_relu(Z), rtol=1e-12, atol=0, name="relu(Z)")
+    assert_close(call.args[0], Z, rtol=0, atol=0, name="Z after relu(Z)")
 
 
 # ---- two_layer_forward -----------------------------------------------------------------------

@@ -266,6 +266,33 @@ def test_linear_init(sub):
     assert_close(big_W.std(), 1 / np.sqrt(400), rtol=0.05, atol=0, name="W's std")
 
 
+@pytest.mark.points(1)
+def test_linear_init_rng_none_and_generator(sub):
+    """Linear(in, out, rng): None draws fresh weights, a numpy Generator is drawn from"""
+    # Two fresh draws of 18 continuous values coincide only if the generator was not fresh.
+    fresh, again = np.asarray(sub.Linear(6, 3).W), np.asarray(sub.Linear(6, 3, rng=None).W)
+    assert not np.array_equal(fresh, again), (
+        "Linear(6, 3) twice gave the same W: with rng=None each layer needs fresh weights "
+        "(np.random.default_rng(None)), or every layer of a network starts alike"
+    )
+    # A Generator crosses by value (dlhw.autograder.wire.generators): each call gets a fresh
+    # copy in the state the test made it in, so two generators seeded alike must give one W.
+    lin = sub.Linear(6, 3, rng=rng(7))
+    first, b = np.asarray(lin.W), np.asarray(lin.b)
+    same = np.asarray(sub.Linear(6, 3, rng=rng(7)).W)
+    other = np.asarray(sub.Linear(6, 3, rng=rng(8)).W)
+    assert np.array_equal(first, same), (
+        "Linear gave different W for two generators in the same state: draw from the Generator "
+        "passed as rng (np.random.default_rng(rng) returns it as it is)"
+    )
+    assert not np.array_equal(first, other), (
+        "Linear gave the same W for generators in different states: rng is not used"
+    )
+    # The drawn parameters are the ones forward uses (one matmul: rtol 1e-12).
+    X = rng(1).standard_normal((2, 6))
+    assert_close(lin.forward(X), X @ first + b, rtol=1e-12, atol=1e-12, name="forward's output")
+
+
 @pytest.mark.points(3)
 @pytest.mark.parametrize("shape", SHAPES, ids=[f"B{b}_{i}x{o}" for b, i, o in SHAPES])
 def test_linear_against_torch(sub, shape):
@@ -396,6 +423,56 @@ def test_backward_uses_the_latest_forward(sub):
     assert_close(lin.dW, dW_t, **TORCH, name="dW after two forwards")
 
 
+@pytest.mark.points(1)
+def test_second_backward_replaces_the_gradients(sub):
+    """Linear: a second forward and backward give that batch's dW and db, not a running sum"""
+    # The notebook's training loop steps with lin.dW after every backward and never zeroes it,
+    # so dW and db must be the latest batch's gradients (torch's accumulation would need a
+    # zero_grad that the course's modules do not have).
+    r = rng(460)
+    W, b = r.standard_normal((4, 3)), r.standard_normal((1, 3))
+    X1, G1 = r.standard_normal((5, 4)), r.standard_normal((5, 3))
+    X2, G2 = r.standard_normal((2, 4)), r.standard_normal((2, 3))
+    _, dX_t, dW_t, db_t = torch_module([("Linear", W, b)], X2, G2)
+    lin = sub.Linear(4, 3, rng=0)
+    lin.W, lin.b = W, b
+    lin.forward(X1)
+    lin.backward(G1)
+    lin.forward(X2)
+    assert_close(lin.backward(G2), dX_t, **TORCH, name="the second backward's dX")
+    assert_close(lin.dW, dW_t, **TORCH, name="dW after the second backward")
+    assert_close(lin.db, db_t, **TORCH, name="db after the second backward")
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("batch", [1, 6])
+def test_sequential_of_activations(sub, batch):
+    """Sequential with activations one after another: output, dX, every dW and db"""
+    # An activation's input is here the previous activation's output, which that module may
+    # have cached for its backward (tanh' = 1 - t^2 from the output t, sigmoid' = s (1 - s)):
+    # a forward that overwrites its input in place (np.tanh(X, out=X), X[X < 0] = 0) corrupts
+    # that cache and the gradients come out wrong. Sigmoid follows Tanh, Tanh follows Sigmoid,
+    # and ReLU follows a Tanh whose outputs are of both signs.
+    r = rng(470 + batch)
+    W1, b1 = r.standard_normal((4, 5)) / 2.0, r.standard_normal((1, 5))
+    W2, b2 = r.standard_normal((5, 5)), r.standard_normal((1, 5))
+    W3, b3 = r.standard_normal((5, 3)) / np.sqrt(5), r.standard_normal((1, 3))
+    X, G = r.standard_normal((batch, 4)), r.standard_normal((batch, 3))
+    layers = [("Linear", W1, b1), ("Tanh",), ("Sigmoid",), ("Tanh",), ("Linear", W2, b2),
+              ("Tanh",), ("ReLU",), ("Linear", W3, b3)]  # fmt: skip
+    expected = torch_module(layers, X, G)
+    linears = [sub.Linear(*W.shape, rng=0) for W in (W1, W2, W3)]
+    for lin, W, b in zip(linears, (W1, W2, W3), (b1, b2, b3), strict=True):
+        lin.W, lin.b = W, b
+    net = sub.Sequential(linears[0], sub.Tanh(), sub.Sigmoid(), sub.Tanh(), linears[1],
+                         sub.Tanh(), sub.ReLU(), linears[2])  # fmt: skip
+    assert_close(net.forward(X), expected[0], **TORCH, name="the network's output")
+    assert_close(net.backward(G), expected[1], **TORCH, name="backward's return value (dX)")
+    for i, lin in enumerate(linears):
+        assert_close(lin.dW, expected[2 + 2 * i], **TORCH, name=f"layer {i + 1}'s dW")
+        assert_close(lin.db, expected[3 + 2 * i], **TORCH, name=f"layer {i + 1}'s db")
+
+
 @pytest.mark.points(2)
 @pytest.mark.parametrize("shape", [(1, 3), (8, 10), (5, 2)], ids=["B1_k3", "B8_k10", "B5_k2"])
 def test_softmax_cross_entropy(sub, shape):
@@ -421,10 +498,12 @@ def test_softmax_cross_entropy_large_logits(sub):
 
 
 @pytest.mark.points(2)
-@pytest.mark.parametrize("shape", [(1, 1), (6, 3), (4, 7)], ids=["1x1", "6x3", "4x7"])
+@pytest.mark.parametrize(
+    "shape", [(1, 1), (6, 3), (4, 7), (5,), (2, 3, 2)], ids=["1x1", "6x3", "4x7", "1d", "3d"]
+)
 def test_mse_loss(sub, shape):
-    """MSELoss: the mean over every entry and dpred against torch"""
-    r = rng(600 + shape[1])
+    """MSELoss: the mean over every entry and dpred against torch (any shape)"""
+    r = rng(600 + shape[-1])
     pred, target = r.standard_normal(shape), r.standard_normal(shape)
     loss_t, d_t = torch_loss("mse", pred, target)
     mse = sub.MSELoss()

@@ -322,7 +322,7 @@ def test_updates_the_callers_arrays_in_place(sub, name):
 @pytest.mark.points(1)
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_never_modifies_the_gradients(sub, name):
-    """leaves the gradient arrays unchanged (and takes its steps with them)"""
+    """leaves the gradient arrays unchanged, in its step and in later steps"""
     params, grads = problem(600 + OPTIMIZERS.index(name), steps=5)
     with sub.batch():  # one round trip
         kept = [[sub.keep(g) for g in step] for step in grads]
@@ -332,11 +332,21 @@ def test_never_modifies_the_gradients(sub, name):
         for step in kept:
             opt.step(step)
             read_back.append([sub.value(k) for k in step])  # queued: as right after the step
+        # Every step's gradients once more after the last step: state that is the caller's
+        # array (a buffer set to the first gradient without a copy, as torch's momentum
+        # buffer is but cloned) changes an earlier step's gradients in a later step.
+        at_the_end = [[sub.value(k) for k in step] for step in kept]
         params_after = opt.params
+    # Nothing may change them at all: exact comparisons.
     for t, (step, after) in enumerate(zip(grads, read_back, strict=True), start=1):
         for i, (g, k) in enumerate(zip(step, after, strict=True)):
-            # Nothing may change them at all: exact comparison.
             assert_close(sub.value(k), g, rtol=0, atol=0, name=f"grads[{i}] after step {t}")
+    for t, (step, end) in enumerate(zip(grads, at_the_end, strict=True), start=1):
+        for i, (g, k) in enumerate(zip(step, end, strict=True)):
+            assert_close(
+                sub.value(k), g, rtol=0, atol=0,
+                name=f"step {t}'s grads[{i}] after all {len(grads)} steps",
+            )  # fmt: skip
     # An optimizer that does nothing leaves the gradients alone too: the steps must be right.
     expected = torch_trajectory(name, params, grads, SETTINGS[name])[-1]
     for i, (p, e) in enumerate(
