@@ -20,7 +20,7 @@ from dlhw.autograder import feedback  # noqa: E402 - after the thread setting ab
 from dlhw.autograder.confinement import Limits  # noqa: E402
 from dlhw.autograder.gradescope import DEFAULT_RUN_TIMEOUT_S, BuildSettings, build_autograder_zip  # noqa: E402
 from dlhw.autograder.grading import GradeOutcome, grade  # noqa: E402
-from dlhw.autograder.handout import LeakError, build_handout  # noqa: E402
+from dlhw.autograder.handout import HandoutError, LeakError, build_handout  # noqa: E402
 from dlhw.autograder.homeworks import ManifestError, get_homework, homeworks  # noqa: E402
 from dlhw.autograder.oracles import Mode, OracleRun  # noqa: E402
 from dlhw.autograder.policy import apply_policy, read_metadata  # noqa: E402
@@ -134,7 +134,7 @@ def cmd_release(opts: argparse.Namespace) -> int:
     hw = get_homework(opts.homework)
     try:
         written = build_handout(hw, Path(opts.output))
-    except (OSError, LeakError) as exc:
+    except (OSError, LeakError, HandoutError) as exc:
         print(f"autograder: cannot build the handout: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {len(written)} files to {opts.output} (checked: nothing private leaks)")

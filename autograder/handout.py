@@ -1,4 +1,5 @@
-"""What students download: the stub, the public tests, the self-check, the data loader, a README.
+"""What students download: the stub, the public tests, the self-check, the data loader, a README,
+and the few NumPy-only grader modules the public tests import (`SHIPPABLE`).
 
     build_handout(get_homework("hw1"), Path("release/hw1"))
 
@@ -23,6 +24,11 @@ from dlhw.autograder.stubgen import BEGIN, END, generated_files
 # The data loader ships as dlhw/datasets/, so the notebook's `from dlhw.datasets import ...`
 # works in the handout's folder without installing anything.
 DATA_LOADER = ("datasets", "dlhw/datasets")
+# Grader modules a homework's public tests may import (hw1's take assert_close from checks): the
+# handout ships each one the public tests import, as dlhw/autograder/NAME.py, so that the
+# self-check runs where only NumPy is installed. Each imports nothing but NumPy and the standard
+# library (tests/test_handout.py checks), and none holds anything private.
+SHIPPABLE = frozenset({"checks"})
 MIN_LEAK_LINE = 12  # shorter lines ("return X, y") are too common to mean anything
 
 README = """# {title} ({id})
@@ -36,7 +42,7 @@ Files:
   `from selfcheck import check; check("{first}")`, or `check()` for all of them.
   From a shell: `python selfcheck.py {slug}.ipynb`. Needs NumPy only; works offline.
 - `dlhw/datasets/`: finds, downloads (with checksums) and reads the data:
-  `from dlhw.datasets import load_mnist_files`.
+  `from dlhw.datasets import load_mnist_files`.{support}
 
 Submit `{slug}.ipynb` (only the notebook) to Gradescope. Your code runs there in a separate,
 confined process: it cannot read files other than its own and the data the tests give it.
@@ -45,6 +51,34 @@ confined process: it cannot read files other than its own and the data the tests
 
 class LeakError(RuntimeError):
     """The handout would reveal solutions, hidden tests or recorded oracles."""
+
+
+class HandoutError(RuntimeError):
+    """The public tests need a part of the grader that cannot go to students."""
+
+
+def support_modules(hw: Homework) -> list[str]:
+    """The `dlhw.autograder` modules the public tests import (names like "checks"), sorted."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(hw.public_tests.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            modules = [a.name for a in node.names]
+        else:
+            continue
+        for module in modules:
+            parts = module.split(".")
+            if parts[:2] == ["dlhw", "autograder"]:
+                if len(parts) < 3:
+                    raise HandoutError(f"the public tests import {module}: name a module of it")
+                found.add(parts[2])
+    if found - SHIPPABLE:
+        raise HandoutError(
+            f"the public tests import dlhw.autograder.{', '.join(sorted(found - SHIPPABLE))},"
+            f" which students do not get (the handout ships only {', '.join(sorted(SHIPPABLE))})"
+        )
+    return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -76,6 +110,7 @@ def public_lines(hw: Homework) -> set[str]:
     lines = _master_lines(hw)[1]
     sources = [hw.public_tests, *sorted((hw.root / DATA_LOADER[0]).rglob("*.py"))]
     sources.append(Path(__file__).with_name("selfcheck.py"))
+    sources += [Path(__file__).with_name(f"{name}.py") for name in SHIPPABLE]
     for path in sources:
         if path.is_file():
             lines.update(ln.strip() for ln in path.read_text(encoding="utf-8").splitlines())
@@ -139,6 +174,7 @@ def build_handout(hw: Homework, out: Path) -> list[Path]:
     """Write the student handout into `out` (created; must be empty or absent)."""
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty; choose a new folder")
+    support = support_modules(hw)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for f in generated_files(hw):
@@ -150,9 +186,21 @@ def build_handout(hw: Homework, out: Path) -> list[Path]:
         hw.root / source, out / target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
     written += sorted(p for p in (out / target).rglob("*") if p.is_file())
+    for name in support:  # what public_tests.py imports from the grader
+        path = out / "dlhw" / "autograder" / f"{name}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(__file__).with_name(f"{name}.py"), path)
+        written.append(path)
     first = next(iter(hw.names), "")
     readme = out / "README.md"
-    readme.write_text(README.format(title=hw.title, id=hw.id, slug=hw.slug, first=first))
+    shipped = "".join(
+        f"\n- `dlhw/autograder/{name}.py`: the part of the autograder that the public tests"
+        " import (NumPy only), so that their messages read as on Gradescope."
+        for name in support
+    )
+    readme.write_text(
+        README.format(title=hw.title, id=hw.id, slug=hw.slug, first=first, support=shipped)
+    )
     written.append(readme)
     leaks = find_leaks(hw, out)
     if leaks:

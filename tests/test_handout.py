@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import ast
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
 
-from dlhw.autograder.handout import LeakError, build_handout, find_leaks, secrets
+from dlhw.autograder.handout import (
+    SHIPPABLE,
+    HandoutError,
+    LeakError,
+    build_handout,
+    find_leaks,
+    secrets,
+    support_modules,
+)
 from dlhw.autograder.homeworks import Homework, homeworks
 from dlhw.autograder.selfcheck import functions_used, run_checks
 from dlhw.autograder.variants import load_variants, variant_cells
@@ -100,10 +111,37 @@ def test_selfcheck_passes_the_reference_and_fails_the_stub_like_the_grader(hw) -
         run_checks("no_such_function", reference, folder=hw.assignment_dir)
 
 
+def numpy_only_python(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    """A command and environment for a Python that sees NumPy and the standard library only, as
+    in a student's fresh venv: `-S` skips site-packages (and the editable install of dlhw), and
+    PYTHONPATH holds links to numpy alone."""
+    import numpy
+
+    site = tmp_path / "numpy-only"
+    site.mkdir()
+    installed = Path(numpy.__file__).parent
+    for name in ("numpy", "numpy.libs"):  # numpy.libs: the wheel's bundled OpenBLAS
+        if (installed.parent / name).exists():
+            (site / name).symlink_to(installed.parent / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    return [sys.executable, "-S"], {**env, "PYTHONPATH": str(site)}
+
+
+def test_the_numpy_only_python_cannot_import_the_grader(tmp_path) -> None:
+    python, env = numpy_only_python(tmp_path)
+    probe = (
+        "import numpy\ntry:\n    import dlhw.autograder\nexcept ImportError:\n    print('none')"
+    )
+    done = subprocess.run([*python, "-c", probe], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.stdout.strip() == "none", done.stdout + done.stderr
+
+
 @BY_ID
 def test_selfcheck_runs_from_a_shell_in_the_handout_without_the_grader(tmp_path, hw) -> None:
-    """`python selfcheck.py NOTEBOOK` in the handout's folder: the reference passes, the stub
-    fails with the grader's words."""
+    """`python selfcheck.py NOTEBOOK` in the handout's folder, with NumPy alone installed: the
+    reference passes, the stub fails with the grader's words."""
+    python, env = numpy_only_python(tmp_path)
     out = tmp_path / "h"
     build_handout(hw, out)
     bug = next(v for v in load_variants(hw) if v.kind == "bug")
@@ -112,13 +150,13 @@ def test_selfcheck_runs_from_a_shell_in_the_handout_without_the_grader(tmp_path,
     nbformat.write(nb, out / "mine.ipynb")
     shutil.copy(hw.master, out / "reference.ipynb")
     ok = subprocess.run(
-        [sys.executable, "selfcheck.py", "reference.ipynb"], cwd=out,
+        [*python, "selfcheck.py", "reference.ipynb"], cwd=out, env=env,
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "public tests passed in all" in ok.stdout and "FAIL" not in ok.stdout
     stub = subprocess.run(
-        [sys.executable, "selfcheck.py", hw.notebook_name], cwd=out,
+        [*python, "selfcheck.py", hw.notebook_name], cwd=out, env=env,
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert stub.returncode == 1 and "FAIL" in stub.stdout and "not implemented yet" in stub.stdout
@@ -155,3 +193,38 @@ def test_selfcheck_works_in_a_jupyter_kernel(tmp_path) -> None:
     ).execute()
     printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     assert f"public tests passed for {name}" in printed and "FAIL" not in printed, printed
+
+
+def test_shipped_grader_modules_import_only_numpy_and_the_standard_library() -> None:
+    import dlhw.autograder
+
+    for name in SHIPPABLE:
+        path = Path(dlhw.autograder.__file__).with_name(f"{name}.py")
+        tops = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                tops |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                tops.add(node.module.split(".")[0])
+        assert tops - {"__future__", "numpy"} <= set(sys.stdlib_module_names), (name, tops)
+
+
+def test_the_handout_ships_what_the_public_tests_import_from_the_grader(tmp_path) -> None:
+    hw = next(hw for hw in HOMEWORKS if support_modules(hw))  # hw1's tests use assert_close
+    out = tmp_path / "h"
+    build_handout(hw, out)
+    for name in support_modules(hw):
+        assert (out / "dlhw" / "autograder" / f"{name}.py").is_file()
+        assert f"dlhw/autograder/{name}.py" in (out / "README.md").read_text()
+
+
+def test_public_tests_that_import_an_unshippable_grader_module_are_refused(
+    tmp_path, monkeypatch
+) -> None:
+    hw = HOMEWORKS[0]
+    tests = tmp_path / "public_tests.py"
+    tests.write_text("from dlhw.autograder.session import Session\n")
+    monkeypatch.setattr(type(hw), "public_tests", property(lambda self: tests))
+    with pytest.raises(HandoutError, match="session"):
+        build_handout(hw, tmp_path / "h")
+    assert not (tmp_path / "h").exists()
