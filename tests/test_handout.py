@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import nbformat
@@ -129,9 +130,7 @@ def numpy_only_python(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
 
 def test_the_numpy_only_python_cannot_import_the_grader(tmp_path) -> None:
     python, env = numpy_only_python(tmp_path)
-    probe = (
-        "import numpy\ntry:\n    import dlhw.autograder\nexcept ImportError:\n    print('none')"
-    )
+    probe = "import numpy\ntry:\n    import dlhw.autograder\nexcept ImportError:\n    print('none')"
     done = subprocess.run([*python, "-c", probe], env=env, cwd=tmp_path, capture_output=True,
                           text=True, timeout=60)  # fmt: skip
     assert done.stdout.strip() == "none", done.stdout + done.stderr
@@ -228,3 +227,78 @@ def test_public_tests_that_import_an_unshippable_grader_module_are_refused(
     with pytest.raises(HandoutError, match="session"):
         build_handout(hw, tmp_path / "h")
     assert not (tmp_path / "h").exists()
+
+
+def test_selfcheck_runs_cells_one_by_one_and_reports_a_failing_cell_like_the_grader() -> None:
+    from dlhw.autograder.selfcheck import run_cells
+
+    cells = [
+        (0, "import numpy as np"),
+        (3, "def f(x):\n    return x +\n"),  # a syntax error
+        (4, "%matplotlib inline\ndef g(x):\n    return np.asarray(x)[5]"),  # a magic, as in Jupyter
+        (6, "h = 1 / 0"),
+    ]
+    namespace: dict = {}
+    problems = run_cells(cells, namespace)
+    assert len(problems) == 2
+    assert problems[0].startswith("cell 4 (`def f(x):`)") and "SyntaxError" in problems[0]
+    assert problems[1].startswith("cell 7 (`h = 1 / 0`)") and "h = 1 / 0" in problems[1]
+    assert "f" not in namespace and callable(namespace["g"])  # the other cells still ran
+    with pytest.raises(IndexError) as info:
+        namespace["g"]([1])
+    shown = "".join(traceback.format_tb(info.tb))
+    assert '"<cell 5>", line 3' in shown and "return np.asarray(x)[5]" in shown
+
+
+def test_selfcheck_warns_of_imports_the_grader_does_not_have() -> None:
+    from dlhw.autograder.selfcheck import unavailable_imports
+
+    cells = [
+        (1, "import gzip, struct\nimport numpy as np\nimport torch\nfrom scipy import special"),
+        (2, "def f():\n    import matplotlib.pyplot as plt\n    from dlhw.kernels import matmul"),
+        (3, "%matplotlib inline\nimport os.path"),
+    ]
+    assert unavailable_imports(cells) == [
+        "cell 2 imports torch", "cell 2 imports scipy", "cell 3 imports matplotlib.pyplot",
+    ]  # fmt: skip
+
+
+def test_selfcheck_stops_a_test_that_hangs_and_skips_the_function_afterwards(monkeypatch) -> None:
+    import dlhw.autograder.selfcheck as selfcheck
+    from dlhw.autograder.notebook import graded_cells
+
+    hw = HOMEWORKS[0]
+    name = sorted(set().union(*functions_used(hw.public_tests.read_text()).values()))[0]
+    namespace: dict = {"__name__": "student"}
+    for cell in graded_cells(hw.master).cells:
+        exec(compile(cell.source, "<cell>", "exec"), namespace)  # the course's own reference
+
+    def hangs(*args, **kwargs):
+        while True:
+            pass
+
+    namespace[name] = hangs
+    monkeypatch.setattr(selfcheck, "TEST_TIMEOUT_S", 0.2)
+    outcomes = run_checks(name, namespace, folder=hw.assignment_dir)
+    assert "hangs was still running after 0.2 s; is there an infinite loop" in outcomes[0].message
+    assert all(o.message.startswith(f"not run: {name} ran past") for o in outcomes[1:])
+
+
+def test_selfcheck_from_a_shell_shows_the_cells_own_lines(tmp_path) -> None:
+    """A traceback names the cell and shows its code, never a line of the notebook's JSON."""
+    python, env = numpy_only_python(tmp_path)
+    hw = HOMEWORKS[0]
+    out = tmp_path / "h"
+    build_handout(hw, out)
+    nb = nbformat.read(out / hw.notebook_name, as_version=4)
+    name = sorted(set().union(*functions_used(hw.public_tests.read_text()).values()))[0]
+    cell = next(c for c in nb.cells if c.source.startswith(f"def {name}("))
+    cell.source = cell.source.replace("raise NotImplementedError()", "return undefined_name")
+    nbformat.write(nb, out / "mine.ipynb")
+    done = subprocess.run(
+        [*python, "selfcheck.py", "mine.ipynb", name], cwd=out, env=env,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"<cell {nb.cells.index(cell) + 1}>" in done.stdout
+    assert "return undefined_name" in done.stdout and '"cell_type"' not in done.stdout

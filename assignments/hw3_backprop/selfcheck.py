@@ -11,6 +11,11 @@ uses. Needs only NumPy and the files next to this one (public_tests.py); no inte
 Your functions run here, in your own Python, on copies of the tests' arrays. The autograder runs
 many more (hidden) tests: passing these is a start, not a guarantee.
 
+From a shell, `python selfcheck.py NOTEBOOK.ipynb` runs the notebook's graded cells (those not
+tagged skip-grading) one by one, as the autograder does: a cell that fails is reported and the
+others still run. It also warns about imports the autograder does not have (it runs your graded
+cells with NumPy and the standard library only).
+
 This file is copied, unchanged, next to every homework's stub (the course's copy lives in
 dlhw/autograder/selfcheck.py); it imports nothing from the grader.
 """
@@ -21,16 +26,30 @@ import ast
 import copy
 import importlib.util
 import inspect
+import linecache
+import re
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 TESTS_FILE = "public_tests.py"
+SKIP_TAG = "skip-grading"
+# One public test makes a few calls; the autograder stops each call after 10 s (its default
+# --call-timeout). A test still running after 30 s is stopped here and reported as a likely
+# infinite loop; on Windows, or outside the main thread, there is no timer and Ctrl-C stops it.
+TEST_TIMEOUT_S = 30
+GRADER_CALL_TIMEOUT_S = 10
+# What the autograder's Python has for graded cells, besides the standard library.
+AVAILABLE = frozenset({"numpy", "dlhw", "selfcheck"})
 
 
 class StudentError(AssertionError):
@@ -53,6 +72,40 @@ def _raiser(exc: BaseException) -> str:
         return "your code"
     code = tb.tb_frame.f_code
     return getattr(code, "co_qualname", code.co_name)  # co_qualname: Python 3.11+
+
+
+class _TimeLimit(BaseException):
+    """A test ran past TEST_TIMEOUT_S. A BaseException, so that an `except Exception` in the code
+    under test cannot swallow it."""
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise _TimeLimit()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _running(exc: BaseException, folder: Path) -> str:
+    """The innermost function of your code that `exc` went through (not this file's, nor the
+    public tests')."""
+    ours = {__file__, str(folder / TESTS_FILE)}
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename not in ours]
+    return frames[-1].name if frames else "your code"
 
 
 def _explain(name: str, exc: BaseException) -> str:
@@ -172,10 +225,11 @@ class Outcome:
     message: str = ""
 
 
-def run_checks(
+def iter_checks(
     name: str | None = None, namespace: dict[str, Any] | None = None, folder: Path = HERE
-) -> list[Outcome]:
-    """Run the public tests (those that use `name`, or all) on `namespace` (default: __main__)."""
+) -> Iterator[Outcome]:
+    """Run the public tests (those that use `name`, or all) on `namespace` (default: __main__),
+    giving each outcome as soon as its test is done."""
     if namespace is None:
         namespace = vars(sys.modules["__main__"])
     module = _load_tests(folder)
@@ -183,57 +237,172 @@ def run_checks(
     known = sorted(set().union(*used.values())) if used else []
     if name is not None and name not in known:
         raise ValueError(f"no public test uses {name!r}; the tests check: {', '.join(known)}")
-    outcomes = []
     with tempfile.TemporaryDirectory(prefix="selfcheck-") as scratch:
         sub = LocalSubmission(namespace, Path(scratch))
+        hung: set[str] = set()  # functions that ran past the limit: not run again
         for test, names in used.items():
             if name is not None and name not in names:
                 continue
             func = getattr(module, test)
             title = (inspect.getdoc(func) or test).splitlines()[0]
+            if names & hung:
+                stuck = ", ".join(sorted(names & hung))
+                yield Outcome(test, title, False, (
+                    f"not run: {stuck} ran past the time limit in a test above"
+                ))  # fmt: skip
+                continue
             try:
-                func(sub)
+                with _time_limit(TEST_TIMEOUT_S):
+                    func(sub)
+            except _TimeLimit as exc:
+                running = _running(exc, folder)
+                hung |= {running} if running in names else names
+                yield Outcome(test, title, False, (
+                    f"{running} was still running after {TEST_TIMEOUT_S} s; is there"
+                    " an infinite loop, or a Python loop over every element? (The autograder"
+                    f" stops each call of your functions after {GRADER_CALL_TIMEOUT_S} s.)"
+                ))  # fmt: skip
             except AssertionError as exc:  # the test's own message, or the function's failure
-                outcomes.append(Outcome(test, title, False, str(exc).strip() or "a check failed"))
+                yield Outcome(test, title, False, str(exc).strip() or "a check failed")
             except NotImplementedError as exc:  # a method of your object (functions are wrapped)
-                outcomes.append(Outcome(test, title, False, _explain(_raiser(exc), exc)))
+                yield Outcome(test, title, False, _explain(_raiser(exc), exc))
             except Exception as exc:  # noqa: BLE001 - e.g. a wrong shape breaking the test
-                outcomes.append(Outcome(test, title, False, f"{type(exc).__name__}: {exc}"))
+                yield Outcome(test, title, False, f"{type(exc).__name__}: {exc}")
             else:
-                outcomes.append(Outcome(test, title, True))
-    return outcomes
+                yield Outcome(test, title, True)
+
+
+def run_checks(
+    name: str | None = None, namespace: dict[str, Any] | None = None, folder: Path = HERE
+) -> list[Outcome]:
+    """Every outcome of `iter_checks`, as a list."""
+    return list(iter_checks(name, namespace, folder))
 
 
 def check(name: str | None = None, namespace: dict[str, Any] | None = None) -> bool:
     """Print PASS/FAIL for each public test of `name` (default: all); True when all pass."""
-    outcomes = run_checks(name, namespace)
-    for o in outcomes:
-        print(f"{'PASS' if o.passed else 'FAIL'}  {o.title}")
+    outcomes = []
+    for o in iter_checks(name, namespace):  # printed as they come: a slow test shows where
+        print(f"{'PASS' if o.passed else 'FAIL'}  {o.title}", flush=True)
         if not o.passed:
-            print("      " + o.message.replace("\n", "\n      "))
+            print("      " + o.message.replace("\n", "\n      "), flush=True)
+        outcomes.append(o)
     passed = sum(o.passed for o in outcomes)
     what = f"for {name}" if name else "in all"
     print(f"{passed}/{len(outcomes)} public tests passed {what}.")
     return passed == len(outcomes)
 
 
-if __name__ == "__main__":  # python selfcheck.py my_solutions.py [name]
-    if len(sys.argv) < 2:
-        sys.exit("usage: python selfcheck.py FILE.py|FILE.ipynb [FUNCTION]")
-    source_path = Path(sys.argv[1])
-    if source_path.suffix == ".ipynb":
-        import json
+def notebook_cells(path: Path) -> list[tuple[int, str]]:
+    """The graded code cells of a notebook (not tagged skip-grading), with their position among
+    all its cells (0-based), as the autograder numbers them."""
+    import json
 
-        cells = json.loads(source_path.read_text(encoding="utf-8"))["cells"]
-        code = "\n\n".join(
-            "".join(c["source"])
-            for c in cells
-            if c["cell_type"] == "code"
-            and "skip-grading" not in c.get("metadata", {}).get("tags", [])
-        )
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return [
+        (index, "".join(c["source"]) if isinstance(c["source"], list) else c["source"])
+        for index, c in enumerate(cells)
+        if c.get("cell_type") == "code" and SKIP_TAG not in c.get("metadata", {}).get("tags", [])
+    ]
+
+
+_MAGIC = re.compile(r"^(\s*)[%!]")
+
+
+def _without_magics(source: str) -> str | None:
+    """A cell's IPython lines (`%matplotlib inline`, `!pip ...`) made `pass`, as the autograder
+    does; None for a cell magic that is not Python (%%bash ...), a cell the autograder skips."""
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        if lines[0].split()[0] not in ("%%time", "%%timeit", "%%capture"):
+            return None
+        lines = lines[1:]
+    return "\n".join(_MAGIC.sub(r"\1pass  # ", line) for line in lines)
+
+
+def _first_line(source: str) -> str:
+    return next((ln.strip() for ln in source.splitlines() if ln.strip()), "")[:60]
+
+
+def run_cells(cells: list[tuple[int, str]], namespace: dict[str, Any]) -> list[str]:
+    """Run each cell in `namespace`, as the autograder does (a failing cell is reported and the
+    others still run); what went wrong, one entry per failing cell. Tracebacks name cells
+    `<cell N>` (counting every cell from 1) and show their lines."""
+    problems = []
+    for index, source in cells:
+        filename = f"<cell {index + 1}>"
+        try:
+            try:
+                code = compile(source, filename, "exec")
+            except SyntaxError:
+                python = _without_magics(source)
+                if python is None:
+                    continue  # a cell magic that is not Python: the autograder skips it too
+                code = compile(python, filename, "exec")  # still a SyntaxError: report that one
+                source = python
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            exec(code, namespace)  # noqa: S102 - your own code
+        except Exception as exc:  # noqa: BLE001 - reported, as the autograder does
+            frames = [
+                f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")
+            ]
+            tb = "".join(
+                traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
+            )
+            problems.append(
+                f"cell {index + 1} (`{_first_line(source)}`) raised an exception:\n{tb.rstrip()}"
+            )
+    return problems
+
+
+def unavailable_imports(cells: list[tuple[int, str]]) -> list[str]:
+    """Modules that graded cells import and the autograder does not have (it runs graded cells
+    with NumPy and the standard library only), as 'cell N imports M'."""
+    found = []
+    for index, source in cells:
+        python = _without_magics(source)
+        try:
+            tree = ast.parse(python or "")
+        except SyntaxError:
+            continue  # reported when the cell runs
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for module in names:
+                top = module.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in AVAILABLE:
+                    found.append(f"cell {index + 1} imports {module}")
+    return list(dict.fromkeys(found))
+
+
+def main(argv: list[str]) -> int:
+    """`python selfcheck.py FILE.ipynb|FILE.py [FUNCTION]`: 0 when every public test passes."""
+    if not argv:
+        print("usage: python selfcheck.py FILE.ipynb|FILE.py [FUNCTION]", file=sys.stderr)
+        return 2
+    source_path = Path(argv[0])
+    if source_path.suffix == ".ipynb":
+        cells = notebook_cells(source_path)
     else:
-        code = source_path.read_text(encoding="utf-8")
+        cells = [(0, source_path.read_text(encoding="utf-8"))]
+    for line in unavailable_imports(cells):
+        print(
+            f"WARNING  {line}, which the autograder does not have: it runs your graded cells"
+            " with NumPy and the standard library only (import it in a cell tagged"
+            " skip-grading, or do without)."
+        )
     student: dict[str, Any] = {"__name__": "student"}
-    exec(compile(code, str(source_path), "exec"), student)  # noqa: S102 - your own code
-    ok = check(sys.argv[2] if len(sys.argv) > 2 else None, student)
-    sys.exit(0 if ok else 1)
+    problems = run_cells(cells, student)
+    if problems:
+        print("Problems while running your notebook (the other cells still ran):")
+        for problem in problems:
+            print("  - " + problem.replace("\n", "\n      "))
+    return 0 if check(argv[1] if len(argv) > 1 else None, student) else 1
+
+
+if __name__ == "__main__":  # python selfcheck.py my_solutions.ipynb [name]
+    sys.exit(main(sys.argv[1:]))
