@@ -27,6 +27,12 @@ class UndeclaredMember(GraderError, AttributeError):
     of a failure that would blame the tests for what the submission returned."""
 
 
+# What a student who imports scipy, torch or matplotlib in a graded cell needs to know.
+MISSING_MODULE_HINT = (
+    "The autograder runs your graded cells with NumPy and Python's standard library only: use"
+    " NumPy instead, and import plotting or other libraries in cells tagged skip-grading."
+)
+
 FAILURE_TEXT = {
     "timeout": "{name} did not return within the time limit ({detail}); is there an infinite loop?",
     "crash": "{name} crashed: {detail}",
@@ -56,4 +62,5 @@ def explain(name: str, error: Any) -> str:
     if kind == "NotImplementedError":
         return f"{name} is not implemented yet (it raised NotImplementedError)"
     tb = str(error.get("traceback", "")).strip()
-    return f"{name} raised {kind}: {message}" + (f"\n\n{tb}" if tb else "")
+    hint = f"\n\n{MISSING_MODULE_HINT}" if kind == "ModuleNotFoundError" else ""
+    return f"{name} raised {kind}: {message}" + (f"\n\n{tb}" if tb else "") + hint

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from dlhw.autograder.blame import MISSING_MODULE_HINT
 from dlhw.autograder.breaker import references
 from dlhw.autograder.classspec import ClassSpec, class_specs
 from dlhw.autograder.confinement import Limits
@@ -238,7 +239,10 @@ def _cell_line(source: str, report: CellReport) -> str:
         "budget": "was not run: the time budget ran out",
         "restarts": "was not run: the notebook's process was restarted too often",
     }[report.status]
-    body = "\n".join("      " + ln for ln in report.message.splitlines()[-12:])
+    lines = report.message.splitlines()[-12:]
+    if lines and lines[-1].startswith("ModuleNotFoundError"):
+        lines.append(MISSING_MODULE_HINT)
+    body = "\n".join("      " + ln for ln in lines)
     return f"  - cell {report.index + 1} (`{first}`) {what}:\n{body}"
 
 

@@ -161,3 +161,28 @@ def test_a_function_that_never_returns_loses_what_one_that_raises_loses(grade_nb
     assert any("so the grader stopped calling it in this run" in o for o in outputs)
     restarts = re.search(r"worker restarts: (\d+),", hung.staff_log)
     assert restarts is not None and 1 <= int(restarts.group(1)) <= 3  # not one per failed test
+
+
+def test_a_traceback_shows_the_line_of_the_cell_that_raised(grade_nb, hw1):
+    """As in Jupyter: the failing line itself, not only its number."""
+    raises = (
+        "def softmax_loss(Z, y):\n    B = Z.shape[0]\n    return float(Z[B, 0])  # off the end\n"
+    )
+    cells = [c if "def softmax_loss" not in c else raises for c in reference_source(hw1)]
+    outcome = grade_nb(notebook_from_cells(cells))
+    loss = [t for t in outcome.results["tests"] if t["name"].startswith("softmax_loss")]
+    assert loss and all("return float(Z[B, 0])  # off the end" in t["output"] for t in loss)
+
+
+def test_a_module_the_grader_lacks_is_explained(grade_nb, hw1):
+    """An import of a library the grader has not installed says that NumPy is what there is, in
+    the function's feedback and in the list of cells that failed."""
+    missing = "import no_such_module_on_gradescope"
+    imports = "def softmax_loss(Z, y):\n    " + missing + "\n"
+    cells = [c if "def softmax_loss" not in c else imports for c in reference_source(hw1)]
+    outcome = grade_nb(notebook_from_cells([*cells, missing]))
+    loss = [t for t in outcome.results["tests"] if t["name"].startswith("softmax_loss")]
+    hint = "with NumPy and Python's standard library only"
+    assert loss and all(hint in t["output"] for t in loss)
+    assert "No module named 'no_such_module_on_gradescope'" in outcome.results["output"]
+    assert hint in outcome.results["output"]

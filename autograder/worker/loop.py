@@ -16,6 +16,7 @@ plain data the grader validates. Student output goes to stdout, which the grader
 from __future__ import annotations
 
 import argparse
+import linecache
 import os
 import sys
 import types
@@ -88,6 +89,10 @@ class Worker:
                         "traceback": "",
                     }
                 code = compile(python, filename, "exec")  # still a SyntaxError: report that one
+                source = python
+            # Tracebacks show the cell's own lines (as in Jupyter), not only "line 3"; an mtime
+            # of None keeps linecache.checkcache from dropping the entry.
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
             exec(code, self.namespace)  # noqa: S102 - running the submission is this process's job
         except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt are contained too
             return _error(exc)
