@@ -55,7 +55,11 @@ def test_softmax_loss_large_logits_are_finite(sub):
     Z = np.array([[1000.0, 1000.0, 0.0]])
     y = np.array([0])
     loss = as_scalar(sub.softmax_loss(Z, y), "the loss")
-    assert np.isfinite(loss), f"loss is {loss}: subtract each row's maximum before exp"
+    assert np.isfinite(loss), (
+        f"loss is {loss}: exp() of logits near 1000 overflows, or a probability underflows to 0 "
+        "before its log; subtract each row's own maximum (Z.max(axis=1, keepdims=True)) from its "
+        "logits and take the log of the sum of exps (log-sum-exp), not of a softmax ratio"
+    )
     assert_close(loss, np.log(2.0), rtol=RTOL, atol=ATOL, name="the loss")
 
 
