@@ -36,7 +36,7 @@ from dlhw.autograder import cgroups
 from dlhw.autograder.cgroups import Cgroup
 from dlhw.autograder.jail import encode_config
 from dlhw.autograder.killing import converge, remove_ipc_as_owner
-from dlhw.autograder.view import JAIL, jail_config, namespaces_unavailable
+from dlhw.autograder.view import DENIED_PACKAGES, JAIL, jail_config, namespaces_unavailable
 
 SANDBOX_UID_BASE = 61_000
 SANDBOX_UID_SPAN = 4_000
@@ -176,7 +176,7 @@ def spawn_worker(
         "--read-fd", str(read_fd), "--write-fd", str(write_fd),
         "--memory", str(limits.memory_bytes), "--cpu", str(int(limits.run_timeout_s) + 5),
         "--nproc", str(limits.max_processes), "--fsize", str(limits.max_file_bytes),
-        "--nofile", str(limits.max_open_files),
+        "--nofile", str(limits.max_open_files), "--deny", ",".join(DENIED_PACKAGES),
     ]  # fmt: skip
     if jail is not None and jail.root is not None:
         config = jail_config(

@@ -10,6 +10,9 @@ only and at their usual paths, only what running the worker needs:
   everything else of it do not exist in the view (if the root lies inside an allowed system
   folder, an empty tmpfs covers it and only the packages are mounted back);
 - the worker's own folder (read-write) and the grader's folder of test data (read-only);
+- deep-learning frameworks installed beside the grader (torch, for live oracles and recording)
+  are masked by empty read-only folders (`DENIED_PACKAGES`): graded code must compute what
+  the homework asks by itself, and does not get, locally, a library Gradescope's image lacks;
 - a fresh /proc (the worker's PID namespace only: the grader and other runs are invisible),
   a minimal /dev, and private, size-limited /tmp, /var/tmp, /dev/shm and /run/lock that vanish
   with the namespace.
@@ -30,6 +33,14 @@ JAIL = Path(__file__).with_name("jail.py")
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 PACKAGES = ("dlhw.autograder", "dlhw.datasets", "dlhw.kernels")
 DEVICES = ("null", "zero", "full", "random", "urandom")
+# Packages graded code may not import: the frameworks that compute what the homeworks ask students
+# to write (autograd, layers, optimizers). The worker refuses them by name (worker/loop.py), and
+# where it has a view, their folders are empty there (an import-hook alone is the student's to
+# remove). A homework that teaches one of them would need this per homework.
+DENIED_PACKAGES = (
+    "torch", "torchgen", "functorch", "torchvision", "torchaudio", "triton",
+    "tensorflow", "keras", "jax", "jaxlib", "flax", "optax", "sklearn", "scipy",
+)  # fmt: skip
 # CPU topology for OpenBLAS and torch's cpuinfo (without it torch warns on every import).
 SYS_READABLE = ("/sys/devices/system/cpu",)
 # Private scratch folders: (path, tmpfs options). They live in memory (charged to the run's
@@ -58,6 +69,21 @@ def package_dirs() -> list[str]:
             if os.path.isdir(location):
                 found.append(os.path.realpath(location))
     return found
+
+
+@functools.cache
+def denied_dirs() -> tuple[str, ...]:
+    """The folders the denied packages import from here (found by their specs, not imported)."""
+    found = []
+    for name in DENIED_PACKAGES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            if os.path.isdir(location):
+                found.append(os.path.realpath(location))
+    return tuple(sorted(set(found)))
 
 
 def allowed_read_only(root: Path | None = None) -> list[str]:
@@ -105,6 +131,8 @@ def jail_config(
         mounts.append(("tmpfs", course, "size=1m,nr_inodes=1024,mode=755"))
     mounts += [("ro", p, "") for p in read_only if _inside(p, course)]
     mounts += [("tmpfs", path, options) for path, options in SCRATCH if path != "/dev/shm"]
+    # An empty, read-only folder over each denied package (deeper than the environment's mount).
+    mounts += [("tmpfs", path, "size=4k,nr_inodes=4,mode=555") for path in denied_dirs()]
     # Outermost first: a mount hides what an earlier one put below it, so the private /tmp must
     # come before a course (and its venv) cloned under /tmp, and /var before /var/tmp. Paths of
     # the same depth are siblings; sorted() is stable, so the order above holds among them.

@@ -202,7 +202,7 @@ EXPECTED: dict[str, Expect] = {
     "prints_a_lot": Expect("more bytes of output were discarded", hostile=False),
     # the realistic mistakes of issue #2
     "loss_without_max_shift": Expect(
-        "subtract each row's maximum",
+        "subtract each row's own maximum",
         named("softmax_loss of logits near 1000", "softmax_loss: logits near 1000"),
         hostile=False,
     ),

@@ -145,3 +145,63 @@ def test_a_view_that_cannot_be_built_means_grading_without_namespaces(
         assert session.reports[0].status == "ok"
         assert Submission(session).who() == session.identity.uid
         assert any("namespaces FAILED" in note for note in session.notes), session.notes
+
+
+USES_TORCH = """
+import importlib, sys
+
+def import_torch():
+    try:
+        import torch
+    except ImportError as exc:
+        return "refused: " + str(exc)
+    return "imported"
+
+def import_torch_without_the_finder():
+    # student code can drop the worker's finder: then only an empty folder is left to import
+    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "DeniedImports"]
+    sys.modules.pop("torch", None)
+    importlib.invalidate_caches()
+    try:
+        import torch
+    except ImportError as exc:
+        return "refused: " + str(exc)
+    return "usable" if hasattr(torch, "tensor") else "empty"
+"""
+
+
+@pytest.mark.parametrize("view_layer", [True, False], ids=["view", "no view"])
+def test_graded_code_cannot_use_torch(view_layer: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # torch is installed beside the grader (live oracles); Gradescope's image has none, and no
+    # homework may be done by calling it.
+    pytest.importorskip("torch")
+    if not view_layer:
+        monkeypatch.setattr(confinement, "namespaces_unavailable", lambda: "simulated")
+    with Session(LIMITS) as session:
+        session.run_cells([(0, USES_TORCH)])
+        assert session.reports[0].status == "ok", session.reports[0].message
+        sub = Submission(session)
+        refused = sub.import_torch()
+        bypassed = sub.import_torch_without_the_finder()
+        viewed = "namespaces (mount" in session.notes[-1]
+    assert refused.startswith("refused: No module named 'torch': graded code may not use torch")
+    if viewed:  # the folder itself is empty: nothing of torch is left to import
+        assert bypassed in ("empty", "refused: No module named 'torch'"), bypassed
+    else:  # the finder is the only layer (documented in docs/isolation.md)
+        assert bypassed == "usable" or not ISOLATED, bypassed
+
+
+def test_the_denied_packages_are_masked_in_the_view_config(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    config = view.jail_config(
+        uid=1, gid=1, workdir=tmp_path, shared_dir=tmp_path, argv=["x"], env={}, pass_fds=[],
+        cgroups=[], root=tmp_path,
+    )  # fmt: skip
+    masked = [path for kind, path, arg in config["mounts"] if kind == "tmpfs" and "mode=555" in arg]
+    torch_dir = os.path.dirname(os.path.realpath(__import__("torch").__file__))
+    assert torch_dir in masked
+    order = [path for _, path, _ in config["mounts"]]
+    environment = max(
+        (p for p in order if _inside(torch_dir, p) and p != torch_dir), key=len
+    )  # the environment's own mount comes first, or it would hide the mask
+    assert order.index(environment) < order.index(torch_dir)

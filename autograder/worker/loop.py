@@ -139,12 +139,34 @@ class Worker:
         return reply
 
 
+class DeniedImports:
+    """A finder first on sys.meta_path: graded code importing a denied package (view.py's
+    DENIED_PACKAGES) gets a ModuleNotFoundError saying so. Student code can remove it; where
+    the worker has a view, the packages' folders are empty as well."""
+
+    def __init__(self, names: frozenset[str]) -> None:
+        self.names = names
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(
+                f"No module named {fullname!r}: graded code may not use "
+                f"{fullname.partition('.')[0]} (compute it with NumPy, as the homework asks)",
+                name=fullname,
+            )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="untrusted worker (started by the grader)")
     for flag in ("--read-fd", "--write-fd", "--memory", "--cpu", "--nproc", "--fsize", "--nofile"):
         parser.add_argument(flag, type=int, required=True)
+    parser.add_argument(
+        "--deny", default="", help="comma-separated packages graded code may not import"
+    )
     opts = parser.parse_args(argv)
     notes = confine_self(opts.memory, opts.cpu, opts.nproc, opts.fsize, opts.nofile)
+    if opts.deny:
+        sys.meta_path.insert(0, DeniedImports(frozenset(opts.deny.split(","))))
     # What arrives here is the grader's (the cells as the student wrote them, test arguments):
     # it is not cleaned, so a cell with a form feed or a zero-width space runs as written.
     channel = Channel(opts.read_fd, opts.write_fd, clean_text=False)
