@@ -29,6 +29,7 @@ from dlhw.autograder.blame import MISSING_MODULE_HINT
 from dlhw.autograder.breaker import references
 from dlhw.autograder.classspec import ClassSpec, class_specs
 from dlhw.autograder.confinement import Limits
+from dlhw.autograder.feedback import code_span
 from dlhw.autograder.homeworks import Homework, course_root
 from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells
 from dlhw.autograder.oracles import Mode, OracleRun, oracle_run
@@ -229,8 +230,7 @@ MAX_LISTED_CELLS = 20  # cells with problems listed one by one in the feedback; 
 
 
 def _cell_line(source: str, report: CellReport) -> str:
-    first = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
-    first = first if len(first) <= 60 else first[:57] + "..."
+    first = _first_line(source)
     what = {
         "error": "raised an exception",
         "timeout": "did not finish in time and was stopped",
@@ -244,6 +244,35 @@ def _cell_line(source: str, report: CellReport) -> str:
         lines.append(MISSING_MODULE_HINT)
     body = "\n".join("      " + ln for ln in lines)
     return f"  - cell {report.index + 1} (`{first}`) {what}:\n{body}"
+
+
+def _point_to_failed_cells(
+    entries: list[dict[str, Any]], read: ReadNotebook, session: Session
+) -> None:
+    """A test that failed on a name that does not exist ("np is not defined") says which cell
+    stopped early, where the name was most likely to be defined (an import cell that failed on
+    a library the grader lacks leaves every later name of that cell undefined)."""
+    stopped = [r for r in session.reports if r.status not in ("ok", "budget", "restarts")]
+    stopped = [r for r in stopped if "cell magic is not Python" not in r.message]
+    if not stopped:
+        return
+    sources = {c.index: c.source for c in read.cells}
+    cells = ", ".join(
+        f"{r.index + 1} ({code_span(_first_line(sources.get(r.index, '')))})" for r in stopped[:3]
+    )
+    more = f" and {len(stopped) - 3} more" if len(stopped) > 3 else ""
+    note = (
+        f"\n\nCell{'s' if len(stopped) > 1 else ''} {cells}{more} did not run to the end, so what "
+        "they define after the line that failed does not exist: see the top of this feedback."
+    )
+    for entry in entries:
+        if entry["status"] == "failed" and "is not defined" in entry.get("output", ""):
+            entry["output"] += note
+
+
+def _first_line(source: str) -> str:
+    first = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
+    return first if len(first) <= 60 else first[:57] + "..."
 
 
 def _summary(
@@ -348,6 +377,8 @@ def grade(
                 "them); re-record the oracles (`autograder record-oracles`) and grade again"
             )
         entries_json = [e.to_json() for e in entries]
+        if read is not None and session is not None:
+            _point_to_failed_cells(entries_json, read, session)
         summary = _summary(read, session, problem, with_printed=stdout_visibility is None)
         broken = [e.name for e in entries if e.grader_error]
         if broken:  # the test author's mistakes: said plainly, and logged for staff

@@ -186,3 +186,18 @@ def test_a_module_the_grader_lacks_is_explained(grade_nb, hw1):
     assert loss and all(hint in t["output"] for t in loss)
     assert "No module named 'no_such_module_on_gradescope'" in outcome.results["output"]
     assert hint in outcome.results["output"]
+
+
+def test_a_test_failing_on_an_undefined_name_points_to_the_cell_that_stopped(grade_nb, hw1):
+    """An imports cell that fails on a library the grader lacks, before `import numpy as np`:
+    every function then fails on `np`, and each such test says which cell stopped early."""
+    cells = reference_source(hw1)
+    first = next(i for i, c in enumerate(cells) if "import numpy as np" in c)
+    cells[first] = "import no_such_plotting_library\n" + cells[first]
+    outcome = grade_nb(notebook_from_cells(cells))
+    undefined = [t for t in outcome.results["tests"] if "is not defined" in t["output"]]
+    assert undefined, "the cascade this test is about did not happen"
+    pointer = f"Cell {first + 1} (`import no_such_plotting_library`) did not run to the end"
+    assert all(pointer in t["output"] for t in undefined)
+    # Only those: a test that failed for another reason gets no such line.
+    assert not any(pointer in t["output"] for t in outcome.results["tests"] if t not in undefined)
