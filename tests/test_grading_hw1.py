@@ -161,3 +161,17 @@ def test_a_function_that_never_returns_loses_what_one_that_raises_loses(grade_nb
     assert any("so the grader stopped calling it in this run" in o for o in outputs)
     restarts = re.search(r"worker restarts: (\d+),", hung.staff_log)
     assert restarts is not None and 1 <= int(restarts.group(1)) <= 3  # not one per failed test
+
+
+def test_ctrl_c_during_the_tests_interrupts_the_run(tmp_path, hw1):
+    """pytest catches Ctrl-C and stops: the run is interrupted, not a grader failure whose
+    message is pytest's last line ("11 passed in 2.83s")."""
+    from dlhw.autograder.grading import grade
+
+    tests = tmp_path / "test_ctrl_c.py"
+    tests.write_text("def test_pressed(sub):\n    raise KeyboardInterrupt\n")
+    out = tmp_path / "results.json"
+    with pytest.raises(KeyboardInterrupt):
+        grade(hw1, hw1.master, out, tests=[tests])
+    results = json.loads(out.read_text())
+    assert "the grading run was interrupted" in results["output"]
