@@ -161,7 +161,7 @@ def cmd_release(opts: argparse.Namespace) -> int:
 
 
 def cmd_batch(opts: argparse.Namespace) -> int:
-    from dlhw.autograder.batch import grade_batch
+    from dlhw.autograder.batch import BatchError, grade_batch
 
     hw = get_homework(opts.homework)
     folder, out = Path(opts.submissions), Path(opts.output)
@@ -193,6 +193,9 @@ def cmd_batch(opts: argparse.Namespace) -> int:
             bar.close()
         print(f"interrupted: finished results and the gradebook are in {out}", file=sys.stderr)
         return 130
+    except BatchError as exc:
+        print(f"autograder: {exc}", file=sys.stderr)
+        return 1
     for bar in bars:
         bar.close()
     counts: dict[str, int] = {}
