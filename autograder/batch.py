@@ -7,7 +7,8 @@ grades submission after submission, each in its own fresh confined worker under 
 uid: as isolated as `autograder grade`, without paying start-up per student. Results land in
 OUT/results/<student>/results.json as they finish; a re-run skips submissions whose notebook,
 homework and grader are unchanged (the key beside each results file). One bad submission never
-stops the batch; Ctrl-C stops it, keeping what finished (a second Ctrl-C stops at once).
+stops the batch; Ctrl-C stops it, keeping what finished (a second Ctrl-C stops at once, each
+job still closing the session of the submission it was grading).
 The gradebook and class summary (dlhw.autograder.gradebook) are written at the end, also after
 an interruption.
 """
@@ -23,6 +24,7 @@ import signal
 import stat
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -69,6 +71,11 @@ class Row:
         return out
 
 
+class BatchError(ValueError):
+    """A batch that cannot start: no submissions, an output folder that cannot hold its results,
+    or a Gradescope export whose metadata cannot be read. Nothing has been written."""
+
+
 # ---- finding the submissions ----------------------------------------------------------------
 
 
@@ -99,21 +106,35 @@ def _from_export(folder: Path) -> list[Item]:
         raise SystemExit(
             "reading a Gradescope export needs PyYAML: pip install 'dlhw[batch]'"
         ) from None
-    meta = yaml.safe_load((folder / EXPORT_METADATA).read_text(encoding="utf-8")) or {}
+    path = folder / EXPORT_METADATA
+    try:
+        meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        said = " ".join(line.strip() for line in str(exc).splitlines()) or type(exc).__name__
+        raise BatchError(f"{path} cannot be read as YAML: {said[:300]}") from None
+    if not isinstance(meta, dict):
+        raise BatchError(
+            f"{path} should map each submission's folder to its details, "
+            f"but it holds a {type(meta).__name__}"
+        )
     items = []
-    for sub_id, info in sorted(meta.items()):
-        people = (info or {}).get(":submitters") or (info or {}).get("submitters") or []
-        students = tuple(
-            str(p.get(":name") or p.get("name") or p.get(":email") or p.get("email") or "?")
-            + (
-                f" <{p.get(':email') or p.get('email')}>"
-                if p.get(":email") or p.get("email")
-                else ""
-            )
-            for p in people
-        ) or (str(sub_id),)
-        items.append(Item(_safe(str(sub_id)), folder / str(sub_id), students))
+    for sub_id, info in sorted(meta.items(), key=lambda entry: str(entry[0])):
+        name = str(sub_id)
+        if name in ("", ".", "..") or "/" in name or "\\" in name or name.startswith("."):
+            raise BatchError(f"{path} names {name!r}, which is not a folder of the export")
+        people = info.get(":submitters") or info.get("submitters") if isinstance(info, dict) else []
+        students = tuple(_student(p) for p in people or []) if isinstance(people, list) else ()
+        items.append(Item(_safe(name), folder / name, students or (name,)))
     return _unique(items)
+
+
+def _student(person: Any) -> str:
+    """`Name <email>` of one of an export's submitters (whatever of it is there)."""
+    if not isinstance(person, dict):
+        return str(person)
+    email = person.get(":email") or person.get("email")
+    name = person.get(":name") or person.get("name")
+    return f"{name} <{email}>" if name and email else str(name or email or "?")
 
 
 def _unique(items: list[Item]) -> list[Item]:
@@ -158,6 +179,8 @@ def submission_digest(path: Path) -> str:
 # ---- one job: a warm grader process ------------------------------------------------------------
 
 _JOB: dict[str, Any] = {}
+EXIT_STOPPED = 3  # a job's exit status when the batch stopped it at once
+SAME_CTRL_C_S = 0.5  # a second SIGINT sooner than this after the first is the same Ctrl-C
 
 
 def _warm_up(hw_id: str, limits: Limits, root: str | None) -> None:
@@ -167,6 +190,7 @@ def _warm_up(hw_id: str, limits: Limits, root: str | None) -> None:
     a batch grades with recorded oracles, and a record that is missing imports torch when
     first needed. Importing it anyway cost each job ~1 s and ~300 MB at the start."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_at_once)
     if root:
         os.environ["DLHW_ROOT"] = root
     import dlhw.autograder.grading  # noqa: F401 - imported once per job, not per submission
@@ -174,14 +198,29 @@ def _warm_up(hw_id: str, limits: Limits, root: str | None) -> None:
     _JOB.update(hw=get_homework(hw_id), limits=limits)
 
 
+def _stop_at_once(signum: int, frame: Any) -> None:
+    """SIGTERM from the batch (Ctrl-C twice): a submission being graded is interrupted, so that
+    grade() closes its session (worker killed, temporary folders removed) before the job ends;
+    an idle job ends now. Killed outright, a job would leave its submission's folders behind."""
+    if _JOB.get("grading"):
+        raise KeyboardInterrupt
+    os._exit(EXIT_STOPPED)
+
+
 def _grade_in_job(item: Item, staged: str, results: str, key: str) -> Row:
     from dlhw.autograder.grading import grade
 
     start = time.monotonic()
-    # A batch keeps no staff log, so pytest's tracebacks for it are not formatted.
-    outcome = grade(
-        _JOB["hw"], Path(staged), Path(results), limits=_JOB["limits"], staff_tracebacks=False
-    )
+    _JOB["grading"] = True
+    try:
+        # A batch keeps no staff log, so pytest's tracebacks for it are not formatted.
+        outcome = grade(
+            _JOB["hw"], Path(staged), Path(results), limits=_JOB["limits"], staff_tracebacks=False
+        )
+    except KeyboardInterrupt:  # _stop_at_once: the session is closed; no key, so a re-run grades it
+        os._exit(EXIT_STOPPED)
+    finally:
+        _JOB["grading"] = False
     row = row_from_results(item, outcome.results, time.monotonic() - start)
     Path(results).with_name(KEY_FILE).write_text(key + "\n")
     return row
@@ -232,6 +271,19 @@ def _closed_to_others(*folders: Path) -> Iterator[None]:
             os.chmod(folder, mode)
 
 
+def check_batch_folders(submissions: Path, out: Path) -> None:
+    """The output folder may be neither the submissions' folder nor inside it (a re-run would
+    grade it as a student), nor a file."""
+    inside, folder = Path(os.path.realpath(out)), Path(os.path.realpath(submissions))
+    if inside == folder or folder in inside.parents:
+        raise BatchError(
+            f"the output folder {out} is inside the submissions folder {submissions}: a re-run "
+            "would grade it as a submission; choose a folder outside it"
+        )
+    if out.exists() and not out.is_dir():
+        raise BatchError(f"the output {out} is a file, not a folder")
+
+
 def grade_batch(
     hw: Homework,
     submissions: Path,
@@ -242,11 +294,22 @@ def grade_batch(
     rerun: bool = False,
     progress: Callable[[int, int], Any] | None = None,
 ) -> list[Row]:
-    """Grade every submission in `submissions` into `out`; returns the gradebook's rows."""
+    """Grade every submission in `submissions` into `out`; returns the gradebook's rows.
+    Raises BatchError, having written nothing, when there is nothing to grade or `out` cannot
+    hold the results."""
+    check_batch_folders(submissions, out)
     items = find_submissions(submissions)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results").mkdir(exist_ok=True)
-    os.chmod(out / "results", 0o700)  # the students' results stay the instructor's
+    if not items:
+        raise BatchError(
+            f"{submissions} holds no submissions: one .ipynb or one folder per student, or "
+            f"Gradescope's export (with {EXPORT_METADATA})"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results").mkdir(exist_ok=True)
+        os.chmod(out / "results", 0o700)  # the students' results stay the instructor's
+    except OSError as exc:
+        raise BatchError(f"cannot write the output folder {out}: {exc.strerror or exc}") from None
     fingerprint = grader_fingerprint(hw)
     limits = limits or Limits()
     rows: dict[str, Row] = {}
@@ -272,6 +335,8 @@ def grade_batch(
             initargs=(hw.id, limits, root),
         )  # fmt: skip
         futures: dict[Future[Row], Item] = {}
+        ctrl_c = _CtrlC(lambda: list(getattr(pool, "_processes", {}).values()))
+        previous = _on_sigint(ctrl_c)
         try:
             for item, key in todo:
                 staged = _stage(item, staging)
@@ -299,16 +364,18 @@ def grade_batch(
                 "\nstopping: waiting for the submissions being graded (Ctrl-C again: at once)",
                 file=sys.stderr,
             )
-            try:
-                pool.shutdown(wait=True, cancel_futures=True)
-            except KeyboardInterrupt:
-                for process in list(getattr(pool, "_processes", {}).values()):
-                    process.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)  # a second Ctrl-C ends the jobs
             for future, item in futures.items():
-                if future.done() and not future.cancelled() and item.key not in rows:
+                if (
+                    future.done()
+                    and not future.cancelled()
+                    and future.exception() is None  # not a job stopped at once
+                    and item.key not in rows
+                ):
                     rows[item.key] = _outcome(future, item)
         finally:
             pool.shutdown(wait=not interrupted, cancel_futures=True)
+            _on_sigint(previous)
             shutil.rmtree(staging, ignore_errors=True)
     for item in items:  # not graded: interrupted before its turn
         rows.setdefault(item.key, Row(item.key, item.students, "not graded"))
@@ -321,6 +388,34 @@ def grade_batch(
     return ordered
 
 
+class _CtrlC:
+    """SIGINT while a batch runs. The first raises KeyboardInterrupt: the batch stops handing
+    out submissions and waits for those being graded. A later one stops the jobs at once (each
+    closes its submission's session first, see _stop_at_once) and raises nothing, so the
+    gradebook of what finished is still written. One Ctrl-C delivered twice counts once:
+    timeout(1), for one, signals the process and then its whole group (SAME_CTRL_C_S)."""
+
+    def __init__(self, jobs: Callable[[], list[Any]]) -> None:
+        self.jobs = jobs
+        self.first: float | None = None
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        now = time.monotonic()
+        if self.first is None:
+            self.first = now
+            raise KeyboardInterrupt
+        if now - self.first >= SAME_CTRL_C_S:
+            for process in self.jobs():
+                process.terminate()
+
+
+def _on_sigint(handler: Any) -> Any:
+    """Install a SIGINT handler and return the previous one (only the main thread can)."""
+    if threading.current_thread() is not threading.main_thread():
+        return handler
+    return signal.signal(signal.SIGINT, handler)
+
+
 def _outcome(future: Future[Row], item: Item) -> Row:
     try:
         return future.result()
@@ -331,7 +426,9 @@ def _outcome(future: Future[Row], item: Item) -> Row:
 def _stage(item: Item, staging: Path) -> Path:
     """A private copy of the upload (links are copied as links, never followed)."""
     target = staging / item.key
-    if item.path.is_dir():
+    if not item.path.exists():  # an export's metadata naming a folder it lacks: nothing submitted
+        target.mkdir()
+    elif item.path.is_dir():
         shutil.copytree(item.path, target, symlinks=True)
     else:
         target.mkdir()

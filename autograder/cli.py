@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -25,7 +26,14 @@ from dlhw.autograder.homeworks import ManifestError, get_homework, homeworks  # 
 from dlhw.autograder.oracles import Mode, OracleRun  # noqa: E402
 from dlhw.autograder.policy import apply_policy, read_metadata  # noqa: E402
 from dlhw.autograder.reporter import VISIBILITIES  # noqa: E402
-from dlhw.autograder.results import UnsafeResultsPath, check_results_path, write_results  # noqa: E402
+from dlhw.autograder.results import (  # noqa: E402
+    OutputPathError,
+    UnsafeResultsPath,
+    check_output_file,
+    check_results_path,
+    failure_results,
+    write_results,
+)
 from dlhw.autograder.stubgen import check_assignment, write_assignment  # noqa: E402
 from dlhw.autograder.wire.text import clean  # noqa: E402
 
@@ -71,29 +79,40 @@ def cmd_grade(opts: argparse.Namespace) -> int:
     hw = get_homework(opts.homework)
     output = Path(opts.output)
     try:  # find out before grading whether the results can be written at all
-        output.parent.mkdir(parents=True, exist_ok=True)
-        if not os.access(output.parent, os.W_OK):
-            raise PermissionError(13, "permission denied")
+        if opts.output.endswith(("/", os.sep)):
+            raise OutputPathError("it names a folder; give the results file's path")
+        check_output_file(output, Path(opts.submission))
         check_results_path(output)
-    except OSError as exc:
-        print(f"autograder: cannot write results to {output}: {exc.strerror}", file=sys.stderr)
+    except OutputPathError as exc:
+        print(f"autograder: cannot write results to {opts.output}: {exc}", file=sys.stderr)
         return 1
     except UnsafeResultsPath as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 1
     policy = Path(opts.policy) if opts.policy else None
-    outcome = grade(
-        hw,
-        Path(opts.submission),
-        None if policy else output,
-        limits=_limits(opts),
-        stdout_visibility=opts.stdout_visibility,
-        oracles=OracleRun(Mode.LIVE if opts.live_oracles else Mode.RECORDED),
-    )
-    if policy is not None:  # the course's late/rate policy, on the graded results
-        metadata = read_metadata(Path(opts.metadata) if opts.metadata else None)
-        adjusted = write_results(apply_policy(outcome.results, metadata, policy), output)
-        outcome = GradeOutcome(adjusted, output, outcome.staff_log, outcome.printed)
+    try:
+        outcome = grade(
+            hw,
+            Path(opts.submission),
+            None if policy else output,
+            limits=_limits(opts),
+            stdout_visibility=opts.stdout_visibility,
+            oracles=OracleRun(Mode.LIVE if opts.live_oracles else Mode.RECORDED),
+        )
+        if policy is not None:  # the course's late/rate policy, on the graded results
+            metadata = read_metadata(Path(opts.metadata) if opts.metadata else None)
+            adjusted = write_results(apply_policy(outcome.results, metadata, policy), output)
+            outcome = GradeOutcome(adjusted, output, outcome.staff_log, outcome.printed)
+    except OSError as exc:  # checked above, but the disk or the folder changed since
+        print(f"autograder: could not write results to {output}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # grade() wrote results saying so, unless a policy was to come
+        if policy is not None:
+            write_results(failure_results("the grading run was interrupted", "interrupted"), output)
+        print(f"autograder: interrupted; {output} records an interrupted run", file=sys.stderr)
+        return 130
+    if outcome.unreadable:  # the table says so on every line, cut short: once, in full
+        print(f"autograder: {opts.submission}: {outcome.unreadable}", file=sys.stderr)
     if opts.stdout_visibility not in (None, "hidden"):
         # Students will see this stdout: only what their own code printed, never the tests.
         print(clean(outcome.printed) or "(your notebook printed nothing while being graded)")
@@ -142,7 +161,7 @@ def cmd_release(opts: argparse.Namespace) -> int:
 
 
 def cmd_batch(opts: argparse.Namespace) -> int:
-    from dlhw.autograder.batch import grade_batch
+    from dlhw.autograder.batch import BatchError, grade_batch
 
     hw = get_homework(opts.homework)
     folder, out = Path(opts.submissions), Path(opts.output)
@@ -174,6 +193,9 @@ def cmd_batch(opts: argparse.Namespace) -> int:
             bar.close()
         print(f"interrupted: finished results and the gradebook are in {out}", file=sys.stderr)
         return 130
+    except BatchError as exc:
+        print(f"autograder: {exc}", file=sys.stderr)
+        return 1
     for bar in bars:
         bar.close()
     counts: dict[str, int] = {}
@@ -192,11 +214,21 @@ def cmd_mutate(opts: argparse.Namespace) -> int:
         for mutant in make_mutants(hw):
             print(mutant.id)
         return 0
+    try:  # before the minutes of grading, not after
+        if opts.output:
+            check_output_file(Path(opts.output))
+    except OutputPathError as exc:
+        print(f"autograder: cannot write the report to {opts.output}: {exc}", file=sys.stderr)
+        return 1
     report = mutation_report(hw, jobs=opts.jobs)
     text = report.text()
     print(text)
     if opts.output:
-        Path(opts.output).write_text(text + "\n")
+        try:
+            Path(opts.output).write_text(text + "\n")
+        except OSError as exc:
+            print(f"autograder: cannot write {opts.output}: {exc.strerror}", file=sys.stderr)
+            return 1
     return 0 if report.score >= opts.min_score else 1
 
 
@@ -273,6 +305,13 @@ def _not_json(word: str) -> None:
     raise ValueError(f"{word} is not a JSON number")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: JSON's grammar allows it, no reader can hold it
+        raise ValueError(f"{text} is out of range for a number")
+    return value
+
+
 def cmd_validate(opts: argparse.Namespace) -> int:
     import jsonschema
 
@@ -280,12 +319,15 @@ def cmd_validate(opts: argparse.Namespace) -> int:
 
     path = Path(opts.results)
     try:
-        validate(json.loads(path.read_text(), parse_constant=_not_json))
+        validate(json.loads(path.read_text(), parse_constant=_not_json, parse_float=_finite))
     except OSError as exc:
         print(f"autograder: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 1
     except ValueError as exc:
         print(f"autograder: {path} is not valid JSON: {exc}", file=sys.stderr)
+        return 1
+    except RecursionError:
+        print(f"autograder: {path} is not a results file: it is nested too deeply", file=sys.stderr)
         return 1
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"

@@ -15,6 +15,7 @@ import os
 import shlex
 import shutil
 import stat
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from importlib import resources
@@ -111,7 +112,29 @@ def build_autograder_zip(
             f"the run budget must leave Gradescope's {GRADESCOPE_TIMEOUT_S} s timeout at least a "
             f"minute for start-up and reporting (got {settings.run_timeout_s:g} s)"
         )
+    if settings.policy is not None:  # the course's file: fail here, not in every student's run
+        from dlhw.autograder.policy import load_policy
+
+        try:
+            load_policy(settings.policy)
+        except Exception as exc:  # noqa: BLE001 - whatever the course's file raises
+            raise ValueError(f"the policy {settings.policy} does not load: {exc!r}") from None
     output.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside the target and renamed over it when complete: a failed build leaves
+    # neither a partial zip nor a broken previous one.
+    fd, partial = tempfile.mkstemp(prefix=".partial-", suffix=".zip", dir=output.parent)
+    os.close(fd)
+    try:
+        names = _write_zip(hw, Path(partial), settings)
+        os.chmod(partial, 0o644)
+        os.replace(partial, output)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    return names
+
+
+def _write_zip(hw: Homework, output: Path, settings: BuildSettings) -> list[str]:
     names = []
     with zipfile.ZipFile(output, "w") as archive:
         for name, executable in (

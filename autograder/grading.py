@@ -44,6 +44,8 @@ from dlhw.autograder.session import CellReport, Session
 from dlhw.autograder.submission import Submission
 from dlhw.autograder.view import close_course_root
 
+UNREADABLE = "Your submission could not be graded: "  # how the results' output then begins
+
 
 @dataclass(frozen=True)
 class GradeOutcome:
@@ -59,6 +61,14 @@ class GradeOutcome:
     @property
     def max_score(self) -> float:
         return float(sum(t.get("max_score", 0) for t in self.results.get("tests", [])))
+
+    @property
+    def unreadable(self) -> str:
+        """Why the upload could not be read ("" when it was): every test then scored 0."""
+        output = str(self.results.get("output", ""))
+        return (
+            output.splitlines()[0].removeprefix(UNREADABLE) if output.startswith(UNREADABLE) else ""
+        )
 
 
 def locate_notebook(submission: Path, hw: Homework) -> Path:
@@ -199,6 +209,8 @@ def run_tests(
             code = pytest.main(args, plugins=[reporter, SubmissionFixture(submission)])
     finally:
         sys.meta_path[:0] = rewriters
+    if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C, which pytest caught: the run stops
+        raise KeyboardInterrupt
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(f"pytest exited with {code!r}:\n{log.getvalue()}")
     return reporter.results(), log.getvalue()
@@ -279,7 +291,7 @@ def _summary(
     read: ReadNotebook | None, session: Session | None, problem: str, with_printed: bool = True
 ) -> str:
     if read is None or session is None:
-        return f"Your submission could not be graded: {problem}"
+        return UNREADABLE + problem
     lines = [
         f"Graded {read.path.name}: {len(read.cells)} code cells ran"
         + (f", {len(read.skipped)} skipped (tagged skip-grading)." if read.skipped else ".")

@@ -162,6 +162,35 @@ def check_results_path(path: Path) -> None:
         )
 
 
+class OutputPathError(ValueError):
+    """An output file that cannot be written, or whose writing would destroy an input."""
+
+
+def check_output_file(path: Path, *inputs: Path) -> None:
+    """Before a long run: a file can be created at `path` (its folder made if missing), and
+    writing it replaces none of `inputs` nor a notebook. The folder is probed by creating and
+    removing a file in it: `os.access` says yes to root everywhere, /proc included. The error
+    says why, not which file (the caller names it)."""
+    target = os.path.realpath(path)
+    for given in inputs:
+        if target == os.path.realpath(given):
+            raise OutputPathError(f"it is the input {given}, which it would overwrite")
+    if path.is_dir():
+        raise OutputPathError(f"it is a folder; give a file's path, e.g. {path / 'results.json'}")
+    if path.suffix == ".ipynb" and path.exists():
+        raise OutputPathError("it is a notebook, which it would replace")
+    above = next((folder for folder in path.parents if folder.exists()), None)
+    if above is not None and not above.is_dir():
+        raise OutputPathError(f"{above} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputPathError(str(exc.strerror or exc)) from None
+
+
 def write_results(results: dict[str, Any], path: Path) -> dict[str, Any]:
     """Finalize, then write atomically: a new file (O_EXCL, mode 0600: no other user, no later
     submission, reads it) in the same folder, renamed over the target. The rename replaces a

@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import nbformat
 import pytest
 
 from conftest import FAST_LIMITS, notebook_from_cells, reference_source
-from dlhw.autograder.batch import find_submissions, grade_batch, grader_fingerprint
+from dlhw.autograder.batch import BatchError, find_submissions, grade_batch, grader_fingerprint
 from dlhw.autograder.grading import grade
 from dlhw.autograder.homeworks import get_homework
 from dlhw.autograder.variants import load_variants, variant_notebook
@@ -102,6 +105,77 @@ def test_gradescope_export_names_the_students(tmp_path: Path) -> None:
     assert [i.key for i in items] == ["submission_101", "submission_102"]
     assert items[0].students == ("Ada Lovelace <ada@example.edu>",)
     assert items[1].students == ("Bo <bo@example.edu>", "Cy <cy@example.edu>")
+
+
+@pytest.mark.parametrize(
+    "metadata, message",
+    [
+        ("101: [unclosed\n", "cannot be read as YAML: while parsing a flow sequence"),
+        ("- a\n- list\n", "but it holds a list"),
+        ("just text\n", "but it holds a str"),
+        ("../../elsewhere:\n  :submitters: []\n", "names '../../elsewhere', which is not a folder"),
+    ],
+    ids=["yaml-syntax", "a-list", "a-string", "a-path-outside"],
+)
+def test_a_malformed_export_is_one_clear_error(tmp_path: Path, metadata, message) -> None:
+    pytest.importorskip("yaml")
+    (tmp_path / "submission_metadata.yml").write_text(metadata)
+    with pytest.raises(BatchError, match=re.escape(message)):
+        find_submissions(tmp_path)
+
+
+def test_odd_export_entries_fall_back_to_the_submission_id(tmp_path: Path) -> None:
+    pytest.importorskip("yaml")
+    (tmp_path / "submission_metadata.yml").write_text(
+        "12: just text\n7:\n  :submitters: not a list\n"
+        "a:\n  :submitters:\n  - Ann\n  - :email: bo@example.edu\n"
+    )
+    items = find_submissions(tmp_path)  # ids that YAML reads as numbers sort with the others
+    assert [(i.key, i.students) for i in items] == [
+        ("12", ("12",)), ("7", ("7",)), ("a", ("Ann", "bo@example.edu")),
+    ]  # fmt: skip
+
+
+def test_an_export_entry_without_its_folder_is_graded_as_nothing_submitted(tmp_path: Path) -> None:
+    pytest.importorskip("yaml")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "submission_metadata.yml").write_text("gone:\n  :submitters: []\n")
+    rows = grade_batch(HW, folder, tmp_path / "out", jobs=1, limits=FAST_LIMITS)
+    assert [(r.key, r.status, r.score) for r in rows] == [("gone", "unreadable", 0.0)]
+
+
+@pytest.mark.parametrize(
+    "layout, message",
+    [
+        ("out-inside", "is inside the submissions folder"),
+        ("out-is-input", "is inside the submissions folder"),
+        ("out-is-a-file", "is a file, not a folder"),
+        ("out-unwritable", "cannot write the output folder /proc/out"),
+        ("no-submissions", "holds no submissions"),
+    ],
+)
+def test_cli_batch_refuses_folders_it_cannot_use_before_grading(
+    tmp_path: Path, capsys, layout, message
+) -> None:
+    from dlhw.autograder.cli import main
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    if layout != "no-submissions":
+        (folder / "ada.ipynb").write_text("{}")
+    out = {
+        "out-inside": folder / "out", "out-is-input": folder, "out-unwritable": Path("/proc/out"),
+        "out-is-a-file": tmp_path / "notes.txt", "no-submissions": tmp_path / "out",
+    }[layout]  # fmt: skip
+    (tmp_path / "notes.txt").write_text("kept")
+    assert main(["batch", "hw1", str(folder), "-o", str(out), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert sorted(p.name for p in folder.iterdir()) == (
+        [] if layout == "no-submissions" else ["ada.ipynb"]
+    )
+    assert not (tmp_path / "out").exists() and (tmp_path / "notes.txt").read_text() == "kept"
 
 
 def test_the_fingerprint_changes_with_the_hidden_tests(tmp_path: Path, monkeypatch) -> None:
@@ -231,3 +305,57 @@ def test_the_class_summary_and_gradebook_show_student_text_as_text(tmp_path: Pat
     with (tmp_path / "gradebook.csv").open() as fh:
         table = list(csv.DictReader(fh))
     assert table[0]["students"].startswith("'=HYPERLINK") and table[1]["students"] == "Bo"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "second_after_s", [None, 0.0, 1.0], ids=["once", "delivered-twice", "twice"]
+)
+def test_ctrl_c_leaves_no_worker_folders_and_keeps_what_finished(
+    tmp_path: Path, second_after_s
+) -> None:
+    """A terminal's Ctrl-C reaches the whole process group. Once: the batch waits for what is
+    being graded. Twice: it stops at once, and each job still closes its submission's session
+    (before, the jobs were killed and left their worker folders). timeout(1) delivers one
+    Ctrl-C twice, to the process and then its group: that counts once."""
+    folder, out = tmp_path / "class", tmp_path / "out"
+    folder.mkdir()
+    slow = nbformat.read(HW.master, as_version=4)
+    slow.cells.insert(1, nbformat.v4.new_code_cell("import time\ntime.sleep(1)"))
+    for i in range(10):
+        nbformat.write(slow, folder / f"s{i:02d}.ipynb")
+    scratch = Path(tempfile.mkdtemp(prefix="batch-ctrl-c-", dir="/tmp"))  # the sandbox can enter
+    os.chmod(scratch, 0o1777)
+    try:
+        cli = Path(sys.executable).with_name("autograder")
+        proc = subprocess.Popen(
+            [str(cli), "batch", "hw1", str(folder), "-o", str(out), "-j", "2", "-q"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+            env={**os.environ, "TMPDIR": str(scratch)},
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list((out / "results").glob("*/.grading-key")):
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGINT)
+        if second_after_s is not None:
+            time.sleep(second_after_s)
+            os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130 and "Traceback" not in err, err
+        assert os.listdir(scratch) == []  # every worker's and every session's folder is gone
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    book = json.loads((out / "gradebook.json").read_text())
+    graded = {r["key"] for r in book if r["status"] == "graded"}
+    assert graded and {r["status"] for r in book} <= {"graded", "not graded"}
+    for key in graded:  # each with its key, so that a re-run keeps it
+        assert (out / "results" / key / ".grading-key").is_file()
+    interrupted = [
+        p.parent.name
+        for p in (out / "results").glob("*/results.json")
+        if "interrupted" in json.loads(p.read_text())["output"]
+    ]
+    if second_after_s == 1.0:
+        assert not set(interrupted) & graded
+    else:  # what was being graded finished
+        assert interrupted == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 from conftest import REPO
 from dlhw.autograder.cli import build_parser, format_table, main
 from dlhw.autograder.grading import GradeOutcome, close_upload
+from dlhw.autograder.results import failure_results, write_results
 
 COMMANDS = sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
 
@@ -139,3 +141,66 @@ def test_the_cli_gives_its_numpy_one_blas_thread_unless_told(given, expected):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith(expected)  # a caller's own setting is kept
+
+
+def test_grade_refuses_a_folder_a_notebook_or_an_unwritable_path_before_grading(tmp_path, capsys):
+    """Each used to grade first and then end in a traceback, or overwrite the notebook."""
+    submission = tmp_path / "hw1_softmax.ipynb"
+    submission.write_text("{}")
+    other = tmp_path / "other.ipynb"
+    other.write_text("{}")
+    cases = {
+        str(tmp_path): "it is a folder",
+        str(tmp_path / "new") + "/": "it names a folder",
+        str(submission): "which it would overwrite",
+        str(other): "it is a notebook",
+        str(submission / "r.json"): "is a file, not a folder",
+        "/proc/results.json": "cannot write results to /proc/results.json",  # even as root
+    }
+    for output, message in cases.items():
+        assert main(["grade", "hw1", str(submission), "-o", output]) == 1, output
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert submission.read_text() == "{}" and other.read_text() == "{}"
+    assert not (tmp_path / "new").exists()
+
+
+def test_grade_says_in_one_line_why_an_upload_could_not_be_read(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    assert main(["grade", "hw1", str(tmp_path / "nope.ipynb"), "-o", str(out)]) == 0
+    missing = tmp_path / "nope.ipynb"
+    err = capsys.readouterr().err
+    assert err == f"autograder: {missing}: nothing was submitted ({missing} does not exist)\n"
+    assert json.loads(out.read_text())["score"] == 0
+
+
+def test_an_interrupted_grade_is_one_line_and_its_results_say_so(tmp_path, monkeypatch, capsys):
+    from dlhw.autograder import cli
+
+    def interrupted(hw, submission, output, **kwargs):
+        write_results(failure_results("the grading run was interrupted", "interrupted"), output)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "grade", interrupted)
+    out = tmp_path / "results.json"
+    try:
+        code = main(["grade", "hw1", str(tmp_path / "x.ipynb"), "-o", str(out)])
+    except KeyboardInterrupt:
+        pytest.fail("the interruption escaped the CLI (a traceback for the user)")
+    assert code == 130
+    assert capsys.readouterr().err == f"autograder: interrupted; {out} records an interrupted run\n"
+    assert "interrupted" in json.loads(out.read_text())["output"]
+
+
+def test_validate_refuses_deep_nesting_and_infinite_numbers(tmp_path, capsys):
+    (tmp_path / "deep.json").write_text("[" * 100_000)
+    assert main(["validate", str(tmp_path / "deep.json")]) == 1
+    assert "nested too deeply" in capsys.readouterr().err
+    (tmp_path / "inf.json").write_text('{"score": 1e999, "tests": []}')
+    assert main(["validate", str(tmp_path / "inf.json")]) == 1
+    assert "1e999 is out of range" in capsys.readouterr().err
+
+
+def test_mutate_checks_its_report_path_before_grading(tmp_path, capsys):
+    assert main(["mutate", "hw1", "-o", str(tmp_path)]) == 1
+    assert "cannot write the report to" in capsys.readouterr().err

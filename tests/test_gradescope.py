@@ -60,6 +60,30 @@ def test_the_budget_must_end_before_gradescopes_timeout(tmp_path: Path) -> None:
     assert "DLHW_RUN_TIMEOUT=120" in env and "DLHW_HOMEWORK=hw1" in env
 
 
+@pytest.mark.parametrize(
+    "policy, message",
+    [(None, "No such file"), ("syntax error(\n", "was never closed"), ("x = 1\n", "no apply")],
+    ids=["missing", "syntax-error", "no-apply"],
+)
+def test_a_policy_that_does_not_load_fails_the_build_and_keeps_the_last_zip(
+    tmp_path: Path, policy, message
+) -> None:
+    """Before, a policy with a syntax error went into the zip (every student's run would have
+    skipped it), and a failed build left a partial zip over the previous one."""
+    previous = tmp_path / "hw1.zip"
+    build_autograder_zip(HW, previous)
+    good = previous.read_bytes()
+    path = tmp_path / "policy.py"
+    if policy is not None:
+        path.write_text(policy)
+    with pytest.raises(ValueError, match=message):
+        build_autograder_zip(HW, previous, BuildSettings(policy=path))
+    assert previous.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["hw1.zip"] + (["policy.py"] if policy is not None else [])
+    )
+
+
 def test_the_dockerfile_uses_gradescopes_base_and_the_same_scripts() -> None:
     text = (REPO / "autograder" / "deploy" / "Dockerfile").read_text()
     assert text.startswith("#") and "FROM gradescope/autograder-base" in text

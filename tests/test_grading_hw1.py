@@ -201,3 +201,17 @@ def test_a_test_failing_on_an_undefined_name_points_to_the_cell_that_stopped(gra
     assert all(pointer in t["output"] for t in undefined)
     # Only those: a test that failed for another reason gets no such line.
     assert not any(pointer in t["output"] for t in outcome.results["tests"] if t not in undefined)
+
+
+def test_ctrl_c_during_the_tests_interrupts_the_run(tmp_path, hw1):
+    """pytest catches Ctrl-C and stops: the run is interrupted, not a grader failure whose
+    message is pytest's last line ("11 passed in 2.83s")."""
+    from dlhw.autograder.grading import grade
+
+    tests = tmp_path / "test_ctrl_c.py"
+    tests.write_text("def test_pressed(sub):\n    raise KeyboardInterrupt\n")
+    out = tmp_path / "results.json"
+    with pytest.raises(KeyboardInterrupt):
+        grade(hw1, hw1.master, out, tests=[tests])
+    results = json.loads(out.read_text())
+    assert "the grading run was interrupted" in results["output"]

@@ -130,6 +130,50 @@ BUGS = {
                         X[start:start + batch], y[start:start + batch], theta)
         """,
     },
+    # Scaled by the largest pixel, not by 255: the same on MNIST, not on dimmer images.
+    "parse_divides_by_max_pixel": {
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                with gzip.open(image_filename, "rb") as f:
+                    _, n, rows, cols = struct.unpack(">4I", f.read(16))
+                    X = np.frombuffer(f.read(), dtype=np.uint8).reshape(n, rows * cols).astype(np.float32)
+                X = X / X.max()
+                with gzip.open(label_filename, "rb") as f:
+                    f.read(8)
+                    y = np.frombuffer(f.read(), dtype=np.uint8).copy()
+                return X, y
+        """,
+    },
+    # The max shift by the batch's largest logit, not each row's: a row far below it underflows.
+    "loss_shift_by_global_max": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                Z = Z - np.max(Z)
+                return float(np.mean(np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(Z.shape[0]), y]))
+        """,
+    },
+    # -log of the (stable) softmax: a true class with probability ~0 gives log(0) = -inf.
+    "loss_log_of_softmax": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                P = np.exp(Z - Z.max(axis=1, keepdims=True))
+                P /= P.sum(axis=1, keepdims=True)
+                return float(-np.mean(np.log(P[np.arange(len(y)), y])))
+        """,
+    },
+    # 1/B applied to X in place: right gradient, but the epoch's minibatches are views of the
+    # training data, which shrinks by 1/B every epoch.
+    "grad_scales_X_in_place": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                Z = X @ theta
+                S = np.exp(Z - Z.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                S[np.arange(X.shape[0]), y] -= 1
+                X /= X.shape[0]
+                return X.T @ S
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -191,6 +235,42 @@ UNUSUAL = {
                 X = (X / 255.0).astype(np.float32)
                 y = np.frombuffer(gzip.open(label_filename).read(), dtype=np.uint8, offset=8)
                 return X, np.array(y)
+        """,
+    },
+    # A memoryview and struct.unpack_from; np.logaddexp and np.take_along_axis; explicit
+    # one-hot by np.put_along_axis and einsum; np.array_split at the batch boundaries, theta[...] -=.
+    "memoryview_logaddexp_array_split": {
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                with open(image_filename, "rb") as raw:
+                    buf = memoryview(gzip.decompress(raw.read()))
+                _, n, rows, cols = struct.unpack_from(">IIII", buf, 0)
+                X = np.frombuffer(buf, dtype=np.uint8, count=n * rows * cols, offset=16)
+                X = (X.reshape(n, -1).astype(np.float64) / 255.0).astype(np.float32)
+                with open(label_filename, "rb") as raw:
+                    labels = memoryview(gzip.decompress(raw.read()))
+                (_, m) = struct.unpack_from(">2I", labels)
+                return X, np.asarray(labels[8 : 8 + m], dtype=np.uint8)
+        """,
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                lse = np.logaddexp.reduce(Z, axis=1)
+                picked = np.take_along_axis(Z, y.astype(np.intp)[:, None], axis=1)[:, 0]
+                return np.mean(lse - picked)
+        """,
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                Z = X @ theta
+                P = np.exp(Z - np.logaddexp.reduce(Z, axis=1, keepdims=True))
+                I = np.zeros_like(P)
+                np.put_along_axis(I, y[:, None].astype(np.int64), 1, axis=1)
+                return np.einsum("bn,bk->nk", X, P - I) / len(y)
+        """,
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                cuts = list(range(batch, X.shape[0], batch))
+                for Xb, yb in zip(np.array_split(X, cuts), np.array_split(y, cuts)):
+                    theta[...] -= lr * softmax_regression_grad(Xb, yb, theta)
         """,
     },
 }

@@ -258,6 +258,12 @@ HELPERS: list[str | tuple[str, list[str]]] = [
             E = np.exp(Z)
             return E / E.sum(axis=1, keepdims=True)
 
+        @staticmethod
+        def log_probabilities(Z):
+            # Not np.log(probabilities): a probability that underflows to 0 has log -inf.
+            Z = Z - Z.max(axis=1, keepdims=True)
+            return Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+
 
     def one_hot(y, k):
         out = np.zeros((len(y), k))
@@ -279,8 +285,8 @@ HELPERS: list[str | tuple[str, list[str]]] = [
     """,
     """
     def softmax_loss(Z, y):
-        P = SoftmaxRegression.probabilities(Z)
-        return float(-np.mean(np.log(P[np.arange(len(y)), y])))
+        log_p = SoftmaxRegression.log_probabilities(Z)
+        return float(-np.mean(log_p[np.arange(len(y)), y]))
     """,
     """
     def softmax_regression_grad(X, y, theta):

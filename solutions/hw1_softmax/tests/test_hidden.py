@@ -101,10 +101,13 @@ def check_grad(sub, X, y, theta, *, rtol: float, atol: float) -> None:
 # ---- parse_mnist -----------------------------------------------------------------------------
 
 
-def idx_files(sub, seed: int, count: int) -> tuple[str, str, np.ndarray, np.ndarray]:
+def idx_files(
+    sub, seed: int, count: int, low: int = 0, high: int = 255
+) -> tuple[str, str, np.ndarray, np.ndarray]:
+    """IDX files of `count` images with pixels in [low, high] (both always present) and labels."""
     r = rng(seed)
-    pixels = r.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
-    pixels[0, 0, :3] = (0, 255, 128)  # the extremes and a middle value, always present
+    pixels = r.integers(low, high + 1, size=(count, 28, 28), dtype=np.uint8)
+    pixels[0, 0, :3] = (low, high, (low + high) // 2)  # the extremes and a middle value
     labels = r.integers(0, 10, size=count, dtype=np.uint8)
     images = gzip.compress(struct.pack(">4I", 2051, count, 28, 28) + pixels.tobytes())
     label_bytes = gzip.compress(struct.pack(">2I", 2049, count) + labels.tobytes())
@@ -125,6 +128,17 @@ def test_parse_mnist_images(sub):
     # pixel / 255 in float32 is exact to float32 rounding: half an ulp of 1.0 is 6e-8.
     assert_close(
         result[0], pixels.reshape(37, 784) / 255.0, rtol=0, atol=1e-6, name="X", dtype=np.float32
+    )
+    # The notebook says "divide by 255": on images whose pixels span 10..200, dividing by the
+    # largest pixel (or min-max scaling) no longer coincides with it (errors ~0.2, not 1e-6).
+    img, lbl, pixels, _ = idx_files(sub, seed=18, count=9, low=10, high=200)
+    assert_close(
+        sub.parse_mnist(img, lbl)[0],
+        pixels.reshape(9, 784) / 255.0,
+        rtol=0,
+        atol=1e-6,
+        name="X of images whose pixels are all between 10 and 200 (divide by 255)",
+        dtype=np.float32,
     )
 
 
@@ -169,11 +183,16 @@ def test_loss_float32(sub):
 @pytest.mark.points(2)
 @pytest.mark.tags("softmax_loss", "stability")
 def test_loss_large_logits(sub):
-    """softmax_loss: logits near 1000 do not overflow"""
+    """softmax_loss: logits near 1000 and -1000 do not overflow"""
     r = rng(5)
     Z = 1000.0 + 5 * r.standard_normal((20, 10))
     Z[0] = [1000.0] * 9 + [-1000.0]
     y = r.integers(0, 10, size=20).astype(np.uint8)
+    # Row 0's true class has probability e^-2000, 0 in float64: -log(softmax) gives inf, while
+    # log-sum-exp minus the logit gives 2000 + log 9. Row 1 lies ~2000 below the others: a shift
+    # by the batch's largest logit (not each row's) leaves its exponentials all 0, and log(0).
+    y[0] = 9
+    Z[1] = -1000.0 + 5 * r.standard_normal(10)
     # Shifted log-sum-exp is exact to float64 rounding of numbers near 1000; unshifted gives inf/nan.
     check_loss(sub, Z, y, rtol=1e-7, atol=1e-9)
 
@@ -340,6 +359,13 @@ def test_epoch_updates_in_place(sub):
         f"the epoch should return None, but returned {type(call.value).__name__}"
     )
     assert after.dtype == np.float32, f"theta changed dtype to {after.dtype}; it must stay float32"
+    # Only theta may change: the minibatches are views of X, so a gradient that scales its X in
+    # place (X /= B) corrupts the training data of every later epoch. Exact: nothing may change.
+    for name, before, left in (("X", X, call.args[0]), ("y", y, call.args[1])):
+        assert np.array_equal(left, before), (
+            f"the epoch changed {name}, the training data: only theta may be updated in place "
+            "(did a function write into a minibatch, e.g. `X /= ...` or `X -= ...`?)"
+        )
     # Changed in place, but by an SGD step? (Even batches: the partial batch is tested elsewhere.)
     assert_sgd_step(X, y, theta, after, lr=0.5, batch=10)
 
