@@ -57,10 +57,11 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def package_dirs() -> list[str]:
-    """The folders the course's packages import from (editable install: folders of the root)."""
+def import_dirs(names: tuple[str, ...]) -> list[str]:
+    """The folders these packages import from here, found by their specs (nothing is imported;
+    an editable install's are folders of the course root)."""
     found = []
-    for name in PACKAGES:
+    for name in names:
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
@@ -71,19 +72,15 @@ def package_dirs() -> list[str]:
     return found
 
 
+def package_dirs() -> list[str]:
+    """The folders the course's packages import from."""
+    return import_dirs(PACKAGES)
+
+
 @functools.cache
 def denied_dirs() -> tuple[str, ...]:
-    """The folders the denied packages import from here (found by their specs, not imported)."""
-    found = []
-    for name in DENIED_PACKAGES:
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            continue
-        for location in (spec.submodule_search_locations or []) if spec else []:
-            if os.path.isdir(location):
-                found.append(os.path.realpath(location))
-    return tuple(sorted(set(found)))
+    """The folders the denied packages would import from."""
+    return tuple(sorted(set(import_dirs(DENIED_PACKAGES))))
 
 
 def allowed_read_only(root: Path | None = None) -> list[str]:
