@@ -264,8 +264,7 @@ def _point_to_failed_cells(
     """A test that failed on a name that does not exist ("np is not defined") says which cell
     stopped early, where the name was most likely to be defined (an import cell that failed on
     a library the grader lacks leaves every later name of that cell undefined)."""
-    stopped = [r for r in session.reports if r.status not in ("ok", "budget", "restarts")]
-    stopped = [r for r in stopped if "cell magic is not Python" not in r.message]
+    stopped = [r for r in _problem_cells(session) if r.status not in ("budget", "restarts")]
     if not stopped:
         return
     sources = {c.index: c.source for c in read.cells}
@@ -282,6 +281,16 @@ def _point_to_failed_cells(
             entry["output"] += note
 
 
+def _skipped_magic(report: CellReport) -> bool:
+    """A cell magic that is not Python (%%bash): skipped, as in the worker; not a problem."""
+    return report.status == "error" and "cell magic is not Python" in report.message
+
+
+def _problem_cells(session: Session) -> list[CellReport]:
+    """The cells that failed, timed out, crashed or were not run, in order."""
+    return [r for r in session.reports if r.status != "ok" and not _skipped_magic(r)]
+
+
 def _first_line(source: str) -> str:
     first = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
     return first if len(first) <= 60 else first[:57] + "..."
@@ -296,12 +305,8 @@ def _summary(
         f"Graded {read.path.name}: {len(read.cells)} code cells ran"
         + (f", {len(read.skipped)} skipped (tagged skip-grading)." if read.skipped else ".")
     ]
-    bad, skipped_magic = [], []
-    for r in session.reports:
-        if r.status == "error" and "cell magic is not Python" in r.message:
-            skipped_magic.append(r)
-        elif r.status != "ok":
-            bad.append(r)
+    bad = _problem_cells(session)
+    skipped_magic = [r for r in session.reports if _skipped_magic(r)]
     if bad:
         # Listed up to a cap, and looked up by index: a notebook of 100,000 failing cells must
         # neither make this quadratic nor bury the rest of the feedback.
