@@ -35,8 +35,14 @@ data:
 	  apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; \
 	else echo "note: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist); tests that need it skip"; fi
 
+# The isolation tests run once more with every worker forked by a fork server, as in a batch.
+FORK_SERVER_TESTS := tests/test_forkserver.py tests/test_session.py tests/test_killing.py \
+  tests/test_cleanup.py tests/test_corpus.py tests/test_corpus_objects.py \
+  tests/test_feedback_leaks.py tests/test_objects.py
+
 test: setup data check-assignments
 	$(PY) -m pytest -q
+	DLHW_TEST_FORK_SERVER=1 $(PY) -m pytest -q $(FORK_SERVER_TESTS)
 	$(MAKE) test-py310
 
 test-fast: setup

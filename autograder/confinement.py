@@ -31,12 +31,15 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
-from dlhw.autograder import cgroups
+from dlhw.autograder import cgroups, forkserver
 from dlhw.autograder.cgroups import Cgroup
 from dlhw.autograder.jail import encode_config
 from dlhw.autograder.killing import converge, remove_ipc_as_owner
 from dlhw.autograder.view import DENIED_PACKAGES, JAIL, jail_config, namespaces_unavailable
+
+Process: TypeAlias = "subprocess.Popen[bytes] | forkserver.Forked"  # a worker, or its keeper
 
 SANDBOX_UID_BASE = 61_000
 SANDBOX_UID_SPAN = 4_000
@@ -166,24 +169,24 @@ def spawn_worker(
     write_fd: int,
     limits: Limits,
     jail: Jail | None = None,
-) -> subprocess.Popen[bytes]:
+) -> Process:
     """Start `python -m dlhw.autograder.worker` confined; student output goes to its stdout pipe.
 
     With namespaces (`jail.root`), the grader's child is the worker's keeper (jail.py), which runs
-    it in a private view; otherwise the worker itself, as the sandbox uid."""
-    cmd = [
-        sys.executable, "-I", "-m", "dlhw.autograder.worker",
-        "--read-fd", str(read_fd), "--write-fd", str(write_fd),
-        "--memory", str(limits.memory_bytes), "--cpu", str(int(limits.run_timeout_s) + 5),
-        "--nproc", str(limits.max_processes), "--fsize", str(limits.max_file_bytes),
-        "--nofile", str(limits.max_open_files), "--deny", ",".join(DENIED_PACKAGES),
-    ]  # fmt: skip
+    it in a private view, or, where this process has a fork server (a batch job), the keeper is
+    forked by that server (forkserver.py); otherwise the grader's child is the worker itself, as
+    the sandbox uid."""
+    server = forkserver.current() if jail is not None and jail.root is not None else None
+    if server is not None:
+        try:
+            return server.spawn(
+                _jail_config(identity, workdir, limits, jail, forkserver.CHANNEL_FDS),  # type: ignore[arg-type]
+                read_fd, write_fd,
+            )  # fmt: skip
+        except forkserver.ForkServerGone:
+            pass  # exec'd as below, from now on (current() is None)
     if jail is not None and jail.root is not None:
-        config = jail_config(
-            uid=identity.uid, gid=identity.gid, workdir=workdir, shared_dir=jail.shared_dir,  # type: ignore[arg-type]
-            argv=cmd, env=worker_environment(workdir), pass_fds=[read_fd, write_fd],
-            cgroups=jail.cgroup.procs_files() if jail.cgroup is not None else [], root=jail.root,
-        )  # fmt: skip
+        config = _jail_config(identity, workdir, limits, jail, (read_fd, write_fd))
         return subprocess.Popen(
             [sys.executable, "-I", "-S", str(JAIL), encode_config(config)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -191,7 +194,7 @@ def spawn_worker(
             start_new_session=True,
         )  # fmt: skip
     proc = subprocess.Popen(
-        cmd,
+        worker_command(read_fd, write_fd, limits),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -212,6 +215,34 @@ def spawn_worker(
             except OSError:
                 pass  # the uid and descent layers still find it
     return proc
+
+
+def worker_command(read_fd: int, write_fd: int, limits: Limits) -> list[str]:
+    return [
+        sys.executable, "-I", "-m", "dlhw.autograder.worker",
+        "--read-fd", str(read_fd), "--write-fd", str(write_fd),
+        "--memory", str(limits.memory_bytes), "--cpu", str(int(limits.run_timeout_s) + 5),
+        "--nproc", str(limits.max_processes), "--fsize", str(limits.max_file_bytes),
+        "--nofile", str(limits.max_open_files), "--deny", ",".join(DENIED_PACKAGES),
+    ]  # fmt: skip
+
+
+def _jail_config(
+    identity: Identity, workdir: Path, limits: Limits, jail: Jail, fds: tuple[int, int]
+) -> dict[str, object]:
+    """What jail.py's keeper reads: the view, then the worker, reading its channel on `fds`."""
+    assert jail.root is not None and identity.uid is not None and identity.gid is not None
+    return jail_config(
+        uid=identity.uid, gid=identity.gid, workdir=workdir, shared_dir=jail.shared_dir,
+        argv=worker_command(*fds, limits), env=worker_environment(workdir), pass_fds=list(fds),
+        cgroups=jail.cgroup.procs_files() if jail.cgroup is not None else [], root=jail.root,
+    )  # fmt: skip
+
+
+def start_fork_server() -> str:
+    """Give this process a fork server for its workers (forkserver.py; used with namespaces
+    only); returns a note for the staff saying whether it did."""
+    return forkserver.enable(worker_environment(Path("/nonexistent")))
 
 
 def _make_first_oom_victim(pid: int) -> None:
@@ -254,7 +285,7 @@ def children_of(pid: int) -> list[int]:
 
 
 def reap(
-    proc: subprocess.Popen[bytes] | None,
+    proc: Process | None,
     identity: Identity,
     spared: set[int],
     cgroup: Cgroup | None = None,
@@ -271,10 +302,11 @@ def reap(
         members = len(cgroup.pids())
         cgroup.kill()
     if proc is not None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if isinstance(proc, subprocess.Popen):  # a fork server's keeper is alone in its group,
+            try:  # and its pid is signalled only through its pidfd (forkserver.Forked)
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         proc.kill()
         proc.wait()
     killed, survivors = converge(identity.uid, spared | ({proc.pid} if proc else set()), cgroup)

@@ -23,6 +23,7 @@ from dlhw.autograder.breaker import Breaker, GivenUp
 from dlhw.autograder.confinement import (
     Identity,
     Limits,
+    Process,
     become_subreaper,
     children_of,
     choose_identity,
@@ -111,7 +112,7 @@ class OutputSink:
 
 @dataclass
 class _Worker:
-    proc: subprocess.Popen[bytes]
+    proc: Process
     channel: Channel
     output: OutputSink
     fds: tuple[int, int] = field(default=(-1, -1))
@@ -292,7 +293,7 @@ class Session:
         if not self._closed:
             kill_now(self.identity.uid, self.jail.cgroup if self.jail is not None else None)
 
-    def _reap(self, proc: subprocess.Popen[bytes] | None) -> None:
+    def _reap(self, proc: Process | None) -> None:
         cgroup = self.jail.cgroup if self.jail is not None else None
         own = 3 if self.jail is not None and self.jail.root is not None else 1
         killed, survivors = reap(proc, self.identity, self.spared, cgroup, own)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,25 @@ from dlhw.autograder.results import validate
 
 REPO = course_root()
 SHARED = REPO.parent / "shared"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """DLHW_TEST_FORK_SERVER=1: every worker of the run is forked by a fork server, as in a batch
+    job (forkserver.py); `make test` runs the isolation tests once more that way."""
+    if os.environ.get("DLHW_TEST_FORK_SERVER") == "1":
+        from dlhw.autograder.confinement import start_fork_server
+
+        note = start_fork_server()
+        config.stash[FORK_SERVER_NOTE] = note
+        if note != "fork server: started" and os.geteuid() == 0:
+            raise pytest.UsageError(f"DLHW_TEST_FORK_SERVER=1, but {note}")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return config.stash.get(FORK_SERVER_NOTE, None)
+
+
+FORK_SERVER_NOTE = pytest.StashKey[str]()
 # Short limits keep runaway cases fast in CI; still far above what correct hw1 code needs.
 FAST_LIMITS = Limits(call_timeout_s=5.0, cell_timeout_s=5.0, run_timeout_s=90.0)
 

@@ -1,0 +1,353 @@
+"""A fork server for a batch job: workers forked from a process that has already imported them.
+
+Starting a worker costs ~0.1 s of CPU that is not grading: an interpreter, `import numpy` and the
+worker's modules, in a fresh process per submission. A batch job pays it per student, and a batch
+is CPU-bound. The fork server pays it once per job:
+
+    python -I -m dlhw.autograder.forkserver FD      (root; started by `start`, one per job)
+
+imports the worker's side (the worker loop, NumPy, the wire protocol) and jail.py, nothing of the
+grader's, then waits on the socket FD. For each worker, the job sends the config jail.py would
+read (`view.jail_config`) with the worker's channel and output pipes (SCM_RIGHTS); the server
+forks a process that does what `python jail.py CONFIG` does (P0: the run's cgroups, new
+namespaces, P1 building the private view, P2 dropping to the sandbox uid), except that P2, instead
+of exec'ing `python -m dlhw.autograder.worker`, runs the worker loop it already has. What the
+sandbox gets is what the exec'd worker got: the same view, uid, limits (set by the worker loop, as
+before), environment, seccomp filter, channel on fds 3 and 4, and nothing else: the forked
+process closes every other descriptor first, and the server's memory holds only modules the
+worker imports anyway, the configs of earlier runs (paths and uids, nothing private) and no
+student data (it never reads any). Capabilities are dropped by setresuid as by exec; the
+process is made dumpable again, as exec would (only the student's own processes share its uid).
+One difference is left: the workers of one server share its random seed of `str` hashes (set at
+interpreter start), where exec'd ones each drew their own; it orders sets, and is no secret.
+
+The server is used only with namespaces (root, CAP_SYS_ADMIN): the private view is what makes a
+forked worker see what an exec'd one sees. Elsewhere, and whenever the server is not there (it
+failed to start, or died), `confinement.spawn_worker` execs the keeper as before.
+
+The job holds a pidfd for each process the server forks (it signals it without any race with
+pid reuse) and asks the server for its exit status once that pidfd says it has ended; `Forked`
+answers what Session and `confinement.reap` ask of a `subprocess.Popen`.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from typing import Any
+
+MAX_MESSAGE = 1 << 20
+START_TIMEOUT_S = 60.0
+REPLY_TIMEOUT_S = 30.0
+CHANNEL_FDS = (3, 4)  # where a forked worker finds its channel (read, write)
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+
+
+class ForkServerGone(OSError):
+    """The server did not answer (it failed to start, or died): start workers without it."""
+
+
+# ---- the job's side ---------------------------------------------------------------------------
+
+
+class Forked:
+    """A process the server forked (the worker's keeper, P0), as much of `subprocess.Popen` as
+    Session and `confinement.reap` use: pid, stdout, poll, wait, kill."""
+
+    def __init__(self, server: ForkServer, pid: int, pidfd: int, stdout: Any) -> None:
+        self.server = server
+        self.pid = pid
+        self.pidfd = pidfd
+        self.stdout = stdout
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self.pidfd], [], [], 0)[0]:
+            self._collect()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            if not select.select([self.pidfd], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired(["forked worker"], timeout or 0.0)
+            self._collect()
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            try:
+                signal.pidfd_send_signal(self.pidfd, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def _collect(self) -> None:
+        try:
+            status = self.server.wait_status(self.pid)
+        except ForkServerGone:  # it ended, and killed what it had forked (`serve`)
+            status = signal.SIGKILL
+        os.close(self.pidfd)
+        if os.WIFSIGNALED(status):
+            self.returncode = -os.WTERMSIG(status)
+        else:
+            self.returncode = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+
+
+class ForkServer:
+    """The job's handle on its server: `spawn` a worker's keeper, `close` at the end."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], sock: socket.socket) -> None:
+        self.proc = proc
+        self.sock = sock
+        self.lock = threading.Lock()
+        self.gone = False
+
+    @classmethod
+    def start(cls, env: dict[str, str]) -> ForkServer:
+        """Start a server (root only; `env`: the worker's environment, read at interpreter start,
+        e.g. PYTHONHASHSEED, and by NumPy's import, e.g. OPENBLAS_NUM_THREADS). Raises
+        ForkServerGone when it does not come up."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-m", "dlhw.autograder.forkserver", str(theirs.fileno())],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),), env=env, cwd="/", start_new_session=True,
+            )  # fmt: skip
+        finally:
+            theirs.close()
+        server = cls(proc, ours)
+        try:
+            hello = server._receive(START_TIMEOUT_S)[0]
+        except ForkServerGone:
+            server.close()
+            raise
+        if hello != ("ready",):
+            server.close()
+            raise ForkServerGone(f"the fork server did not start: {hello!r}"[:2000])
+        return server
+
+    def _receive(self, timeout: float) -> tuple[Any, list[int]]:
+        self.sock.settimeout(timeout)
+        try:
+            data, fds, _, _ = socket.recv_fds(self.sock, MAX_MESSAGE, 1)
+        except OSError as exc:  # socket.timeout is an OSError
+            self.gone = True
+            raise ForkServerGone(f"the fork server did not answer: {exc}") from None
+        if not data:
+            self.gone = True
+            raise ForkServerGone("the fork server has ended")
+        return marshal.loads(data), fds
+
+    def _ask(self, request: tuple[Any, ...], fds: list[int]) -> tuple[Any, list[int]]:
+        if self.gone:
+            raise ForkServerGone("the fork server has ended")
+        with self.lock:
+            try:
+                socket.send_fds(self.sock, [marshal.dumps(request)], fds)
+            except OSError as exc:
+                self.gone = True
+                raise ForkServerGone(f"the fork server is gone: {exc}") from None
+            return self._receive(REPLY_TIMEOUT_S)
+
+    def spawn(self, config: dict[str, Any], read_fd: int, write_fd: int) -> Forked:
+        """Fork a keeper for `config` (whose worker reads its channel on CHANNEL_FDS); the
+        worker's output (stdout and stderr) comes back on the returned process's `stdout`."""
+        out_r, out_w = os.pipe()
+        try:
+            reply, fds = self._ask(("spawn", config), [read_fd, write_fd, out_w])
+        except BaseException:
+            os.close(out_r)
+            raise
+        finally:
+            os.close(out_w)
+        if reply[0] != "forked" or len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            os.close(out_r)
+            raise ForkServerGone(f"the fork server could not fork: {reply!r}"[:2000])
+        return Forked(self, reply[1], fds[0], os.fdopen(out_r, "rb", buffering=0))
+
+    def wait_status(self, pid: int) -> int:
+        """The exit status (as os.waitpid gives it) of a process that has ended."""
+        reply, _ = self._ask(("wait", pid), [])
+        return int(reply[1])
+
+    def close(self) -> None:
+        """End the server (it kills what it forked that is still running) and wait for it."""
+        self.gone = True
+        self.sock.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+_current: ForkServer | None = None
+
+
+def enable(env: dict[str, str]) -> str:
+    """Start this process's fork server, used by every later worker start with namespaces
+    (a batch job calls it once, before its first session). Returns a note for the staff."""
+    global _current
+    from dlhw.autograder.view import namespaces_unavailable
+
+    why_not = namespaces_unavailable()
+    if why_not:
+        return f"fork server: not used ({why_not})"
+    try:
+        _current = ForkServer.start(env)
+    except (OSError, ForkServerGone) as exc:
+        return f"fork server: failed to start ({exc}); workers are exec'd"
+    return "fork server: started"
+
+
+def current() -> ForkServer | None:
+    """This process's fork server, if it has one that has not ended."""
+    return _current if _current is not None and not _current.gone else None
+
+
+def disable() -> None:
+    global _current
+    server, _current = _current, None
+    if server is not None:
+        server.close()
+
+
+# ---- the server's side (root; imports nothing of the grader's) ----------------------------------
+
+
+def _close_other_fds(keep: set[int]) -> None:
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the descriptor listdir used, closed since
+
+
+def _run_worker(cfg: dict[str, Any]) -> None:
+    """P2, as the sandbox uid: what `os.execve(cfg["argv"][0], cfg["argv"], cfg["env"])` would
+    start, run in this process. Never returns."""
+    import atexit
+
+    from dlhw.autograder.worker.loop import main
+
+    libc = __import__("ctypes").CDLL(None)
+    libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    os.environ.clear()
+    os.environ.update(cfg["env"])
+    argv = cfg["argv"]
+    start = argv.index("dlhw.autograder.worker") + 1  # [python, -I, -m, the module, options...]
+    sys.argv = [argv[0], *argv[start:]]
+    code: Any = 0
+    try:
+        main(argv[start:])
+    except SystemExit as exc:
+        code = exc.code
+    except BaseException:  # noqa: BLE001 - as the interpreter would: traceback, status 1
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    try:
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        if code is None:
+            code = 0
+        elif not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
+        os._exit(code & 0xFF)
+
+
+def _keeper(cfg: dict[str, Any], sock: socket.socket, fds: list[int], server: int) -> None:
+    """The forked P0 (still root): the descriptors jail.py's P0 would have, then its work."""
+    from dlhw.autograder import jail
+
+    try:
+        os.close(sock.detach())
+        read_fd, write_fd, out_fd = fds
+        os.dup2(out_fd, 1)
+        os.dup2(out_fd, 2)
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)
+        import fcntl
+
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in (read_fd, write_fd)]
+        _close_other_fds(set(high))
+        for fd, target in zip(high, CHANNEL_FDS, strict=True):
+            os.dup2(fd, target)
+            os.close(fd)
+        os.setsid()
+        jail._libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != server:  # the server died before the line above
+            os._exit(jail.EXIT_JAIL_FAILED)
+        jail.keep(cfg, _run_worker)
+    except OSError as exc:
+        print(f"jail: {exc}", file=sys.stderr)
+    except BaseException:  # noqa: BLE001 - the grader reads this in the worker's output
+        jail._print_exception()
+    os._exit(jail.EXIT_JAIL_FAILED)
+
+
+def serve(fd: int) -> None:
+    sock = socket.socket(fileno=fd)
+    try:
+        import dlhw.autograder.worker.loop  # noqa: F401 - what every worker imports, once
+        from dlhw.autograder import jail
+
+        jail._libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with its job
+    except BaseException as exc:  # noqa: BLE001 - said to the job, which execs workers instead
+        sock.send(marshal.dumps(("failed", f"{type(exc).__name__}: {exc}")))
+        return
+    me = os.getpid()
+    children: dict[int, int] = {}  # pid -> pidfd
+    sock.send(marshal.dumps(("ready",)))
+    try:
+        while True:
+            data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 3)
+            if not data:
+                return
+            request = marshal.loads(data)
+            if request[0] == "spawn" and len(fds) == 3:
+                pid = os.fork()
+                if pid == 0:
+                    _keeper(request[1], sock, fds, me)
+                for received in fds:
+                    os.close(received)
+                pidfd = os.pidfd_open(pid)  # ours until reaped: no other process has this pid
+                children[pid] = pidfd
+                socket.send_fds(sock, [marshal.dumps(("forked", pid))], [pidfd])
+            elif request[0] == "wait" and request[1] in children:
+                _, status = os.waitpid(request[1], 0)
+                os.close(children.pop(request[1]))
+                sock.send(marshal.dumps(("status", status)))
+            else:
+                for received in fds:
+                    os.close(received)
+                sock.send(marshal.dumps(("refused", str(request[0])[:100])))
+    finally:
+        for pid, pidfd in children.items():  # the job is gone: so is what it started
+            try:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]))

@@ -1,0 +1,173 @@
+"""The fork server of a batch job (forkserver.py): a forked worker is confined exactly as an exec'd
+one, its process is reported and killed as the keeper's was, and a server that is gone changes
+nothing but speed. The rest of the isolation tests run with a fork server too
+(`pytest --fork-server`, in `make test`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+
+import pytest
+
+from dlhw.autograder import forkserver
+from dlhw.autograder.confinement import Limits, start_fork_server
+from dlhw.autograder.session import Session
+from dlhw.autograder.view import namespaces_unavailable
+
+pytestmark = pytest.mark.skipif(
+    bool(namespaces_unavailable()), reason="the fork server needs namespaces (root)"
+)
+
+LIMITS = Limits(call_timeout_s=2.0, cell_timeout_s=2.0, run_timeout_s=60.0)
+
+# Everything a submission could look at to tell how it was started, or use to get further.
+PROBE = r"""
+import ctypes, json, os, resource, sys
+libc = ctypes.CDLL(None)
+status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines()
+              if ":\t" in line)
+fds = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+limits = {name: resource.getrlimit(getattr(resource, name)) for name in dir(resource)
+          if name.startswith("RLIMIT_")}
+old_umask = os.umask(0o22); os.umask(old_umask)
+PROBED = json.dumps({
+    "ids": [os.getresuid(), os.getresgid(), os.getgroups()],
+    "caps": [status[k] for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")],
+    "no_new_privs": status["NoNewPrivs"], "seccomp": status["Seccomp"],
+    "dumpable": libc.prctl(3, 0, 0, 0, 0),
+    "fds": fds[:-1], "fd_targets": [os.readlink(f"/proc/self/fd/{fd}")[:6] for fd in fds[:3]],
+    "pid": os.getpid(), "ppid": os.getppid(), "sid_is_pid": os.getsid(0) == os.getpid(),
+    "cwd": os.getcwd(), "environ": dict(os.environ),
+    "proc_environ_readable": os.access("/proc/self/environ", os.R_OK),
+    "limits": limits, "umask": old_umask, "root": sorted(os.listdir("/")),
+    "path": sys.path, "flags": list(sys.flags), "argv": sys.argv[1:],
+    "stdout": [sys.stdout.encoding, sys.stdout.line_buffering, sys.stdout.write_through],
+    "signals": [str(signal) for signal in (
+        __import__("signal").getsignal(2), __import__("signal").getsignal(13),
+        __import__("signal").getsignal(15))],
+    "numpy_random_loaded": "numpy.random" in sys.modules,
+    "grader_modules": sorted(m for m in sys.modules if m.startswith(("dlhw", "pytest", "_pytest"))),
+})
+def probe():
+    return PROBED
+"""
+
+
+@pytest.fixture
+def server():
+    """A server of the test's own (the run's, if it has one, is put back afterwards)."""
+    runs = forkserver._current
+    forkserver._current = None
+    note = start_fork_server()
+    assert note == "fork server: started", note
+    yield forkserver.current()
+    forkserver.disable()
+    forkserver._current = runs
+
+
+def probe(workdir_token: str = "WORKDIR") -> dict:
+    with Session(LIMITS) as s:
+        s.run_cells([(0, PROBE)])
+        assert s.reports[0].status == "ok", s.reports
+        seen = json.loads(s.call("probe", [], {})["value"])
+        forked = isinstance(s._worker.proc, forkserver.Forked)
+    text = json.dumps(seen).replace(str(s.workdir), workdir_token)
+    text = re.sub(r"\b6[0-4]\d{3}\b", '"UID"', text)  # the sandbox uid differs from run to run
+    seen = json.loads(text)
+    seen["forked"] = forked
+    return seen
+
+
+def test_a_forked_worker_is_confined_exactly_as_an_exec_d_one(server):
+    forked = probe()
+    forkserver.disable()
+    execd = probe()
+    assert forked.pop("forked") and not execd.pop("forked")
+    forked_modules, execd_modules = forked.pop("grader_modules"), execd.pop("grader_modules")
+    # The channel's descriptors: 3 and 4 when forked, the grader's numbers when exec'd.
+    assert len(execd.pop("fds")) == 5 and forked.pop("fds") == [0, 1, 2, 3, 4]
+    forked_argv, execd_argv = forked.pop("argv"), execd.pop("argv")
+    assert forked_argv[:4] == ["--read-fd", "3", "--write-fd", "4"]
+    assert forked_argv[4:] == execd_argv[4:]
+    assert forked == execd
+    # Of the grader's modules, only jail.py (the keeper's code) is there besides the worker's.
+    assert set(forked_modules) - set(execd_modules) == {"dlhw.autograder.jail"}
+    assert not any(m.startswith(("pytest", "_pytest")) for m in forked_modules)
+    # What the probe saw is what confinement promises (not merely the same twice).
+    assert forked["ids"][0] == ["UID"] * 3 and forked["ids"][2] == []
+    assert set(forked["caps"][1:3]) == {"0000000000000000"}
+    assert forked["seccomp"].strip() == "2" and forked["no_new_privs"].strip() == "1"
+    assert forked["pid"] == 2 and forked["sid_is_pid"]
+    assert forked["cwd"] == "WORKDIR" and forked["environ"]["HOME"] == "WORKDIR"
+
+
+@pytest.mark.parametrize(
+    ("cell", "words"),
+    [
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)", "segmentation fault"),
+        ("import os\nos._exit(7)", "exited with status 7"),
+        ("import sys\nsys.exit(0)", None),  # SystemExit in a cell is an exception, not an exit
+    ],
+)
+def test_how_a_forked_worker_ended_is_reported_as_before(server, cell, words):
+    with Session(LIMITS) as s:
+        s.run_cells([(0, cell), (1, "x = 1")])
+        assert isinstance(s._worker.proc, forkserver.Forked)
+        first = s.reports[0]
+        if words is None:
+            assert first.status == "error" and "SystemExit" in first.message
+        else:
+            assert words in first.message, first
+        assert s.reports[1].status == "ok"  # a new worker, forked again, ran the next cell
+
+
+def test_a_hung_forked_worker_is_killed_and_what_it_started_dies_with_it(server):
+    with Session(LIMITS) as s:
+        s.run_cells(
+            [
+                (0, "import subprocess\np = subprocess.Popen(['sleep', '300'], start_new_session=True)"),
+                (1, "while True: pass"),
+                (2, "y = 2"),
+            ]
+        )  # fmt: skip
+        assert [r.status for r in s.reports] == ["ok", "timeout", "ok"]
+        keeper = s._worker.proc
+    assert keeper.returncode == -signal.SIGKILL  # reaped by the server, its status collected
+    assert s.survivors == []
+
+
+def test_a_server_that_is_gone_leaves_workers_exec_d_as_before(server):
+    os.kill(server.proc.pid, signal.SIGKILL)
+    server.proc.wait()
+    with Session(LIMITS) as s:
+        s.run_cells([(0, "x = 1")])
+        assert s.reports[0].status == "ok"
+        assert not isinstance(s._worker.proc, forkserver.Forked)
+    assert forkserver.current() is None
+
+
+def test_the_server_ends_with_its_job_and_kills_what_it_forked(server):
+    s = Session(LIMITS)
+    s.run_cells([(0, "x = 1")])
+    keeper = s._worker.proc
+    server.close()  # as when the job ends: the server kills its keepers
+    deadline = time.monotonic() + 5
+    while os.path.exists(f"/proc/{keeper.pid}") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not os.path.exists(f"/proc/{keeper.pid}")
+    s.close()  # the session's own cleanup still runs
+    assert s.survivors == []
+
+
+@pytest.mark.skipif(
+    os.environ.get("DLHW_TEST_FORK_SERVER") != "1", reason="only in runs with a fork server"
+)
+def test_a_run_with_a_fork_server_forks_every_worker():
+    # The other tests of such a run (make test) check isolation with forked workers: they are.
+    with Session(LIMITS) as s:
+        s.run_cells([(0, "x = 1")])
+        assert isinstance(s._worker.proc, forkserver.Forked)
