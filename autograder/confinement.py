@@ -241,7 +241,12 @@ def _jail_config(
 
 def start_fork_server() -> str:
     """Give this process a fork server for its workers (forkserver.py; used with namespaces
-    only); returns a note for the staff saying whether it did."""
+    only, so where workers get a sandbox uid and the kernel layers); returns a note for the
+    staff saying whether it did."""
+    if os.geteuid() != 0 or os.environ.get("DLHW_SANDBOX") == "same-user":
+        return "fork server: not used (no sandbox uid)"
+    if os.environ.get("DLHW_KERNEL_LAYERS", "").lower() in ("off", "0", "no"):
+        return "fork server: not used (DLHW_KERNEL_LAYERS=off)"
     return forkserver.enable(worker_environment(Path("/nonexistent")))
 
 
