@@ -205,3 +205,75 @@ def test_the_denied_packages_are_masked_in_the_view_config(tmp_path: Path) -> No
         (p for p in order if _inside(torch_dir, p) and p != torch_dir), key=len
     )  # the environment's own mount comes first, or it would hide the mask
     assert order.index(environment) < order.index(torch_dir)
+
+
+USES_A_DENIED_PACKAGE = """
+import importlib, sys
+
+def use(name, folder):
+    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "DeniedImports"]
+    sys.path.insert(0, folder)
+    sys.modules.pop(name, None)
+    importlib.invalidate_caches()
+    try:
+        module = importlib.import_module(name)
+    except ImportError as exc:
+        return "refused: " + str(exc)
+    return "usable" if hasattr(module, USABLE[name]) else "empty"
+
+USABLE = {"torch": "tensor", "scipy": "MINIMIZE"}
+"""
+
+
+def _use_in_the_view(name: str, folder: str) -> str:
+    with Session(LIMITS) as session:
+        session.run_cells([(0, USES_A_DENIED_PACKAGE)])
+        assert session.reports[0].status == "ok", session.reports[0].message
+        assert "namespaces (mount" in session.notes[-1], session.notes
+        return str(Submission(session).use(name, folder))
+
+
+@pytest.fixture
+def view_only() -> None:
+    if not ISOLATED or namespaces_unavailable():
+        pytest.skip("the private view needs root and namespaces")
+
+
+def test_a_denied_package_is_masked_in_an_environment_reached_through_a_link(
+    view_only: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A grader started as /srv/course/.venv/bin/python, where /srv/course is a link: the view
+    mounts the environment at sys.prefix and at its real path, and masked torch only below the
+    real one; graded code that dropped the worker's finder imported a working torch."""
+    pytest.importorskip("torch")
+    real = os.path.realpath(sys.prefix)
+    link = tmp_path / "course-link"
+    link.symlink_to(os.path.dirname(real))
+    prefix = str(link / os.path.basename(real))
+    executable = os.path.join(prefix, os.path.relpath(sys.executable, sys.prefix))
+    site = next(p for p in sys.path if p.endswith("site-packages") and _inside(p, sys.prefix))
+    for name in ("prefix", "exec_prefix"):
+        monkeypatch.setattr(sys, name, prefix)
+    monkeypatch.setattr(sys, "executable", executable)  # the worker runs as the link names it
+    aliased_site = prefix + site[len(real) :]
+    assert _use_in_the_view("torch", aliased_site) in ("empty", "refused: No module named 'torch'")
+
+
+def test_a_denied_package_in_a_system_site_folder_is_masked_in_the_view(
+    view_only: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The view mounts /usr whole: scipy installed there by the system's package manager
+    (/usr/lib/python3/dist-packages, outside the grader's environment) was left unmasked."""
+    system = tmp_path / "usr"  # stands for /usr: a system tree the view mounts
+    package = system / "lib" / "python3" / "dist-packages" / "scipy"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("MINIMIZE = 'scipy.optimize for the homework'\n")
+    for folder in (tmp_path, system, *system.rglob("*")):
+        folder.chmod(0o755)  # readable by the sandbox uid, as /usr is
+    monkeypatch.setattr(view, "SYSTEM", (*view.SYSTEM, str(system)))
+    view.denied_dirs.cache_clear()
+    try:
+        used = _use_in_the_view("scipy", str(package.parent))
+    finally:
+        view.denied_dirs.cache_clear()
+    assert used in ("empty", "refused: No module named 'scipy'"), used
