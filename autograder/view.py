@@ -238,6 +238,26 @@ def close_course_root(root: Path | None = None) -> None:
     os.chmod(course, stat.S_IMODE(os.stat(course).st_mode) & ~0o006)
 
 
+def close_denied_packages() -> list[str]:
+    """As root, the layer under the worker's import finder where there is no view (no
+    namespaces, as in Docker's default containers): the denied packages of the grader's own
+    virtual environment lose their permissions for others. The sandbox uid is an other; the
+    grader, root, still imports them (live oracles). A system Python's packages (no virtual
+    environment) stay as they are: other users of the machine use them. Returns what it closed."""
+    if os.geteuid() != 0 or sys.prefix == sys.base_prefix:
+        return []
+    environment = os.path.realpath(sys.prefix)
+    closed = []
+    for path in denied_dirs():
+        if not _inside(path, environment):
+            continue
+        info = os.lstat(path)
+        if not stat.S_ISLNK(info.st_mode) and info.st_mode & 0o007:
+            os.chmod(path, stat.S_IMODE(info.st_mode) & ~0o007)
+            closed.append(path)
+    return closed
+
+
 @functools.cache
 def namespaces_unavailable() -> str:
     """Why this machine cannot give the worker namespaces ('' when it can). Needs root and
