@@ -283,3 +283,36 @@ def test_a_denied_package_in_a_system_site_folder_is_masked_in_the_view(
     finally:
         view.denied_dirs.cache_clear()
     assert used in ("empty", "refused: No module named 'scipy'"), used
+
+
+
+PROBES_FOR_TORCH = """
+import importlib.util
+
+HAVE_TORCH = importlib.util.find_spec("torch") is not None  # an optional import, as on Colab
+
+def probes():
+    return HAVE_TORCH, importlib.util.find_spec("numpy") is not None
+
+def import_torch():
+    try:
+        import torch.nn
+    except ImportError as exc:
+        return str(exc)
+    return "imported"
+"""
+
+
+def test_probing_for_a_denied_package_finds_it_missing_without_stopping_the_cell() -> None:
+    """`find_spec("torch") is not None` is False where torch is not installed (Gradescope's
+    image); the worker's finder made it raise instead, the cell stopped there, and what the cell
+    defined after it did not exist: a submission correct there lost the tests of it here."""
+    pytest.importorskip("torch")
+    with Session(LIMITS) as session:
+        session.run_cells([(0, PROBES_FOR_TORCH)])
+        assert session.reports[0].status == "ok", session.reports[0].message
+        sub = Submission(session)
+        assert sub.probes() == (False, True)
+        refused = sub.import_torch()  # importing it still says why
+    assert refused.endswith("graded code may not use torch (compute it with NumPy, as the "
+                            "homework asks)"), refused  # fmt: skip
