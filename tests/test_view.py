@@ -285,7 +285,6 @@ def test_a_denied_package_in_a_system_site_folder_is_masked_in_the_view(
     assert used in ("empty", "refused: No module named 'scipy'"), used
 
 
-
 PROBES_FOR_TORCH = """
 import importlib.util
 
