@@ -583,7 +583,7 @@ def test_replies_that_only_reference_cycles_hold_are_freed_as_more_arrive():
 
     array_frame = encode_frame(np.zeros(3 * 2**17))  # 3 MiB
     keys_frame = encode_frame({f"k{i:06d}": 0 for i in range(20_000)})  # ~300 KB of JSON
-    arrays, dicts = [], 0
+    arrays = []
     gc.collect()
     gc.disable()
     try:
@@ -592,11 +592,12 @@ def test_replies_that_only_reference_cycles_hold_are_freed_as_more_arrive():
             arrays.append(weakref.ref(value))
             cycle: list[Any] = [value]
             cycle.append(cycle)
+        alive_arrays = sum(ref() is not None for ref in arrays)
+        for _ in range(40):
             value = _receive_all(keys_frame)
             cycle = [value]
             cycle.append(cycle)
         del value, cycle
-        alive_arrays = sum(ref() is not None for ref in arrays)
         dicts = sum(1 for o in gc.get_objects() if type(o) is dict and len(o) == 20_000)
     finally:
         gc.enable()
