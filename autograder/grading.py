@@ -42,7 +42,7 @@ from dlhw.autograder.results import (
 )
 from dlhw.autograder.session import CellReport, Session
 from dlhw.autograder.submission import Submission
-from dlhw.autograder.view import close_course_root
+from dlhw.autograder.view import close_course_root, close_denied_packages
 
 UNREADABLE = "Your submission could not be graded: "  # how the results' output then begins
 
@@ -118,8 +118,10 @@ def protect_private_files() -> None:
     """As root, close to other users what student code must not read: everything of the course
     root but the packages the worker imports and the virtual environment (view.py), including the
     solutions (hidden tests, reference notebooks) and the repository's history, which holds them
-    too. Where the worker runs in namespaces it does not even see them; this is the fallback."""
+    too, and the denied packages (torch) of the grader's environment. Where the worker runs in
+    namespaces it does not even see them; this is the fallback."""
     close_course_root()
+    close_denied_packages()
 
 
 @contextlib.contextmanager

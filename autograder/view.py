@@ -21,6 +21,7 @@ only and at their usual paths, only what running the worker needs:
 from __future__ import annotations
 
 import functools
+import glob
 import importlib.util
 import os
 import stat
@@ -77,10 +78,43 @@ def package_dirs() -> list[str]:
     return import_dirs(PACKAGES)
 
 
+# Where a Python installation keeps installed packages, below its prefix (/usr, /usr/local, an
+# environment): Debian's python3-scipy is in /usr/lib/python3/dist-packages, pip's as root in
+# /usr/local/lib/python3.X/dist-packages.
+SITE_FOLDERS = (
+    "lib*/python3*/site-packages", "lib*/python3*/dist-packages", "lib/python3/dist-packages",
+    "local/lib*/python3*/site-packages", "local/lib*/python3*/dist-packages",
+)  # fmt: skip
+
+
 @functools.cache
 def denied_dirs() -> tuple[str, ...]:
-    """The folders the denied packages would import from."""
-    return tuple(sorted(set(import_dirs(DENIED_PACKAGES))))
+    """The folders of the denied packages, real paths: those this interpreter imports, and those
+    in every site folder of the trees the view mounts. Graded code can put any folder it sees on
+    its sys.path (after removing the worker's finder), not only this environment's."""
+    found = set(import_dirs(DENIED_PACKAGES))
+    for tree in allowed_read_only():
+        for pattern in SITE_FOLDERS:
+            for site in glob.glob(os.path.join(tree, pattern)):
+                found.update(
+                    os.path.realpath(os.path.join(site, name))
+                    for name in DENIED_PACKAGES
+                    if os.path.isdir(os.path.join(site, name))
+                )
+    return tuple(sorted(found))
+
+
+def denied_masks(read_only: list[str]) -> list[str]:
+    """Where the view must cover a denied package: below every read-only mount that shows it.
+    A tree mounted at two paths (a prefix reached through a link, e.g. /srv/course -> /data/
+    course, is mounted both as sys.prefix and as its real path) shows it at both."""
+    masks: set[str] = set()
+    for path in read_only:
+        if os.path.islink(path) and path in SYSTEM:
+            continue  # a link (/bin -> usr/bin), not a mount: what it shows is masked at its target
+        real = os.path.realpath(path)
+        masks.update(path + d[len(real) :] for d in denied_dirs() if _inside(d, real))
+    return sorted(masks)
 
 
 def allowed_read_only(root: Path | None = None) -> list[str]:
@@ -129,7 +163,7 @@ def jail_config(
     mounts += [("ro", p, "") for p in read_only if _inside(p, course)]
     mounts += [("tmpfs", path, options) for path, options in SCRATCH if path != "/dev/shm"]
     # An empty, read-only folder over each denied package (deeper than the environment's mount).
-    mounts += [("tmpfs", path, "size=4k,nr_inodes=4,mode=555") for path in denied_dirs()]
+    mounts += [("tmpfs", path, "size=4k,nr_inodes=4,mode=555") for path in denied_masks(read_only)]
     # Outermost first: a mount hides what an earlier one put below it, so the private /tmp must
     # come before a course (and its venv) cloned under /tmp, and /var before /var/tmp. Paths of
     # the same depth are siblings; sorted() is stable, so the order above holds among them.
@@ -202,6 +236,26 @@ def close_course_root(root: Path | None = None) -> None:
         if not stat.S_ISLNK(info.st_mode):  # chmod would follow a link out of the course
             os.chmod(path, stat.S_IMODE(info.st_mode) & ~0o007)
     os.chmod(course, stat.S_IMODE(os.stat(course).st_mode) & ~0o006)
+
+
+def close_denied_packages() -> list[str]:
+    """As root, the layer under the worker's import finder where there is no view (no
+    namespaces, as in Docker's default containers): the denied packages of the grader's own
+    virtual environment lose their permissions for others. The sandbox uid is an other; the
+    grader, root, still imports them (live oracles). A system Python's packages (no virtual
+    environment) stay as they are: other users of the machine use them. Returns what it closed."""
+    if os.geteuid() != 0 or sys.prefix == sys.base_prefix:
+        return []
+    environment = os.path.realpath(sys.prefix)
+    closed = []
+    for path in denied_dirs():
+        if not _inside(path, environment):
+            continue
+        info = os.lstat(path)
+        if not stat.S_ISLNK(info.st_mode) and info.st_mode & 0o007:
+            os.chmod(path, stat.S_IMODE(info.st_mode) & ~0o007)
+            closed.append(path)
+    return closed
 
 
 @functools.cache

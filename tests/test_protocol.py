@@ -547,3 +547,60 @@ def test_a_small_array_does_not_keep_its_large_frame_alive():
     assert little.flags.owndata and little.flags.writeable
     # The large one stays a view: a reply of the largest admitted size costs its size once.
     assert np.shares_memory(large, np.frombuffer(frame, dtype=np.uint8))
+
+
+def _receive_all(frame: bytes) -> Any:
+    stream = io.BytesIO(frame)
+
+    def read_into(view: memoryview) -> None:
+        if stream.readinto(view) != len(view):
+            raise EOFError("short frame")
+
+    return Channel(-1, -1).receive(read_into)
+
+
+def test_alignment_padding_counts_in_the_frame_a_view_keeps_alive():
+    """Each buffer starts at a multiple of 64 bytes: 40,000 arrays of one byte take 2.5 MiB of
+    the frame's memory, though they list only 40 KB. A 40 KB array beside them, at least half of
+    the listed bytes, stayed a view and kept all 2.5 MiB alive (64 times its size)."""
+    tiny = 40_000
+    entries = [{"__ndarray__": i, "dtype": "|u1", "shape": [1], "scalar": False}
+               for i in range(tiny)]  # fmt: skip
+    entries.append({"__ndarray__": tiny, "dtype": "|u1", "shape": [tiny], "scalar": False})
+    header = json.dumps({"body": {"__tuple__": entries}, "buffers": [1] * tiny + [tiny]}).encode()
+    value = _receive_all(HEADER.pack(len(header)) + header + bytes(2 * tiny))
+    assert value[-1].shape == (tiny,)
+    assert value[-1].flags.owndata, "a 40 KB array kept 2.5 MiB of padded frame alive"
+
+
+def test_replies_that_only_reference_cycles_hold_are_freed_as_more_arrive():
+    """A failed test's traceback keeps its reply in a reference cycle, which the collector frees
+    only when it counts enough new objects, not bytes: replies under the 4 MiB that made the
+    grader collect first (3 MiB arrays, or 300 KB of JSON that parses into 5 MB of objects)
+    piled up, one per failed test, until the collector happened to run."""
+    import gc
+    import weakref
+
+    array_frame = encode_frame(np.zeros(3 * 2**17))  # 3 MiB
+    keys_frame = encode_frame({f"k{i:06d}": 0 for i in range(20_000)})  # ~300 KB of JSON
+    arrays = []
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(40):
+            value = _receive_all(array_frame)
+            arrays.append(weakref.ref(value))
+            cycle: list[Any] = [value]
+            cycle.append(cycle)
+        alive_arrays = sum(ref() is not None for ref in arrays)
+        for _ in range(40):
+            value = _receive_all(keys_frame)
+            cycle = [value]
+            cycle.append(cycle)
+        del value, cycle
+        dicts = sum(1 for o in gc.get_objects() if type(o) is dict and len(o) == 20_000)
+    finally:
+        gc.enable()
+    # About 16 MiB (headers weighted by what they parse into) arrive between collections.
+    assert alive_arrays <= 6, f"{alive_arrays} of 40 arrays of 3 MiB still held"
+    assert dicts <= 6, f"{dicts} of 40 parsed dicts of 20,000 keys still held"

@@ -177,6 +177,7 @@ def test_graded_code_cannot_use_torch(view_layer: bool, monkeypatch: pytest.Monk
     pytest.importorskip("torch")
     if not view_layer:
         monkeypatch.setattr(confinement, "namespaces_unavailable", lambda: "simulated")
+    view.close_denied_packages()  # what grading does first (grading.protect_private_files)
     with Session(LIMITS) as session:
         session.run_cells([(0, USES_TORCH)])
         assert session.reports[0].status == "ok", session.reports[0].message
@@ -187,7 +188,12 @@ def test_graded_code_cannot_use_torch(view_layer: bool, monkeypatch: pytest.Monk
     assert refused.startswith("refused: No module named 'torch': graded code may not use torch")
     if viewed:  # the folder itself is empty: nothing of torch is left to import
         assert bypassed in ("empty", "refused: No module named 'torch'"), bypassed
-    else:  # the finder is the only layer (documented in docs/isolation.md)
+    elif ISOLATED and sys.prefix != sys.base_prefix:
+        # Without the view (Docker's default containers, Gradescope's when a homework installs
+        # torch for live oracles), the environment's torch is closed to other users: the
+        # sandbox uid finds a folder it cannot enter (a bare namespace package, or nothing).
+        assert bypassed in ("empty", "refused: No module named 'torch'"), bypassed
+    else:  # no uid of its own: the finder is the only layer (documented in docs/isolation.md)
         assert bypassed == "usable" or not ISOLATED, bypassed
 
 
@@ -205,3 +211,107 @@ def test_the_denied_packages_are_masked_in_the_view_config(tmp_path: Path) -> No
         (p for p in order if _inside(torch_dir, p) and p != torch_dir), key=len
     )  # the environment's own mount comes first, or it would hide the mask
     assert order.index(environment) < order.index(torch_dir)
+
+
+USES_A_DENIED_PACKAGE = """
+import importlib, sys
+
+def use(name, folder):
+    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "DeniedImports"]
+    sys.path.insert(0, folder)
+    sys.modules.pop(name, None)
+    importlib.invalidate_caches()
+    try:
+        module = importlib.import_module(name)
+    except ImportError as exc:
+        return "refused: " + str(exc)
+    return "usable" if hasattr(module, USABLE[name]) else "empty"
+
+USABLE = {"torch": "tensor", "scipy": "MINIMIZE"}
+"""
+
+
+def _use_in_the_view(name: str, folder: str) -> str:
+    with Session(LIMITS) as session:
+        session.run_cells([(0, USES_A_DENIED_PACKAGE)])
+        assert session.reports[0].status == "ok", session.reports[0].message
+        assert "namespaces (mount" in session.notes[-1], session.notes
+        return str(Submission(session).use(name, folder))
+
+
+@pytest.fixture
+def view_only() -> None:
+    if not ISOLATED or namespaces_unavailable():
+        pytest.skip("the private view needs root and namespaces")
+
+
+def test_a_denied_package_is_masked_in_an_environment_reached_through_a_link(
+    view_only: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A grader started as /srv/course/.venv/bin/python, where /srv/course is a link: the view
+    mounts the environment at sys.prefix and at its real path, and masked torch only below the
+    real one; graded code that dropped the worker's finder imported a working torch."""
+    pytest.importorskip("torch")
+    real = os.path.realpath(sys.prefix)
+    link = tmp_path / "course-link"
+    link.symlink_to(os.path.dirname(real))
+    prefix = str(link / os.path.basename(real))
+    executable = os.path.join(prefix, os.path.relpath(sys.executable, sys.prefix))
+    site = next(p for p in sys.path if p.endswith("site-packages") and _inside(p, sys.prefix))
+    for name in ("prefix", "exec_prefix"):
+        monkeypatch.setattr(sys, name, prefix)
+    monkeypatch.setattr(sys, "executable", executable)  # the worker runs as the link names it
+    aliased_site = prefix + site[len(real) :]
+    assert _use_in_the_view("torch", aliased_site) in ("empty", "refused: No module named 'torch'")
+
+
+def test_a_denied_package_in_a_system_site_folder_is_masked_in_the_view(
+    view_only: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The view mounts /usr whole: scipy installed there by the system's package manager
+    (/usr/lib/python3/dist-packages, outside the grader's environment) was left unmasked."""
+    system = tmp_path / "usr"  # stands for /usr: a system tree the view mounts
+    package = system / "lib" / "python3" / "dist-packages" / "scipy"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("MINIMIZE = 'scipy.optimize for the homework'\n")
+    for folder in (tmp_path, system, *system.rglob("*")):
+        folder.chmod(0o755)  # readable by the sandbox uid, as /usr is
+    monkeypatch.setattr(view, "SYSTEM", (*view.SYSTEM, str(system)))
+    view.denied_dirs.cache_clear()
+    try:
+        used = _use_in_the_view("scipy", str(package.parent))
+    finally:
+        view.denied_dirs.cache_clear()
+    assert used in ("empty", "refused: No module named 'scipy'"), used
+
+
+PROBES_FOR_TORCH = """
+import importlib.util
+
+HAVE_TORCH = importlib.util.find_spec("torch") is not None  # an optional import, as on Colab
+
+def probes():
+    return HAVE_TORCH, importlib.util.find_spec("numpy") is not None
+
+def import_torch():
+    try:
+        import torch.nn
+    except ImportError as exc:
+        return str(exc)
+    return "imported"
+"""
+
+
+def test_probing_for_a_denied_package_finds_it_missing_without_stopping_the_cell() -> None:
+    """`find_spec("torch") is not None` is False where torch is not installed (Gradescope's
+    image); the worker's finder made it raise instead, the cell stopped there, and what the cell
+    defined after it did not exist: a submission correct there lost the tests of it here."""
+    pytest.importorskip("torch")
+    with Session(LIMITS) as session:
+        session.run_cells([(0, PROBES_FOR_TORCH)])
+        assert session.reports[0].status == "ok", session.reports[0].message
+        sub = Submission(session)
+        assert sub.probes() == (False, True)
+        refused = sub.import_torch()  # importing it still says why
+    assert refused.endswith("graded code may not use torch (compute it with NumPy, as the "
+                            "homework asks)"), refused  # fmt: skip

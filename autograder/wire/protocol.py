@@ -203,11 +203,16 @@ def _unchanged(text: str) -> str:
 
 class _Decoder:
     def __init__(
-        self, buffers: list[bytes] | list[memoryview], limits: FrameLimits, clean_text: bool = True
+        self,
+        buffers: list[bytes] | list[memoryview],
+        limits: FrameLimits,
+        clean_text: bool = True,
+        frame_bytes: int | None = None,
     ) -> None:
         self.buffers = buffers
         self.used: set[int] = set()
-        self.frame_bytes = sum(len(b) for b in buffers)
+        # What a view of the frame keeps alive: the whole allocation, alignment padding included.
+        self.frame_bytes = sum(len(b) for b in buffers) if frame_bytes is None else frame_bytes
         self.limits = limits
         self.items = 0
         self.text = clean if clean_text else _unchanged
@@ -331,14 +336,16 @@ def decode_body(
     buffers: list[bytes] | list[memoryview],
     limits: FrameLimits = DEFAULT_LIMITS,
     clean_text: bool = True,
+    frame_bytes: int | None = None,
 ) -> Any:
     """Plain data from a parsed body. Any malformed part is a ProtocolError, never another
     exception: the grader treats those as the worker breaking the protocol, not as its own bug.
 
     Strings are cleaned (text.py) unless `clean_text` is False: the worker's side, which receives
-    only what the grader sends (cells exactly as written, test arguments), passes False."""
+    only what the grader sends (cells exactly as written, test arguments), passes False.
+    `frame_bytes` is the size of the memory the buffers are views of (default: their sum)."""
     try:
-        decoder = _Decoder(buffers, limits, clean_text)
+        decoder = _Decoder(buffers, limits, clean_text, frame_bytes)
         value = decoder.decode(body)
         if len(decoder.used) != len(buffers):
             # Memory no value holds, which views of the frame would keep alive (see _array).
@@ -358,8 +365,27 @@ def decode_frame(
 
 
 JOIN_BELOW = 2**16  # a frame up to this size is joined and written at once
-LARGE_FRAME = 4 * 2**20  # a frame this large first frees unreachable earlier ones (gc)
 ALIGN = 64  # each array starts at a multiple of this from the (16-byte aligned) frame buffer
+# Earlier replies may be unreachable but not yet freed: a failed test's traceback holds its
+# frames, which hold the reply (a reference cycle), and the collector runs on counts of objects,
+# not bytes. So before a frame's memory is allocated, the collector runs if the frame is this
+# large, or if this much has arrived since it last ran (replies of 3 MiB kept by 60 failed tests
+# would otherwise hold 180 MiB): the grader holds about one large reply at a time.
+LARGE_FRAME = 4 * 2**20
+COLLECT_EVERY = 4 * LARGE_FRAME
+# A header counts this many times its size: parsed, its JSON becomes Python objects of up to ~15
+# times as many bytes (a dict of 100,000 short keys from 1 MiB of JSON is ~10 MiB).
+HEADER_WEIGHT = 16
+_arrived = 0  # bytes (headers weighted) received by this process since the collector last ran
+
+
+def _make_room(nbytes: int) -> None:
+    """Run the collector before `nbytes` more are allocated for a frame, when due (LARGE_FRAME)."""
+    global _arrived
+    if nbytes >= LARGE_FRAME or _arrived + nbytes >= COLLECT_EVERY:
+        gc.collect()
+        _arrived = 0
+    _arrived += nbytes
 
 
 def _blocking_read_into(fd: int) -> Any:
@@ -417,6 +443,7 @@ class Channel:
         (json_len,) = HEADER.unpack(head)
         if json_len > self.limits.max_json_bytes:
             raise ProtocolError(f"frame header of {json_len} bytes is over the limit")
+        _make_room(json_len * HEADER_WEIGHT)
         header = bytearray(json_len)
         read(memoryview(header))
         body, sizes = parse_header(header, self.limits)
@@ -426,17 +453,12 @@ class Channel:
                 f"over the {self.limits.max_total_bytes / 2**20:.0f} MiB limit"
             )
         del header
-        if sum(sizes) >= LARGE_FRAME:
-            # Earlier replies may be unreachable but not yet freed: a failed test's traceback
-            # holds its frames, which hold the reply (a reference cycle), and the collector runs
-            # on counts of objects, not bytes. Collect before allocating another large one, so
-            # the grader holds one large reply at a time, not one per failed test.
-            gc.collect()
         slots = [-(-n // ALIGN) * ALIGN for n in sizes]
+        _make_room(sum(slots))
         data = memoryview(bytearray(sum(slots)))
         buffers, offset = [], 0
         for n, slot in zip(sizes, slots, strict=True):
             buffers.append(data[offset : offset + n])
             read(buffers[-1])
             offset += slot
-        return decode_body(body, buffers, self.limits, self.clean_text)
+        return decode_body(body, buffers, self.limits, self.clean_text, len(data))

@@ -16,6 +16,8 @@ plain data the grader validates. Student output goes to stdout, which the grader
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import linecache
 import os
 import sys
@@ -155,6 +157,20 @@ class DeniedImports:
                 name=fullname,
             )
 
+    def probing(self, find_spec: Any) -> Any:
+        """`importlib.util.find_spec` as on a machine without the denied packages: None, not
+        the finder's error, so that `HAVE_TORCH = find_spec("torch") is not None` (an optional
+        import, which works where torch is not installed) does not stop the cell."""
+
+        @functools.wraps(find_spec)
+        def find_spec_without_denied(name: str, package: str | None = None) -> Any:
+            absolute = importlib.util.resolve_name(name, package) if name.startswith(".") else name
+            if absolute.partition(".")[0] in self.names:
+                return None
+            return find_spec(name, package)
+
+        return find_spec_without_denied
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="untrusted worker (started by the grader)")
@@ -166,7 +182,9 @@ def main(argv: list[str] | None = None) -> None:
     opts = parser.parse_args(argv)
     notes = confine_self(opts.memory, opts.cpu, opts.nproc, opts.fsize, opts.nofile)
     if opts.deny:
-        sys.meta_path.insert(0, DeniedImports(frozenset(opts.deny.split(","))))
+        denied = DeniedImports(frozenset(opts.deny.split(",")))
+        sys.meta_path.insert(0, denied)
+        importlib.util.find_spec = denied.probing(importlib.util.find_spec)
     # What arrives here is the grader's (the cells as the student wrote them, test arguments):
     # it is not cleaned, so a cell with a form feed or a zero-width space runs as written.
     channel = Channel(opts.read_fd, opts.write_fd, clean_text=False)
