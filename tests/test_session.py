@@ -568,3 +568,32 @@ def test_the_worker_pipes_hold_a_mebibyte_so_large_arrays_cross_in_few_writes(se
     for fd in (worker.channel.read_fd, worker.channel.write_fd):
         assert fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) >= 1 << 20
     assert np.array_equal(session.call("big", (), {})["value"], np.arange(300_000.0))
+
+
+def test_no_user_namespaces_but_threads_processes_and_unix_sockets_work(session):
+    # A new user namespace would make the sandbox uid root to much more of the kernel.
+    session.run_cells(
+        [
+            (
+                0,
+                "import ctypes, os, socket, subprocess, threading\n"
+                "libc = ctypes.CDLL(None, use_errno=True)\n"
+                "r = libc.unshare(0x10000000)\n"  # CLONE_NEWUSER
+                "NEWUSER = (r, ctypes.get_errno())\n"
+                "box = []\n"
+                "t = threading.Thread(target=lambda: box.append(1)); t.start(); t.join()\n"
+                "pid = os.fork()\n"
+                "if pid == 0:\n    os._exit(7)\n"
+                "_, status = os.waitpid(pid, 0)\n"
+                "out = subprocess.run(['echo', 'hi'], capture_output=True, text=True).stdout\n"
+                "a, b = socket.socketpair()\n"
+                "a.send(b'x')\n"
+                "def result():\n"
+                "    return [list(NEWUSER), box, os.waitstatus_to_exitcode(status), out, b.recv(1).decode()]",
+            )
+        ]
+    )
+    assert session.reports[0].status == "ok", session.reports
+    import errno
+
+    assert Submission(session).result() == [[-1, errno.EPERM], [1], 7, "hi\n", "x"]

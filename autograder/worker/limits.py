@@ -60,32 +60,51 @@ def _threads(status: str) -> int:
     return 1
 
 
-# (audit arch, socket, io_uring_setup) per machine; other machines get no filter (noted).
-_SYSCALLS = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}
+# (audit arch, socket, io_uring_setup, unshare, clone, clone3) per machine; other machines get
+# no filter (noted).
+_SYSCALLS = {
+    "x86_64": (0xC000003E, 41, 425, 272, 56, 435),
+    "aarch64": (0xC00000B7, 198, 425, 97, 220, 435),
+}
+CLONE_NEWUSER = 0x10000000
 
 
 def block_network() -> bool:
     """Install a seccomp filter: socket(AF_UNIX) is allowed, every other family fails with EACCES,
-    and so does every system call of another ABI (i386, x32)."""
+    and so does every system call of another ABI (i386, x32). New user namespaces are refused
+    too (EPERM), as Docker's default profile does: inside one the sandbox uid would be root to
+    much more of the kernel, which is where privilege escalations are found. clone3 passes its
+    flags in memory a filter cannot read: it fails with ENOSYS, and the C library falls back to
+    clone, whose flags are checked."""
     arch = _SYSCALLS.get(os.uname().machine)
     if arch is None:
         return False
-    audit_arch, nr_socket, nr_io_uring = arch
-    allow, deny = 0x7FFF0000, 0x00050000 | 13  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EACCES
-    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    audit_arch, nr_socket, nr_io_uring, nr_unshare, nr_clone, nr_clone3 = arch
+    allow = 0x7FFF0000  # SECCOMP_RET_ALLOW
+    errno_ret = 0x00050000  # SECCOMP_RET_ERRNO | errno
+    eacces, eperm, enosys = errno_ret | 13, errno_ret | 1, errno_ret | 38
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    # (code, jump if true, jump if false, k): jumps count instructions after the next one.
     program = [
         (ld, 0, 0, 4),  # 0: A = seccomp_data.arch
         # 1: another ABI -> deny: on x86_64, `int 0x80` reaches the i386 socket() with numbers
         # this filter does not check, and student code can run machine code through ctypes.
-        (jeq, 0, 7, audit_arch),
+        (jeq, 0, 12, audit_arch),
         (ld, 0, 0, 0),  # 2: A = seccomp_data.nr
-        (jge, 5, 0, 0x40000000),  # 3: x32 system calls -> deny
-        (jeq, 4, 0, nr_io_uring),  # 4: io_uring can open sockets behind seccomp's back -> deny
-        (jeq, 0, 2, nr_socket),  # 5: not socket() -> allow
-        (ld, 0, 0, 16),  # 6: A = low half of args[0], the address family
-        (jeq, 0, 1, 1),  # 7: AF_UNIX -> allow, else deny
-        (ret, 0, 0, allow),  # 8
-        (ret, 0, 0, deny),  # 9
+        (jge, 10, 0, 0x40000000),  # 3: x32 system calls -> deny
+        (jeq, 9, 0, nr_io_uring),  # 4: io_uring can open sockets behind seccomp's back -> deny
+        (jeq, 10, 0, nr_clone3),  # 5: clone3 -> ENOSYS (flags out of the filter's sight)
+        (jeq, 4, 0, nr_unshare),  # 6: unshare -> check its flags (11)
+        (jeq, 3, 0, nr_clone),  # 7: clone -> check its flags (11)
+        (jeq, 0, 4, nr_socket),  # 8: not socket() -> allow
+        (ld, 0, 0, 16),  # 9: A = low half of args[0], the address family
+        (jeq, 2, 3, 1),  # 10: AF_UNIX -> allow, else deny
+        (ld, 0, 0, 16),  # 11: A = low half of args[0], the flags
+        (jset, 2, 0, CLONE_NEWUSER),  # 12: a new user namespace -> EPERM, else allow
+        (ret, 0, 0, allow),  # 13
+        (ret, 0, 0, eacces),  # 14
+        (ret, 0, 0, eperm),  # 15
+        (ret, 0, 0, enosys),  # 16
     ]
     raw = b"".join(struct.pack("HBBI", *ins) for ins in program)
     buf = ctypes.create_string_buffer(raw)
