@@ -289,6 +289,14 @@ class _Decoder:
             raise ProtocolError("malformed array shape")
         if type(obj["scalar"]) is not bool:
             raise ProtocolError("malformed array header")
+        # An empty array holds no bytes whatever its other dimensions: (0, 2**27) is 0 bytes, but
+        # a test summing it over axis 0 would allocate 1 GiB. Counted as if its zeros were ones,
+        # no array may be over the frame limit.
+        if math.prod(max(n, 1) for n in shape) * dtype.itemsize > self.limits.max_total_bytes:
+            raise ProtocolError(
+                f"array of shape {tuple(shape)} is over the "
+                f"{self.limits.max_total_bytes / 2**20:.0f} MiB limit (counting empty axes as 1)"
+            )
         data = self.buffers[index]
         if math.prod(shape) * dtype.itemsize != len(data):
             raise ProtocolError("array buffer does not match its shape and dtype")
