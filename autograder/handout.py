@@ -29,6 +29,9 @@ DATA_LOADER = ("datasets", "dlhw/datasets")
 # self-check runs where only NumPy is installed. Each imports nothing but NumPy and the standard
 # library (tests/test_handout.py checks), and none holds anything private.
 SHIPPABLE = frozenset({"checks"})
+# Shipped in every handout: the worker's IPython neutraliser, which the self-check imports so that
+# a cell with magics runs locally as it does in the grader (standard library only, nothing private).
+ALWAYS_SHIPPED = ("worker/magics.py",)
 MIN_LEAK_LINE = 12  # shorter lines ("return X, y") are too common to mean anything
 
 README = """# {title} ({id})
@@ -43,6 +46,8 @@ Files:
   From a shell: `python selfcheck.py {slug}.ipynb`. Needs NumPy only; works offline.
 - `dlhw/datasets/`: finds, downloads (with checksums) and reads the data:
   `from dlhw.datasets import load_mnist_files`.{support}
+- `dlhw/autograder/worker/magics.py`: how the autograder runs cells with IPython lines
+  (`%matplotlib inline`, `!pip ...`); the self-check uses it.
 
 Submit `{slug}.ipynb` (only the notebook) to Gradescope. Your code runs there in a separate,
 confined process: it cannot read files other than its own and the data the tests give it.
@@ -111,6 +116,7 @@ def public_lines(hw: Homework) -> set[str]:
     sources = [hw.public_tests, *sorted((hw.root / DATA_LOADER[0]).rglob("*.py"))]
     sources.append(Path(__file__).with_name("selfcheck.py"))
     sources += [Path(__file__).with_name(f"{name}.py") for name in SHIPPABLE]
+    sources += [Path(__file__).parent / name for name in ALWAYS_SHIPPED]
     for path in sources:
         if path.is_file():
             lines.update(ln.strip() for ln in path.read_text(encoding="utf-8").splitlines())
@@ -186,10 +192,11 @@ def build_handout(hw: Homework, out: Path) -> list[Path]:
         hw.root / source, out / target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
     written += sorted(p for p in (out / target).rglob("*") if p.is_file())
-    for name in support:  # what public_tests.py imports from the grader
-        path = out / "dlhw" / "autograder" / f"{name}.py"
+    # What public_tests.py imports from the grader, and what the self-check does.
+    for name in [f"{name}.py" for name in support] + list(ALWAYS_SHIPPED):
+        path = out / "dlhw" / "autograder" / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(__file__).with_name(f"{name}.py"), path)
+        shutil.copyfile(Path(__file__).parent / name, path)
         written.append(path)
     first = next(iter(hw.names), "")
     readme = out / "README.md"

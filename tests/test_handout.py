@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 from dlhw.autograder.handout import (
+    ALWAYS_SHIPPED,
     SHIPPABLE,
     HandoutError,
     LeakError,
@@ -197,8 +198,8 @@ def test_selfcheck_works_in_a_jupyter_kernel(tmp_path) -> None:
 def test_shipped_grader_modules_import_only_numpy_and_the_standard_library() -> None:
     import dlhw.autograder
 
-    for name in SHIPPABLE:
-        path = Path(dlhw.autograder.__file__).with_name(f"{name}.py")
+    for name in [f"{n}.py" for n in SHIPPABLE] + list(ALWAYS_SHIPPED):
+        path = Path(dlhw.autograder.__file__).parent / name
         tops = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
@@ -302,3 +303,18 @@ def test_selfcheck_from_a_shell_shows_the_cells_own_lines(tmp_path) -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"<cell {nb.cells.index(cell) + 1}>" in done.stdout
     assert "return undefined_name" in done.stdout and '"cell_type"' not in done.stdout
+
+
+def test_selfcheck_turns_ipython_lines_into_python_exactly_as_the_grader() -> None:
+    # `% 3` on a continuation line is Python (the grader's rule: only lines that start a
+    # statement are IPython), the `%matplotlib` line is not: both as in the worker.
+    from dlhw.autograder.selfcheck import run_cells
+    from dlhw.autograder.worker.magics import neutralise_ipython
+
+    cell = "x = (10\n% 3)\n%matplotlib inline\ny = !ls"
+    namespace: dict = {}
+    assert run_cells([(0, cell)], namespace) == []
+    assert namespace["x"] == 1 and namespace["y"] is None
+    reference: dict = {}
+    exec(compile(neutralise_ipython(cell), "<cell>", "exec"), reference)  # type: ignore[arg-type]
+    assert (reference["x"], reference["y"]) == (namespace["x"], namespace["y"])
