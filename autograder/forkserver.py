@@ -16,7 +16,9 @@ sandbox gets is what the exec'd worker got: the same view, uid, limits (set by t
 before), environment, seccomp filter, channel on fds 3 and 4, and nothing else: the forked
 process closes every other descriptor first, and the server's memory holds only modules the
 worker imports anyway, the configs of earlier runs (paths and uids, nothing private) and no
-student data (it never reads any). Capabilities are dropped by setresuid as by exec; the
+student data (it never reads any). The import system's memory of the folders it searched (the
+names in each, read on the host: the course root's solutions/ and tests/ among them) is dropped
+before the server forks anything and again in the worker, inside its view (`_forget_listings`). Capabilities are dropped by setresuid as by exec; the
 process is made dumpable again, as exec would (only the student's own processes share its uid).
 One difference is left: the workers of one server share its random seed of `str` hashes (set at
 interpreter start), where exec'd ones each drew their own; it orders sets, and is no secret.
@@ -237,6 +239,18 @@ def _close_other_fds(keep: set[int]) -> None:
                 pass  # the descriptor listdir used, closed since
 
 
+def _forget_listings() -> None:
+    """Drop what the import system remembers of the folders it searched: each path finder keeps
+    the names in its folder (`FileFinder._path_cache`). Read by the server, on the host, those
+    are names the worker's view hides (the course root's solutions/, tests/ and .git, the folder
+    holding the course): a forked worker would find them in `sys.path_importer_cache`, where an
+    exec'd one finds the view's. The finders are made again, in the view, when first needed."""
+    import importlib
+
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
+
+
 def _run_worker(cfg: dict[str, Any]) -> None:
     """P2, as the sandbox uid: what `os.execve(cfg["argv"][0], cfg["argv"], cfg["env"])` would
     start, run in this process. Never returns."""
@@ -246,6 +260,7 @@ def _run_worker(cfg: dict[str, Any]) -> None:
 
     libc = __import__("ctypes").CDLL(None)
     libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    _forget_listings()  # whatever P0 to P2 imported was looked up on the host: found again here
     os.environ.clear()
     os.environ.update(cfg["env"])
     argv = cfg["argv"]
@@ -311,6 +326,7 @@ def serve(fd: int) -> None:
         from dlhw.autograder import jail
 
         jail._libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with its job
+        _forget_listings()
     except BaseException as exc:  # noqa: BLE001 - said to the job, which execs workers instead
         sock.send(marshal.dumps(("failed", f"{type(exc).__name__}: {exc}")))
         return

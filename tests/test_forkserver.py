@@ -171,3 +171,30 @@ def test_a_run_with_a_fork_server_forks_every_worker():
     with Session(LIMITS) as s:
         s.run_cells([(0, "x = 1")])
         assert isinstance(s._worker.proc, forkserver.Forked)
+
+
+# What the server's imports cached of the grader's filesystem: the import system keeps, per folder
+# it searched (sys.path, package paths such as the course root, a folder of the `dlhw` namespace
+# package), the names in it. Read on the host, before any view, those are names the view hides
+# (the course root's solutions/, tests/, .git; the folder holding the course).
+CACHED_LISTINGS = r"""
+import os, sys
+def hidden_names():
+    hidden = {}
+    for path, finder in sys.path_importer_cache.items():
+        cached = set(getattr(finder, "_path_cache", None) or ())
+        try:
+            visible = set(os.listdir(path))
+        except OSError:
+            visible = set()
+        if cached - visible:
+            hidden[path] = sorted(cached - visible)
+    return repr(hidden)
+"""
+
+
+def test_a_forked_worker_finds_no_listing_of_folders_its_view_hides(server):
+    with Session(LIMITS) as s:
+        s.run_cells([(0, CACHED_LISTINGS)])
+        assert isinstance(s._worker.proc, forkserver.Forked)
+        assert s.call("hidden_names", [], {})["value"] == "{}"
