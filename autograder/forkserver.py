@@ -30,10 +30,20 @@ failed to start, or died), `confinement.spawn_worker` execs the keeper as before
 The job holds a pidfd for each process the server forks (it signals it without any race with
 pid reuse) and asks the server for its exit status once that pidfd says it has ended; `Forked`
 answers what Session and `confinement.reap` ask of a `subprocess.Popen`.
+
+Failures: a request that fails in the server (fork: EAGAIN, ENOMEM) is answered "failed", and
+that worker is exec'd; the server goes on. A server that does not answer within REPLY_TIMEOUT_S,
+or answers what the protocol does not allow, is killed at once (`ForkServer._fail`), and every
+keeper it forked dies with it (PR_SET_PDEATHSIG): left running, it would fork a keeper for the
+request it had not answered, on the channel of the worker exec'd instead, and the two would
+answer each other's requests. The worker being started then gets new pipes (`Session._spawn`: a
+keeper forked before the server died may have written to the old ones), and it and every later
+one is exec'd.
 """
 
 from __future__ import annotations
 
+import array
 import marshal
 import os
 import select
@@ -42,6 +52,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 MAX_MESSAGE = 1 << 20
@@ -49,6 +60,7 @@ START_TIMEOUT_S = 60.0
 REPLY_TIMEOUT_S = 30.0
 CHANNEL_FDS = (3, 4)  # where a forked worker finds its channel (read, write)
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+EXIT_KEEPER_FAILED = 125  # jail.EXIT_JAIL_FAILED: the keeper could not start the worker
 
 
 class ForkServerGone(OSError):
@@ -68,35 +80,45 @@ class Forked:
         self.pidfd = pidfd
         self.stdout = stdout
         self.returncode: int | None = None
+        self._lock = threading.Lock()
 
     def poll(self) -> int | None:
-        if self.returncode is None and select.select([self.pidfd], [], [], 0)[0]:
-            self._collect()
-        return self.returncode
+        with self._lock:
+            if self.returncode is None and select.select([self.pidfd], [], [], 0)[0]:
+                self._collect()
+            return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        if self.returncode is None:
-            if not select.select([self.pidfd], [], [], timeout)[0]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 raise subprocess.TimeoutExpired(["forked worker"], timeout or 0.0)
-            self._collect()
+            with self._lock:  # the pidfd stays open while it is watched
+                if self.returncode is None:
+                    select.select([self.pidfd], [], [], 0.1 if left is None else min(left, 0.1))
         assert self.returncode is not None
         return self.returncode
 
     def send_signal(self, sig: int) -> None:
-        if self.returncode is None:
-            try:
-                signal.pidfd_send_signal(self.pidfd, sig)
-            except ProcessLookupError:
-                pass
+        with self._lock:
+            if self.returncode is None:
+                try:
+                    signal.pidfd_send_signal(self.pidfd, sig)
+                except ProcessLookupError:
+                    pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
 
     def _collect(self) -> None:
+        """Its status, once its pidfd says it has ended (with the lock held)."""
         try:
             status = self.server.wait_status(self.pid)
-        except ForkServerGone:  # it ended, and killed what it had forked (`serve`)
+        except ForkServerGone:  # it ended, and what it had forked died with it
             status = signal.SIGKILL
+        if status is None:  # not reaped yet after all: asked again at the next poll
+            return
         os.close(self.pidfd)
         if os.WIFSIGNALED(status):
             self.returncode = -os.WTERMSIG(status)
@@ -141,29 +163,52 @@ class ForkServer:
     def _receive(self, timeout: float) -> tuple[Any, list[int]]:
         self.sock.settimeout(timeout)
         try:
-            data, fds, _, _ = socket.recv_fds(self.sock, MAX_MESSAGE, 1)
+            data, fds, flags = _receive_fds(self.sock, 1)
         except OSError as exc:  # socket.timeout is an OSError
-            self.gone = True
-            raise ForkServerGone(f"the fork server did not answer: {exc}") from None
+            raise self._fail(f"the fork server did not answer: {exc}") from None
         if not data:
-            self.gone = True
-            raise ForkServerGone("the fork server has ended")
-        return marshal.loads(data), fds
+            raise self._fail("the fork server has ended")
+        try:
+            message = marshal.loads(data)
+        except (EOFError, ValueError, TypeError):
+            message = None
+        if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC) or not isinstance(message, tuple):
+            for fd in fds:
+                os.close(fd)
+            raise self._fail(f"the fork server sent a broken message: {data[:100]!r}")
+        return message, fds
+
+    def _fail(self, why: str) -> ForkServerGone:
+        """The server stopped answering or broke the protocol: end it now, and with it (by
+        PR_SET_PDEATHSIG) any keeper it forked for a request it did not answer, which would
+        otherwise run a second worker on that request's channel. Returns the error to raise."""
+        self.gone = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        return ForkServerGone(why)
 
     def _ask(self, request: tuple[Any, ...], fds: list[int]) -> tuple[Any, list[int]]:
-        if self.gone:
-            raise ForkServerGone("the fork server has ended")
         with self.lock:
+            if self.gone:
+                raise ForkServerGone("the fork server has ended")
             try:
                 socket.send_fds(self.sock, [marshal.dumps(request)], fds)
             except OSError as exc:
-                self.gone = True
-                raise ForkServerGone(f"the fork server is gone: {exc}") from None
+                raise self._fail(f"the fork server is gone: {exc}") from None
             return self._receive(REPLY_TIMEOUT_S)
 
     def spawn(self, config: dict[str, Any], read_fd: int, write_fd: int) -> Forked:
         """Fork a keeper for `config` (whose worker reads its channel on CHANNEL_FDS); the
-        worker's output (stdout and stderr) comes back on the returned process's `stdout`."""
+        worker's output (stdout and stderr) comes back on the returned process's `stdout`.
+
+        Raises ForkServerGone when there is no keeper; if the server is then `gone`, one may have
+        been forked (and died with the server) after it had these pipes: they are not to be
+        given to another worker (`confinement.spawn_worker`)."""
         out_r, out_w = os.pipe()
         try:
             reply, fds = self._ask(("spawn", config), [read_fd, write_fd, out_w])
@@ -172,27 +217,51 @@ class ForkServer:
             raise
         finally:
             os.close(out_w)
-        if reply[0] != "forked" or len(fds) != 1:
-            for fd in fds:
-                os.close(fd)
-            os.close(out_r)
-            raise ForkServerGone(f"the fork server could not fork: {reply!r}"[:2000])
-        return Forked(self, reply[1], fds[0], os.fdopen(out_r, "rb", buffering=0))
+        if reply[:1] == ("forked",) and len(reply) == 2 and len(fds) == 1:
+            return Forked(self, reply[1], fds[0], os.fdopen(out_r, "rb", buffering=0))
+        for fd in fds:
+            os.close(fd)
+        os.close(out_r)
+        why = f"the fork server could not fork: {reply!r}"[:2000]
+        if reply[:1] == ("failed",):  # nothing was forked (e.g. fork: EAGAIN); the server goes on
+            raise ForkServerGone(why)
+        raise self._fail(why)
 
-    def wait_status(self, pid: int) -> int:
-        """The exit status (as os.waitpid gives it) of a process that has ended."""
-        reply, _ = self._ask(("wait", pid), [])
-        return int(reply[1])
+    def wait_status(self, pid: int) -> int | None:
+        """The exit status (as os.waitpid gives it) of a process that has ended; None if the
+        server has not seen it end yet."""
+        reply, fds = self._ask(("wait", pid), [])
+        for fd in fds:
+            os.close(fd)
+        if reply == ("running",):
+            return None
+        if reply[:1] != ("status",) or len(reply) != 2 or not isinstance(reply[1], int):
+            raise self._fail(f"the fork server answered {reply!r} for the status of {pid}"[:2000])
+        return reply[1]
 
     def close(self) -> None:
         """End the server (it kills what it forked that is still running) and wait for it."""
-        self.gone = True
-        self.sock.close()
+        with self.lock:
+            self.gone = True
+            self.sock.close()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def _receive_fds(sock: socket.socket, most: int) -> tuple[bytes, list[int], int]:
+    """One message and the descriptors that came with it, close-on-exec (`socket.recv_fds`
+    leaves them inheritable; it drops its `flags`), and the message's flags (truncation)."""
+    fds = array.array("i")
+    data, ancillary, flags, _ = sock.recvmsg(
+        MAX_MESSAGE, socket.CMSG_LEN(most * fds.itemsize), socket.MSG_CMSG_CLOEXEC
+    )
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+    return data, list(fds), flags
 
 
 _current: ForkServer | None = None
@@ -290,10 +359,11 @@ def _run_worker(cfg: dict[str, Any]) -> None:
 
 
 def _keeper(cfg: dict[str, Any], sock: socket.socket, fds: list[int], server: int) -> None:
-    """The forked P0 (still root): the descriptors jail.py's P0 would have, then its work."""
-    from dlhw.autograder import jail
-
+    """The forked P0 (still root): the descriptors jail.py's P0 would have, then its work.
+    Returns never."""
     try:
+        from dlhw.autograder import jail
+
         os.close(sock.detach())
         read_fd, write_fd, out_fd = fds
         os.dup2(out_fd, 1)
@@ -310,13 +380,53 @@ def _keeper(cfg: dict[str, Any], sock: socket.socket, fds: list[int], server: in
         os.setsid()
         jail._libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != server:  # the server died before the line above
-            os._exit(jail.EXIT_JAIL_FAILED)
+            os._exit(EXIT_KEEPER_FAILED)
         jail.keep(cfg, _run_worker)
     except OSError as exc:
         print(f"jail: {exc}", file=sys.stderr)
     except BaseException:  # noqa: BLE001 - the grader reads this in the worker's output
-        jail._print_exception()
-    os._exit(jail.EXIT_JAIL_FAILED)
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(EXIT_KEEPER_FAILED)
+
+
+def _answer(
+    data: bytes, fds: list[int], flags: int, sock: socket.socket, me: int, children: dict[int, int]
+) -> tuple[tuple[Any, ...], list[int]]:
+    """The reply to one request, and the descriptors to send with it. A request that fails
+    (fork: EAGAIN or ENOMEM) is answered "failed": the server, and what it forked for earlier
+    requests, go on (the job execs that worker instead)."""
+    try:
+        request = marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        request = None
+    truncated = flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC)
+    if truncated or not isinstance(request, tuple) or not request:
+        return ("refused", "a broken request"), []
+    if request[0] == "spawn" and len(request) == 2 and len(fds) == 3:
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            return ("failed", f"fork: {exc}"), []
+        if pid == 0:
+            _keeper(request[1], sock, fds, me)
+        try:
+            pidfd = os.pidfd_open(pid)  # ours until reaped: no other process has this pid
+        except OSError as exc:
+            os.kill(pid, signal.SIGKILL)  # not reaped yet: still ours
+            os.waitpid(pid, 0)
+            return ("failed", f"pidfd_open: {exc}"), []
+        children[pid] = pidfd
+        return ("forked", pid), [pidfd]
+    if request[0] == "wait" and len(request) == 2 and request[1] in children:
+        ended, status = os.waitpid(request[1], os.WNOHANG)
+        if ended == 0:  # the job asks once the pidfd says it ended: not blocking here all the same
+            return ("running",), []
+        os.close(children.pop(request[1]))
+        return ("status", status), []
+    return ("refused", str(request[0])[:100]), []
 
 
 def serve(fd: int) -> None:
@@ -335,27 +445,15 @@ def serve(fd: int) -> None:
     sock.send(marshal.dumps(("ready",)))
     try:
         while True:
-            data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 3)
+            data, fds, flags = _receive_fds(sock, 3)
             if not data:
                 return
-            request = marshal.loads(data)
-            if request[0] == "spawn" and len(fds) == 3:
-                pid = os.fork()
-                if pid == 0:
-                    _keeper(request[1], sock, fds, me)
-                for received in fds:
+            try:
+                reply, out = _answer(data, fds, flags, sock, me, children)
+            finally:
+                for received in fds:  # the keeper has its own copies
                     os.close(received)
-                pidfd = os.pidfd_open(pid)  # ours until reaped: no other process has this pid
-                children[pid] = pidfd
-                socket.send_fds(sock, [marshal.dumps(("forked", pid))], [pidfd])
-            elif request[0] == "wait" and request[1] in children:
-                _, status = os.waitpid(request[1], 0)
-                os.close(children.pop(request[1]))
-                sock.send(marshal.dumps(("status", status)))
-            else:
-                for received in fds:
-                    os.close(received)
-                sock.send(marshal.dumps(("refused", str(request[0])[:100])))
+            socket.send_fds(sock, [marshal.dumps(reply)], out)
     finally:
         for pid, pidfd in children.items():  # the job is gone: so is what it started
             try:

@@ -34,6 +34,7 @@ from dlhw.autograder.confinement import (
     remove_tree,
     spawn_worker,
 )
+from dlhw.autograder.forkserver import ForkServerGone
 from dlhw.autograder.killing import QUARANTINED, kill_now
 from dlhw.autograder.wire.protocol import Channel, FrameLimits, ProtocolError
 from dlhw.autograder.wire.text import clean
@@ -182,7 +183,9 @@ class Session:
             self.jail = replace(self.jail, root=None)
             return self._start_once()
 
-    def _start_once(self) -> _Worker:
+    def _spawn(self) -> tuple[Process, int, int] | None:
+        """Start a worker on new pipes: (its process, our read and write ends); None when the
+        fork server ended while it held them (`spawn_worker`): then again, on new ones."""
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         for fd in (to_worker_w, from_worker_w):
@@ -191,7 +194,13 @@ class Session:
             proc = spawn_worker(
                 self.identity, self.workdir, to_worker_r, from_worker_w, self.limits, self.jail
             )
+        except ForkServerGone:
+            os.close(from_worker_r)
+            os.close(to_worker_w)
+            return None
         except OSError as exc:
+            os.close(from_worker_r)
+            os.close(to_worker_w)
             who = f"uid {self.identity.uid}" if self.identity.isolated else "the current user"
             raise SandboxError(
                 f"cannot start the sandboxed worker as {who}: {exc}. When the grader runs as root, "
@@ -201,6 +210,13 @@ class Session:
         finally:
             os.close(to_worker_r)
             os.close(from_worker_w)
+        return proc, from_worker_r, to_worker_w
+
+    def _start_once(self) -> _Worker:
+        started = self._spawn() or self._spawn()  # the second exec's (the server is not used)
+        if started is None:
+            raise SandboxError("the sandboxed worker did not start: the fork server ended")
+        proc, from_worker_r, to_worker_w = started
         os.set_blocking(to_worker_w, False)  # writes wait in select(), with a deadline (_send)
         worker = _Worker(
             proc=proc,

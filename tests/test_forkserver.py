@@ -198,3 +198,103 @@ def test_a_forked_worker_finds_no_listing_of_folders_its_view_hides(server):
         s.run_cells([(0, CACHED_LISTINGS)])
         assert isinstance(s._worker.proc, forkserver.Forked)
         assert s.call("hidden_names", [], {})["value"] == "{}"
+
+
+ECHO = "def echo(x):\n    return x"
+
+
+def echoes(s: Session) -> list:
+    return [s.call("echo", [i], {}).get("value") for i in range(5)]
+
+
+def wake(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGCONT)
+    except ProcessLookupError:
+        pass
+
+
+def test_a_server_that_stops_answering_is_ended_before_the_worker_is_exec_d(server, monkeypatch):
+    # Left running, it would fork a keeper for the request it did not answer, on the channel of
+    # the worker exec'd instead: two workers on one channel, replies answering other requests.
+    monkeypatch.setattr(forkserver, "REPLY_TIMEOUT_S", 1.0)
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        with Session(LIMITS) as s:
+            s.run_cells([(0, ECHO)])
+            assert not isinstance(s._worker.proc, forkserver.Forked)
+            wake(server.proc.pid)
+            time.sleep(1.0)  # long enough for a keeper forked now to greet on that channel
+            assert echoes(s) == list(range(5))
+            assert [r.status for r in s.reports] == ["ok"]
+    finally:
+        wake(server.proc.pid)
+    assert server.proc.poll() is not None and forkserver.current() is None
+
+
+def test_a_keeper_forked_for_a_lost_answer_leaves_nothing_on_the_next_worker_s_channel(
+    server, monkeypatch
+):
+    # The server forked a keeper, whose worker greeted on its channel, then died before its
+    # answer arrived: the worker exec'd instead gets new pipes, not that greeting.
+    real = forkserver.ForkServer._receive
+
+    def lost(self, timeout):
+        message, fds = real(self, timeout)
+        if message[0] == "forked":
+            time.sleep(1.5)  # the forked worker greets meanwhile
+            for fd in fds:
+                os.close(fd)
+            raise self._fail("the answer was lost")
+        return message, fds
+
+    monkeypatch.setattr(forkserver.ForkServer, "_receive", lost)
+    with Session(LIMITS) as s:
+        s.run_cells([(0, ECHO)])
+        assert not isinstance(s._worker.proc, forkserver.Forked)
+        assert echoes(s) == list(range(5))
+        assert [r.status for r in s.reports] == ["ok"]
+    assert s.survivors == []
+
+
+def test_a_fork_that_fails_in_the_server_leaves_it_serving(server):
+    # fork() fails there (EAGAIN: here its pids cgroup is full; a container's pids limit, memory):
+    # that worker is exec'd, the server lives on, the next worker is forked again.
+    pids = "/sys/fs/cgroup/pids"
+    if not os.path.isdir(pids):
+        pytest.skip("no cgroup v1 pids controller")
+    group = f"{pids}/dlhw-test-forkserver-{os.getpid()}"
+    os.mkdir(group)
+    before = open(f"/proc/{server.proc.pid}/cgroup").read()
+    home = next(line.split(":", 2)[2] for line in before.splitlines() if ":pids:" in line)
+    try:
+        with open(f"{group}/pids.max", "w") as f:
+            f.write("1")
+        with open(f"{group}/cgroup.procs", "w") as f:
+            f.write(str(server.proc.pid))
+        with Session(LIMITS) as s:
+            s.run_cells([(0, ECHO)])
+            assert not isinstance(s._worker.proc, forkserver.Forked)
+            assert echoes(s) == list(range(5))
+    finally:
+        with open(f"{pids}{home.rstrip('/')}/cgroup.procs", "w") as f:
+            f.write(str(server.proc.pid))
+        os.rmdir(group)
+    assert forkserver.current() is server
+    with Session(LIMITS) as s:
+        s.run_cells([(0, ECHO)])
+        assert isinstance(s._worker.proc, forkserver.Forked)
+        assert echoes(s) == list(range(5))
+
+
+def test_the_job_holds_its_pidfds_close_on_exec_and_asks_nothing_twice(server):
+    with Session(LIMITS) as s:
+        s.run_cells([(0, "x = 1")])
+        keeper = s._worker.proc
+        assert isinstance(keeper, forkserver.Forked)
+        assert not os.get_inheritable(keeper.pidfd)  # no later child of the job inherits it
+        pid = keeper.pid
+    assert keeper.returncode == -signal.SIGKILL and keeper.poll() == keeper.wait() == -9
+    # A status asked for a process the server has already reaped is not taken for one.
+    with pytest.raises(forkserver.ForkServerGone):
+        server.wait_status(pid)
