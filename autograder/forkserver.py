@@ -38,7 +38,10 @@ keeper it forked dies with it (PR_SET_PDEATHSIG): left running, it would fork a 
 request it had not answered, on the channel of the worker exec'd instead, and the two would
 answer each other's requests. The worker being started then gets new pipes (`Session._spawn`: a
 keeper forked before the server died may have written to the old ones), and it and every later
-one is exec'd.
+one is exec'd. A server that dies (the OOM killer's choice, or killed by `_fail`) takes its
+keepers, and their workers, along: such a keeper is `orphaned`, and Session runs the request
+that found its worker gone again on an exec'd one, counting no crash and no restart (nor takes
+a first start that failed so for a machine that cannot build the view).
 """
 
 from __future__ import annotations
@@ -80,6 +83,9 @@ class Forked:
         self.pidfd = pidfd
         self.stdout = stdout
         self.returncode: int | None = None
+        # It ended because its server did (killed, or ended by the job for not answering): it
+        # died with it (PR_SET_PDEATHSIG), whatever the worker did (Session retries).
+        self.orphaned = False
         self._lock = threading.Lock()
 
     def poll(self) -> int | None:
@@ -116,7 +122,7 @@ class Forked:
         try:
             status = self.server.wait_status(self.pid)
         except ForkServerGone:  # it ended, and what it had forked died with it
-            status = signal.SIGKILL
+            status, self.orphaned = signal.SIGKILL, True
         if status is None:  # not reaped yet after all: asked again at the next poll
             return
         os.close(self.pidfd)

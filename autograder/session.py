@@ -34,7 +34,7 @@ from dlhw.autograder.confinement import (
     remove_tree,
     spawn_worker,
 )
-from dlhw.autograder.forkserver import ForkServerGone
+from dlhw.autograder.forkserver import Forked, ForkServerGone
 from dlhw.autograder.killing import QUARANTINED, kill_now
 from dlhw.autograder.wire.protocol import Channel, FrameLimits, ProtocolError
 from dlhw.autograder.wire.text import clean
@@ -141,6 +141,7 @@ class Session:
             else ["worker NOT isolated by uid (DLHW_SANDBOX)"]
         )
         self.restarts = 0
+        self._uncounted_restarts = 0
         # The time-out breaker (breaker.py); `reach` is set from the notebook's source.
         self.breaker = Breaker(self.limits.retry_timeout_s)
         # Requests that got no answer (timed out, not made, not run): a test during which one
@@ -230,6 +231,8 @@ class Session:
             hello = self._receive(worker, 60.0)
         except WorkerFailure as exc:
             self._stop()
+            if _orphaned(proc):  # its fork server died, not the view: exec'd, with namespaces
+                return self._start_once()
             raise SandboxError(
                 f"the sandboxed worker did not start ({exc}): {self.output()}"
             ) from None
@@ -400,7 +403,11 @@ class Session:
             raise WorkerFailure("protocol", f"sent a reply that is not plain data: {exc}") from None
 
     def _request(
-        self, message: dict[str, Any], timeout: float, runs: frozenset[str] = frozenset()
+        self,
+        message: dict[str, Any],
+        timeout: float,
+        runs: frozenset[str] = frozenset(),
+        again: bool = False,
     ) -> dict[str, Any]:
         """Send `message` and wait up to `timeout` s for the reply. `runs` names the student
         callables it may run (`callables`): one that already ran past its limit in this run gets
@@ -429,6 +436,11 @@ class Session:
                 raise WorkerFailure("protocol", "sent a malformed reply")
         except WorkerFailure as exc:
             self._stop()  # a worker in an unknown state is never reused
+            if exc.kind == "crash" and _orphaned(worker.proc) and not again:
+                # Its fork server died (not the submission's doing) and took the worker along:
+                # the request runs again on a new (exec'd) worker; no restart is counted.
+                self._uncounted_restarts += 1
+                return self._request(message, full, runs, again=True)
             if exc.kind in ("timeout", "budget", "restarts"):
                 self.unanswered.append(str(exc))
             if exc.kind == "crash":
@@ -454,7 +466,9 @@ class Session:
                 f"your notebook's process already had to be restarted {MAX_RESTARTS} times in "
                 "this run (after time-outs or crashes), so the grader stopped restarting it",
             )
-        if self.generation > 0:  # every start after the first, also one before any cell ran
+        if self._uncounted_restarts:  # after a fork server's death (_request)
+            self._uncounted_restarts -= 1
+        elif self.generation > 0:  # every start after the first, also one before any cell ran
             self.restarts += 1
         worker = self._start()
         for index, source in self.cells:  # replay the cells that completed before
@@ -545,6 +559,11 @@ class Session:
         if not isinstance(value, dict):
             raise WorkerFailure("protocol", "sent a malformed reply")
         return {str(k): str(v) for k, v in value.items()}
+
+
+def _orphaned(proc: Process) -> bool:
+    """The worker's keeper ended because its fork server did (forkserver.Forked.orphaned)."""
+    return isinstance(proc, Forked) and proc.orphaned
 
 
 def callables(message: dict[str, Any]) -> frozenset[str]:

@@ -298,3 +298,39 @@ def test_the_job_holds_its_pidfds_close_on_exec_and_asks_nothing_twice(server):
     # A status asked for a process the server has already reaped is not taken for one.
     with pytest.raises(forkserver.ForkServerGone):
         server.wait_status(pid)
+
+
+def test_a_server_that_dies_mid_run_costs_the_submission_nothing(server):
+    # Killed (by the OOM killer, say), it takes its keepers along: the request that finds the
+    # worker gone runs again on an exec'd one, not counted as the submission's crash or restart.
+    with Session(LIMITS) as s:
+        s.run_cells([(0, ECHO)])
+        assert isinstance(s._worker.proc, forkserver.Forked)
+        os.kill(server.proc.pid, signal.SIGKILL)
+        time.sleep(0.2)
+        assert echoes(s) == list(range(5))
+        s.run_cells([(1, "y = echo(1)")])
+        assert [r.status for r in s.reports] == ["ok", "ok"]
+        assert s.restarts == 0 and not s.unanswered
+        assert not isinstance(s._worker.proc, forkserver.Forked)
+    assert s.survivors == []
+
+
+def test_a_server_that_dies_while_a_worker_starts_leaves_the_run_its_namespaces(
+    server, monkeypatch
+):
+    # The first start's failure is read as "this machine cannot build the view", and the run
+    # is graded without namespaces: not when it was the fork server that died.
+    real = forkserver.ForkServer.spawn
+
+    def spawn_then_die(self, *args):
+        forked = real(self, *args)
+        os.kill(self.proc.pid, signal.SIGKILL)
+        return forked
+
+    monkeypatch.setattr(forkserver.ForkServer, "spawn", spawn_then_die)
+    with Session(LIMITS) as s:
+        s.run_cells([(0, ECHO)])
+        assert echoes(s) == list(range(5))
+        assert s.jail.root is not None and not any("FAILED" in n for n in s.notes), s.notes
+        assert s.restarts == 0
