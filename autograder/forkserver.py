@@ -158,8 +158,10 @@ class ForkServer:
         server = cls(proc, ours)
         try:
             hello = server._receive(START_TIMEOUT_S)[0]
-        except ForkServerGone:
-            server.close()
+        except ForkServerGone:  # _receive has ended it
+            raise
+        except BaseException:
+            server._fail("interrupted")
             raise
         if hello != ("ready",):
             server.close()
@@ -206,7 +208,13 @@ class ForkServer:
                 socket.send_fds(self.sock, [marshal.dumps(request)], fds)
             except OSError as exc:
                 raise self._fail(f"the fork server is gone: {exc}") from None
-            return self._receive(REPLY_TIMEOUT_S)
+            try:
+                return self._receive(REPLY_TIMEOUT_S)
+            except ForkServerGone:
+                raise
+            except BaseException:  # interrupted (KeyboardInterrupt): its answer, still to come,
+                self._fail("interrupted")  # would be read as the next request's
+                raise
 
     def spawn(self, config: dict[str, Any], read_fd: int, write_fd: int) -> Forked:
         """Fork a keeper for `config` (whose worker reads its channel on CHANNEL_FDS); the

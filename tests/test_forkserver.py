@@ -334,3 +334,27 @@ def test_a_server_that_dies_while_a_worker_starts_leaves_the_run_its_namespaces(
         assert echoes(s) == list(range(5))
         assert s.jail.root is not None and not any("FAILED" in n for n in s.notes), s.notes
         assert s.restarts == 0
+
+
+def test_a_request_interrupted_before_its_answer_ends_the_server(server):
+    # A batch job stopped at once (Ctrl-C twice: KeyboardInterrupt from its SIGTERM handler)
+    # while it waits for an answer: that answer would be read as the next request's (a keeper
+    # forked for the interrupted start taken for the next one's), so the server goes.
+    os.kill(server.proc.pid, signal.SIGSTOP)
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            server.wait_status(os.getpid())
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        wake(server.proc.pid)
+    assert server.gone and server.proc.poll() is not None
+    with Session(LIMITS) as s:
+        s.run_cells([(0, ECHO)])
+        assert echoes(s) == list(range(5))
