@@ -144,8 +144,9 @@ class ForkServer:
     @classmethod
     def start(cls, env: dict[str, str]) -> ForkServer:
         """Start a server (root only; `env`: the worker's environment, read at interpreter start,
-        e.g. PYTHONHASHSEED, and by NumPy's import, e.g. OPENBLAS_NUM_THREADS). Raises
-        ForkServerGone when it does not come up."""
+        e.g. LANG (not PYTHON* variables: -I ignores them, as it does for the exec'd worker), and
+        by NumPy's import, e.g. OPENBLAS_NUM_THREADS). Raises ForkServerGone when it does not
+        come up."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             proc = subprocess.Popen(
