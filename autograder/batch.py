@@ -204,8 +204,14 @@ def _warm_up(hw_id: str, limits: Limits, root: str | None) -> None:
 def _stop_at_once(signum: int, frame: Any) -> None:
     """SIGTERM from the batch (Ctrl-C twice): a submission being graded is interrupted, so that
     grade() closes its session (worker killed, temporary folders removed) before the job ends;
-    an idle job ends now. Killed outright, a job would leave its submission's folders behind."""
+    an idle job ends now. Killed outright, a job would leave its submission's folders behind.
+    A later SIGTERM changes nothing: the job is already stopping. It comes, for one, from the
+    pool itself, which terminates the other jobs once one has ended (os._exit below: a "broken"
+    pool): raised in the middle of the session's cleanup, it left that job's folders behind."""
+    if _JOB.get("stopping"):
+        return
     if _JOB.get("grading"):
+        _JOB["stopping"] = True
         raise KeyboardInterrupt
     os._exit(EXIT_STOPPED)
 

@@ -175,7 +175,11 @@ def spawn_worker(
     With namespaces (`jail.root`), the grader's child is the worker's keeper (jail.py), which runs
     it in a private view, or, where this process has a fork server (a batch job), the keeper is
     forked by that server (forkserver.py); otherwise the grader's child is the worker itself, as
-    the sandbox uid."""
+    the sandbox uid.
+
+    Raises forkserver.ForkServerGone when the fork server ended while it held the channel's
+    pipes (a keeper it forked for them may have written to them before it died with the
+    server): start again on new pipes; the server is not used again."""
     server = forkserver.current() if jail is not None and jail.root is not None else None
     if server is not None:
         try:
@@ -184,7 +188,9 @@ def spawn_worker(
                 read_fd, write_fd,
             )  # fmt: skip
         except forkserver.ForkServerGone:
-            pass  # exec'd as below, from now on (current() is None)
+            if server.gone:  # it ended holding these pipes: the caller starts again on new ones
+                raise
+            # it forked nothing (e.g. fork failed there): exec'd as below, on the same pipes
     if jail is not None and jail.root is not None:
         config = _jail_config(identity, workdir, limits, jail, (read_fd, write_fd))
         return subprocess.Popen(

@@ -16,7 +16,9 @@ sandbox gets is what the exec'd worker got: the same view, uid, limits (set by t
 before), environment, seccomp filter, channel on fds 3 and 4, and nothing else: the forked
 process closes every other descriptor first, and the server's memory holds only modules the
 worker imports anyway, the configs of earlier runs (paths and uids, nothing private) and no
-student data (it never reads any). Capabilities are dropped by setresuid as by exec; the
+student data (it never reads any). The import system's memory of the folders it searched (the
+names in each, read on the host: the course root's solutions/ and tests/ among them) is dropped
+before the server forks anything and again in the worker, inside its view (`_forget_listings`). Capabilities are dropped by setresuid as by exec; the
 process is made dumpable again, as exec would (only the student's own processes share its uid).
 One difference is left: the workers of one server share its random seed of `str` hashes (set at
 interpreter start), where exec'd ones each drew their own; it orders sets, and is no secret.
@@ -28,10 +30,23 @@ failed to start, or died), `confinement.spawn_worker` execs the keeper as before
 The job holds a pidfd for each process the server forks (it signals it without any race with
 pid reuse) and asks the server for its exit status once that pidfd says it has ended; `Forked`
 answers what Session and `confinement.reap` ask of a `subprocess.Popen`.
+
+Failures: a request that fails in the server (fork: EAGAIN, ENOMEM) is answered "failed", and
+that worker is exec'd; the server goes on. A server that does not answer within REPLY_TIMEOUT_S,
+or answers what the protocol does not allow, is killed at once (`ForkServer._fail`), and every
+keeper it forked dies with it (PR_SET_PDEATHSIG): left running, it would fork a keeper for the
+request it had not answered, on the channel of the worker exec'd instead, and the two would
+answer each other's requests. The worker being started then gets new pipes (`Session._spawn`: a
+keeper forked before the server died may have written to the old ones), and it and every later
+one is exec'd. A server that dies (the OOM killer's choice, or killed by `_fail`) takes its
+keepers, and their workers, along: such a keeper is `orphaned`, and Session runs the request
+that found its worker gone again on an exec'd one, counting no crash and no restart (nor takes
+a first start that failed so for a machine that cannot build the view).
 """
 
 from __future__ import annotations
 
+import array
 import marshal
 import os
 import select
@@ -40,6 +55,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 MAX_MESSAGE = 1 << 20
@@ -47,6 +63,7 @@ START_TIMEOUT_S = 60.0
 REPLY_TIMEOUT_S = 30.0
 CHANNEL_FDS = (3, 4)  # where a forked worker finds its channel (read, write)
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+EXIT_KEEPER_FAILED = 125  # jail.EXIT_JAIL_FAILED: the keeper could not start the worker
 
 
 class ForkServerGone(OSError):
@@ -66,35 +83,48 @@ class Forked:
         self.pidfd = pidfd
         self.stdout = stdout
         self.returncode: int | None = None
+        # It ended because its server did (killed, or ended by the job for not answering): it
+        # died with it (PR_SET_PDEATHSIG), whatever the worker did (Session retries).
+        self.orphaned = False
+        self._lock = threading.Lock()
 
     def poll(self) -> int | None:
-        if self.returncode is None and select.select([self.pidfd], [], [], 0)[0]:
-            self._collect()
-        return self.returncode
+        with self._lock:
+            if self.returncode is None and select.select([self.pidfd], [], [], 0)[0]:
+                self._collect()
+            return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        if self.returncode is None:
-            if not select.select([self.pidfd], [], [], timeout)[0]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 raise subprocess.TimeoutExpired(["forked worker"], timeout or 0.0)
-            self._collect()
+            with self._lock:  # the pidfd stays open while it is watched
+                if self.returncode is None:
+                    select.select([self.pidfd], [], [], 0.1 if left is None else min(left, 0.1))
         assert self.returncode is not None
         return self.returncode
 
     def send_signal(self, sig: int) -> None:
-        if self.returncode is None:
-            try:
-                signal.pidfd_send_signal(self.pidfd, sig)
-            except ProcessLookupError:
-                pass
+        with self._lock:
+            if self.returncode is None:
+                try:
+                    signal.pidfd_send_signal(self.pidfd, sig)
+                except ProcessLookupError:
+                    pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
 
     def _collect(self) -> None:
+        """Its status, once its pidfd says it has ended (with the lock held)."""
         try:
             status = self.server.wait_status(self.pid)
-        except ForkServerGone:  # it ended, and killed what it had forked (`serve`)
-            status = signal.SIGKILL
+        except ForkServerGone:  # it ended, and what it had forked died with it
+            status, self.orphaned = signal.SIGKILL, True
+        if status is None:  # not reaped yet after all: asked again at the next poll
+            return
         os.close(self.pidfd)
         if os.WIFSIGNALED(status):
             self.returncode = -os.WTERMSIG(status)
@@ -114,8 +144,9 @@ class ForkServer:
     @classmethod
     def start(cls, env: dict[str, str]) -> ForkServer:
         """Start a server (root only; `env`: the worker's environment, read at interpreter start,
-        e.g. PYTHONHASHSEED, and by NumPy's import, e.g. OPENBLAS_NUM_THREADS). Raises
-        ForkServerGone when it does not come up."""
+        e.g. LANG (not PYTHON* variables: -I ignores them, as it does for the exec'd worker), and
+        by NumPy's import, e.g. OPENBLAS_NUM_THREADS). Raises ForkServerGone when it does not
+        come up."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             proc = subprocess.Popen(
@@ -128,8 +159,10 @@ class ForkServer:
         server = cls(proc, ours)
         try:
             hello = server._receive(START_TIMEOUT_S)[0]
-        except ForkServerGone:
-            server.close()
+        except ForkServerGone:  # _receive has ended it
+            raise
+        except BaseException:
+            server._fail("interrupted")
             raise
         if hello != ("ready",):
             server.close()
@@ -139,29 +172,58 @@ class ForkServer:
     def _receive(self, timeout: float) -> tuple[Any, list[int]]:
         self.sock.settimeout(timeout)
         try:
-            data, fds, _, _ = socket.recv_fds(self.sock, MAX_MESSAGE, 1)
+            data, fds, flags = _receive_fds(self.sock, 1)
         except OSError as exc:  # socket.timeout is an OSError
-            self.gone = True
-            raise ForkServerGone(f"the fork server did not answer: {exc}") from None
+            raise self._fail(f"the fork server did not answer: {exc}") from None
         if not data:
-            self.gone = True
-            raise ForkServerGone("the fork server has ended")
-        return marshal.loads(data), fds
+            raise self._fail("the fork server has ended")
+        try:
+            message = marshal.loads(data)
+        except (EOFError, ValueError, TypeError):
+            message = None
+        if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC) or not isinstance(message, tuple):
+            for fd in fds:
+                os.close(fd)
+            raise self._fail(f"the fork server sent a broken message: {data[:100]!r}")
+        return message, fds
+
+    def _fail(self, why: str) -> ForkServerGone:
+        """The server stopped answering or broke the protocol: end it now, and with it (by
+        PR_SET_PDEATHSIG) any keeper it forked for a request it did not answer, which would
+        otherwise run a second worker on that request's channel. Returns the error to raise."""
+        self.gone = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        return ForkServerGone(why)
 
     def _ask(self, request: tuple[Any, ...], fds: list[int]) -> tuple[Any, list[int]]:
-        if self.gone:
-            raise ForkServerGone("the fork server has ended")
         with self.lock:
+            if self.gone:
+                raise ForkServerGone("the fork server has ended")
             try:
                 socket.send_fds(self.sock, [marshal.dumps(request)], fds)
             except OSError as exc:
-                self.gone = True
-                raise ForkServerGone(f"the fork server is gone: {exc}") from None
-            return self._receive(REPLY_TIMEOUT_S)
+                raise self._fail(f"the fork server is gone: {exc}") from None
+            try:
+                return self._receive(REPLY_TIMEOUT_S)
+            except ForkServerGone:
+                raise
+            except BaseException:  # interrupted (KeyboardInterrupt): its answer, still to come,
+                self._fail("interrupted")  # would be read as the next request's
+                raise
 
     def spawn(self, config: dict[str, Any], read_fd: int, write_fd: int) -> Forked:
         """Fork a keeper for `config` (whose worker reads its channel on CHANNEL_FDS); the
-        worker's output (stdout and stderr) comes back on the returned process's `stdout`."""
+        worker's output (stdout and stderr) comes back on the returned process's `stdout`.
+
+        Raises ForkServerGone when there is no keeper; if the server is then `gone`, one may have
+        been forked (and died with the server) after it had these pipes: they are not to be
+        given to another worker (`confinement.spawn_worker`)."""
         out_r, out_w = os.pipe()
         try:
             reply, fds = self._ask(("spawn", config), [read_fd, write_fd, out_w])
@@ -170,27 +232,51 @@ class ForkServer:
             raise
         finally:
             os.close(out_w)
-        if reply[0] != "forked" or len(fds) != 1:
-            for fd in fds:
-                os.close(fd)
-            os.close(out_r)
-            raise ForkServerGone(f"the fork server could not fork: {reply!r}"[:2000])
-        return Forked(self, reply[1], fds[0], os.fdopen(out_r, "rb", buffering=0))
+        if reply[:1] == ("forked",) and len(reply) == 2 and len(fds) == 1:
+            return Forked(self, reply[1], fds[0], os.fdopen(out_r, "rb", buffering=0))
+        for fd in fds:
+            os.close(fd)
+        os.close(out_r)
+        why = f"the fork server could not fork: {reply!r}"[:2000]
+        if reply[:1] == ("failed",):  # nothing was forked (e.g. fork: EAGAIN); the server goes on
+            raise ForkServerGone(why)
+        raise self._fail(why)
 
-    def wait_status(self, pid: int) -> int:
-        """The exit status (as os.waitpid gives it) of a process that has ended."""
-        reply, _ = self._ask(("wait", pid), [])
-        return int(reply[1])
+    def wait_status(self, pid: int) -> int | None:
+        """The exit status (as os.waitpid gives it) of a process that has ended; None if the
+        server has not seen it end yet."""
+        reply, fds = self._ask(("wait", pid), [])
+        for fd in fds:
+            os.close(fd)
+        if reply == ("running",):
+            return None
+        if reply[:1] != ("status",) or len(reply) != 2 or not isinstance(reply[1], int):
+            raise self._fail(f"the fork server answered {reply!r} for the status of {pid}"[:2000])
+        return reply[1]
 
     def close(self) -> None:
         """End the server (it kills what it forked that is still running) and wait for it."""
-        self.gone = True
-        self.sock.close()
+        with self.lock:
+            self.gone = True
+            self.sock.close()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def _receive_fds(sock: socket.socket, most: int) -> tuple[bytes, list[int], int]:
+    """One message and the descriptors that came with it, close-on-exec (`socket.recv_fds`
+    leaves them inheritable; it drops its `flags`), and the message's flags (truncation)."""
+    fds = array.array("i")
+    data, ancillary, flags, _ = sock.recvmsg(
+        MAX_MESSAGE, socket.CMSG_LEN(most * fds.itemsize), socket.MSG_CMSG_CLOEXEC
+    )
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+    return data, list(fds), flags
 
 
 _current: ForkServer | None = None
@@ -237,6 +323,18 @@ def _close_other_fds(keep: set[int]) -> None:
                 pass  # the descriptor listdir used, closed since
 
 
+def _forget_listings() -> None:
+    """Drop what the import system remembers of the folders it searched: each path finder keeps
+    the names in its folder (`FileFinder._path_cache`). Read by the server, on the host, those
+    are names the worker's view hides (the course root's solutions/, tests/ and .git, the folder
+    holding the course): a forked worker would find them in `sys.path_importer_cache`, where an
+    exec'd one finds the view's. The finders are made again, in the view, when first needed."""
+    import importlib
+
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
+
+
 def _run_worker(cfg: dict[str, Any]) -> None:
     """P2, as the sandbox uid: what `os.execve(cfg["argv"][0], cfg["argv"], cfg["env"])` would
     start, run in this process. Never returns."""
@@ -246,6 +344,7 @@ def _run_worker(cfg: dict[str, Any]) -> None:
 
     libc = __import__("ctypes").CDLL(None)
     libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    _forget_listings()  # whatever P0 to P2 imported was looked up on the host: found again here
     os.environ.clear()
     os.environ.update(cfg["env"])
     argv = cfg["argv"]
@@ -275,10 +374,11 @@ def _run_worker(cfg: dict[str, Any]) -> None:
 
 
 def _keeper(cfg: dict[str, Any], sock: socket.socket, fds: list[int], server: int) -> None:
-    """The forked P0 (still root): the descriptors jail.py's P0 would have, then its work."""
-    from dlhw.autograder import jail
-
+    """The forked P0 (still root): the descriptors jail.py's P0 would have, then its work.
+    Returns never."""
     try:
+        from dlhw.autograder import jail
+
         os.close(sock.detach())
         read_fd, write_fd, out_fd = fds
         os.dup2(out_fd, 1)
@@ -295,13 +395,53 @@ def _keeper(cfg: dict[str, Any], sock: socket.socket, fds: list[int], server: in
         os.setsid()
         jail._libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != server:  # the server died before the line above
-            os._exit(jail.EXIT_JAIL_FAILED)
+            os._exit(EXIT_KEEPER_FAILED)
         jail.keep(cfg, _run_worker)
     except OSError as exc:
         print(f"jail: {exc}", file=sys.stderr)
     except BaseException:  # noqa: BLE001 - the grader reads this in the worker's output
-        jail._print_exception()
-    os._exit(jail.EXIT_JAIL_FAILED)
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(EXIT_KEEPER_FAILED)
+
+
+def _answer(
+    data: bytes, fds: list[int], flags: int, sock: socket.socket, me: int, children: dict[int, int]
+) -> tuple[tuple[Any, ...], list[int]]:
+    """The reply to one request, and the descriptors to send with it. A request that fails
+    (fork: EAGAIN or ENOMEM) is answered "failed": the server, and what it forked for earlier
+    requests, go on (the job execs that worker instead)."""
+    try:
+        request = marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        request = None
+    truncated = flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC)
+    if truncated or not isinstance(request, tuple) or not request:
+        return ("refused", "a broken request"), []
+    if request[0] == "spawn" and len(request) == 2 and len(fds) == 3:
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            return ("failed", f"fork: {exc}"), []
+        if pid == 0:
+            _keeper(request[1], sock, fds, me)
+        try:
+            pidfd = os.pidfd_open(pid)  # ours until reaped: no other process has this pid
+        except OSError as exc:
+            os.kill(pid, signal.SIGKILL)  # not reaped yet: still ours
+            os.waitpid(pid, 0)
+            return ("failed", f"pidfd_open: {exc}"), []
+        children[pid] = pidfd
+        return ("forked", pid), [pidfd]
+    if request[0] == "wait" and len(request) == 2 and request[1] in children:
+        ended, status = os.waitpid(request[1], os.WNOHANG)
+        if ended == 0:  # the job asks once the pidfd says it ended: not blocking here all the same
+            return ("running",), []
+        os.close(children.pop(request[1]))
+        return ("status", status), []
+    return ("refused", str(request[0])[:100]), []
 
 
 def serve(fd: int) -> None:
@@ -311,6 +451,7 @@ def serve(fd: int) -> None:
         from dlhw.autograder import jail
 
         jail._libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with its job
+        _forget_listings()
     except BaseException as exc:  # noqa: BLE001 - said to the job, which execs workers instead
         sock.send(marshal.dumps(("failed", f"{type(exc).__name__}: {exc}")))
         return
@@ -319,27 +460,15 @@ def serve(fd: int) -> None:
     sock.send(marshal.dumps(("ready",)))
     try:
         while True:
-            data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 3)
+            data, fds, flags = _receive_fds(sock, 3)
             if not data:
                 return
-            request = marshal.loads(data)
-            if request[0] == "spawn" and len(fds) == 3:
-                pid = os.fork()
-                if pid == 0:
-                    _keeper(request[1], sock, fds, me)
-                for received in fds:
+            try:
+                reply, out = _answer(data, fds, flags, sock, me, children)
+            finally:
+                for received in fds:  # the keeper has its own copies
                     os.close(received)
-                pidfd = os.pidfd_open(pid)  # ours until reaped: no other process has this pid
-                children[pid] = pidfd
-                socket.send_fds(sock, [marshal.dumps(("forked", pid))], [pidfd])
-            elif request[0] == "wait" and request[1] in children:
-                _, status = os.waitpid(request[1], 0)
-                os.close(children.pop(request[1]))
-                sock.send(marshal.dumps(("status", status)))
-            else:
-                for received in fds:
-                    os.close(received)
-                sock.send(marshal.dumps(("refused", str(request[0])[:100])))
+            socket.send_fds(sock, [marshal.dumps(reply)], out)
     finally:
         for pid, pidfd in children.items():  # the job is gone: so is what it started
             try:

@@ -34,6 +34,7 @@ from dlhw.autograder.confinement import (
     remove_tree,
     spawn_worker,
 )
+from dlhw.autograder.forkserver import Forked, ForkServerGone
 from dlhw.autograder.killing import QUARANTINED, kill_now
 from dlhw.autograder.wire.protocol import Channel, FrameLimits, ProtocolError
 from dlhw.autograder.wire.text import clean
@@ -140,6 +141,7 @@ class Session:
             else ["worker NOT isolated by uid (DLHW_SANDBOX)"]
         )
         self.restarts = 0
+        self._uncounted_restarts = 0
         # The time-out breaker (breaker.py); `reach` is set from the notebook's source.
         self.breaker = Breaker(self.limits.retry_timeout_s)
         # Requests that got no answer (timed out, not made, not run): a test during which one
@@ -182,7 +184,9 @@ class Session:
             self.jail = replace(self.jail, root=None)
             return self._start_once()
 
-    def _start_once(self) -> _Worker:
+    def _spawn(self) -> tuple[Process, int, int] | None:
+        """Start a worker on new pipes: (its process, our read and write ends); None when the
+        fork server ended while it held them (`spawn_worker`): then again, on new ones."""
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         for fd in (to_worker_w, from_worker_w):
@@ -191,7 +195,13 @@ class Session:
             proc = spawn_worker(
                 self.identity, self.workdir, to_worker_r, from_worker_w, self.limits, self.jail
             )
+        except ForkServerGone:
+            os.close(from_worker_r)
+            os.close(to_worker_w)
+            return None
         except OSError as exc:
+            os.close(from_worker_r)
+            os.close(to_worker_w)
             who = f"uid {self.identity.uid}" if self.identity.isolated else "the current user"
             raise SandboxError(
                 f"cannot start the sandboxed worker as {who}: {exc}. When the grader runs as root, "
@@ -201,6 +211,13 @@ class Session:
         finally:
             os.close(to_worker_r)
             os.close(from_worker_w)
+        return proc, from_worker_r, to_worker_w
+
+    def _start_once(self) -> _Worker:
+        started = self._spawn() or self._spawn()  # the second exec's (the server is not used)
+        if started is None:
+            raise SandboxError("the sandboxed worker did not start: the fork server ended")
+        proc, from_worker_r, to_worker_w = started
         os.set_blocking(to_worker_w, False)  # writes wait in select(), with a deadline (_send)
         worker = _Worker(
             proc=proc,
@@ -214,6 +231,8 @@ class Session:
             hello = self._receive(worker, 60.0)
         except WorkerFailure as exc:
             self._stop()
+            if _orphaned(proc):  # its fork server died, not the view: exec'd, with namespaces
+                return self._start_once()
             raise SandboxError(
                 f"the sandboxed worker did not start ({exc}): {self.output()}"
             ) from None
@@ -384,7 +403,11 @@ class Session:
             raise WorkerFailure("protocol", f"sent a reply that is not plain data: {exc}") from None
 
     def _request(
-        self, message: dict[str, Any], timeout: float, runs: frozenset[str] = frozenset()
+        self,
+        message: dict[str, Any],
+        timeout: float,
+        runs: frozenset[str] = frozenset(),
+        again: bool = False,
     ) -> dict[str, Any]:
         """Send `message` and wait up to `timeout` s for the reply. `runs` names the student
         callables it may run (`callables`): one that already ran past its limit in this run gets
@@ -413,6 +436,11 @@ class Session:
                 raise WorkerFailure("protocol", "sent a malformed reply")
         except WorkerFailure as exc:
             self._stop()  # a worker in an unknown state is never reused
+            if exc.kind == "crash" and _orphaned(worker.proc) and not again:
+                # Its fork server died (not the submission's doing) and took the worker along:
+                # the request runs again on a new (exec'd) worker; no restart is counted.
+                self._uncounted_restarts += 1
+                return self._request(message, full, runs, again=True)
             if exc.kind in ("timeout", "budget", "restarts"):
                 self.unanswered.append(str(exc))
             if exc.kind == "crash":
@@ -438,7 +466,9 @@ class Session:
                 f"your notebook's process already had to be restarted {MAX_RESTARTS} times in "
                 "this run (after time-outs or crashes), so the grader stopped restarting it",
             )
-        if self.generation > 0:  # every start after the first, also one before any cell ran
+        if self._uncounted_restarts:  # after a fork server's death (_request)
+            self._uncounted_restarts -= 1
+        elif self.generation > 0:  # every start after the first, also one before any cell ran
             self.restarts += 1
         worker = self._start()
         for index, source in self.cells:  # replay the cells that completed before
@@ -529,6 +559,11 @@ class Session:
         if not isinstance(value, dict):
             raise WorkerFailure("protocol", "sent a malformed reply")
         return {str(k): str(v) for k, v in value.items()}
+
+
+def _orphaned(proc: Process) -> bool:
+    """The worker's keeper ended because its fork server did (forkserver.Forked.orphaned)."""
+    return isinstance(proc, Forked) and proc.orphaned
 
 
 def callables(message: dict[str, Any]) -> frozenset[str]:

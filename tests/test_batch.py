@@ -309,6 +309,21 @@ def test_the_class_summary_and_gradebook_show_student_text_as_text(tmp_path: Pat
 
 
 @pytest.mark.slow
+def test_a_job_stopping_is_not_interrupted_again_while_it_cleans_up(monkeypatch) -> None:
+    """Once a job's grading is interrupted (SIGTERM), it closes the session, then ends. Another
+    SIGTERM meanwhile, such as the pool's own when another job has ended (a "broken" pool, it
+    terminates the rest), must not interrupt that cleanup (it left folders behind)."""
+    from dlhw.autograder import batch
+
+    monkeypatch.setattr(batch, "_JOB", {"grading": True})
+    with pytest.raises(KeyboardInterrupt):
+        batch._stop_at_once(signal.SIGTERM, None)
+    try:
+        batch._stop_at_once(signal.SIGTERM, None)  # returns: the job is already stopping
+    except KeyboardInterrupt:
+        pytest.fail("a second SIGTERM interrupted the job's cleanup")
+
+
 @pytest.mark.parametrize(
     "second_after_s", [None, 0.0, 1.0], ids=["once", "delivered-twice", "twice"]
 )

@@ -174,3 +174,190 @@ def test_a_run_with_a_fork_server_forks_every_worker():
     with Session(LIMITS) as s:
         s.run_cells([(0, "x = 1")])
         assert isinstance(s._worker.proc, forkserver.Forked)
+
+
+# What the server's imports cached of the grader's filesystem: the import system keeps, per folder
+# it searched (sys.path, package paths such as the course root, a folder of the `dlhw` namespace
+# package), the names in it. Read on the host, before any view, those are names the view hides
+# (the course root's solutions/, tests/, .git; the folder holding the course).
+CACHED_LISTINGS = r"""
+import os, sys
+def hidden_names():
+    hidden = {}
+    for path, finder in sys.path_importer_cache.items():
+        cached = set(getattr(finder, "_path_cache", None) or ())
+        try:
+            visible = set(os.listdir(path))
+        except OSError:
+            visible = set()
+        if cached - visible:
+            hidden[path] = sorted(cached - visible)
+    return repr(hidden)
+"""
+
+
+def test_a_forked_worker_finds_no_listing_of_folders_its_view_hides(server):
+    with Session(LIMITS) as s:
+        s.run_cells([(0, CACHED_LISTINGS)])
+        assert isinstance(s._worker.proc, forkserver.Forked)
+        assert s.call("hidden_names", [], {})["value"] == "{}"
+
+
+ECHO = "def echo(x):\n    return x"
+
+
+def echoes(s: Session) -> list:
+    return [s.call("echo", [i], {}).get("value") for i in range(5)]
+
+
+def wake(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGCONT)
+    except ProcessLookupError:
+        pass
+
+
+def test_a_server_that_stops_answering_is_ended_before_the_worker_is_exec_d(server, monkeypatch):
+    # Left running, it would fork a keeper for the request it did not answer, on the channel of
+    # the worker exec'd instead: two workers on one channel, replies answering other requests.
+    monkeypatch.setattr(forkserver, "REPLY_TIMEOUT_S", 1.0)
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        with Session(LIMITS) as s:
+            s.run_cells([(0, ECHO)])
+            assert not isinstance(s._worker.proc, forkserver.Forked)
+            wake(server.proc.pid)
+            time.sleep(1.0)  # long enough for a keeper forked now to greet on that channel
+            assert echoes(s) == list(range(5))
+            assert [r.status for r in s.reports] == ["ok"]
+    finally:
+        wake(server.proc.pid)
+    assert server.proc.poll() is not None and forkserver.current() is None
+
+
+def test_a_keeper_forked_for_a_lost_answer_leaves_nothing_on_the_next_worker_s_channel(
+    server, monkeypatch
+):
+    # The server forked a keeper, whose worker greeted on its channel, then died before its
+    # answer arrived: the worker exec'd instead gets new pipes, not that greeting.
+    real = forkserver.ForkServer._receive
+
+    def lost(self, timeout):
+        message, fds = real(self, timeout)
+        if message[0] == "forked":
+            time.sleep(1.5)  # the forked worker greets meanwhile
+            for fd in fds:
+                os.close(fd)
+            raise self._fail("the answer was lost")
+        return message, fds
+
+    monkeypatch.setattr(forkserver.ForkServer, "_receive", lost)
+    with Session(LIMITS) as s:
+        s.run_cells([(0, ECHO)])
+        assert not isinstance(s._worker.proc, forkserver.Forked)
+        assert echoes(s) == list(range(5))
+        assert [r.status for r in s.reports] == ["ok"]
+    assert s.survivors == []
+
+
+def test_a_fork_that_fails_in_the_server_leaves_it_serving(server):
+    # fork() fails there (EAGAIN: here its pids cgroup is full; a container's pids limit, memory):
+    # that worker is exec'd, the server lives on, the next worker is forked again.
+    pids = "/sys/fs/cgroup/pids"
+    if not os.path.isdir(pids):
+        pytest.skip("no cgroup v1 pids controller")
+    group = f"{pids}/dlhw-test-forkserver-{os.getpid()}"
+    os.mkdir(group)
+    before = open(f"/proc/{server.proc.pid}/cgroup").read()
+    home = next(line.split(":", 2)[2] for line in before.splitlines() if ":pids:" in line)
+    try:
+        with open(f"{group}/pids.max", "w") as f:
+            f.write("1")
+        with open(f"{group}/cgroup.procs", "w") as f:
+            f.write(str(server.proc.pid))
+        with Session(LIMITS) as s:
+            s.run_cells([(0, ECHO)])
+            assert not isinstance(s._worker.proc, forkserver.Forked)
+            assert echoes(s) == list(range(5))
+    finally:
+        with open(f"{pids}{home.rstrip('/')}/cgroup.procs", "w") as f:
+            f.write(str(server.proc.pid))
+        os.rmdir(group)
+    assert forkserver.current() is server
+    with Session(LIMITS) as s:
+        s.run_cells([(0, ECHO)])
+        assert isinstance(s._worker.proc, forkserver.Forked)
+        assert echoes(s) == list(range(5))
+
+
+def test_the_job_holds_its_pidfds_close_on_exec_and_asks_nothing_twice(server):
+    with Session(LIMITS) as s:
+        s.run_cells([(0, "x = 1")])
+        keeper = s._worker.proc
+        assert isinstance(keeper, forkserver.Forked)
+        assert not os.get_inheritable(keeper.pidfd)  # no later child of the job inherits it
+        pid = keeper.pid
+    assert keeper.returncode == -signal.SIGKILL and keeper.poll() == keeper.wait() == -9
+    # A status asked for a process the server has already reaped is not taken for one.
+    with pytest.raises(forkserver.ForkServerGone):
+        server.wait_status(pid)
+
+
+def test_a_server_that_dies_mid_run_costs_the_submission_nothing(server):
+    # Killed (by the OOM killer, say), it takes its keepers along: the request that finds the
+    # worker gone runs again on an exec'd one, not counted as the submission's crash or restart.
+    with Session(LIMITS) as s:
+        s.run_cells([(0, ECHO)])
+        assert isinstance(s._worker.proc, forkserver.Forked)
+        os.kill(server.proc.pid, signal.SIGKILL)
+        time.sleep(0.2)
+        assert echoes(s) == list(range(5))
+        s.run_cells([(1, "y = echo(1)")])
+        assert [r.status for r in s.reports] == ["ok", "ok"]
+        assert s.restarts == 0 and not s.unanswered
+        assert not isinstance(s._worker.proc, forkserver.Forked)
+    assert s.survivors == []
+
+
+def test_a_server_that_dies_while_a_worker_starts_leaves_the_run_its_namespaces(
+    server, monkeypatch
+):
+    # The first start's failure is read as "this machine cannot build the view", and the run
+    # is graded without namespaces: not when it was the fork server that died.
+    real = forkserver.ForkServer.spawn
+
+    def spawn_then_die(self, *args):
+        forked = real(self, *args)
+        os.kill(self.proc.pid, signal.SIGKILL)
+        return forked
+
+    monkeypatch.setattr(forkserver.ForkServer, "spawn", spawn_then_die)
+    with Session(LIMITS) as s:
+        s.run_cells([(0, ECHO)])
+        assert echoes(s) == list(range(5))
+        assert s.jail.root is not None and not any("FAILED" in n for n in s.notes), s.notes
+        assert s.restarts == 0
+
+
+def test_a_request_interrupted_before_its_answer_ends_the_server(server):
+    # A batch job stopped at once (Ctrl-C twice: KeyboardInterrupt from its SIGTERM handler)
+    # while it waits for an answer: that answer would be read as the next request's (a keeper
+    # forked for the interrupted start taken for the next one's), so the server goes.
+    os.kill(server.proc.pid, signal.SIGSTOP)
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            server.wait_status(os.getpid())
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        wake(server.proc.pid)
+    assert server.gone and server.proc.poll() is not None
+    with Session(LIMITS) as s:
+        s.run_cells([(0, ECHO)])
+        assert echoes(s) == list(range(5))
