@@ -210,10 +210,14 @@ def _stop_at_once(signum: int, frame: Any) -> None:
     pool): raised in the middle of the session's cleanup, it left that job's folders behind."""
     if _JOB.get("stopping"):
         return
-    if _JOB.get("grading"):
-        _JOB["stopping"] = True
-        raise KeyboardInterrupt
-    os._exit(EXIT_STOPPED)
+    _JOB["stopping"] = True
+    if not _JOB.get("grading"):
+        os._exit(EXIT_STOPPED)
+    from dlhw.autograder.session import setting_up_or_closing
+
+    if setting_up_or_closing():  # let it finish (a session cut short leaves its folders behind);
+        return  # _grade_in_job stops once grade() returns
+    raise KeyboardInterrupt
 
 
 def _grade_in_job(item: Item, staged: str, results: str, key: str) -> Row:
@@ -230,6 +234,8 @@ def _grade_in_job(item: Item, staged: str, results: str, key: str) -> Row:
         os._exit(EXIT_STOPPED)
     finally:
         _JOB["grading"] = False
+    if _JOB.get("stopping"):  # stopped while a session was set up or closed: no key either
+        os._exit(EXIT_STOPPED)
     row = row_from_results(item, outcome.results, time.monotonic() - start)
     Path(results).with_name(KEY_FILE).write_text(key + "\n")
     return row

@@ -8,6 +8,7 @@ and every reply is decoded by the strict plain-data protocol: nothing the worker
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import select
@@ -15,6 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -119,50 +121,73 @@ class _Worker:
     fds: tuple[int, int] = field(default=(-1, -1))
 
 
+# How many sessions this process is setting up or closing right now. A signal handler that would
+# raise there (a batch job's SIGTERM, batch._stop_at_once) lets it finish instead: interrupted
+# half-way, a session leaves its folders, its cgroup or its processes behind.
+_in_setup_or_close = 0
+
+
+def setting_up_or_closing() -> bool:
+    return _in_setup_or_close > 0
+
+
+@contextlib.contextmanager
+def _not_to_be_interrupted() -> Iterator[None]:
+    global _in_setup_or_close
+    _in_setup_or_close += 1
+    try:
+        yield
+    finally:
+        _in_setup_or_close -= 1
+
+
 class Session:
     """One submission's worker(s) for one grading run."""
 
     def __init__(self, limits: Limits | None = None) -> None:
-        self.limits = limits or Limits()
-        self.frame_limits = FrameLimits(max_total_bytes=self.limits.max_value_bytes)
-        self.identity: Identity = choose_identity()
-        self.deadline = time.monotonic() + self.limits.run_timeout_s
-        self.workdir = Path(tempfile.mkdtemp(prefix="dlhw-worker-"))
-        if self.identity.isolated:
-            os.chown(self.workdir, self.identity.uid, self.identity.gid)  # type: ignore[arg-type]
-        become_subreaper()
-        self.spared = set(children_of(os.getpid()))
-        self.cells: list[tuple[int, str]] = []  # cells that ran (with or without an exception)
-        self.reports: list[CellReport] = []
-        self.outputs: list[str] = []  # output of workers that have ended
-        self.notes: list[str] = (
-            []
-            if self.identity.isolated or os.geteuid() != 0
-            else ["worker NOT isolated by uid (DLHW_SANDBOX)"]
-        )
-        self.restarts = 0
-        self._uncounted_restarts = 0
-        # The time-out breaker (breaker.py); `reach` is set from the notebook's source.
-        self.breaker = Breaker(self.limits.retry_timeout_s)
-        # Requests that got no answer (timed out, not made, not run): a test during which one
-        # happened never passes (reporter.SubmissionFixture), whatever it did with the failure.
-        self.unanswered: list[str] = []
-        self.generation = 0  # counts worker starts: references from another generation are stale
-        self.leftovers_killed = 0
-        self.survivors: list[int] = []  # pids of the submission that no kill could end
-        self.files_removed = 0
-        self._worker: _Worker | None = None
-        self._closed = False
-        # Test data for the worker (see share_file): made now, so that the view can show it.
-        self.shared_dir: Path | None = Path(tempfile.mkdtemp(prefix="dlhw-shared-"))
-        os.chmod(self.shared_dir, 0o755)
-        self.jail, layers = kernel_layers(self.identity, self.limits, self.shared_dir)
-        self.notes.append(layers)
-        # When the budget runs out, whatever the submission left running dies at once: spinners
-        # must not slow the grader's remaining work (every later request fails at once anyway).
-        self._watchdog = threading.Timer(self.limits.run_timeout_s + 0.5, self._budget_spent)
-        self._watchdog.daemon = True
-        self._watchdog.start()
+        with _not_to_be_interrupted():
+            self.limits = limits or Limits()
+            self.frame_limits = FrameLimits(max_total_bytes=self.limits.max_value_bytes)
+            self.identity: Identity = choose_identity()
+            self.deadline = time.monotonic() + self.limits.run_timeout_s
+            self.workdir = Path(tempfile.mkdtemp(prefix="dlhw-worker-"))
+            if self.identity.isolated:
+                os.chown(self.workdir, self.identity.uid, self.identity.gid)  # type: ignore[arg-type]
+            become_subreaper()
+            self.spared = set(children_of(os.getpid()))
+            self.cells: list[tuple[int, str]] = []  # cells that ran (with or without an exception)
+            self.reports: list[CellReport] = []
+            self.outputs: list[str] = []  # output of workers that have ended
+            self.notes: list[str] = (
+                []
+                if self.identity.isolated or os.geteuid() != 0
+                else ["worker NOT isolated by uid (DLHW_SANDBOX)"]
+            )
+            self.restarts = 0
+            self._uncounted_restarts = 0
+            # The time-out breaker (breaker.py); `reach` is set from the notebook's source.
+            self.breaker = Breaker(self.limits.retry_timeout_s)
+            # Requests that got no answer (timed out, not made, not run): a test during which one
+            # happened never passes (reporter.SubmissionFixture), whatever it did with the failure.
+            self.unanswered: list[str] = []
+            self.generation = (
+                0  # counts worker starts: references from another generation are stale
+            )
+            self.leftovers_killed = 0
+            self.survivors: list[int] = []  # pids of the submission that no kill could end
+            self.files_removed = 0
+            self._worker: _Worker | None = None
+            self._closed = False
+            # Test data for the worker (see share_file): made now, so that the view can show it.
+            self.shared_dir: Path | None = Path(tempfile.mkdtemp(prefix="dlhw-shared-"))
+            os.chmod(self.shared_dir, 0o755)
+            self.jail, layers = kernel_layers(self.identity, self.limits, self.shared_dir)
+            self.notes.append(layers)
+            # When the budget runs out, whatever the submission left running dies at once: spinners
+            # must not slow the grader's remaining work (every later request fails at once anyway).
+            self._watchdog = threading.Timer(self.limits.run_timeout_s + 0.5, self._budget_spent)
+            self._watchdog.daemon = True
+            self._watchdog.start()
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -258,6 +283,11 @@ class Session:
         self.outputs.append(worker.output.text())
 
     def close(self) -> None:
+        """Kill, then clean up (see `_close`), not to be interrupted half-way."""
+        with _not_to_be_interrupted():
+            self._close()
+
+    def _close(self) -> None:
         """Kill, then clean up. Each step runs whatever the others did: a step that fails is
         noted for staff (and the last failure re-raised at the end), never a reason to skip the
         rest. Folders are removed without following links and without recursion

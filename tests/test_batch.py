@@ -324,6 +324,44 @@ def test_a_job_stopping_is_not_interrupted_again_while_it_cleans_up(monkeypatch)
         pytest.fail("a second SIGTERM interrupted the job's cleanup")
 
 
+def test_a_stop_that_arrives_while_a_session_closes_waits_for_the_close(monkeypatch) -> None:
+    """SIGTERM in the middle of Session.close() (or of its set-up) would leave that session's
+    folders, cgroup or processes behind: the job lets it finish and stops once grade() returns,
+    without the submission's key (a re-run grades it)."""
+    from dlhw.autograder import batch
+    from dlhw.autograder.session import Session
+
+    monkeypatch.setattr(batch, "_JOB", {"grading": True})
+    session = Session(FAST_LIMITS)
+    session.run_cells([(0, "x = 1")])
+    seen = []
+    original = Session._close
+
+    def close_interrupted(self):
+        try:
+            batch._stop_at_once(signal.SIGTERM, None)  # arrives half-way: must not raise
+            seen.append("raised nothing")
+        except KeyboardInterrupt:
+            seen.append("interrupted the close")
+        original(self)
+
+    monkeypatch.setattr(Session, "_close", close_interrupted)
+    session.close()
+    assert seen == ["raised nothing"] and batch._JOB["stopping"]
+    assert not session.workdir.exists() and not session.shared_dir.exists()
+    exits = []
+    monkeypatch.setattr(batch.os, "_exit", lambda code: exits.append(code))
+    import dlhw.autograder.grading as grading
+
+    monkeypatch.setattr(grading, "grade", lambda *a, **k: None)
+    batch._JOB["hw"] = batch._JOB["limits"] = None
+    try:
+        batch._grade_in_job(None, "x", "y", "k")  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - os._exit is mocked: what follows it may fail
+        pass
+    assert exits[:1] == [batch.EXIT_STOPPED]  # grade() returned: the job stops, writing no key
+
+
 @pytest.mark.parametrize(
     "second_after_s", [None, 0.0, 1.0], ids=["once", "delivered-twice", "twice"]
 )
