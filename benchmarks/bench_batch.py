@@ -87,6 +87,21 @@ def run_batch(cli: Path, folder: Path, out: Path, jobs: int) -> tuple[float, flo
     return time.perf_counter() - start, busy_cpu_seconds() - cpu
 
 
+def job_seconds(out: Path) -> dict[str, float]:
+    """Each submission's job time (the gradebook's seconds)."""
+    with open(out / "gradebook.csv", newline="") as f:
+        return {row["submission"]: float(row["seconds"] or 0) for row in csv.DictReader(f)}
+
+
+def list_schedule(durations: list[float], jobs: int) -> float:
+    """How long `jobs` jobs take for these durations, handed out in order to the first job free
+    (as the batch's process pool does): the makespan."""
+    free = [0.0] * jobs
+    for d in durations:
+        free[free.index(min(free))] += d
+    return max(free)
+
+
 def seconds_by_kind(out: Path, kinds: dict[str, str]) -> dict[str, tuple[int, float]]:
     """Per kind of submission: how many, and their job time in all (the gradebook's seconds)."""
     totals: dict[str, tuple[int, float]] = {}
@@ -153,6 +168,20 @@ def main() -> None:
             "distinct submissions graded once, weighted by its count)"
         )
         print(f"batch --jobs 2 vs sequential: {seq * n / two:.1f}x the throughput")
+        # What the order of the class allows: the submissions in the order the batch hands them
+        # out, each with its measured job time, on two jobs; then with every submission but the
+        # ones that never return (hostile:loops_forever) free.
+        times = job_seconds(Path(tmp) / "out2")
+        order = sorted(times)
+        hung = {k for k in order if kinds.get(k) == "hostile:loops_forever"}
+        fit = list_schedule([times[k] for k in order], 2)
+        floor = list_schedule([times[k] if k in hung else 0.0 for k in order], 2)
+        if hung:
+            print(
+                f"two jobs on these job times, in the class's order: {fit:.1f} s; with every "
+                f"submission but the {len(hung)} that never return free: {floor:.1f} s, "
+                f"at most {seq * n / floor:.1f}x the loop"
+            )
         print(f"a class of 1,000 at the --jobs 2 rate: {1000 * two / n / 60:.1f} minutes")
 
 
