@@ -274,9 +274,11 @@ def _point_to_failed_cells(
         f"{r.index + 1} ({code_span(_first_line(sources.get(r.index, '')))})" for r in stopped[:3]
     )
     more = f" and {len(stopped) - 3} more" if len(stopped) > 3 else ""
+    several = len(stopped) > 1
     note = (
-        f"\n\nCell{'s' if len(stopped) > 1 else ''} {cells}{more} did not run to the end, so what "
-        "they define after the line that failed does not exist: see the top of this feedback."
+        f"\n\nCell{'s' if several else ''} {cells}{more} did not run to the end, so what "
+        f"{'they define' if several else 'it defines'} after the line that failed does not "
+        "exist: see the top of this feedback."
     )
     for entry in entries:
         if entry["status"] == "failed" and "is not defined" in entry.get("output", ""):

@@ -197,7 +197,10 @@ def test_a_test_failing_on_an_undefined_name_points_to_the_cell_that_stopped(gra
     outcome = grade_nb(notebook_from_cells(cells))
     undefined = [t for t in outcome.results["tests"] if "is not defined" in t["output"]]
     assert undefined, "the cascade this test is about did not happen"
-    pointer = f"Cell {first + 1} (`import no_such_plotting_library`) did not run to the end"
+    pointer = (
+        f"Cell {first + 1} (`import no_such_plotting_library`) did not run to the end, so what "
+        "it defines after the line that failed does not exist"
+    )
     assert all(pointer in t["output"] for t in undefined)
     # Only those: a test that failed for another reason gets no such line.
     assert not any(pointer in t["output"] for t in outcome.results["tests"] if t not in undefined)
