@@ -13,7 +13,9 @@ would cost every run ~8 ms more to start (json imports `re`). Three processes:
   read-only tmpfs root holding only the allow-listed paths, read-only; fresh /proc, a minimal /dev,
   private scratch tmpfs), pivots into it, forks the worker and reaps orphans until the worker
   exits. When P1 dies, the kernel kills every process of the namespace: nothing outlives it.
-- P2, the worker: drops to the sandbox uid (no groups), leads its own session, execs the worker.
+- P2, the worker: drops to the sandbox uid (no groups), leads its own session, execs the worker
+  (or, where a batch job's fork server forked P0, runs the worker loop it already has:
+  forkserver.py).
 
 The sandbox cannot signal P0 or P1 (they are root), and pid 1 ignores signals from its namespace.
 """
