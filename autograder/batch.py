@@ -213,10 +213,11 @@ def _stop_at_once(signum: int, frame: Any) -> None:
     _JOB["stopping"] = True
     if not _JOB.get("grading"):
         os._exit(EXIT_STOPPED)
-    from dlhw.autograder.session import setting_up_or_closing
+    from dlhw.autograder.session import setting_up_or_closing, stop_once_done
 
-    if setting_up_or_closing():  # let it finish (a session cut short leaves its folders behind);
-        return  # _grade_in_job stops once grade() returns
+    if setting_up_or_closing():  # let it finish (a session cut short leaves its folders behind):
+        stop_once_done()  # a session set up is closed at once; _grade_in_job stops after grade()
+        return
     raise KeyboardInterrupt
 
 

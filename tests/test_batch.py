@@ -362,6 +362,41 @@ def test_a_stop_that_arrives_while_a_session_closes_waits_for_the_close(monkeypa
     assert exits[:1] == [batch.EXIT_STOPPED]  # grade() returned: the job stops, writing no key
 
 
+def test_a_stop_that_arrives_while_a_session_is_set_up_closes_it_once_set_up(monkeypatch) -> None:
+    """SIGTERM during Session() lets the set-up finish, but not the whole grading run that would
+    follow (minutes for a slow submission, against 'Ctrl-C twice: at once'): the session is
+    closed as soon as it is set up, folders removed, and KeyboardInterrupt raised."""
+    import tempfile
+
+    from dlhw.autograder import batch
+    from dlhw.autograder import session as session_module
+    from dlhw.autograder.session import Session
+
+    monkeypatch.setattr(batch, "_JOB", {"grading": True})
+    original = session_module.become_subreaper
+    seen = []
+
+    def subreaper_interrupted():
+        try:
+            batch._stop_at_once(signal.SIGTERM, None)  # arrives half-way: must not raise here
+            seen.append("raised nothing")
+        except KeyboardInterrupt:
+            seen.append("interrupted the set-up")
+        original()
+
+    def ours() -> set[str]:
+        return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("dlhw-")}
+
+    before = ours()
+    monkeypatch.setattr(session_module, "become_subreaper", subreaper_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        Session(FAST_LIMITS)
+    assert seen == ["raised nothing"] and batch._JOB["stopping"]
+    assert ours() <= before  # the set-up session was closed: its folders are gone
+    with Session(FAST_LIMITS) as later:  # the stop was acted on: not left for another session
+        later.run_cells([(0, "x = 1")])
+
+
 @pytest.mark.parametrize(
     "second_after_s", [None, 0.0, 1.0], ids=["once", "delivered-twice", "twice"]
 )
