@@ -263,6 +263,36 @@ def test_ctrl_c_stops_the_batch_and_keeps_what_finished(tmp_path: Path) -> None:
     assert all(r.score == r.max_score for r in rerun)
 
 
+def test_one_ctrl_c_grades_no_submission_that_had_not_started(tmp_path: Path) -> None:
+    """The first Ctrl-C waits for the submissions being graded, and starts no other: the pool
+    used to hold one more in its call queue, past cancel()'s reach, which was graded too."""
+    folder, out = tmp_path / "class", tmp_path / "out"
+    folder.mkdir()
+    slow = nbformat.read(HW.master, as_version=4)
+    slow.cells.insert(1, nbformat.v4.new_code_cell("import time\ntime.sleep(3)"))
+    for i in range(5):
+        nbformat.write(slow, folder / f"s{i:02d}.ipynb")
+    scratch = Path(tempfile.mkdtemp(prefix="batch-one-ctrl-c-", dir="/tmp"))
+    os.chmod(scratch, 0o1777)
+    try:
+        cli = Path(sys.executable).with_name("autograder")
+        proc = subprocess.Popen(
+            [str(cli), "batch", "hw1", str(folder), "-o", str(out), "-j", "2", "-q"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "TMPDIR": str(scratch)},
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list(scratch.glob("dlhw-worker-*"))) < 2:
+            time.sleep(0.05)  # both jobs are grading a submission
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    book = json.loads((out / "gradebook.json").read_text())
+    assert [r["status"] for r in book].count("graded") == 2, book
+
+
 def test_cli_batch_refuses_a_missing_folder(tmp_path: Path, capsys) -> None:
     from dlhw.autograder.cli import main
 
