@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -213,10 +213,11 @@ def _stop_at_once(signum: int, frame: Any) -> None:
     _JOB["stopping"] = True
     if not _JOB.get("grading"):
         os._exit(EXIT_STOPPED)
-    from dlhw.autograder.session import setting_up_or_closing
+    from dlhw.autograder.session import setting_up_or_closing, stop_once_done
 
-    if setting_up_or_closing():  # let it finish (a session cut short leaves its folders behind);
-        return  # _grade_in_job stops once grade() returns
+    if setting_up_or_closing():  # let it finish (a session cut short leaves its folders behind):
+        stop_once_done()  # a session set up is closed at once; _grade_in_job stops after grade()
+        return
     raise KeyboardInterrupt
 
 
@@ -352,25 +353,42 @@ def grade_batch(
         futures: dict[Future[Row], Item] = {}
         ctrl_c = _CtrlC(lambda: list(getattr(pool, "_processes", {}).values()))
         previous = _on_sigint(ctrl_c)
-        try:
-            for item, key in todo:
+        # Handed out one per free job, never queued ahead: the pool moves a submitted call into
+        # its call queue (one more than its jobs) where cancel() no longer reaches it, so a
+        # single Ctrl-C still graded a submission that had not started.
+        waiting = iter(todo)
+        pending: set[Future[Row]] = set()
+
+        def hand_out() -> None:
+            for item, key in waiting:
                 staged = _stage(item, staging)
                 folder = out / "results" / item.key
                 folder.mkdir(parents=True, exist_ok=True)
                 (folder / KEY_FILE).unlink(missing_ok=True)
-                future = pool.submit(
-                    _grade_in_job, item, str(staged), str(folder / "results.json"), key
-                )
+                try:
+                    future = pool.submit(
+                        _grade_in_job, item, str(staged), str(folder / "results.json"), key
+                    )
+                except BrokenExecutor as exc:  # a job died: its failure, as when queued before
+                    future = Future()
+                    future.set_exception(exc)
                 futures[future] = item
-            pending = set(futures)
+                pending.add(future)
+                return
+
+        try:
+            for _ in range(max(1, jobs)):
+                hand_out()
             while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
+                    pending.discard(future)
                     item = futures[future]
                     rows[item.key] = _outcome(future, item)
                     done += 1
                     if progress:
                         progress(done, len(items))
+                    hand_out()
         except KeyboardInterrupt:
             interrupted = True
             for future in futures:

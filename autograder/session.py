@@ -125,27 +125,44 @@ class _Worker:
 # raise there (a batch job's SIGTERM, batch._stop_at_once) lets it finish instead: interrupted
 # half-way, a session leaves its folders, its cgroup or its processes behind.
 _in_setup_or_close = 0
+_stop_deferred = False
 
 
 def setting_up_or_closing() -> bool:
     return _in_setup_or_close > 0
 
 
+def stop_once_done() -> None:
+    """Called by such a handler instead of raising: a session being set up is closed as soon as
+    it is set up, then KeyboardInterrupt is raised (otherwise the whole submission would still
+    be graded before the stop is acted on); a session being closed just finishes closing (its
+    caller is ending; batch._grade_in_job stops once grade() returns)."""
+    global _stop_deferred
+    _stop_deferred = True
+
+
 @contextlib.contextmanager
-def _not_to_be_interrupted() -> Iterator[None]:
-    global _in_setup_or_close
+def _not_to_be_interrupted(then_stop: Any = None) -> Iterator[None]:
+    """`then_stop`: what to call before raising a stop deferred meanwhile (None: drop it)."""
+    global _in_setup_or_close, _stop_deferred
+    deferred = False
     _in_setup_or_close += 1
     try:
         yield
     finally:
         _in_setup_or_close -= 1
+        if _in_setup_or_close == 0:  # a stop deferred now is never left for a later session
+            deferred, _stop_deferred = _stop_deferred, False
+    if deferred and then_stop is not None:
+        then_stop()
+        raise KeyboardInterrupt
 
 
 class Session:
     """One submission's worker(s) for one grading run."""
 
     def __init__(self, limits: Limits | None = None) -> None:
-        with _not_to_be_interrupted():
+        with _not_to_be_interrupted(then_stop=self.close):
             self.limits = limits or Limits()
             self.frame_limits = FrameLimits(max_total_bytes=self.limits.max_value_bytes)
             self.identity: Identity = choose_identity()

@@ -263,6 +263,36 @@ def test_ctrl_c_stops_the_batch_and_keeps_what_finished(tmp_path: Path) -> None:
     assert all(r.score == r.max_score for r in rerun)
 
 
+def test_one_ctrl_c_grades_no_submission_that_had_not_started(tmp_path: Path) -> None:
+    """The first Ctrl-C waits for the submissions being graded, and starts no other: the pool
+    used to hold one more in its call queue, past cancel()'s reach, which was graded too."""
+    folder, out = tmp_path / "class", tmp_path / "out"
+    folder.mkdir()
+    slow = nbformat.read(HW.master, as_version=4)
+    slow.cells.insert(1, nbformat.v4.new_code_cell("import time\ntime.sleep(3)"))
+    for i in range(5):
+        nbformat.write(slow, folder / f"s{i:02d}.ipynb")
+    scratch = Path(tempfile.mkdtemp(prefix="batch-one-ctrl-c-", dir="/tmp"))
+    os.chmod(scratch, 0o1777)
+    try:
+        cli = Path(sys.executable).with_name("autograder")
+        proc = subprocess.Popen(
+            [str(cli), "batch", "hw1", str(folder), "-o", str(out), "-j", "2", "-q"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "TMPDIR": str(scratch)},
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list(scratch.glob("dlhw-worker-*"))) < 2:
+            time.sleep(0.05)  # both jobs are grading a submission
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    book = json.loads((out / "gradebook.json").read_text())
+    assert [r["status"] for r in book].count("graded") == 2, book
+
+
 def test_cli_batch_refuses_a_missing_folder(tmp_path: Path, capsys) -> None:
     from dlhw.autograder.cli import main
 
@@ -360,6 +390,45 @@ def test_a_stop_that_arrives_while_a_session_closes_waits_for_the_close(monkeypa
     except Exception:  # noqa: BLE001 - os._exit is mocked: what follows it may fail
         pass
     assert exits[:1] == [batch.EXIT_STOPPED]  # grade() returned: the job stops, writing no key
+
+
+def test_a_stop_that_arrives_while_a_session_is_set_up_closes_it_once_set_up(monkeypatch) -> None:
+    """SIGTERM during Session() lets the set-up finish, but not the whole grading run that would
+    follow (minutes for a slow submission, against 'Ctrl-C twice: at once'): the session is
+    closed as soon as it is set up, folders removed, and KeyboardInterrupt raised."""
+    import tempfile
+
+    from dlhw.autograder import batch
+    from dlhw.autograder import session as session_module
+    from dlhw.autograder.session import Session
+
+    monkeypatch.setattr(batch, "_JOB", {"grading": True})
+    original = session_module.become_subreaper
+    seen = []
+
+    def subreaper_interrupted():
+        try:
+            batch._stop_at_once(signal.SIGTERM, None)  # arrives half-way: must not raise here
+            seen.append("raised nothing")
+        except KeyboardInterrupt:
+            seen.append("interrupted the set-up")
+        original()
+
+    def ours() -> set[str]:
+        return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("dlhw-")}
+
+    before = ours()
+    monkeypatch.setattr(session_module, "become_subreaper", subreaper_interrupted)
+    try:
+        Session(FAST_LIMITS).close()  # closed here when the stop is not acted on: no leftovers
+    except KeyboardInterrupt:
+        pass
+    else:
+        pytest.fail("the session was set up and the stop not acted on")
+    assert seen == ["raised nothing"] and batch._JOB["stopping"]
+    assert ours() <= before  # the set-up session was closed: its folders are gone
+    with Session(FAST_LIMITS) as later:  # the stop was acted on: not left for another session
+        later.run_cells([(0, "x = 1")])
 
 
 @pytest.mark.parametrize(

@@ -162,6 +162,28 @@ def test_selfcheck_runs_from_a_shell_in_the_handout_without_the_grader(tmp_path,
     assert stub.returncode == 1 and "FAIL" in stub.stdout and "not implemented yet" in stub.stdout
 
 
+def test_selfcheck_in_a_notebook_without_pytest_runs_check_more_than_once(tmp_path) -> None:
+    """The stub's self-check cells call check once per function, then check(): with NumPy alone
+    installed, the pytest stand-in the first call left in sys.modules must not break the next."""
+    from dlhw.autograder.notebook import graded_cells
+
+    python, env = numpy_only_python(tmp_path)
+    hw = HOMEWORKS[0]
+    out = tmp_path / "h"
+    build_handout(hw, out)
+    name = sorted(set().union(*functions_used(hw.public_tests.read_text()).values()))[0]
+    cells = [c.source for c in graded_cells(hw.master).cells]
+    script = (
+        f"for cell in {cells!r}:\n    exec(cell, globals())\n"
+        f"from selfcheck import check\nprint(check({name!r}), check())"
+    )
+    done = subprocess.run([*python, "-c", script], cwd=out, env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0 and done.stdout.rstrip().endswith("True True"), (
+        done.stdout + done.stderr
+    )
+
+
 def test_the_stub_has_a_self_check_cell_per_publicly_tested_function() -> None:
     for hw in HOMEWORKS:
         nb = nbformat.read(hw.stub, as_version=4)
