@@ -293,8 +293,10 @@ class _Decoder:
         # a test summing it over axis 0 would allocate 1 GiB. Counted as if its zeros were ones,
         # no array may be over the frame limit.
         if math.prod(max(n, 1) for n in shape) * dtype.itemsize > self.limits.max_total_bytes:
+            described = str(tuple(shape))
+            described = described if len(described) <= 80 else described[:77] + "..."
             raise ProtocolError(
-                f"array of shape {tuple(shape)} is over the "
+                f"array of shape {described} is over the "
                 f"{self.limits.max_total_bytes / 2**20:.0f} MiB limit (counting empty axes as 1)"
             )
         data = self.buffers[index]
