@@ -77,6 +77,15 @@ def write_class(folder: Path) -> dict[str, str]:
     return {}
 
 
+def write_slow_class(folder: Path, count: int, sleep_s: float) -> None:
+    """`count` copies of the reference that first sleep `sleep_s` (time to press Ctrl-C)."""
+    folder.mkdir()
+    slow = nbformat.read(HW.master, as_version=4)
+    slow.cells.insert(1, nbformat.v4.new_code_cell(f"import time\ntime.sleep({sleep_s})"))
+    for i in range(count):
+        nbformat.write(slow, folder / f"s{i:02d}.ipynb")
+
+
 def summary(results: dict) -> tuple[float, list[tuple[str, str]]]:
     return results["score"], [(t["name"], t["status"]) for t in results["tests"]]
 
@@ -268,11 +277,7 @@ def test_one_ctrl_c_grades_no_submission_that_had_not_started(tmp_path: Path) ->
     used to hold one more in its call queue, past cancel()'s reach, which was graded too."""
     pytest.importorskip("tqdm")  # the batch extra (absent from the Python 3.10 run)
     folder, out = tmp_path / "class", tmp_path / "out"
-    folder.mkdir()
-    slow = nbformat.read(HW.master, as_version=4)
-    slow.cells.insert(1, nbformat.v4.new_code_cell("import time\ntime.sleep(3)"))
-    for i in range(5):
-        nbformat.write(slow, folder / f"s{i:02d}.ipynb")
+    write_slow_class(folder, count=5, sleep_s=3)
     scratch = Path(tempfile.mkdtemp(prefix="batch-one-ctrl-c-", dir="/tmp"))
     os.chmod(scratch, 0o1777)
     try:
@@ -444,11 +449,7 @@ def test_ctrl_c_leaves_no_worker_folders_and_keeps_what_finished(
     Ctrl-C twice, to the process and then its group: that counts once."""
     pytest.importorskip("tqdm")  # the batch extra (absent from the Python 3.10 run)
     folder, out = tmp_path / "class", tmp_path / "out"
-    folder.mkdir()
-    slow = nbformat.read(HW.master, as_version=4)
-    slow.cells.insert(1, nbformat.v4.new_code_cell("import time\ntime.sleep(1)"))
-    for i in range(10):
-        nbformat.write(slow, folder / f"s{i:02d}.ipynb")
+    write_slow_class(folder, count=10, sleep_s=1)
     scratch = Path(tempfile.mkdtemp(prefix="batch-ctrl-c-", dir="/tmp"))  # the sandbox can enter
     os.chmod(scratch, 0o1777)
     try:
