@@ -94,13 +94,23 @@ def uid_in_use(uid: int) -> bool:
     return bool(processes_of_uid(uid))
 
 
+def sandbox_uid_wanted() -> bool:
+    """Root, and not opted out with DLHW_SANDBOX=same-user."""
+    return os.geteuid() == 0 and os.environ.get("DLHW_SANDBOX") != "same-user"
+
+
+def kernel_layers_off() -> bool:
+    """DLHW_KERNEL_LAYERS=off (or 0, no): uid, rlimits and seccomp only."""
+    return os.environ.get("DLHW_KERNEL_LAYERS", "").lower() in ("off", "0", "no")
+
+
 def choose_identity() -> Identity:
     """A fresh sandbox uid when root: one no process uses and no earlier run left a survivor of
     (killing.QUARANTINED). DLHW_SANDBOX=same-user opts out (e.g. where the interpreter lives in a
     folder other users cannot enter); the run's staff notes then say so."""
     from dlhw.autograder.killing import QUARANTINED
 
-    if os.geteuid() != 0 or os.environ.get("DLHW_SANDBOX") == "same-user":
+    if not sandbox_uid_wanted():
         return Identity(None, None)
     for _ in range(50):
         uid = SANDBOX_UID_BASE + random.randrange(SANDBOX_UID_SPAN)
@@ -124,7 +134,7 @@ def kernel_layers(identity: Identity, limits: Limits, shared_dir: Path) -> tuple
     """Which kernel layers this run gets, and a note for the staff log saying which."""
     if not identity.isolated:
         return None, "kernel layers: none (no sandbox uid)"
-    if os.environ.get("DLHW_KERNEL_LAYERS", "").lower() in ("off", "0", "no"):
+    if kernel_layers_off():
         return None, "kernel layers: off (DLHW_KERNEL_LAYERS=off); uid, rlimits, seccomp only"
     why_not = namespaces_unavailable()
     group, cgroup_problem = cgroups.create(
@@ -249,9 +259,9 @@ def start_fork_server() -> str:
     """Give this process a fork server for its workers (forkserver.py; used with namespaces
     only, so where workers get a sandbox uid and the kernel layers); returns a note for the
     staff saying whether it did."""
-    if os.geteuid() != 0 or os.environ.get("DLHW_SANDBOX") == "same-user":
+    if not sandbox_uid_wanted():
         return "fork server: not used (no sandbox uid)"
-    if os.environ.get("DLHW_KERNEL_LAYERS", "").lower() in ("off", "0", "no"):
+    if kernel_layers_off():
         return "fork server: not used (DLHW_KERNEL_LAYERS=off)"
     return forkserver.enable(worker_environment(Path("/nonexistent")))
 

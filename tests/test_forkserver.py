@@ -14,14 +14,17 @@ import time
 import pytest
 
 from dlhw.autograder import forkserver
-from dlhw.autograder.confinement import Limits, start_fork_server
+from dlhw.autograder.confinement import (
+    Limits,
+    kernel_layers_off,
+    sandbox_uid_wanted,
+    start_fork_server,
+)
 from dlhw.autograder.session import Session
 from dlhw.autograder.view import namespaces_unavailable
 
 pytestmark = pytest.mark.skipif(
-    bool(namespaces_unavailable())
-    or os.environ.get("DLHW_SANDBOX") == "same-user"
-    or os.environ.get("DLHW_KERNEL_LAYERS", "").lower() in ("off", "0", "no"),
+    bool(namespaces_unavailable()) or not sandbox_uid_wanted() or kernel_layers_off(),
     reason="the fork server is used with namespaces only (root, a sandbox uid)",
 )
 
