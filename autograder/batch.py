@@ -231,7 +231,11 @@ def _grade_in_job(item: Item, staged: str, results: str, key: str) -> Row:
         outcome = grade(
             _JOB["hw"], Path(staged), Path(results), limits=_JOB["limits"], staff_tracebacks=False
         )
-    except KeyboardInterrupt:  # _stop_at_once: the session is closed; no key, so a re-run grades it
+    except KeyboardInterrupt:  # _stop_at_once: no key, so a re-run grades it
+        from dlhw.autograder.session import OPEN_SESSIONS
+
+        for session in list(OPEN_SESSIONS):  # one the stop hit before grade() held it
+            session.close()
         os._exit(EXIT_STOPPED)
     finally:
         _JOB["grading"] = False

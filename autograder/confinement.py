@@ -142,7 +142,12 @@ def kernel_layers(identity: Identity, limits: Limits, shared_dir: Path) -> tuple
         limits.group_memory_bytes,
         limits.max_processes + 8,  # the keeper's two processes and a few threads of slack
     )
-    root = None if why_not else Path(tempfile.mkdtemp(prefix="dlhw-root-"))
+    try:
+        root = None if why_not else Path(tempfile.mkdtemp(prefix="dlhw-root-"))
+    except BaseException:
+        if group is not None:
+            group.remove()
+        raise
     active = [] if why_not else ["namespaces (mount: private view, pid, ipc, net)"]
     active += [group.describe()] if group is not None else []
     note = "kernel layers: " + (" + ".join(active) or "none")

@@ -158,16 +158,24 @@ def _not_to_be_interrupted(then_stop: Any = None) -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+# Sessions set up and not yet closed. A batch job that stops closes them (batch._grade_in_job):
+# a stop arriving just after Session() returns, before its caller holds it, would leave one open.
+OPEN_SESSIONS: set[Session] = set()
+
+
 class Session:
     """One submission's worker(s) for one grading run."""
 
     def __init__(self, limits: Limits | None = None) -> None:
-        with _not_to_be_interrupted(then_stop=self.close):
+        with _not_to_be_interrupted(then_stop=self.close), contextlib.ExitStack() as undo:
+            # `undo` removes what was made if the set-up fails half-way (a folder, a cgroup);
+            # once it is complete, close() does.
             self.limits = limits or Limits()
             self.frame_limits = FrameLimits(max_total_bytes=self.limits.max_value_bytes)
             self.identity: Identity = choose_identity()
             self.deadline = time.monotonic() + self.limits.run_timeout_s
             self.workdir = Path(tempfile.mkdtemp(prefix="dlhw-worker-"))
+            undo.callback(remove_tree, self.workdir)
             if self.identity.isolated:
                 os.chown(self.workdir, self.identity.uid, self.identity.gid)  # type: ignore[arg-type]
             become_subreaper()
@@ -197,14 +205,19 @@ class Session:
             self._closed = False
             # Test data for the worker (see share_file): made now, so that the view can show it.
             self.shared_dir: Path | None = Path(tempfile.mkdtemp(prefix="dlhw-shared-"))
+            undo.callback(remove_tree, self.shared_dir)
             os.chmod(self.shared_dir, 0o755)
             self.jail, layers = kernel_layers(self.identity, self.limits, self.shared_dir)
+            if self.jail is not None:
+                undo.callback(self._remove_jail)
             self.notes.append(layers)
             # When the budget runs out, whatever the submission left running dies at once: spinners
             # must not slow the grader's remaining work (every later request fails at once anyway).
             self._watchdog = threading.Timer(self.limits.run_timeout_s + 0.5, self._budget_spent)
             self._watchdog.daemon = True
             self._watchdog.start()
+            undo.pop_all()
+            OPEN_SESSIONS.add(self)
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -312,6 +325,7 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        OPEN_SESSIONS.discard(self)
         failures: list[BaseException] = []
 
         def step(what: str, action: Any) -> Any:

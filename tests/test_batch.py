@@ -437,6 +437,36 @@ def test_a_stop_that_arrives_while_a_session_is_set_up_closes_it_once_set_up(mon
         later.run_cells([(0, "x = 1")])
 
 
+def test_a_stop_just_after_a_session_is_set_up_still_closes_it(monkeypatch) -> None:
+    """Between Session() returning and grade() holding it, nothing defers a SIGTERM: raised
+    there, it reaches the job with the session open and held by nobody. The job closes every
+    open session before it ends (its folders would be left behind)."""
+    import tempfile
+
+    from dlhw.autograder import batch
+    from dlhw.autograder import grading as grading_module
+    from dlhw.autograder.session import Session
+
+    def ours() -> set[str]:
+        return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("dlhw-")}
+
+    def grade_stopped_after_set_up(*args, **kwargs):
+        Session(FAST_LIMITS).run_cells([(0, "x = 1")])  # set up, worker started, then dropped
+        raise KeyboardInterrupt  # what _stop_at_once raises outside set-up and close
+
+    before = ours()
+    monkeypatch.setattr(batch, "_JOB", {"hw": None, "limits": None})
+    monkeypatch.setattr(grading_module, "grade", grade_stopped_after_set_up)
+    exits = []
+    monkeypatch.setattr(batch.os, "_exit", lambda code: exits.append(code))
+    try:
+        batch._grade_in_job(None, "x", "y", "k")  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - os._exit is mocked: what follows it may fail
+        pass
+    assert exits[:1] == [batch.EXIT_STOPPED]
+    assert ours() <= before  # the dropped session was closed: its folders are gone
+
+
 @pytest.mark.parametrize(
     "second_after_s", [None, 0.0, 1.0], ids=["once", "delivered-twice", "twice"]
 )

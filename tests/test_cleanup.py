@@ -142,3 +142,39 @@ def test_scratch_cleanup_removes_deep_trees_and_links_of_the_uid_only(tmp_path, 
     assert remove_scratch_files(Identity(uid, uid), keep=tmp_path / "none") == 3
     assert sorted(os.listdir(scratch)) == ["others"]
     assert (decoy / "victim.txt").read_text() == "untouched"
+
+
+@pytest.mark.parametrize("fails", ["kernel layers", "watchdog thread"])
+def test_a_session_whose_set_up_fails_half_way_leaves_nothing_behind(monkeypatch, fails):
+    """A set-up cut short by an error (no cgroup, no thread to start) raises, and what it had
+    made (its folders, the run's cgroup and jail root) is removed: a batch goes on for hours."""
+    import tempfile
+
+    from dlhw.autograder import session as session_module
+
+    made = []
+
+    def layers(*args, **kwargs):
+        if fails == "kernel layers":
+            raise OSError("cgroup: no space left on device")
+        made.append(confinement.kernel_layers(*args, **kwargs))
+        return made[-1]
+
+    class NoThread(threading.Timer):
+        def start(self) -> None:
+            raise RuntimeError("can't start new thread")
+
+    def ours() -> set[str]:
+        return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("dlhw-")}
+
+    before = ours()
+    monkeypatch.setattr(session_module, "kernel_layers", layers)
+    monkeypatch.setattr(session_module.threading, "Timer", NoThread)
+    with pytest.raises((OSError, RuntimeError)):
+        session_module.Session()
+    assert ours() <= before
+    assert not session_module.OPEN_SESSIONS
+    for jail, _ in made:
+        if jail is not None and jail.cgroup is not None:
+            folders = [jail.cgroup.v2, *jail.cgroup.v1.values()]
+            assert not any(f is not None and f.exists() for f in folders)
