@@ -461,7 +461,9 @@ class Session:
         try:
             return worker.channel.receive(read_into)
         except ProtocolError as exc:
-            raise WorkerFailure("protocol", f"sent a reply the grader cannot accept: {exc}") from None
+            raise WorkerFailure(
+                "protocol", f"sent a reply the grader cannot accept: {exc}"
+            ) from None
 
     def _request(
         self,
