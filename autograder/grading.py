@@ -287,7 +287,7 @@ def _point_to_failed_cells(
 
 def _skipped_magic(report: CellReport) -> bool:
     """A cell magic that is not Python (%%bash): skipped, as in the worker; not a problem."""
-    return report.status == "error" and "cell magic is not Python" in report.message
+    return report.status == "skipped"
 
 
 def _problem_cells(session: Session) -> list[CellReport]:

@@ -63,7 +63,7 @@ class WorkerFailure(Exception):
 @dataclass(frozen=True)
 class CellReport:
     index: int
-    status: str  # "ok" | "error" | "timeout" | "crash"
+    status: str  # "ok" | "skipped" (a cell magic not Python) | "error" | "timeout" | "crash" | ...
     message: str = ""
 
 
@@ -556,7 +556,9 @@ class Session:
                 continue
             error = reply.get("error")
             self.cells.append((index, source))
-            if error:
+            if reply.get("skipped") is True:
+                self.reports.append(CellReport(index, "skipped", "its cell magic is not Python"))
+            elif error:
                 self.reports.append(CellReport(index, "error", _format_error(error)))
             else:
                 self.reports.append(CellReport(index, "ok"))

@@ -108,10 +108,14 @@ def test_magics_and_shell_escapes_do_not_break_grading(grade_nb, hw1):
         "%%bash\necho not python",
         *reference_source(hw1),
         "%%time\nz = 1",
+        # The student's own failure, worded like the skip: still a problem, never "skipped".
+        'class Skipped(Exception):\n    pass\nraise Skipped("its cell magic is not Python")',
     ]
     outcome = grade_nb(notebook_from_cells(cells))
     assert outcome.score == outcome.max_score, failed_tests(outcome)
-    assert "cell magics are not Python" in outcome.results["output"]
+    output = outcome.results["output"]
+    assert "Skipped cells 2: their cell magics are not Python." in output, output
+    assert f"cell {len(cells)} (`class Skipped(Exception):`) raised an exception" in output, output
 
 
 @pytest.mark.skipif(

@@ -4,6 +4,7 @@ Started by `confinement.spawn_worker` as `python -I -m dlhw.autograder.worker`. 
 before it reads any student code, then serves requests on its channel:
 
     {"op": "run_cell", "index": i, "source": str}       -> {"ok": true, "error": null | {...}}
+                                  (a cell magic that is not Python: {"ok": true, "skipped": true})
     {"op": "call", "name": f, "args": [...], "kwargs": {...}, "return_args": bool}
                                                          -> {"ok": true, "value": v, "args"?: [...]}
     {"op": "defined", "names": [...]}                    -> {"ok": true, "value": {name: kind}}
@@ -30,6 +31,7 @@ from dlhw.autograder.worker.magics import neutralise_ipython
 from dlhw.autograder.worker.object_table import ObjectTable, describe_error
 
 _error = describe_error
+SKIPPED: dict[str, Any] = {}  # run_cell: the cell's magic is not Python (%%bash); not run
 
 
 class Worker:
@@ -59,7 +61,10 @@ class Worker:
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
         if op == "run_cell":
-            return {"ok": True, "error": self.run_cell(request["index"], request["source"])}
+            error = self.run_cell(request["index"], request["source"])
+            if error is SKIPPED:
+                return {"ok": True, "skipped": True}
+            return {"ok": True, "error": error}
         if op == "call":
             return self.call(request)
         if op == "defined":
@@ -77,6 +82,7 @@ class Worker:
         return {"ok": False, "error": {"type": "ProtocolError", "message": f"unknown op {op!r}"}}
 
     def run_cell(self, index: int, source: str) -> dict[str, Any] | None:
+        """The cell's error (None when it ran to the end), or SKIPPED."""
         filename = f"<cell {index + 1}>"
         self.objects.thaw_world()  # what the cell drops is collected as the notebook's garbage
         try:
@@ -85,11 +91,7 @@ class Worker:
             except SyntaxError:
                 python = neutralise_ipython(source)
                 if python is None:
-                    return {
-                        "type": "Skipped",
-                        "message": "its cell magic is not Python",
-                        "traceback": "",
-                    }
+                    return SKIPPED
                 code = compile(python, filename, "exec")  # still a SyntaxError: report that one
                 source = python
             # Tracebacks show the cell's own lines (as in Jupyter), not only "line 3"; an mtime
