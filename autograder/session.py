@@ -203,6 +203,7 @@ class Session:
             self.files_removed = 0
             self._worker: _Worker | None = None
             self._closed = False
+            self._lifecycle = threading.Lock()
             # Test data for the worker (see share_file): made now, so that the view can show it.
             self.shared_dir: Path | None = Path(tempfile.mkdtemp(prefix="dlhw-shared-"))
             undo.callback(remove_tree, self.shared_dir)
@@ -269,19 +270,25 @@ class Session:
         return proc, from_worker_r, to_worker_w
 
     def _start_once(self) -> _Worker:
-        started = self._spawn() or self._spawn()  # the second exec's (the server is not used)
-        if started is None:
-            raise SandboxError("the sandboxed worker did not start: the fork server ended")
-        proc, from_worker_r, to_worker_w = started
-        os.set_blocking(to_worker_w, False)  # writes wait in select(), with a deadline (_send)
-        worker = _Worker(
-            proc=proc,
-            channel=Channel(from_worker_r, to_worker_w, self.frame_limits),
-            output=OutputSink(proc.stdout, self.limits.max_output_bytes),
-            fds=(from_worker_r, to_worker_w),
-        )
-        self._worker = worker
-        self.generation += 1
+        # Under the lock that close() takes to mark the session closed: a worker started by
+        # another thread (grading.CellRunner, still running cells after an interrupt) is either
+        # held here before the close, which stops it, or never started.
+        with self._lifecycle:
+            if self._closed:
+                raise WorkerFailure("budget", "the grading session is closed")
+            started = self._spawn() or self._spawn()  # the second exec's (no server used)
+            if started is None:
+                raise SandboxError("the sandboxed worker did not start: the fork server ended")
+            proc, from_worker_r, to_worker_w = started
+            os.set_blocking(to_worker_w, False)  # writes wait in select(), with a deadline
+            worker = _Worker(
+                proc=proc,
+                channel=Channel(from_worker_r, to_worker_w, self.frame_limits),
+                output=OutputSink(proc.stdout, self.limits.max_output_bytes),
+                fds=(from_worker_r, to_worker_w),
+            )
+            self._worker = worker
+            self.generation += 1
         try:
             hello = self._receive(worker, 60.0)
         except WorkerFailure as exc:
@@ -322,9 +329,10 @@ class Session:
         noted for staff (and the last failure re-raised at the end), never a reason to skip the
         rest. Folders are removed without following links and without recursion
         (`confinement.remove_tree`): the worker's own is the student's, and may be a trap."""
-        if self._closed:
-            return
-        self._closed = True
+        with self._lifecycle:  # no worker starts from now on (_start_once)
+            if self._closed:
+                return
+            self._closed = True
         OPEN_SESSIONS.discard(self)
         failures: list[BaseException] = []
 

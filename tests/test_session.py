@@ -597,3 +597,43 @@ def test_no_user_namespaces_but_threads_processes_and_unix_sockets_work(session)
     import errno
 
     assert Submission(session).result() == [[-1, errno.EPERM], [1], 7, "hi\n", "x"]
+
+
+def test_a_worker_another_thread_is_starting_when_the_session_closes_does_not_outlive_it(
+    monkeypatch,
+):
+    """grade() runs the cells in a thread; interrupted, the main thread closes the session while
+    that thread may be starting a worker (a restart). The worker is either stopped by the close
+    or never started: none may run on after it, unowned."""
+    import threading
+
+    session = Session(LIMITS)
+    in_spawn, original = threading.Event(), Session._spawn
+    started: list = []
+
+    def slow_spawn(self):
+        in_spawn.set()
+        time.sleep(0.5)  # the close arrives meanwhile
+        got = original(self)
+        if got is not None:
+            started.append(got[0])
+        return got
+
+    monkeypatch.setattr(Session, "_spawn", slow_spawn)
+    failures: list = []
+
+    def cells() -> None:
+        try:
+            session.run_cells([(0, "x = 1")])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    thread = threading.Thread(target=cells)
+    thread.start()
+    assert in_spawn.wait(10)
+    session.close()
+    thread.join(10)
+    assert not thread.is_alive() and not failures, failures
+    for proc in started:
+        assert proc.poll() is not None, "a worker started during the close outlived it"
+    assert session._worker is None
