@@ -181,12 +181,15 @@ def test_gain_leaky_relu(sub, param):
     expected = torch_gain("leaky_relu", param)
     # The default slope both ways: no param, and param=None given explicitly (the signature's
     # default, as torch's calculate_gain takes it: a default moved into the signature fails).
-    calls = {"calculate_gain('leaky_relu')": lambda: sub.calculate_gain("leaky_relu")} if param is None else {}
-    calls[f"calculate_gain('leaky_relu', {param!r})"] = lambda: sub.calculate_gain("leaky_relu", param)
-    for what, call in calls.items():
-        got = call()
+    calls = [(f"calculate_gain('leaky_relu', {param!r})", ("leaky_relu", param))]
+    if param is None:
+        calls.insert(0, ("calculate_gain('leaky_relu')", ("leaky_relu",)))
+    for what, args in calls:
+        got = sub.calculate_gain(*args)
         assert isinstance(got, (int, float)), f"calculate_gain should return a number, not {got!r}"
-        assert math.isclose(got, expected, rel_tol=1e-9), f"{what} is {got!r}, expected {expected!r}"
+        assert math.isclose(got, expected, rel_tol=1e-9), (
+            f"{what} is {got!r}, expected {expected!r}"
+        )
 
 
 @pytest.mark.points(1)
@@ -414,7 +417,9 @@ def test_first_layer_norm(sub, width, sigma2):
 
 def chi_mean(m: int) -> float:
     """E ||g|| for g ~ N(0, I_m): sqrt(2) Gamma((m + 1) / 2) / Gamma(m / 2) (0 for m = 0)."""
-    return 0.0 if m == 0 else math.sqrt(2.0) * math.exp(math.lgamma((m + 1) / 2) - math.lgamma(m / 2))
+    return (
+        0.0 if m == 0 else math.sqrt(2.0) * math.exp(math.lgamma((m + 1) / 2) - math.lgamma(m / 2))
+    )
 
 
 def expected_first_norm(width: int, sigma2: float) -> float:
