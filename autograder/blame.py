@@ -49,6 +49,8 @@ def explain(name: str, error: Any) -> str:
         return f"{name} failed"
     kind = str(error.get("type", "Exception"))
     message = str(error.get("message", ""))
+    if error.get("base"):  # the student's own exception class: what it is a kind of
+        kind = f"{kind} (a subclass of {error['base']})"
     if kind == "NotDefined":
         return f"{name} is not defined in your notebook (check the name and that its cell runs)"
     if kind == "NotCallable":

@@ -24,6 +24,7 @@ by reference: anything else is refused.
 
 from __future__ import annotations
 
+import builtins
 import gc
 import traceback
 import types
@@ -41,6 +42,13 @@ MAX_BOXED_ITEMS = 100_000  # items in one reply's values (what the grader's deco
 PLAIN = (bool, int, float, str, complex)
 _FAST = (bool, int, float, str, type(None))  # arguments that are passed as they are
 _MRO = type.__dict__["__mro__"]  # the C slot: type.__mro__ of a class, whatever its metaclass
+# The built-in exception classes, by id (which no class can fake), to name the one a student's
+# own exception class derives from: `class BadMode(ValueError)` raises a ValueError.
+_BUILTIN_EXCEPTIONS = {
+    id(c): name
+    for name, c in vars(builtins).items()
+    if isinstance(c, type) and issubclass(c, BaseException)
+}
 
 
 class StepError(Exception):
@@ -63,11 +71,25 @@ def describe_error(exc: BaseException, filename_prefix: str = "<cell") -> dict[s
         message = str(exc)
     except BaseException:  # noqa: BLE001 - a hostile __str__ must not break the reply
         message = "<unprintable exception>"
-    return {
+    described = {
         "type": type(exc).__name__[:200],
         "message": message[:2000],
         "traceback": "".join(lines)[-4000:],
     }
+    base = _builtin_base(type(exc))
+    if base is not None:
+        described["base"] = base
+    return described
+
+
+def _builtin_base(cls: type) -> str | None:
+    """The nearest built-in exception class of a class of the student's own (from its real MRO);
+    None for a built-in class, or one that derives only from Exception or BaseException."""
+    for c in _MRO.__get__(cls):
+        name = _BUILTIN_EXCEPTIONS.get(id(c))
+        if name is not None:
+            return None if c is cls or name in ("Exception", "BaseException") else name
+    return None
 
 
 def _type_name(obj: object) -> str:

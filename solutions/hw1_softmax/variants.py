@@ -174,6 +174,66 @@ BUGS = {
                 return X.T @ S
         """,
     },
+    # The max taken without keepdims: (B, k) - (B,) broadcasts along rows, a shape error unless
+    # B == k, and then each column shifted by another row's max.
+    "loss_shift_without_keepdims": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                Z = Z - Z.max(axis=1)
+                return float(np.mean(np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(Z.shape[0]), y]))
+        """,
+    },
+    # Z[:, y] picks a (B, B) block (every row at every label): right only for a batch of one.
+    "loss_picks_columns_not_entries": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                Z = Z - Z.max(axis=1, keepdims=True)
+                return float(np.mean(np.log(np.exp(Z).sum(axis=1)) - Z[:, y]))
+        """,
+    },
+    # Computed in float32 whatever the inputs: float64 answers only ~1e-6 right (the notebook
+    # asks for float64 arithmetic on float64 inputs).
+    "grad_cast_to_float32": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                Z = (X @ theta).astype(np.float32)
+                S = np.exp(Z - Z.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                S[np.arange(X.shape[0]), y] -= 1
+                return X.T.astype(np.float32) @ S / X.shape[0]
+        """,
+    },
+    # Every minibatch's gradient at the epoch's starting theta (a stale copy).
+    "epoch_gradients_at_stale_theta": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                theta0 = theta.copy()
+                for i in range(0, X.shape[0], batch):
+                    theta -= lr * softmax_regression_grad(X[i:i + batch], y[i:i + batch], theta0)
+        """,
+    },
+    # N // batch + 1 minibatches: an empty last one (0 / 0 = nan) whenever batch divides N.
+    "epoch_extra_empty_batch": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                for i in range(X.shape[0] // batch + 1):
+                    Xb, yb = X[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch]
+                    theta -= lr * softmax_regression_grad(Xb, yb, theta)
+        """,
+    },
+    # The gradient inlined and divided by `batch`: the last, smaller minibatch's step too small.
+    "epoch_inline_gradient_divides_by_batch": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                for i in range(0, X.shape[0], batch):
+                    Xb, yb = X[i:i + batch], y[i:i + batch]
+                    Z = Xb @ theta
+                    P = np.exp(Z - Z.max(1, keepdims=True))
+                    P /= P.sum(1, keepdims=True)
+                    P[np.arange(len(yb)), yb] -= 1
+                    theta -= lr * Xb.T @ P / batch
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -271,6 +331,62 @@ UNUSUAL = {
                 cuts = list(range(batch, X.shape[0], batch))
                 for Xb, yb in zip(np.array_split(X, cuts), np.array_split(y, cuts)):
                     theta[...] -= lr * softmax_regression_grad(Xb, yb, theta)
+        """,
+    },
+    # The loss with the caller's Z shifted in place, a mean of each term, labels as a list.
+    "loss_in_place_shift_split_means": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                Z -= Z.max(axis=1, keepdims=True)
+                return float(np.log(np.exp(Z).sum(axis=1)).mean() - Z[range(len(y)), list(y)].mean())
+        """,
+    },
+    # The gradient one class (column) at a time from a log-sum-exp.
+    "grad_one_class_at_a_time": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                Z = X @ theta
+                lse = Z.max(axis=1) + np.log(np.exp(Z - Z.max(axis=1, keepdims=True)).sum(axis=1))
+                grad = np.empty_like(theta, dtype=Z.dtype)
+                for j in range(theta.shape[1]):
+                    grad[:, j] = X.T.dot(np.exp(Z[:, j] - lse) - (y == j)) / X.shape[0]
+                return grad
+        """,
+    },
+    # float64 throughout, also for float32 inputs (more precise than asked).
+    "grad_always_float64": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                X, theta = np.asarray(X, np.float64), np.asarray(theta, np.float64)
+                Z = X @ theta
+                S = np.exp(Z - Z.max(axis=1, keepdims=True))
+                S = S / S.sum(axis=1, keepdims=True)
+                S[np.arange(len(y)), y] -= 1
+                return X.T @ S / len(y)
+        """,
+    },
+    # A local copy rebound at every step, written into the caller's theta at the end.
+    "epoch_local_copy_written_back": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                t = theta.copy()
+                for i in range(0, len(X), batch):
+                    t = t - lr * softmax_regression_grad(X[i:i + batch], y[i:i + batch], t)
+                theta[:] = t
+        """,
+    },
+    # pathlib and gzip.decompress, the header by int.from_bytes, a 3-D reshape, * float32(1/255).
+    "parse_from_bytes_times_reciprocal": {
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                from pathlib import Path
+
+                raw = gzip.decompress(Path(image_filename).read_bytes())
+                n, r, c = (int.from_bytes(raw[i:i + 4], "big") for i in (4, 8, 12))
+                images = np.frombuffer(raw, np.uint8, offset=16).reshape(n, r, c)
+                X = images.reshape(n, -1).astype(np.float32) * np.float32(1 / 255)
+                labels = gzip.decompress(Path(label_filename).read_bytes())
+                return X, np.frombuffer(labels[8:], dtype=np.uint8)
         """,
     },
 }

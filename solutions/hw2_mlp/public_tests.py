@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-# Your functions may compute in float32 or float64, and may sum in another order than ours: a
-# relative tolerance of 1e-5 accepts both, while any real mistake (a wrong mask, a missing 1/B,
-# a transpose) is off by far more.
+# Your functions may sum in another order than ours: a relative tolerance of 1e-5 accepts that
+# (and float32 arithmetic), while any real mistake (a wrong mask, a missing 1/B, a transpose) is
+# off by far more. These inputs are float64, and so are most of the hidden tests': compute those
+# in float64 (no cast to float32), as they compare to about 1e-7.
 RTOL = 1e-5
 ATOL = 1e-6
 

@@ -196,6 +196,52 @@ BUGS = {
     },
     # The learning rate hard-coded.
     "epoch_ignores_lr": epoch("W1 -= lr * dW1", "W1 -= 0.1 * dW1"),
+    # 1/B applied by scaling the minibatch in place: right gradients, but X (the caller's training
+    # data, of which every minibatch is a view) shrinks by 1/B at every step.
+    "grads_scale_x_in_place": grads(
+        "G2 = S / B\n    dW2 = A1.T @ G2\n    G1 = (G2 @ W2.T) * (Z1 > 0)\n    dW1 = X.T @ G1",
+        "dW2 = A1.T @ S / B\n    G1 = (S @ W2.T) * (Z1 > 0)\n    X /= B\n    dW1 = X.T @ G1",
+    ),
+    # Computed in float32 whatever the inputs: float64 answers only ~1e-6 right (the notebook
+    # asks for float64 arithmetic on float64 inputs).
+    "grads_cast_to_float32": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                X, W1f, W2f = (a.astype(np.float32) for a in (X, W1, W2))
+                Z1 = X @ W1f
+                A1 = np.maximum(Z1, 0)
+                Z2 = A1 @ W2f
+                S = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                S[np.arange(len(y)), y] -= 1
+                G2 = S / len(y)
+                dW1 = X.T @ ((G2 @ W2f.T) * (Z1 > 0))
+                return dW1.astype(W1.dtype), (A1.T @ G2).astype(W2.dtype)
+        """,
+    },
+    # The max-shift by the batch's largest logit: rows far below it underflow to 0 / 0.
+    "grads_shift_by_global_max": grads("Z2 - Z2.max(axis=1, keepdims=True)", "Z2 - Z2.max()"),
+    # X.T @ (G2 @ W2.T) * mask: the mask applied after the product (a shape error unless B == 1
+    # or B == n; a mask reduced to (d,) to make it fit is wrong for B > 1).
+    "grads_mask_after_the_product": grads(
+        "G1 = (G2 @ W2.T) * (Z1 > 0)\n    dW1 = X.T @ G1",
+        "dW1 = X.T @ (G2 @ W2.T) * (Z1 > 0).any(axis=0)",
+    ),
+    # The ReLU applied to the gradient instead of its mask.
+    "grads_relu_of_the_gradient": grads(
+        "G1 = (G2 @ W2.T) * (Z1 > 0)", "G1 = np.maximum(G2 @ W2.T, 0)"
+    ),
+    # np.array_split into ceil(N / batch) pieces: near-equal sizes (9, 9, 9, 8, 8), not X[i:i + batch].
+    "epoch_array_split_into_equal_pieces": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                k = int(np.ceil(len(X) / batch))
+                for Xb, yb in zip(np.array_split(X, k), np.array_split(y, k)):
+                    dW1, dW2 = two_layer_grads(Xb, yb, W1, W2)
+                    W1 -= lr * dW1
+                    W2 -= lr * dW2
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -292,6 +338,73 @@ UNUSUAL = {
                         W -= lr * dW
                     start = stop
                 return None
+        """,
+    },
+    # relu as a lambda; linear with np.add and the bias flattened to (d,).
+    "lambda_relu_flat_bias": {
+        "relu": "relu = lambda Z: np.maximum(Z, 0)",
+        "linear": """
+            def linear(X, W, b):
+                return np.add(np.matmul(X, W), b.ravel())
+        """,
+    },
+    # The layer written transposed, (W^T X^T + b^T)^T.
+    "linear_transposed_algebra": {
+        "linear": """
+            def linear(X, W, b):
+                return (W.T @ X.T + b.T).T
+        """,
+    },
+    # A small class with a forward cache and a backward method.
+    "grads_by_a_cached_network_class": {
+        "two_layer_grads": """
+            class _Net:
+                def __init__(self, W1, W2):
+                    self.W1, self.W2, self.cache = W1, W2, {}
+
+                def forward(self, X):
+                    self.cache["X"] = X
+                    self.cache["Z1"] = Z1 = X @ self.W1
+                    self.cache["A1"] = A1 = relu(Z1)
+                    return A1 @ self.W2
+
+                def backward(self, G2):
+                    c = self.cache
+                    return c["X"].T @ ((G2 @ self.W2.T) * (c["Z1"] > 0)), c["A1"].T @ G2
+
+            def two_layer_grads(X, y, W1, W2):
+                net = _Net(W1, W2)
+                Z2 = net.forward(X)
+                P = np.exp(Z2 - Z2.max(1)[:, None])
+                P /= P.sum(1)[:, None]
+                P[np.arange(len(y)), y.astype(int)] -= 1
+                return net.backward(P / len(y))
+        """,
+    },
+    # Local copies rebound at every step, written into the caller's arrays at the end.
+    "epoch_local_copies_written_back": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                w1, w2 = W1.copy(), W2.copy()
+                for i in range(0, len(X), batch):
+                    g1, g2 = two_layer_grads(X[i:i + batch], y[i:i + batch], w1, w2)
+                    w1, w2 = w1 - lr * g1, w2 - lr * g2
+                W1[...] = w1
+                W2[...] = w2
+        """,
+    },
+    # Minibatches from a generator function; gradients in float64, cast back for the update.
+    "epoch_batches_from_a_generator": {
+        "nn_epoch": """
+            def _batches(X, y, size):
+                for i in range(0, len(y), size):
+                    yield X[i:i + size], y[i:i + size]
+
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                for Xb, yb in _batches(X, y, batch):
+                    d1, d2 = two_layer_grads(Xb.astype(np.float64), yb.astype(np.int64), W1, W2)
+                    W1 -= (lr * d1).astype(W1.dtype)
+                    W2 -= (lr * d2).astype(W2.dtype)
         """,
     },
 }

@@ -210,6 +210,56 @@ BUGS = {
         "h = rng.standard_normal((n_samples, width))",
         "h = np.random.standard_normal((n_samples, width))",
     ),
+    # The root mean square of the samples' norms, ||h||_F / sqrt(n_samples), for their mean: 1%
+    # off at width 100, 50% at width 2.
+    "norms_root_mean_square": changed(
+        "activation_norms",
+        NORMS,
+        "np.linalg.norm(h, axis=1).mean()",
+        "np.linalg.norm(h) / math.sqrt(n_samples)",
+    ),
+    # The median of the samples' norms for their mean.
+    "norms_median": changed(
+        "activation_norms",
+        NORMS,
+        "np.linalg.norm(h, axis=1).mean()",
+        "np.median(np.linalg.norm(h, axis=1))",
+    ),
+    # `if not rng` takes the seed 0 for "no seed": fresh randomness for rng=0.
+    "seed_zero_taken_for_none": {
+        "xavier_uniform": """
+            def xavier_uniform(fan_in, fan_out, gain=1.0, rng=None):
+                if not rng:
+                    rng = np.random.default_rng()
+                elif not isinstance(rng, np.random.Generator):
+                    rng = np.random.default_rng(rng)
+                bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+                return rng.uniform(-bound, bound, size=(fan_in, fan_out))
+        """,
+    },
+    # The default slope moved into the signature: an explicit param=None fails.
+    "leaky_relu_default_in_signature": changed(
+        "calculate_gain",
+        GAIN.replace("param=None", "param=0.01"),
+        "slope = 0.01 if param is None else float(param)",
+        "slope = param",
+    ),
+    # `param or 0.01`: a slope of 0 becomes 0.01.
+    "leaky_relu_zero_slope_taken_for_none": changed(
+        "calculate_gain",
+        GAIN,
+        "slope = 0.01 if param is None else float(param)",
+        "slope = param or 0.01",
+    ),
+    # A normal truncated at two standard deviations (np.clip): a smaller variance, another shape.
+    "kaiming_normal_clipped_at_two_std": {
+        "kaiming_normal": """
+            def kaiming_normal(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                std = kaiming_std(fan_in, fan_out, nonlinearity, mode)
+                w = np.random.default_rng(rng).normal(0.0, std, size=(fan_in, fan_out))
+                return np.clip(w, -2 * std, 2 * std)
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -275,6 +325,81 @@ UNUSUAL = {
                         h = np.clip(h @ W, 0, None)
                         totals[layer] += math.sqrt(float(np.sum(h * h)))
                 return np.array(totals) / n_samples
+        """,
+    },
+    # An exception class of the student's own, derived from ValueError (it is a ValueError).
+    "own_value_error_subclass": {
+        "calculate_gain": """
+            class UnsupportedNonlinearity(ValueError):
+                pass
+
+            def calculate_gain(nonlinearity, param=None):
+                table = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3, "relu": math.sqrt(2)}
+                if nonlinearity == "leaky_relu":
+                    return math.sqrt(2.0 / (1.0 + (0.01 if param is None else param) ** 2))
+                if nonlinearity not in table:
+                    raise UnsupportedNonlinearity(nonlinearity)
+                return table[nonlinearity]
+        """,
+    },
+    # A match statement; numpy scalars (np.sqrt) for the gains.
+    "gain_by_match_numpy_scalars": {
+        "calculate_gain": """
+            def calculate_gain(nonlinearity, param=None):
+                match nonlinearity:
+                    case "linear" | "sigmoid":
+                        return 1.0
+                    case "tanh":
+                        return 5.0 / 3.0
+                    case "relu":
+                        return np.sqrt(2.0)
+                    case "leaky_relu":
+                        slope = 0.01 if param is None else param
+                        return np.sqrt(2.0 / (1.0 + slope * slope))
+                    case _:
+                        raise ValueError(nonlinearity)
+        """,
+    },
+    # Box-Muller normals from rng.random; a normal drawn in torch's (out, in) layout, transposed.
+    "box_muller_and_transposed_draws": {
+        "xavier_normal": """
+            def xavier_normal(fan_in, fan_out, gain=1.0, rng=None):
+                g = np.random.default_rng(rng)
+                u1 = 1.0 - g.random((fan_in, fan_out))
+                u2 = g.random((fan_in, fan_out))
+                z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2 * np.pi * u2)
+                return gain * np.sqrt(2.0 / (fan_in + fan_out)) * z
+        """,
+        "kaiming_normal": """
+            def kaiming_normal(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                std = kaiming_std(fan_in, fan_out, nonlinearity, mode)
+                return np.random.default_rng(rng).normal(size=(fan_out, fan_in)).T * std
+        """,
+    },
+    # A child generator seeded by a draw from rng; the bound through a module-level lambda.
+    "child_generator_and_lambda": {
+        "xavier_uniform": """
+            _xavier_std = lambda fi, fo, g: g * math.sqrt(2.0 / (fi + fo))
+
+            def xavier_uniform(fan_in, fan_out, gain=1.0, rng=None):
+                parent = np.random.default_rng(rng)
+                child = np.random.default_rng(int(parent.integers(2**63)))
+                a = math.sqrt(3.0) * _xavier_std(fan_in, fan_out, gain)
+                return a * child.uniform(-1.0, 1.0, size=(fan_in, fan_out))
+        """,
+    },
+    # Every layer's weights in one 3-D draw before the inputs; samples as columns; einsum norms.
+    "norms_weights_first_samples_as_columns": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                g = np.random.default_rng(rng)
+                Ws = g.normal(scale=np.sqrt(sigma2), size=(depth, width, width))
+                H = g.standard_normal((width, n_samples))
+                out = []
+                for W in Ws:
+                    H = np.maximum(W.T @ H, 0)
+                    out.append(np.sqrt(np.einsum("ij,ij->j", H, H)).mean())
+                return np.array(out)
         """,
     },
 }

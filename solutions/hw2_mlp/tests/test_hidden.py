@@ -29,6 +29,8 @@ pytestmark = [pytest.mark.visibility("visible")]
 # room for such variety, while the bugs these tests exist for (a missing 1/B, a mask in the wrong
 # place, a transpose, a dropped batch) give errors of order 1. The atol covers entries that are
 # zero or nearly so (sums that cancel). float32 tolerances are given at each float32 test.
+# Float64 inputs cast to float32 inside come out ~1e-7 to 1e-5 off: the notebook asks for float64
+# arithmetic on float64 inputs (its grading notes, two_layer_grads' docstring, the public tests).
 RTOL64, ATOL64 = 1e-7, 1e-10
 
 
@@ -452,6 +454,14 @@ def test_epoch_updates_in_place(sub):
     assert call.value is None, (
         f"the epoch should return None, but returned {type(call.value).__name__}"
     )
+    # Only W1 and W2 may change: the minibatches are views of X, so a gradient that scales its
+    # X in place (X /= B) corrupts the training data of every later epoch. Exact: nothing may
+    # change. (Each call gets fresh copies, so the tests' later epochs cannot see it.)
+    for name, before, left in (("X", X, call.args[0]), ("y", y, call.args[1])):
+        assert np.array_equal(left, before), (
+            f"the epoch changed {name}, the training data: only W1 and W2 may be updated in "
+            "place (did a function write into a minibatch, e.g. `X /= ...` or `X -= ...`?)"
+        )
     # Changed in place, but by SGD steps? (Even batches: the partial batch is tested elsewhere.)
     expected_W1, expected_W2 = torch_sgd_epochs(X, y, W1, W2, 0.5, 10, 1)
     rtol, atol = tolerances(np.float32)

@@ -1,0 +1,48 @@
+"""What a student is told about an exception their code raised (worker's describe_error, the
+grader's explain): an exception class of their own is named with the built-in one it derives
+from, so that a test asking for a ValueError accepts `class BadMode(ValueError)`."""
+
+from __future__ import annotations
+
+from dlhw.autograder.blame import explain
+from dlhw.autograder.worker.object_table import describe_error
+
+
+class UnsupportedMode(ValueError):
+    pass
+
+
+class MissingGain(KeyError):
+    pass
+
+
+class OwnError(Exception):
+    pass
+
+
+class ClaimsValueError(type):
+    """A metaclass whose classes claim another MRO: the worker reads the real one."""
+
+    @property
+    def __mro__(cls):  # type: ignore[override]
+        return (cls, ValueError, Exception, BaseException, object)
+
+
+class Pretender(Exception, metaclass=ClaimsValueError):
+    pass
+
+
+def test_an_own_exception_class_is_named_with_its_built_in_base() -> None:
+    error = describe_error(UnsupportedMode("fan_avg"))
+    assert error["type"] == "UnsupportedMode" and error["base"] == "ValueError"
+    assert explain("kaiming_std", error).startswith(
+        "kaiming_std raised UnsupportedMode (a subclass of ValueError): fan_avg"
+    )
+    assert describe_error(MissingGain("softplus"))["base"] == "KeyError"
+
+
+def test_built_in_and_generic_exceptions_carry_no_base() -> None:
+    for exc in (ValueError("x"), KeyError("x"), OwnError("x"), Pretender("x")):
+        error = describe_error(exc)
+        assert "base" not in error, error
+        assert explain("f", error).startswith(f"f raised {type(exc).__name__}: ")
