@@ -50,7 +50,7 @@ def explain(name: str, error: Any) -> str:
     kind = str(error.get("type", "Exception"))
     message = str(error.get("message", ""))
     if error.get("base"):  # the student's own exception class: what it is a kind of
-        kind = f"{kind} (a subclass of {error['base']})"
+        kind = f"{kind} (a subclass of {str(error['base'])[:100]})"
     if kind == "NotDefined":
         return f"{name} is not defined in your notebook (check the name and that its cell runs)"
     if kind == "NotCallable":
