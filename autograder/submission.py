@@ -73,8 +73,9 @@ class RemoteFunction:
         self, args: tuple[Any, ...], kwargs: dict[str, Any], *, return_args: bool
     ) -> CallResult:
         objects = self._submission.objects
-        if objects.classes or _has_proxy((args, kwargs)):
-            # Through the object table: arguments may be objects, results may be objects.
+        if objects.classes or objects.queue is not None or _has_proxy((args, kwargs)):
+            # Through the object table: arguments may be objects, results may be objects, and
+            # calls inside `with sub.batch():` share round trips.
             if return_args and objects.queue is not None:
                 raise GraderError(f"{self.name}.with_args cannot be used inside sub.batch()")
             step = Step("fnargs" if return_args else "fn", None, self.name, args, kwargs, self.name)

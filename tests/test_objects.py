@@ -617,3 +617,31 @@ def test_a_batch_reads_each_value_as_it_was_when_its_step_ran(sub):
             counter.bump()
             reads.append(counter.arr)
     assert [sub.value(r).tolist() for r in reads] == [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]
+
+
+def test_function_calls_of_a_homework_without_classes_share_round_trips_in_a_batch(monkeypatch):
+    """Without declared classes a call is one request, except inside `with sub.batch():` (a
+    test that calls a function for 200 seeds): there the calls go out together, each result is
+    the student's own, and one that raises fails the batch with the student's error."""
+    with Session(LIMITS) as session:
+        cell = "import math\n\ndef sqrt_plus_one(x):\n    return math.sqrt(x) + 1.0\n"
+        assert [r.status for r in session.run_cells([(0, cell)])] == ["ok"]
+        plain = Submission(session)  # no classes: calls go straight to the worker
+        sent: list[dict] = []
+        original = session._request
+
+        def request(message, *args, **kwargs):
+            sent.append(message)
+            return original(message, *args, **kwargs)
+
+        monkeypatch.setattr(session, "_request", request)
+        assert plain.sqrt_plus_one(4.0) == 3.0 and len(sent) == 1
+        sent.clear()
+        with plain.batch():
+            got = [plain.sqrt_plus_one(float(k * k)) for k in range(50)]
+        assert len(sent) == 1
+        assert [plain.value(g) for g in got] == [k + 1.0 for k in range(50)]
+        with pytest.raises(StudentError, match="sqrt_plus_one raised ValueError: math domain"):
+            with plain.batch():
+                plain.sqrt_plus_one(4.0)
+                plain.sqrt_plus_one(-1.0)
