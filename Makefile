@@ -77,6 +77,7 @@ bench-kernels: setup
 
 lint: setup
 	$(VENV)/bin/ruff check autograder datasets kernels tests benchmarks solutions
+	$(VENV)/bin/ruff format --check autograder datasets kernels tests benchmarks solutions
 	$(VENV)/bin/mypy autograder datasets
 
 # Gradescope's manual Docker configuration: the same zip, built into an image where docker works.
