@@ -128,5 +128,8 @@ def exec_cells(sources: list[str], label: str) -> dict[str, Any]:
     """Run trusted cells (a homework's own reference or variants) in one fresh namespace."""
     namespace: dict[str, Any] = {"__name__": label}
     for i, source in enumerate(sources):
-        exec(compile(source, f"<{label} cell {i}>", "exec"), namespace)  # noqa: S102 - trusted
+        # dont_inherit: as the worker and Jupyter compile cells, without this module's
+        # `from __future__ import annotations` (a dataclass in a cell needs real annotations).
+        code = compile(source, f"<{label} cell {i}>", "exec", dont_inherit=True)
+        exec(code, namespace)  # noqa: S102 - trusted
     return namespace

@@ -43,6 +43,33 @@ def test_cells_run_in_order_and_errors_do_not_stop_the_rest(session):
     assert Submission(session).f(41) == 42
 
 
+def test_cells_are_compiled_without_the_workers_future_imports(session):
+    """As in Jupyter, annotations are evaluated: the worker's own `from __future__ import
+    annotations` once made them strings, and a correct dataclass with a ClassVar dict failed."""
+    session.run_cells(
+        [
+            (
+                0,
+                "from dataclasses import dataclass\n"
+                "from typing import ClassVar\n"
+                "@dataclass\n"
+                "class Config:\n"
+                "    DEFAULTS: ClassVar[dict] = {'lr': 0.1}\n"
+                "    lr: float = 0.01\n"
+                "def annotation_kind():\n"
+                "    def f(x: int) -> None: ...\n"
+                "    return type(f.__annotations__['x']).__name__\n"
+                "def default_lr():\n"
+                "    return Config.DEFAULTS['lr'] + Config().lr\n",
+            )
+        ]
+    )
+    assert statuses(session) == ["ok"], session.reports[0].message
+    sub = Submission(session)
+    assert sub.annotation_kind() == "type"
+    assert sub.default_lr() == 0.11
+
+
 def test_a_hanging_cell_is_dropped_and_the_others_replayed(session):
     start = time.monotonic()
     session.run_cells([(0, "a = 2"), (1, "while True:\n    pass"), (2, "def f():\n    return a")])

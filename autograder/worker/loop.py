@@ -87,12 +87,16 @@ class Worker:
         self.objects.thaw_world()  # what the cell drops is collected as the notebook's garbage
         try:
             try:
-                code = compile(source, filename, "exec")
+                # dont_inherit: this module's `from __future__ import annotations` must not reach
+                # the notebook's code, which Jupyter compiles without it (string annotations
+                # broke a dataclass with a ClassVar dict: a correct cell failed only here).
+                code = compile(source, filename, "exec", dont_inherit=True)
             except SyntaxError:
                 python = neutralise_ipython(source)
                 if python is None:
                     return SKIPPED
-                code = compile(python, filename, "exec")  # still a SyntaxError: report that one
+                # Still a SyntaxError: report that one.
+                code = compile(python, filename, "exec", dont_inherit=True)
                 source = python
             # Tracebacks show the cell's own lines (as in Jupyter), not only "line 3"; an mtime
             # of None keeps linecache.checkcache from dropping the entry.

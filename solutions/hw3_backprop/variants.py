@@ -317,6 +317,85 @@ BUGS = {
                 return X
         """,
     },
+    # The mask cached in a dict of the class body: one dict for every ReLU, so in a network with
+    # two ReLUs the first one's backward uses the second one's mask.
+    "relu_cache_dict_in_class_body": {
+        "ReLU": """
+            class ReLU:
+                cache = {}
+
+                def forward(self, X):
+                    self.cache["mask"] = X > 0
+                    return np.where(self.cache["mask"], X, 0.0)
+
+                def backward(self, grad_out):
+                    return grad_out * self.cache["mask"]
+        """,
+    },
+    # Sigmoid caches its output on the first forward only (a lazily set cache never refreshed).
+    "sigmoid_caches_first_forward_only": {
+        "Sigmoid.forward": """
+            def forward(self, X):
+                E = np.exp(-np.abs(X))
+                S = np.where(X >= 0, 1.0 / (1.0 + E), E / (1.0 + E))
+                if not hasattr(self, "S"):
+                    self.S = S
+                return S
+        """,
+    },
+    # The cross-entropy's softmax and labels kept in a dict of the class body: shared by every
+    # loss object.
+    "cross_entropy_cache_in_class_body": {
+        "SoftmaxCrossEntropy": """
+            class SoftmaxCrossEntropy:
+                saved = {}
+
+                def forward(self, logits, y):
+                    Z = logits - logits.max(axis=1, keepdims=True)
+                    log_sum = np.log(np.exp(Z).sum(axis=1, keepdims=True))
+                    self.saved["P"], self.saved["y"] = np.exp(Z - log_sum), y
+                    return float(np.mean(log_sum[:, 0] - Z[np.arange(len(y)), y]))
+
+                def backward(self):
+                    G = self.saved["P"].copy()
+                    G[np.arange(len(self.saved["y"])), self.saved["y"]] -= 1.0
+                    return G / len(self.saved["y"])
+        """,
+    },
+    # MSELoss keeps the difference of its first forward: every later backward returns that one.
+    "mse_backward_uses_the_first_forward": {
+        "MSELoss.forward": """
+            def forward(self, pred, target):
+                if not hasattr(self, "diff"):
+                    self.diff = pred - target
+                return float(np.mean((pred - target) ** 2))
+        """,
+    },
+    # topo_sort as a breadth-first search from the root, reversed: not topological where a node
+    # is reached along paths of different lengths.
+    "topo_sort_bfs_reversed": {
+        "topo_sort": """
+            def topo_sort(root):
+                from collections import deque
+
+                order, seen, queue = [], {id(root)}, deque([root])
+                while queue:
+                    node = queue.popleft()
+                    order.append(node)
+                    for p in node._prev:
+                        if id(p) not in seen:
+                            seen.add(id(p))
+                            queue.append(p)
+                return order[::-1]
+        """,
+    },
+    # Value.relu as self.maximum(0): at 0 the tie goes to self, so the derivative there is 1.
+    "value_relu_via_maximum": {
+        "Value.relu": """
+            def relu(self):
+                return self.maximum(0.0)
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -809,6 +888,257 @@ UNUSUAL = {
                     else:
                         stack.pop()
                         order.append(node)
+                return order
+        """,
+    },
+    # A student's Module base class (__call__, parameters()), __slots__ on Linear, W drawn as
+    # (out, in) and transposed (a Fortran-ordered array), products with np.dot.
+    "module_base_class_slots_transposed_draw": {
+        "Linear": """
+            class Module:
+                __slots__ = ()
+
+                def __call__(self, *args):
+                    return self.forward(*args)
+
+                def parameters(self):
+                    return []
+
+            class Linear(Module):
+                __slots__ = ("W", "b", "dW", "db", "_X")
+
+                def __init__(self, in_features, out_features, rng=None):
+                    gen = np.random.default_rng(rng)
+                    self.W = gen.standard_normal((out_features, in_features)).T / math.sqrt(in_features)
+                    self.b = np.zeros((1, out_features))
+
+                def parameters(self):
+                    return [self.W, self.b]
+
+                def forward(self, X):
+                    self._X = X
+                    return np.dot(X, self.W) + self.b
+
+                def backward(self, grad_out):
+                    self.dW = np.dot(self._X.T, grad_out)
+                    self.db = np.sum(grad_out, axis=0, keepdims=True)
+                    return np.dot(grad_out, self.W.T)
+        """,
+    },
+    # One elementwise base class: the activations give f and f' (of the input and the output) as
+    # static methods; sigmoid as exp(-logaddexp(0, -x)).
+    "elementwise_base_class": {
+        "ReLU": """
+            class _Elementwise:
+                def __call__(self, X):
+                    return self.forward(X)
+
+                def forward(self, X):
+                    self.X, self.out = X, self.f(X)
+                    return self.out
+
+                def backward(self, grad_out):
+                    return grad_out * self.df(self.X, self.out)
+
+            class ReLU(_Elementwise):
+                @staticmethod
+                def f(X):
+                    return X * (X > 0)
+
+                @staticmethod
+                def df(X, Y):
+                    return (X > 0).astype(X.dtype)
+        """,
+        "Sigmoid": """
+            class Sigmoid(_Elementwise):
+                @staticmethod
+                def f(X):
+                    return np.exp(-np.logaddexp(0.0, -X))
+
+                @staticmethod
+                def df(X, Y):
+                    return Y * (1 - Y)
+        """,
+        "Tanh": """
+            class Tanh(_Elementwise):
+                f = staticmethod(np.tanh)
+
+                @staticmethod
+                def df(X, Y):
+                    return 1 - np.square(Y)
+        """,
+    },
+    # Sequential as a subclass of list (modules a property), forward and backward by reduce.
+    "sequential_is_a_list": {
+        "Sequential": """
+            class Sequential(list):
+                def __init__(self, *modules):
+                    super().__init__(modules)
+
+                @property
+                def modules(self):
+                    return list(self)
+
+                def forward(self, X):
+                    import functools
+
+                    return functools.reduce(lambda acc, m: m.forward(acc), self, X)
+
+                def backward(self, grad_out):
+                    import functools
+
+                    return functools.reduce(lambda acc, m: m.backward(acc), self[::-1], grad_out)
+        """,
+    },
+    # dW and db computed lazily, as properties of the cached input and output gradient.
+    "linear_lazy_gradient_properties": {
+        "Linear": """
+            class Linear:
+                def __init__(self, in_features, out_features, rng=None):
+                    r = np.random.default_rng(rng)
+                    self.W = r.normal(0.0, in_features**-0.5, size=(in_features, out_features))
+                    self.b = np.zeros((1, out_features))
+
+                def forward(self, X):
+                    self._X = X
+                    return X @ self.W + self.b
+
+                def backward(self, grad_out):
+                    self._G, self._XT = grad_out, self._X.T
+                    return grad_out @ self.W.T
+
+                @property
+                def dW(self):
+                    return self._XT @ self._G
+
+                @property
+                def db(self):
+                    return self._G.sum(axis=0)[None, :]
+        """,
+    },
+    # A dataclass Value (eq=False) whose operators return NotImplemented for foreign types; -, /,
+    # neg, tanh and sigmoid written with the other operations (extra nodes in the graph).
+    "value_dataclass_composite_ops": {
+        "Value": """
+            import dataclasses
+            import numbers
+
+            @dataclasses.dataclass(eq=False, repr=False)
+            class Value:
+                data: float
+                _prev: tuple = ()
+                grad: float = 0.0
+                _backward: object = None
+
+                def __post_init__(self):
+                    self.data = float(self.data)
+                    self._prev = tuple(self._prev)
+                    if self._backward is None:
+                        self._backward = lambda: None
+
+                @staticmethod
+                def _lift(x):
+                    if isinstance(x, Value):
+                        return x
+                    return Value(x) if isinstance(x, numbers.Real) else NotImplemented
+
+                def _node(self, data, prev, locals_):
+                    out = Value(data, prev)
+
+                    def _backward():
+                        for p, d in zip(prev, locals_):
+                            p.grad += d * out.grad
+
+                    out._backward = _backward
+                    return out
+
+                def __add__(self, other):
+                    other = Value._lift(other)
+                    if other is NotImplemented:
+                        return NotImplemented
+                    return self._node(self.data + other.data, (self, other), (1.0, 1.0))
+
+                def __mul__(self, other):
+                    other = Value._lift(other)
+                    if other is NotImplemented:
+                        return NotImplemented
+                    return self._node(self.data * other.data, (self, other), (other.data, self.data))
+
+                def __pow__(self, k):
+                    if not isinstance(k, numbers.Real):
+                        return NotImplemented
+                    return self._node(self.data**k, (self,), (k * self.data ** (k - 1),))
+
+                __radd__ = __add__
+                __rmul__ = __mul__
+
+                def __neg__(self):
+                    return self * -1
+
+                def __sub__(self, other):
+                    return self + (-other)
+
+                def __rsub__(self, other):
+                    return -(self - other)
+
+                def __truediv__(self, other):
+                    return self * other**-1
+
+                def __rtruediv__(self, other):
+                    return self**-1 * other
+
+                def exp(self):
+                    e = math.exp(self.data)
+                    return self._node(e, (self,), (e,))
+
+                def log(self):
+                    return self._node(math.log(self.data), (self,), (1.0 / self.data,))
+
+                def relu(self):
+                    on = self.data > 0
+                    return self._node(self.data if on else 0.0, (self,), (float(on),))
+
+                def tanh(self):
+                    e = (2 * self).exp()
+                    return (e - 1) / (e + 1)
+
+                def sigmoid(self):
+                    return 1 / (1 + (-self).exp())
+
+                def maximum(self, other):
+                    other = Value._lift(other)
+                    first = self.data >= other.data
+                    return self._node(max(self.data, other.data), (self, other),
+                                      (float(first), float(not first)))
+
+                def backward(self):
+                    order = topo_sort(self)
+                    self.grad = 1.0
+                    for node in reversed(order):
+                        node._backward()
+        """,
+    },
+    # topo_sort: a depth-first search over a stack of generators, one per node, each yielding the
+    # node's inputs not seen yet.
+    "topo_sort_stack_of_generators": {
+        "topo_sort": """
+            def topo_sort(root):
+                def unvisited(node):
+                    for p in node._prev:
+                        if id(p) not in seen:
+                            seen.add(id(p))
+                            yield p
+
+                seen, order = {id(root)}, []
+                stack = [(root, unvisited(root))]
+                while stack:
+                    node, children = stack[-1]
+                    child = next(children, None)
+                    if child is None:
+                        stack.pop()
+                        order.append(node)
+                    else:
+                        stack.append((child, unvisited(child)))
                 return order
         """,
     },

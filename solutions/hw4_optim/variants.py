@@ -275,6 +275,103 @@ BUGS = {
                         p -= self.lr * g / (np.sqrt(v) + self.eps)
         """,
     },
+    # Momentum's velocity kept in a module-level list of (array, velocity) pairs, found by the
+    # array's identity: a new optimizer on the same arrays goes on with the old velocity.
+    "momentum_state_found_by_array_identity": {
+        "Momentum": """
+            _VELOCITIES = []  # (array, velocity) pairs
+
+            def _velocity_of(p):
+                for q, u in _VELOCITIES:
+                    if q is p:
+                        return u
+                u = np.zeros_like(p)
+                _VELOCITIES.append((p, u))
+                return u
+
+            class Momentum:
+                def __init__(self, params, lr, beta=0.9):
+                    self.params = params
+                    self.lr, self.beta = lr, beta
+
+                def step(self, grads):
+                    for p, g in zip(self.params, grads, strict=True):
+                        u = _velocity_of(p)
+                        u *= self.beta
+                        u += (1 - self.beta) * g
+                        p -= self.lr * u
+        """,
+    },
+    # RMSprop's averages in a mutable default dict keyed by id(p): shared by every RMSprop object
+    # (before the restart test, caught only when a later test's arrays reused an earlier id).
+    "rmsprop_state_in_mutable_default_by_id": {
+        "RMSprop": """
+            class RMSprop:
+                def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, state={}):
+                    self.params = params
+                    self.lr, self.alpha, self.eps = lr, alpha, eps
+                    self.state = state
+
+                def step(self, grads):
+                    for p, g in zip(self.params, grads, strict=True):
+                        v = self.state.setdefault(id(p), np.zeros_like(p))
+                        v *= self.alpha
+                        v += (1 - self.alpha) * g * g
+                        p -= self.lr * g / (np.sqrt(v) + self.eps)
+        """,
+    },
+    # The paper's "efficient" Adam with eps left as it is (not eps * sqrt(1 - beta2^t)): a
+    # different algorithm from torch's, visible at large eps.
+    "adam_efficient_form_eps_not_rescaled": {
+        "Adam.step": """
+            def step(self, grads):
+                self.t += 1
+                lr_t = self.lr
+                if self.bias_correction:
+                    lr_t = self.lr * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    p -= lr_t * m / (np.sqrt(v) + self.eps)
+        """,
+    },
+    # AdamW's decay without the learning rate: theta <- (1 - weight_decay) theta.
+    "adamw_decay_without_lr": {
+        "AdamW.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    p *= 1 - self.weight_decay
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    m_hat = m / (1 - self.beta1**self.t)
+                    v_hat = v / (1 - self.beta2**self.t)
+                    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # Nesterov's step taken with the velocity before its update: g + mu v_{t-1}.
+    "nesterov_step_with_previous_velocity": {
+        "Nesterov.step": """
+            def step(self, grads):
+                for p, g, v in zip(self.params, grads, self.v, strict=True):
+                    p -= self.lr * (g + self.momentum * v)
+                    v *= self.momentum
+                    v += g
+        """,
+    },
+    # The velocity rebound inside the loop (u = ...): the stored velocity stays 0 for ever.
+    "momentum_velocity_rebound_in_loop": {
+        "Momentum.step": """
+            def step(self, grads):
+                for p, g, u in zip(self.params, grads, self.u, strict=True):
+                    u = self.beta * u + (1 - self.beta) * g
+                    p -= self.lr * u
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -413,6 +510,193 @@ UNUSUAL = {
                     c1 = 1 - self.beta1**self.t if self.bias_correction else 1.0
                     c2 = 1 - self.beta2**self.t if self.bias_correction else 1.0
                     return self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+        """,
+    },
+    # SGD as a dataclass (fields params and lr, its generated __eq__ makes it unhashable),
+    # the update through np.subtract(..., out=p).
+    "sgd_dataclass": {
+        "SGD": """
+            from dataclasses import dataclass
+
+            @dataclass
+            class SGD:
+                params: list
+                lr: float
+
+                def step(self, grads):
+                    for p, g in zip(self.params, grads, strict=True):
+                        np.subtract(p, self.lr * g, out=p)
+        """,
+    },
+    # Nesterov in CS231n's form: w = -lr v, w <- mu w - lr g, theta += -mu w_prev + (1 + mu) w
+    # (the same steps while lr is constant); the state list's items replaced, not updated.
+    "nesterov_cs231n_form": {
+        "Nesterov.step": """
+            def step(self, grads):
+                for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+                    w_prev = -self.lr * self.v[i]
+                    w = self.momentum * w_prev - self.lr * g
+                    p += -self.momentum * w_prev + (1 + self.momentum) * w
+                    self.v[i] = w / -self.lr
+        """,
+    },
+    # A student's base class: hyperparameters in a dict read through __getattr__, per-array state
+    # dicts filled on the first step, an update hook per class; AdamW's decay written in the same
+    # expression as the Adam step (both use the old theta).
+    "base_class_with_update_hooks": {
+        "Adagrad": """
+            class Optimizer:
+                def __init__(self, params, **hyper):
+                    self.params = params
+                    self.hyper = hyper
+                    self.state = [dict() for _ in params]
+                    self.steps = 0
+
+                def __getattr__(self, name):
+                    try:
+                        return self.__dict__["hyper"][name]
+                    except KeyError:
+                        raise AttributeError(name) from None
+
+                def step(self, grads):
+                    self.steps += 1
+                    for i in range(len(self.params)):
+                        self.update(self.params[i], grads[i], self.state[i])
+
+                def update(self, p, g, state):
+                    raise NotImplementedError
+
+            class Adagrad(Optimizer):
+                def __init__(self, params, lr=1e-2, eps=1e-10):
+                    super().__init__(params, lr=lr, eps=eps)
+
+                def update(self, p, g, state):
+                    s = state.setdefault("sum", np.zeros_like(p))
+                    np.add(s, np.square(g), out=s)
+                    p -= self.lr * g * (1.0 / (np.sqrt(s) + self.eps))
+        """,
+        "AdamW": """
+            class AdamW(Optimizer):
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             weight_decay=1e-2):
+                    super().__init__(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                                     weight_decay=weight_decay)
+
+                def update(self, p, g, state):
+                    if not state:
+                        state["m"], state["v"] = np.zeros_like(p), np.zeros_like(p)
+                    m, v, t = state["m"], state["v"], self.steps
+                    m[...] = self.beta1 * m + (1 - self.beta1) * g
+                    v[...] = self.beta2 * v + (1 - self.beta2) * g**2
+                    adam = (m / (1 - self.beta1**t)) / (np.sqrt(v / (1 - self.beta2**t)) + self.eps)
+                    p -= self.lr * (adam + self.weight_decay * p)
+        """,
+    },
+    # params behind a property whose setter wraps them in a list subclass, lr and beta read-only
+    # properties of a dict, velocities made from the first gradients, keyed by position.
+    "properties_and_param_list_subclass": {
+        "Momentum": """
+            class ParamList(list):
+                pass
+
+            class Momentum:
+                def __init__(self, params, lr, beta=0.9):
+                    self.params = params
+                    self._hyper = {"lr": lr, "beta": beta}
+                    self._u = {}
+
+                @property
+                def params(self):
+                    return self._params
+
+                @params.setter
+                def params(self, value):
+                    self._params = ParamList(value)
+
+                @property
+                def lr(self):
+                    return self._hyper["lr"]
+
+                @property
+                def beta(self):
+                    return self._hyper["beta"]
+
+                def step(self, grads):
+                    for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+                        u = self._u.get(i)
+                        if u is None:
+                            u = self._u[i] = np.zeros_like(g)
+                        u[...] = self.beta * u + (1 - self.beta) * g
+                        p -= self.lr * u
+        """,
+    },
+    # torch's own arithmetic: m += (1 - beta1)(g - m), denominator sqrt(v) / sqrt(c2) + eps and
+    # step size lr / c1, corrections by math.pow.
+    "adam_torch_denominator_form": {
+        "Adam.step": """
+            def step(self, grads):
+                import math
+
+                self.t += 1
+                c1 = 1 - math.pow(self.beta1, self.t) if self.bias_correction else 1.0
+                c2 = 1 - math.pow(self.beta2, self.t) if self.bias_correction else 1.0
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    m += (1 - self.beta1) * (g - m)
+                    v *= self.beta2
+                    v += (1 - self.beta2) * np.square(g)
+                    denom = np.sqrt(v) / math.sqrt(c2) + self.eps
+                    p -= (self.lr / c1) * m / denom
+        """,
+    },
+    # float64 state whatever the parameters' dtype (the update cast back by -=); Nesterov's step
+    # as two in-place subtractions.
+    "float64_state_two_subtractions": {
+        "RMSprop": """
+            class RMSprop:
+                def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
+                    self.params = params
+                    self.lr, self.alpha, self.eps = lr, alpha, eps
+                    self.v = [np.zeros(p.shape) for p in params]
+
+                def step(self, grads):
+                    for p, g, v in zip(self.params, grads, self.v, strict=True):
+                        g = g.astype(np.float64)
+                        v *= self.alpha
+                        v += (1 - self.alpha) * g * g
+                        p -= self.lr * g / (np.sqrt(v) + self.eps)
+        """,
+        "Nesterov.step": """
+            def step(self, grads):
+                for p, g, v in zip(self.params, grads, self.v, strict=True):
+                    v *= self.momentum
+                    v += g
+                    p -= self.lr * g
+                    p -= self.lr * self.momentum * v
+        """,
+    },
+    # A dataclass with a ClassVar dict of defaults: correct in Jupyter, but its cell failed in
+    # the worker while cells were compiled with the worker's `from __future__ import annotations`
+    # (string annotations: ClassVar not recognised, the dict a "mutable default").
+    "dataclass_with_classvar_defaults": {
+        "Adagrad": """
+            from dataclasses import dataclass, field
+            from typing import ClassVar
+
+            @dataclass(eq=False)
+            class Adagrad:
+                DEFAULTS: ClassVar[dict] = {"lr": 1e-2, "eps": 1e-10}
+                params: list
+                lr: float = DEFAULTS["lr"]
+                eps: float = DEFAULTS["eps"]
+                s: list = field(init=False)
+
+                def __post_init__(self):
+                    self.s = [np.zeros_like(p) for p in self.params]
+
+                def step(self, grads):
+                    for p, g, s in zip(self.params, grads, self.s, strict=True):
+                        s += g * g
+                        p -= self.lr * g / (np.sqrt(s) + self.eps)
         """,
     },
 }

@@ -473,6 +473,60 @@ def test_sequential_of_activations(sub, batch):
         assert_close(lin.db, expected[3 + 2 * i], **TORCH, name=f"layer {i + 1}'s db")
 
 
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_cache_is_per_object_and_latest(sub, name):
+    """Activations: two objects, two forwards each: each backward uses its own latest forward"""
+    # A cache kept on the class (`cache = {}` in the class body is one dict for every object)
+    # or set only by the first forward goes unnoticed in a network with one module of the class
+    # (the other tests' networks have one ReLU and one Sigmoid); a network with two ReLUs would
+    # backpropagate through the wrong mask. Same shapes throughout: wrong values, not errors.
+    r = rng(480 + ACTIVATIONS.index(name))
+    X1, X2, X3, X4 = (2.0 * r.standard_normal((4, 3)) for _ in range(4))
+    G1, G2 = r.standard_normal((4, 3)), r.standard_normal((4, 3))
+    out1, dX1 = torch_module([(name,)], X2, G1)
+    out2, dX2 = torch_module([(name,)], X4, G2)
+    first, second = getattr(sub, name)(), getattr(sub, name)()
+    first.forward(X1)
+    assert_close(first.forward(X2), out1, **TORCH, name=f"the first {name}'s second forward")
+    second.forward(X3)
+    assert_close(second.forward(X4), out2, **TORCH, name=f"the second {name}'s second forward")
+    assert_close(
+        first.backward(G1), dX1, **TORCH,
+        name=f"the first {name}'s backward (after the second {name}'s forwards)",
+    )  # fmt: skip
+    assert_close(second.backward(G2), dX2, **TORCH, name=f"the second {name}'s backward")
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("kind", ["ce", "mse"])
+def test_loss_cache_is_per_object_and_latest(sub, kind):
+    """Losses: two objects, two forwards each: each backward uses its own latest forward"""
+    # As for the activations: a loss whose cache lives on the class, or is set only by its first
+    # forward, passes every test that makes one loss object and calls forward once.
+    r = rng(490 + (kind == "mse"))
+    cls = sub.SoftmaxCrossEntropy if kind == "ce" else sub.MSELoss
+
+    def inputs() -> tuple[np.ndarray, np.ndarray]:
+        if kind == "ce":
+            return 3.0 * r.standard_normal((4, 5)), r.integers(0, 5, size=4)
+        return r.standard_normal((4, 3)), r.standard_normal((4, 3))
+
+    (P1, T1), (P2, T2), (P3, T3), (P4, T4) = (inputs() for _ in range(4))
+    loss1, d1 = torch_loss(kind, P2, T2)
+    loss2, d2 = torch_loss(kind, P4, T4)
+    first, second = cls(), cls()
+    first.forward(P1, T1)
+    assert_close(first.forward(P2, T2), loss1, **TORCH, name="the first loss's second forward")
+    second.forward(P3, T3)
+    assert_close(second.forward(P4, T4), loss2, **TORCH, name="the second loss's second forward")
+    assert_close(
+        first.backward(), d1, **TORCH,
+        name="the first loss's backward (after the second loss's forwards)",
+    )  # fmt: skip
+    assert_close(second.backward(), d2, **TORCH, name="the second loss's backward")
+
+
 @pytest.mark.points(2)
 @pytest.mark.parametrize("shape", [(1, 3), (8, 10), (5, 2)], ids=["B1_k3", "B8_k10", "B5_k2"])
 def test_softmax_cross_entropy(sub, shape):

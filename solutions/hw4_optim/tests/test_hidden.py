@@ -12,6 +12,8 @@ with live torch, tests/test_oracles.py):
 - `torch_trajectory`: torch.optim in float64, configured to match the course's definitions
   (`torch_optimizer` says how, and tests/test_hw4_reference.py checks the mapping itself against
   direct NumPy loops);
+- `torch_restarted`: the same, with a second torch.optim object made on the same tensors part
+  way (a new optimizer starts from zero state);
 - `numpy_adam_trajectory`: a direct reference for Adam without bias correction, which torch
   lacks (the same code with bias correction is checked against torch);
 - first steps derived by hand.
@@ -168,6 +170,27 @@ def torch_trajectory(
     return tuple(trajectory)
 
 
+@oracle
+def torch_restarted(
+    name: str,
+    params: list[np.ndarray],
+    grads: list[list[np.ndarray]],
+    hyper: dict[str, Any],
+    restart: int,
+) -> tuple[np.ndarray, ...]:
+    """The parameters after every step of `grads`, taken by one torch.optim object for the first
+    `restart` steps and by a new one, made on the same tensors, for the rest (float64)."""
+    tensors = [torch.tensor(p, dtype=torch.float64) for p in params]
+    optimizer = torch_optimizer(name, tensors, hyper)
+    for t, step in enumerate(grads):
+        if t == restart:
+            optimizer = torch_optimizer(name, tensors, hyper)  # fresh state, the same tensors
+        for tensor, g in zip(tensors, step, strict=True):
+            tensor.grad = torch.tensor(g, dtype=torch.float64)
+        optimizer.step()
+    return tuple(t.detach().numpy().copy() for t in tensors)
+
+
 def numpy_adam_trajectory(
     params: list[np.ndarray], grads: list[list[np.ndarray]], hyper: dict[str, Any]
 ) -> list[list[np.ndarray]]:
@@ -283,6 +306,33 @@ def test_two_optimizers_do_not_share_state(sub, name):
         got = checked_params(sub.value(read), params, "after 12 steps")
         for i, (g, e) in enumerate(zip(got, expected, strict=True)):
             assert_close(g, e, **F64, name=f"the {label} optimizer's params[{i}] after 12 steps")
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name", OPTIMIZERS[1:])  # SGD keeps no state
+def test_a_new_optimizer_on_the_same_arrays_starts_afresh(sub, name):
+    """a second optimizer made on the same arrays starts from zero state, not the first one's"""
+    # Making a new optimizer is how a course notebook resets one (a new run, a new learning rate
+    # phase). State kept outside the object, keyed by the arrays (a class-level or module-level
+    # dict keyed by id(p), a mutable default argument), is found again by the second optimizer.
+    # Without this test such state was caught only when a later test's arrays happened to reuse
+    # an earlier test's ids: an error about shapes in an unrelated test, or none at all.
+    params, grads = problem(450 + OPTIMIZERS.index(name), steps=10)
+    with sub.batch():  # one round trip
+        kept = [sub.keep(p) for p in params]
+    with sub.batch():  # one round trip for the steps and the reads
+        first = getattr(sub, name)(kept, **SETTINGS[name])
+        for step in grads[:5]:
+            first.step(step)
+        second = getattr(sub, name)(kept, **SETTINGS[name])
+        for step in grads[5:]:
+            second.step(step)
+        after = second.params
+    expected = torch_restarted(name, params, grads, SETTINGS[name], 5)
+    got = checked_params(sub.value(after), params, "after 5 steps of the second optimizer")
+    for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+        label = f"params[{i}] after 5 steps of the first optimizer and 5 of the second"
+        assert_close(g, e, **F64, name=label)
 
 
 # ---- the caller's arrays: updated in place; gradients untouched ------------------------------
