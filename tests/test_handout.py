@@ -273,6 +273,21 @@ def test_selfcheck_runs_cells_one_by_one_and_reports_a_failing_cell_like_the_gra
     assert '"<cell 5>", line 3' in shown and "return np.asarray(x)[5]" in shown
 
 
+def test_selfcheck_compiles_cells_without_its_own_future_imports() -> None:
+    """As in Jupyter and in the worker: selfcheck.py's `from __future__ import annotations` must
+    not reach the student's cells (a dataclass with a ClassVar dict failed only there)."""
+    from dlhw.autograder.selfcheck import run_cells
+
+    cell = (
+        "from dataclasses import dataclass\nfrom typing import ClassVar\n@dataclass\n"
+        "class Config:\n    DEFAULTS: ClassVar[dict] = {'lr': 0.1}\n    lr: float = 0.01\n"
+        "def f(x: int) -> None: ...\n"
+    )
+    namespace: dict = {}
+    assert run_cells([(0, cell)], namespace) == []
+    assert namespace["f"].__annotations__["x"] is int
+
+
 def test_selfcheck_warns_of_imports_the_grader_does_not_have() -> None:
     from dlhw.autograder.selfcheck import unavailable_imports
 

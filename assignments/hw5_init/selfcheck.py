@@ -334,12 +334,12 @@ def run_cells(cells: list[tuple[int, str]], namespace: dict[str, Any]) -> list[s
         filename = f"<cell {index + 1}>"
         try:
             try:
-                code = compile(source, filename, "exec")
+                code = compile(source, filename, "exec", dont_inherit=True)
             except SyntaxError:
                 python = _without_magics(source)
                 if python is None:
                     continue  # a cell magic that is not Python: the autograder skips it too
-                code = compile(python, filename, "exec")  # still a SyntaxError: report that one
+                code = compile(python, filename, "exec", dont_inherit=True)  # still a SyntaxError
                 source = python
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
             exec(code, namespace)  # noqa: S102 - your own code
