@@ -70,6 +70,27 @@ def test_cells_are_compiled_without_the_workers_future_imports(session):
     assert sub.default_lr() == 0.11
 
 
+def test_a_future_import_in_one_cell_holds_for_the_later_cells(session):
+    """As in Jupyter (IPython compiles each cell with the __future__ flags of the cells before
+    it): `from __future__ import annotations` at the top of the first cell lets a later cell's
+    class annotate its methods with itself, which would otherwise be a NameError."""
+    session.run_cells(
+        [
+            (0, "from __future__ import annotations\nimport math\n"),
+            (
+                1,
+                "class Node:\n"
+                "    def __add__(self, other: Node | float) -> Node:\n"
+                "        return self\n"
+                "def annotation_kind():\n"
+                "    return type(Node.__add__.__annotations__['other']).__name__\n",
+            ),
+        ]
+    )
+    assert statuses(session) == ["ok", "ok"], session.reports
+    assert Submission(session).annotation_kind() == "str"
+
+
 def test_a_hanging_cell_is_dropped_and_the_others_replayed(session):
     start = time.monotonic()
     session.run_cells([(0, "a = 2"), (1, "while True:\n    pass"), (2, "def f():\n    return a")])
