@@ -46,3 +46,13 @@ def test_built_in_and_generic_exceptions_carry_no_base() -> None:
         error = describe_error(exc)
         assert "base" not in error, error
         assert explain("f", error).startswith(f"f raised {type(exc).__name__}: ")
+
+
+def test_a_base_that_is_not_a_string_is_ignored() -> None:
+    """The worker is not trusted: `base` may be any decoded value (an array, whose truth value
+    raises; a dict). explain never fails on it, and names no base then."""
+    import numpy as np
+
+    for base in (np.arange(3.0), np.float64(1.0), {"a": 1}, ["ValueError"], 7):
+        error = {"type": "BadMode", "message": "fan_avg", "base": base}
+        assert explain("kaiming_std", error).startswith("kaiming_std raised BadMode: fan_avg")
