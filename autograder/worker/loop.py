@@ -42,7 +42,13 @@ class Worker:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.pid = os.getpid()
-        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
+        # The notebook's namespace is the __dict__ of sys.modules["__main__"], as in Jupyter:
+        # what looks a class's module up by name (dataclasses resolving a string annotation
+        # `ClassVar[dict]`, pickle) finds the notebook's own names, not this package's.
+        main = types.ModuleType("__main__")
+        main.__dict__["__builtins__"] = __builtins__
+        sys.modules["__main__"] = main
+        self.namespace: dict[str, Any] = main.__dict__
         self.objects = ObjectTable(self.namespace)
         self.future_flags = 0  # __future__ imports of the cells so far (see compile_cell)
 
