@@ -20,6 +20,14 @@ class OwnError(Exception):
     pass
 
 
+class UnknownName(KeyError, ValueError):
+    """Two built-in bases (as pandas' OptionError(AttributeError, KeyError)): both are named."""
+
+
+class UnknownMode(OwnError, ValueError):
+    pass
+
+
 class ClaimsValueError(type):
     """A metaclass whose classes claim another MRO: the worker reads the real one."""
 
@@ -56,3 +64,15 @@ def test_a_base_that_is_not_a_string_is_ignored() -> None:
     for base in (np.arange(3.0), np.float64(1.0), {"a": 1}, ["ValueError"], 7):
         error = {"type": "BadMode", "message": "fan_avg", "base": base}
         assert explain("kaiming_std", error).startswith("kaiming_std raised BadMode: fan_avg")
+
+
+def test_an_own_exception_class_of_several_built_ins_is_named_with_each() -> None:
+    """`class UnknownName(KeyError, ValueError)` is a ValueError: the message says so (not only
+    "a subclass of KeyError", which a test asking for a ValueError refused). Built-in classes
+    that another one listed derives from (LookupError, below KeyError) are not repeated."""
+    error = describe_error(UnknownName("softplus"))
+    assert error["base"] == "KeyError and ValueError"
+    assert explain("calculate_gain", error).startswith(
+        "calculate_gain raised UnknownName (a subclass of KeyError and ValueError): "
+    )
+    assert describe_error(UnknownMode("fan_avg"))["base"] == "ValueError"
