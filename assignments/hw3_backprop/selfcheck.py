@@ -21,8 +21,8 @@ dlhw/autograder/selfcheck.py); it imports nothing from the grader.
 """
 
 from __future__ import annotations
-
 import __future__
+
 import ast
 import copy
 import importlib.util

@@ -15,8 +15,8 @@ plain data the grader validates. Student output goes to stdout, which the grader
 """
 
 from __future__ import annotations
-
 import __future__
+
 import argparse
 import functools
 import importlib.util

@@ -91,9 +91,7 @@ def _builtin_base(cls: type) -> str | None:
     if id(cls) in _BUILTIN_EXCEPTIONS:
         return None
     found = [
-        c
-        for c in mro
-        if _BUILTIN_EXCEPTIONS.get(id(c)) not in (None, "Exception", "BaseException")
+        c for c in mro if _BUILTIN_EXCEPTIONS.get(id(c)) not in (None, "Exception", "BaseException")
     ]
     # Built-in classes have built-in MROs: `in` on them compares the classes themselves.
     most_derived = [c for c in found if not any(c in _MRO.__get__(o)[1:] for o in found)]
