@@ -49,8 +49,9 @@ def explain(name: str, error: Any) -> str:
         return f"{name} failed"
     kind = str(error.get("type", "Exception"))
     message = str(error.get("message", ""))
-    if error.get("base"):  # the student's own exception class: what it is a kind of
-        kind = f"{kind} (a subclass of {str(error['base'])[:100]})"
+    base = error.get("base")  # the student's own exception class: what it is a kind of
+    if type(base) is str and base:  # anything else is not the worker's (an array's truth raises)
+        kind = f"{kind} (a subclass of {base[:100]})"
     if kind == "NotDefined":
         return f"{name} is not defined in your notebook (check the name and that its cell runs)"
     if kind == "NotCallable":

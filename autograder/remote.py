@@ -131,7 +131,7 @@ class Objects:
                     step.state = "cancelled"
 
     def _run(self, chunk: list[Step], timeout: float | None) -> None:
-        label = chunk[0].label if len(chunk) == 1 else f"a batch of {len(chunk)} operations"
+        label = chunk[0].label if len(chunk) == 1 else _batch_label(chunk)
         if self.session is None:
             raise StudentError(f"{chunk[0].label} was not run: {self.unavailable}")
         from dlhw.autograder.session import WorkerFailure
@@ -371,6 +371,15 @@ class Objects:
 
 
 # ---- proxies -------------------------------------------------------------------------------
+
+
+def _batch_label(chunk: list[Step]) -> str:
+    """How messages name a request of several steps: "200 calls of f" when all call the one
+    function f (a test's loop over seeds), else "a batch of N operations"."""
+    names = {step.name if step.kind in ("fn", "fnargs") else None for step in chunk}
+    if len(names) == 1 and None not in names:
+        return f"{len(chunk)} calls of {names.pop()}"
+    return f"a batch of {len(chunk)} operations"
 
 
 def _label(step: Step) -> str:

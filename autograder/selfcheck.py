@@ -21,6 +21,7 @@ dlhw/autograder/selfcheck.py); it imports nothing from the grader.
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import copy
@@ -49,6 +50,10 @@ TEST_TIMEOUT_S = 30
 GRADER_CALL_TIMEOUT_S = 10
 # What the autograder's Python has for graded cells, besides the standard library.
 AVAILABLE = frozenset({"numpy", "dlhw", "selfcheck"})
+# The compiler flags of every __future__ feature (a cell's import of one holds for later cells).
+_FUTURE_FLAGS = 0
+for _name in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
 
 
 class StudentError(AssertionError):
@@ -330,17 +335,22 @@ def run_cells(cells: list[tuple[int, str]], namespace: dict[str, Any]) -> list[s
     others still run); what went wrong, one entry per failing cell. Tracebacks name cells
     `<cell N>` (counting every cell from 1) and show their lines."""
     problems = []
+    # Each cell is compiled with the __future__ imports of the cells before it, as in Jupyter,
+    # and without this file's own (dont_inherit).
+    future = 0
     for index, source in cells:
         filename = f"<cell {index + 1}>"
         try:
             try:
-                code = compile(source, filename, "exec", dont_inherit=True)
+                code = compile(source, filename, "exec", flags=future, dont_inherit=True)
             except SyntaxError:
                 python = _without_magics(source)
                 if python is None:
                     continue  # a cell magic that is not Python: the autograder skips it too
-                code = compile(python, filename, "exec", dont_inherit=True)  # still a SyntaxError
+                # Still a SyntaxError: report that one.
+                code = compile(python, filename, "exec", flags=future, dont_inherit=True)
                 source = python
+            future |= code.co_flags & _FUTURE_FLAGS
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
             exec(code, namespace)  # noqa: S102 - your own code
         except Exception as exc:  # noqa: BLE001 - reported, as the autograder does

@@ -467,6 +467,47 @@ def test_a_stop_just_after_a_session_is_set_up_still_closes_it(monkeypatch) -> N
     assert ours() <= before  # the dropped session was closed: its folders are gone
 
 
+def test_a_stopping_job_closes_every_open_session_and_exits_even_if_one_close_fails(
+    monkeypatch,
+) -> None:
+    """A close that fails (a folder it could not remove) must neither keep the job from closing
+    the other open sessions nor from exiting as stopped (it would return an exception instead,
+    and the batch would list the submission as a grader failure)."""
+    from dlhw.autograder import batch
+    from dlhw.autograder import grading as grading_module
+    from dlhw.autograder import session as session_module
+
+    closed: list[str] = []
+
+    class Open:
+        def __init__(self, name: str, fails: bool) -> None:
+            self.name, self.fails = name, fails
+
+        def close(self) -> None:
+            closed.append(self.name)
+            if self.fails:
+                raise OSError("cannot remove the worker's folder")
+
+    def grade_stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    opened = [Open("a", True), Open("b", True)]
+    monkeypatch.setattr(session_module, "OPEN_SESSIONS", set(opened))
+    monkeypatch.setattr(batch, "_JOB", {"hw": None, "limits": None})
+    monkeypatch.setattr(grading_module, "grade", grade_stopped)
+    exits = []
+
+    def stop(code: int) -> None:
+        exits.append(code)
+        raise SystemExit(code)  # os._exit does not return
+
+    monkeypatch.setattr(batch.os, "_exit", stop)
+    with pytest.raises(SystemExit):
+        batch._grade_in_job(None, "x", "y", "k")  # type: ignore[arg-type]
+    assert exits == [batch.EXIT_STOPPED]
+    assert sorted(closed) == ["a", "b"]
+
+
 @pytest.mark.parametrize(
     "second_after_s", [None, 0.0, 1.0], ids=["once", "delivered-twice", "twice"]
 )

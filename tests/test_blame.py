@@ -20,6 +20,14 @@ class OwnError(Exception):
     pass
 
 
+class UnknownName(KeyError, ValueError):
+    """Two built-in bases (as pandas' OptionError(AttributeError, KeyError)): both are named."""
+
+
+class UnknownMode(OwnError, ValueError):
+    pass
+
+
 class ClaimsValueError(type):
     """A metaclass whose classes claim another MRO: the worker reads the real one."""
 
@@ -46,3 +54,25 @@ def test_built_in_and_generic_exceptions_carry_no_base() -> None:
         error = describe_error(exc)
         assert "base" not in error, error
         assert explain("f", error).startswith(f"f raised {type(exc).__name__}: ")
+
+
+def test_a_base_that_is_not_a_string_is_ignored() -> None:
+    """The worker is not trusted: `base` may be any decoded value (an array, whose truth value
+    raises; a dict). explain never fails on it, and names no base then."""
+    import numpy as np
+
+    for base in (np.arange(3.0), np.float64(1.0), {"a": 1}, ["ValueError"], 7):
+        error = {"type": "BadMode", "message": "fan_avg", "base": base}
+        assert explain("kaiming_std", error).startswith("kaiming_std raised BadMode: fan_avg")
+
+
+def test_an_own_exception_class_of_several_built_ins_is_named_with_each() -> None:
+    """`class UnknownName(KeyError, ValueError)` is a ValueError: the message says so (not only
+    "a subclass of KeyError", which a test asking for a ValueError refused). Built-in classes
+    that another one listed derives from (LookupError, below KeyError) are not repeated."""
+    error = describe_error(UnknownName("softplus"))
+    assert error["base"] == "KeyError and ValueError"
+    assert explain("calculate_gain", error).startswith(
+        "calculate_gain raised UnknownName (a subclass of KeyError and ValueError): "
+    )
+    assert describe_error(UnknownMode("fan_avg"))["base"] == "ValueError"

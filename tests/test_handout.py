@@ -288,6 +288,20 @@ def test_selfcheck_compiles_cells_without_its_own_future_imports() -> None:
     assert namespace["f"].__annotations__["x"] is int
 
 
+def test_selfcheck_keeps_a_cells_future_import_for_the_later_cells() -> None:
+    """As in Jupyter and in the worker: a notebook's own `from __future__ import annotations`
+    holds for the cells after it (a class annotating its methods with itself)."""
+    from dlhw.autograder.selfcheck import run_cells
+
+    cells = [
+        (0, "from __future__ import annotations\n"),
+        (1, "class Node:\n    def __add__(self, other: Node) -> Node:\n        return self\n"),
+    ]
+    namespace: dict = {}
+    assert run_cells(cells, namespace) == []
+    assert namespace["Node"].__add__.__annotations__["other"] == "Node"
+
+
 def test_selfcheck_warns_of_imports_the_grader_does_not_have() -> None:
     from dlhw.autograder.selfcheck import unavailable_imports
 

@@ -645,3 +645,16 @@ def test_function_calls_of_a_homework_without_classes_share_round_trips_in_a_bat
             with plain.batch():
                 plain.sqrt_plus_one(4.0)
                 plain.sqrt_plus_one(-1.0)
+
+
+def test_a_batch_of_calls_of_one_function_that_times_out_names_that_function():
+    """Without declared classes a batch holds calls only; its time-out says which function (as
+    each call's own time-out did before such calls were batched), not "a batch of operations"."""
+    with Session(LIMITS) as session:
+        cell = "import time\n\ndef slow(k):\n    if k == 7:\n        time.sleep(30)\n    return k\n"
+        assert [r.status for r in session.run_cells([(0, cell)])] == ["ok"]
+        plain = Submission(session)
+        with pytest.raises(StudentError, match=r"^20 calls of slow did not return within"):
+            with plain.batch(timeout=0.5):
+                for k in range(20):
+                    plain.slow(k)

@@ -70,6 +70,51 @@ def test_cells_are_compiled_without_the_workers_future_imports(session):
     assert sub.default_lr() == 0.11
 
 
+def test_a_future_import_in_one_cell_holds_for_the_later_cells(session):
+    """As in Jupyter (IPython compiles each cell with the __future__ flags of the cells before
+    it): `from __future__ import annotations` at the top of the first cell lets a later cell's
+    class annotate its methods with itself, which would otherwise be a NameError."""
+    session.run_cells(
+        [
+            (0, "from __future__ import annotations\nimport math\n"),
+            (
+                1,
+                "class Node:\n"
+                "    def __add__(self, other: Node | float) -> Node:\n"
+                "        return self\n"
+                "def annotation_kind():\n"
+                "    return type(Node.__add__.__annotations__['other']).__name__\n",
+            ),
+        ]
+    )
+    assert statuses(session) == ["ok", "ok"], session.reports
+    assert Submission(session).annotation_kind() == "str"
+
+
+def test_string_annotations_resolve_in_the_notebooks_own_module(session):
+    """With `from __future__ import annotations`, dataclasses reads `ClassVar[dict]` from the
+    module the class names (sys.modules['__main__']), which in Jupyter is the notebook's
+    namespace. In the worker it must be too, or a correct dataclass fails ("mutable default")."""
+    session.run_cells(
+        [
+            (0, "from __future__ import annotations\n"),
+            (
+                1,
+                "from dataclasses import dataclass\n"
+                "from typing import ClassVar\n"
+                "@dataclass\n"
+                "class Config:\n"
+                "    DEFAULTS: ClassVar[dict] = {'lr': 0.1}\n"
+                "    lr: float = 0.01\n"
+                "def default_lr():\n"
+                "    return Config.DEFAULTS['lr'] + Config().lr\n",
+            ),
+        ]
+    )
+    assert statuses(session) == ["ok", "ok"], session.reports
+    assert Submission(session).default_lr() == 0.11
+
+
 def test_a_hanging_cell_is_dropped_and_the_others_replayed(session):
     start = time.monotonic()
     session.run_cells([(0, "a = 2"), (1, "while True:\n    pass"), (2, "def f():\n    return a")])

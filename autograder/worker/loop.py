@@ -15,6 +15,7 @@ plain data the grader validates. Student output goes to stdout, which the grader
 """
 
 from __future__ import annotations
+import __future__
 
 import argparse
 import functools
@@ -32,14 +33,24 @@ from dlhw.autograder.worker.object_table import ObjectTable, describe_error
 
 _error = describe_error
 SKIPPED: dict[str, Any] = {}  # run_cell: the cell's magic is not Python (%%bash); not run
+_FUTURE_FLAGS = 0  # the compiler flags of every __future__ feature
+for _name in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
 
 
 class Worker:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.pid = os.getpid()
-        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
+        # The notebook's namespace is the __dict__ of sys.modules["__main__"], as in Jupyter:
+        # what looks a class's module up by name (dataclasses resolving a string annotation
+        # `ClassVar[dict]`, pickle) finds the notebook's own names, not this package's.
+        main = types.ModuleType("__main__")
+        main.__dict__["__builtins__"] = __builtins__
+        sys.modules["__main__"] = main
+        self.namespace: dict[str, Any] = main.__dict__
         self.objects = ObjectTable(self.namespace)
+        self.future_flags = 0  # __future__ imports of the cells so far (see compile_cell)
 
     def serve(self) -> None:
         while True:
@@ -87,16 +98,12 @@ class Worker:
         self.objects.thaw_world()  # what the cell drops is collected as the notebook's garbage
         try:
             try:
-                # dont_inherit: this module's `from __future__ import annotations` must not reach
-                # the notebook's code, which Jupyter compiles without it (string annotations
-                # broke a dataclass with a ClassVar dict: a correct cell failed only here).
-                code = compile(source, filename, "exec", dont_inherit=True)
+                code = self.compile_cell(source, filename)
             except SyntaxError:
                 python = neutralise_ipython(source)
                 if python is None:
                     return SKIPPED
-                # Still a SyntaxError: report that one.
-                code = compile(python, filename, "exec", dont_inherit=True)
+                code = self.compile_cell(python, filename)  # still a SyntaxError: report that one
                 source = python
             # Tracebacks show the cell's own lines (as in Jupyter), not only "line 3"; an mtime
             # of None keeps linecache.checkcache from dropping the entry.
@@ -107,6 +114,16 @@ class Worker:
         finally:
             sys.stdout.flush()
         return None
+
+    def compile_cell(self, source: str, filename: str) -> types.CodeType:
+        """Compile a cell as Jupyter does (IPython's compiler is a `codeop.Compile`): with the
+        __future__ imports of the cells before it, and none of this module's own
+        (`dont_inherit`: its `from __future__ import annotations` made every annotation a string,
+        and a dataclass with a ClassVar dict failed only here). A notebook whose first cell says
+        `from __future__ import annotations` may annotate a method with its own class later."""
+        code = compile(source, filename, "exec", flags=self.future_flags, dont_inherit=True)
+        self.future_flags |= code.co_flags & _FUTURE_FLAGS
+        return code
 
     def kind(self, name: str) -> str:
         if name not in self.namespace:

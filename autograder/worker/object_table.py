@@ -83,13 +83,19 @@ def describe_error(exc: BaseException, filename_prefix: str = "<cell") -> dict[s
 
 
 def _builtin_base(cls: type) -> str | None:
-    """The nearest built-in exception class of a class of the student's own (from its real MRO);
+    """The built-in exception classes a class of the student's own derives from (its real MRO),
+    joined by " and ": "ValueError" for `class BadMode(ValueError)`, "KeyError and ValueError"
+    for `class Unknown(KeyError, ValueError)` (not LookupError, which KeyError derives from).
     None for a built-in class, or one that derives only from Exception or BaseException."""
-    for c in _MRO.__get__(cls):
-        name = _BUILTIN_EXCEPTIONS.get(id(c))
-        if name is not None:
-            return None if c is cls or name in ("Exception", "BaseException") else name
-    return None
+    mro = _MRO.__get__(cls)
+    if id(cls) in _BUILTIN_EXCEPTIONS:
+        return None
+    found = [
+        c for c in mro if _BUILTIN_EXCEPTIONS.get(id(c)) not in (None, "Exception", "BaseException")
+    ]
+    # Built-in classes have built-in MROs: `in` on them compares the classes themselves.
+    most_derived = [c for c in found if not any(c in _MRO.__get__(o)[1:] for o in found)]
+    return " and ".join(_BUILTIN_EXCEPTIONS[id(c)] for c in most_derived) or None
 
 
 def _type_name(obj: object) -> str:

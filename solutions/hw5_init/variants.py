@@ -342,6 +342,24 @@ UNUSUAL = {
                 return table[nonlinearity]
         """,
     },
+    # An exception class of two built-in ones, as pandas' OptionError(AttributeError, KeyError):
+    # a KeyError of the table of gains and a ValueError (what the docstring asks for).
+    "own_key_and_value_error": {
+        "calculate_gain": """
+            class UnknownNonlinearity(KeyError, ValueError):
+                def __str__(self):
+                    return f"unsupported nonlinearity {self.args[0]!r}"
+
+            GAINS = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3, "relu": math.sqrt(2)}
+
+            def calculate_gain(nonlinearity, param=None):
+                if nonlinearity == "leaky_relu":
+                    return math.sqrt(2.0 / (1.0 + (0.01 if param is None else param) ** 2))
+                if nonlinearity not in GAINS:
+                    raise UnknownNonlinearity(nonlinearity)
+                return GAINS[nonlinearity]
+        """,
+    },
     # A match statement; numpy scalars (np.sqrt) for the gains.
     "gain_by_match_numpy_scalars": {
         "calculate_gain": """

@@ -205,9 +205,14 @@ def test_unknown_names_raise_value_error(sub):
             call()
         except StudentError as exc:  # what the student's function raised, as the grader saw it
             # "NAME raised ValueError: message", or "... raised Own (a subclass of ValueError): ..."
-            # for an exception class of the student's own (it is a ValueError too).
+            # for an exception class of the student's own (it is a ValueError too), also
+            # "(a subclass of KeyError and ValueError)" for one of several built-in classes.
             raised = str(exc).split("\n")[0].split(":")[0]
-            if not raised.endswith(("raised ValueError", "(a subclass of ValueError)")):
+            _, own, bases = raised.rpartition(" (a subclass of ")
+            if not (
+                raised.endswith("raised ValueError")
+                or (own and "ValueError" in bases.removesuffix(")").split(" and "))
+            ):
                 raise AssertionError(f"{what} should raise ValueError, but: {exc}") from None
         else:
             raise AssertionError(f"{what} returned a value; it should raise ValueError")
