@@ -293,6 +293,8 @@ class Session:
             hello = self._receive(worker, 60.0)
         except WorkerFailure as exc:
             self._stop()
+            if self._closed:  # closed meanwhile (by another thread), which ended this worker
+                raise WorkerFailure("budget", "the grading session is closed") from None
             if _orphaned(proc):  # its fork server died, not the view: exec'd, with namespaces
                 return self._start_once()
             raise SandboxError(
