@@ -54,11 +54,21 @@ def build_class(folder: Path, count: int) -> dict[str, str]:
         nb.cells = [nbformat.v4.new_code_cell(c) for c in [*reference, source]]
         makers.append((f"hostile:{name}", nb))
     makers += [("malformed:not_json", b"print('hi')\n"), ("malformed:empty", b"")]
+    # Mostly correct and buggy work, as in a real class; every kind at least once. The hostile
+    # and malformed ones are a fixed share of the class (15 and 6 of 200, as in every measurement
+    # since 2026-11), spread evenly through it: their count must not follow how many variants
+    # the homework has (three hung submissions cost more than the rest of the class).
+    weights = {"correct": 6, "unusual": 2, "bug": 2}
+    regular = [m for m in makers for _ in range(weights.get(m[0].split(":")[0], 0))]
+    odd = [m for m in makers if m[0].split(":")[0] in ("hostile", "malformed")]
+    per_kind = {"hostile": round(count * 0.075 / len(HOSTILE)), "malformed": round(count * 0.015)}
+    times = {m[0]: max(1, per_kind[m[0].split(":")[0]]) for m in odd}
+    special = [m for r in range(max(times.values())) for m in odd if r < times[m[0]]]
+    at = {int((i + 0.5) * count / len(special)): m for i, m in enumerate(special)}
+    fill = itertools.cycle(regular)
     kinds = {}
-    # Mostly correct and buggy work, as in a real class; every kind at least once.
-    weights = {"correct": 6, "unusual": 2, "bug": 2, "hostile": 1, "malformed": 1}
-    pool = [m for m in makers for _ in range(weights[m[0].split(":")[0]])]
-    for i, (kind, content) in zip(range(count), itertools.cycle(pool)):
+    for i in range(count):
+        kind, content = at[i] if i in at else next(fill)
         path = folder / f"student{i:04d}.ipynb"
         if isinstance(content, bytes):
             path.write_bytes(content)
