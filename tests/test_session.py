@@ -43,6 +43,20 @@ def test_cells_run_in_order_and_errors_do_not_stop_the_rest(session):
     assert Submission(session).f(41) == 42
 
 
+# A correct dataclass with a ClassVar dict: it fails where its annotations are strings that
+# dataclasses cannot resolve in the class's module ("mutable default").
+CLASSVAR_DATACLASS = (
+    "from dataclasses import dataclass\n"
+    "from typing import ClassVar\n"
+    "@dataclass\n"
+    "class Config:\n"
+    "    DEFAULTS: ClassVar[dict] = {'lr': 0.1}\n"
+    "    lr: float = 0.01\n"
+    "def default_lr():\n"
+    "    return Config.DEFAULTS['lr'] + Config().lr\n"
+)
+
+
 def test_cells_are_compiled_without_the_workers_future_imports(session):
     """As in Jupyter, annotations are evaluated: the worker's own `from __future__ import
     annotations` once made them strings, and a correct dataclass with a ClassVar dict failed."""
@@ -50,17 +64,9 @@ def test_cells_are_compiled_without_the_workers_future_imports(session):
         [
             (
                 0,
-                "from dataclasses import dataclass\n"
-                "from typing import ClassVar\n"
-                "@dataclass\n"
-                "class Config:\n"
-                "    DEFAULTS: ClassVar[dict] = {'lr': 0.1}\n"
-                "    lr: float = 0.01\n"
-                "def annotation_kind():\n"
+                CLASSVAR_DATACLASS + "def annotation_kind():\n"
                 "    def f(x: int) -> None: ...\n"
-                "    return type(f.__annotations__['x']).__name__\n"
-                "def default_lr():\n"
-                "    return Config.DEFAULTS['lr'] + Config().lr\n",
+                "    return type(f.__annotations__['x']).__name__\n",
             )
         ]
     )
@@ -98,17 +104,7 @@ def test_string_annotations_resolve_in_the_notebooks_own_module(session):
     session.run_cells(
         [
             (0, "from __future__ import annotations\n"),
-            (
-                1,
-                "from dataclasses import dataclass\n"
-                "from typing import ClassVar\n"
-                "@dataclass\n"
-                "class Config:\n"
-                "    DEFAULTS: ClassVar[dict] = {'lr': 0.1}\n"
-                "    lr: float = 0.01\n"
-                "def default_lr():\n"
-                "    return Config.DEFAULTS['lr'] + Config().lr\n",
-            ),
+            (1, CLASSVAR_DATACLASS),
         ]
     )
     assert statuses(session) == ["ok", "ok"], session.reports
