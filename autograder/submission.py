@@ -78,6 +78,11 @@ class RemoteFunction:
             # calls inside `with sub.batch():` share round trips.
             if return_args and objects.queue is not None:
                 raise GraderError(f"{self.name}.with_args cannot be used inside sub.batch()")
+            if self._timeout is not None and objects.queue is not None:  # it would not apply
+                raise GraderError(
+                    f"{self.name}.timed() cannot be used inside sub.batch(): give the batch "
+                    "its time limit, sub.batch(timeout=...)"
+                )
             step = Step("fnargs" if return_args else "fn", None, self.name, args, kwargs, self.name)
             result = objects.do(step, self._timeout)
             if not return_args:

@@ -645,6 +645,10 @@ def test_function_calls_of_a_homework_without_classes_share_round_trips_in_a_bat
             with plain.batch():
                 plain.sqrt_plus_one(4.0)
                 plain.sqrt_plus_one(-1.0)
+        # A per-call limit cannot apply to a call that shares a request: the test's mistake.
+        with pytest.raises(GraderError, match=r"timed\(\) cannot be used inside sub.batch"):
+            with plain.batch():
+                plain.sqrt_plus_one.timed(5.0)(4.0)
 
 
 def test_a_batch_of_calls_of_one_function_that_times_out_names_that_function():
