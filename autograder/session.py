@@ -195,9 +195,8 @@ class Session:
             # Requests that got no answer (timed out, not made, not run): a test during which one
             # happened never passes (reporter.SubmissionFixture), whatever it did with the failure.
             self.unanswered: list[str] = []
-            self.generation = (
-                0  # counts worker starts: references from another generation are stale
-            )
+            # Counts worker starts: references from another generation are stale.
+            self.generation = 0
             self.leftovers_killed = 0
             self.survivors: list[int] = []  # pids of the submission that no kill could end
             self.files_removed = 0
