@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,14 +177,22 @@ def mentions_of_the_grader(read: ReadNotebook) -> list[str]:
 
 
 def run_tests(
-    test_files: list[Path], submission: Submission, tracebacks: bool = True
+    test_files: list[Path],
+    submission: Submission,
+    tracebacks: bool = True,
+    ready: Callable[[], None] | None = None,
 ) -> tuple[list[TestEntry], str]:
     """Run the tests in this (trusted) process; returns the entries and pytest's own log.
+
+    `ready` is called once the tests are collected, before the first runs, and what it raises
+    is raised here with no test run: `grade` waits there for the notebook's cells, which run in
+    the worker while pytest starts and imports the test files.
 
     Without `tracebacks` the log has one line per failed test instead of a short traceback:
     pytest reads and parses the test file again for every entry of every traceback it formats
     (about 8 ms per failed test), and feedback never uses them (reporter.py)."""
     reporter = GradescopeReporter()
+    waiter = _BeforeTests(ready)
     log = io.StringIO()
     args = [
         *map(str, test_files),
@@ -208,14 +216,36 @@ def run_tests(
         for hook in rewriters:
             sys.meta_path.remove(hook)
         with contextlib.redirect_stdout(log), _no_plugin_autoload():
-            code = pytest.main(args, plugins=[reporter, SubmissionFixture(submission)])
+            code = pytest.main(args, plugins=[reporter, SubmissionFixture(submission), waiter])
     finally:
         sys.meta_path[:0] = rewriters
+    if waiter.error is not None:
+        raise waiter.error
     if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C, which pytest caught: the run stops
         raise KeyboardInterrupt
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(f"pytest exited with {code!r}:\n{log.getvalue()}")
     return reporter.results(), log.getvalue()
+
+
+class _BeforeTests:
+    """Calls `ready` between collecting the tests and running the first (run_tests); what it
+    raises is kept for run_tests to raise, and no test runs."""
+
+    def __init__(self, ready: Callable[[], None] | None) -> None:
+        self.ready = ready
+        self.error: BaseException | None = None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        if self.ready is None:
+            return None
+        try:
+            self.ready()
+        except BaseException as exc:  # noqa: BLE001 - raised by run_tests, after pytest ends
+            self.error = exc
+            return True  # the loop is done: no test runs
+        return None  # pytest's own loop runs the tests
 
 
 class CellRunner:
@@ -361,6 +391,7 @@ def grade(
     read: ReadNotebook | None = None
     problem = ""
     staff: list[str] = []
+    ready: Callable[[], None] | None = None  # waits for the notebook's cells (run_tests)
     try:
         if classes is None:  # the manifest's [classes.NAME] tables (a malformed one: our failure)
             classes = class_specs(hw.classes)
@@ -376,12 +407,14 @@ def grade(
             # What each function of the notebook calls, for the time-out breaker (breaker.py).
             session.breaker.reach = references(c.source for c in read.cells)
             # The notebook runs in the worker while this process imports what live oracles need
-            # (recorded ones need nothing).
+            # (recorded ones need nothing), starts pytest and collects the tests; run_tests waits
+            # for the cells before the first test (`join` re-raises what stopped them: a grader
+            # failure, never silent).
             runner = CellRunner(session, [(c.index, c.source) for c in read.cells])
+            ready = runner.join
             if oracles.mode is not Mode.RECORDED:
                 for module in hw.preload:
                     importlib.import_module(module)
-            runner.join()  # re-raises what stopped the cells (a grader failure, never silent)
             sub = Submission(session, classes=classes, functions=hw.functions)
         else:
             unavailable = f"your submission could not be read: {problem}"
@@ -389,7 +422,7 @@ def grade(
         if tests is None:
             tests = [hw.public_tests, *hw.hidden_tests]
         with oracle_run(oracles):
-            entries, log = run_tests(tests, sub, staff_tracebacks)
+            entries, log = run_tests(tests, sub, staff_tracebacks, ready)
         staff.append(log)
         staff.append(oracles.staff_note())
         if oracles.unavailable:  # some tests had no expectation: their scores would be wrong

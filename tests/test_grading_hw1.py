@@ -222,3 +222,72 @@ def test_ctrl_c_during_the_tests_interrupts_the_run(tmp_path, hw1):
         grade(hw1, hw1.master, out, tests=[tests])
     results = json.loads(out.read_text())
     assert "the grading run was interrupted" in results["output"]
+
+
+def test_a_grader_failure_in_the_cells_thread_fails_the_run_before_any_test(
+    grade_nb, hw1, monkeypatch
+):
+    """The cells run while pytest collects the tests; what stops them is still the grader's
+    failure, reported as such, and no test runs on a notebook that did not finish."""
+    from dlhw.autograder.session import Session
+
+    def broken(self, cells):
+        raise RuntimeError("the cells thread broke")
+
+    monkeypatch.setattr(Session, "run_cells", broken)
+    outcome = grade_nb(hw1.master)
+    names = [t["name"] for t in outcome.results["tests"]]
+    assert names == ["Autograder failed", "Autograder failure details (staff only)"]
+    assert "the cells thread broke" in outcome.results["tests"][1]["output"]
+    assert outcome.score == 0
+
+
+READY_TESTS = '''
+import os
+
+COLLECTED = os.environ["DLHW_TEST_MARKER"]  # set when pytest imports this file (collection)
+
+
+def test_first(sub):
+    open(os.environ["DLHW_TEST_MARKER"], "a").write("ran\\n")
+'''
+
+
+def test_ready_runs_after_collection_and_before_the_first_test(tmp_path, monkeypatch):
+    """run_tests' `ready` (grade waits there for the notebook's cells) sees the test files
+    already imported, and no test has run yet."""
+    import sys
+
+    from dlhw.autograder.grading import run_tests
+    from dlhw.autograder.submission import Submission
+
+    marker = tmp_path / "marker"
+    monkeypatch.setenv("DLHW_TEST_MARKER", str(marker))
+    tests = tmp_path / "test_ready_probe.py"
+    tests.write_text(READY_TESTS)
+    seen = []
+
+    def ready():
+        imported = [m for m in sys.modules.values() if getattr(m, "COLLECTED", "") == str(marker)]
+        seen.append((len(imported), marker.exists()))
+
+    entries, _ = run_tests([tests], Submission(None, "no worker"), ready=ready)
+    assert seen == [(1, False)]
+    assert [e.status for e in entries] == ["passed"] and marker.read_text() == "ran\n"
+
+
+def test_what_ready_raises_is_raised_and_no_test_runs(tmp_path, monkeypatch):
+    from dlhw.autograder.grading import run_tests
+    from dlhw.autograder.submission import Submission
+
+    marker = tmp_path / "marker"
+    monkeypatch.setenv("DLHW_TEST_MARKER", str(marker))
+    tests = tmp_path / "test_ready_probe.py"
+    tests.write_text(READY_TESTS)
+
+    def ready():
+        raise KeyError("cells failed")
+
+    with pytest.raises(KeyError, match="cells failed"):
+        run_tests([tests], Submission(None, "no worker"), ready=ready)
+    assert not marker.exists()
