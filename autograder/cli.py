@@ -25,8 +25,8 @@ from dlhw.autograder.handout import HandoutError, LeakError, build_handout  # no
 from dlhw.autograder.homeworks import ManifestError, get_homework, homeworks  # noqa: E402
 from dlhw.autograder.oracles import Mode, OracleRun  # noqa: E402
 from dlhw.autograder.policy import apply_policy, read_metadata  # noqa: E402
-from dlhw.autograder.reporter import VISIBILITIES  # noqa: E402
 from dlhw.autograder.results import (  # noqa: E402
+    VISIBILITIES,  # noqa: E402
     OutputPathError,
     UnsafeResultsPath,
     check_output_file,

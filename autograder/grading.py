@@ -21,9 +21,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pytest
+from typing import TYPE_CHECKING, Any
 
 from dlhw.autograder.blame import MISSING_MODULE_HINT
 from dlhw.autograder.breaker import references
@@ -33,7 +31,6 @@ from dlhw.autograder.feedback import code_span
 from dlhw.autograder.homeworks import Homework, course_root
 from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells
 from dlhw.autograder.oracles import Mode, OracleRun, oracle_run
-from dlhw.autograder.reporter import GradescopeReporter, SubmissionFixture, TestEntry
 from dlhw.autograder.results import (
     check_results_path,
     failure_results,
@@ -43,6 +40,9 @@ from dlhw.autograder.results import (
 from dlhw.autograder.session import CellReport, Session
 from dlhw.autograder.submission import Submission
 from dlhw.autograder.view import close_course_root, close_denied_packages
+
+if TYPE_CHECKING:
+    from dlhw.autograder.reporter import TestEntry
 
 UNREADABLE = "Your submission could not be graded: "  # how the results' output then begins
 
@@ -191,8 +191,14 @@ def run_tests(
     Without `tracebacks` the log has one line per failed test instead of a short traceback:
     pytest reads and parses the test file again for every entry of every traceback it formats
     (about 8 ms per failed test), and feedback never uses them (reporter.py)."""
+    # pytest is imported here, not with this module: `grade` gets here while the notebook's cells
+    # run in the worker, so its import (~60 ms) overlaps them.
+    import pytest
+
+    from dlhw.autograder.reporter import BeforeTests, GradescopeReporter, SubmissionFixture
+
     reporter = GradescopeReporter()
-    waiter = _BeforeTests(ready)
+    waiter = BeforeTests(ready)
     log = io.StringIO()
     args = [
         *map(str, test_files),
@@ -226,26 +232,6 @@ def run_tests(
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(f"pytest exited with {code!r}:\n{log.getvalue()}")
     return reporter.results(), log.getvalue()
-
-
-class _BeforeTests:
-    """Calls `ready` between collecting the tests and running the first (run_tests); what it
-    raises is kept for run_tests to raise, and no test runs."""
-
-    def __init__(self, ready: Callable[[], None] | None) -> None:
-        self.ready = ready
-        self.error: BaseException | None = None
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
-        if self.ready is None:
-            return None
-        try:
-            self.ready()
-        except BaseException as exc:  # noqa: BLE001 - raised by run_tests, after pytest ends
-            self.error = exc
-            return True  # the loop is done: no test runs
-        return None  # pytest's own loop runs the tests
 
 
 class CellRunner:

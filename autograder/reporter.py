@@ -15,16 +15,16 @@ exception's message only, never the test's source or traceback, which would reve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 
 from dlhw.autograder import feedback
+from dlhw.autograder.results import VISIBILITIES
 from dlhw.autograder.submission import GraderError, StudentError
 
-VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 MARKERS = (
     "points(n): points the test is worth (default 1)",
     "visibility(v): when students see the test: hidden, after_due_date, after_published, visible",
@@ -209,3 +209,23 @@ def _visible_name(item: pytest.Item) -> str:
     name = doc.strip().splitlines()[0] if doc.strip() else item.name
     callspec = getattr(item, "callspec", None)
     return f"{name} [{callspec.id}]" if doc.strip() and callspec is not None else name
+
+
+class BeforeTests:
+    """Calls `ready` between collecting the tests and running the first (grading.run_tests);
+    what it raises is kept for run_tests to raise, and no test runs."""
+
+    def __init__(self, ready: Callable[[], None] | None) -> None:
+        self.ready = ready
+        self.error: BaseException | None = None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        if self.ready is None:
+            return None
+        try:
+            self.ready()
+        except BaseException as exc:  # noqa: BLE001 - raised by run_tests, after pytest ends
+            self.error = exc
+            return True  # the loop is done: no test runs
+        return None  # pytest's own loop runs the tests

@@ -22,6 +22,9 @@ import jsonschema
 
 from dlhw.autograder.wire.text import clean
 
+# When students see a test or the run's output (Gradescope's `visibility` values).
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+
 MAX_OUTPUT = 100_000
 
 

@@ -242,7 +242,7 @@ def test_a_grader_failure_in_the_cells_thread_fails_the_run_before_any_test(
     assert outcome.score == 0
 
 
-READY_TESTS = '''
+READY_TESTS = """
 import os
 
 COLLECTED = os.environ["DLHW_TEST_MARKER"]  # set when pytest imports this file (collection)
@@ -250,7 +250,7 @@ COLLECTED = os.environ["DLHW_TEST_MARKER"]  # set when pytest imports this file 
 
 def test_first(sub):
     open(os.environ["DLHW_TEST_MARKER"], "a").write("ran\\n")
-'''
+"""
 
 
 def test_ready_runs_after_collection_and_before_the_first_test(tmp_path, monkeypatch):
