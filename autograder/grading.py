@@ -235,18 +235,32 @@ def run_tests(
 
 
 class CellRunner:
-    """Runs the notebook's cells in a thread; `join` re-raises whatever stopped it early, so a
-    failure there becomes an "autograder failed" result instead of cells that silently never
-    ran while the feedback says they did."""
+    """Starts the worker and runs the notebook's cells, in a thread: the worker boots (an
+    interpreter, numpy) while this process reads the notebook, and the cells run while it starts
+    pytest and collects the tests. The cells are handed over by `run` (or at once); `join`
+    re-raises whatever stopped the thread early, so a failure there becomes an "autograder
+    failed" result instead of cells that silently never ran while the feedback says they did."""
 
-    def __init__(self, session: Session, cells: list[tuple[int, str]]) -> None:
+    def __init__(self, session: Session, cells: list[tuple[int, str]] | None = None) -> None:
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(session, cells), daemon=True)
+        self._cells: list[tuple[int, str]] = []
+        self._handed = threading.Event()
+        if cells is not None:
+            self.run(cells)
+        self._thread = threading.Thread(target=self._run, args=(session,), daemon=True)
         self._thread.start()
 
-    def _run(self, session: Session, cells: list[tuple[int, str]]) -> None:
+    def run(self, cells: list[tuple[int, str]]) -> None:
+        """Hand over the cells to run (none: the thread ends once the worker has started)."""
+        self._cells = cells
+        self._handed.set()
+
+    def _run(self, session: Session) -> None:
         try:
-            session.run_cells(cells)
+            session.live_generation()  # start the worker now, before the cells are known
+            self._handed.wait()
+            if self._cells:
+                session.run_cells(self._cells)
         except BaseException as exc:  # noqa: BLE001 - handed to the grading thread
             self.error = exc
 
@@ -381,30 +395,36 @@ def grade(
     try:
         if classes is None:  # the manifest's [classes.NAME] tables (a malformed one: our failure)
             classes = class_specs(hw.classes)
+        protect_private_files()
+        # The worker boots (an interpreter, numpy) while this process reads the notebook; no
+        # student code runs before the cells are handed over, after the upload is closed.
+        session = Session(limits)
+        runner = CellRunner(session)
         try:
             read = graded_cells(locate_notebook(submission, hw))
         except NotebookError as exc:
             problem = str(exc)
-        protect_private_files()
         staff.extend(close_upload(submission))
-        if read is not None:
+        if read is None:  # nothing to run: the worker goes (what its start raised with it)
+            runner.run([])
+            session.close()
+            session = None
+            unavailable = f"your submission could not be read: {problem}"
+            sub = Submission(None, unavailable, classes=classes, functions=hw.functions)
+        else:
             staff.extend(mentions_of_the_grader(read))
-            session = Session(limits)
             # What each function of the notebook calls, for the time-out breaker (breaker.py).
             session.breaker.reach = references(c.source for c in read.cells)
             # The notebook runs in the worker while this process imports what live oracles need
             # (recorded ones need nothing), starts pytest and collects the tests; run_tests waits
             # for the cells before the first test (`join` re-raises what stopped them: a grader
             # failure, never silent).
-            runner = CellRunner(session, [(c.index, c.source) for c in read.cells])
+            runner.run([(c.index, c.source) for c in read.cells])
             ready = runner.join
             if oracles.mode is not Mode.RECORDED:
                 for module in hw.preload:
                     importlib.import_module(module)
             sub = Submission(session, classes=classes, functions=hw.functions)
-        else:
-            unavailable = f"your submission could not be read: {problem}"
-            sub = Submission(None, unavailable, classes=classes, functions=hw.functions)
         if tests is None:
             tests = [hw.public_tests, *hw.hidden_tests]
         with oracle_run(oracles):

@@ -516,12 +516,45 @@ def test_a_failure_in_the_cell_thread_reaches_the_grading_thread():
     from dlhw.autograder.grading import CellRunner
 
     class Broken:
+        def live_generation(self) -> int:
+            return 1
+
         def run_cells(self, cells: object) -> None:
             raise RuntimeError("the grader's own bug")
 
     runner = CellRunner(Broken(), [(0, "x = 1")])  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="the grader's own bug"):
         runner.join()
+
+
+def test_a_worker_that_cannot_start_early_reaches_the_grading_thread():
+    from dlhw.autograder.grading import CellRunner
+    from dlhw.autograder.session import SandboxError
+
+    class NoStart:
+        def live_generation(self) -> int:
+            raise SandboxError("no worker here")
+
+    runner = CellRunner(NoStart())  # type: ignore[arg-type]
+    runner.run([(0, "x = 1")])
+    with pytest.raises(SandboxError, match="no worker here"):
+        runner.join()
+
+
+def test_the_worker_starts_before_the_cells_are_handed_over():
+    """grade starts the worker, then reads the notebook: the worker boots meanwhile."""
+    from dlhw.autograder.grading import CellRunner
+
+    with Session(LIMITS) as session:
+        runner = CellRunner(session)
+        deadline = time.monotonic() + 30
+        while session.running_generation() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert session.running_generation() == 1 and session.cells == []
+        runner.run([(0, "x = 41"), (1, "x += 1")])
+        runner.join()
+        assert [r.status for r in session.reports] == ["ok", "ok"]
+        assert session.running_generation() == 1  # the same worker ran them
 
 
 SHORT_ARGS = """
