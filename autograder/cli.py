@@ -21,12 +21,11 @@ from dlhw.autograder import feedback  # noqa: E402 - after the thread setting ab
 from dlhw.autograder.confinement import Limits  # noqa: E402
 from dlhw.autograder.gradescope import DEFAULT_RUN_TIMEOUT_S, BuildSettings, build_autograder_zip  # noqa: E402
 from dlhw.autograder.grading import GradeOutcome, grade  # noqa: E402
-from dlhw.autograder.handout import HandoutError, LeakError, build_handout  # noqa: E402
 from dlhw.autograder.homeworks import ManifestError, get_homework, homeworks  # noqa: E402
 from dlhw.autograder.oracles import Mode, OracleRun  # noqa: E402
 from dlhw.autograder.policy import apply_policy, read_metadata  # noqa: E402
 from dlhw.autograder.results import (  # noqa: E402
-    VISIBILITIES,  # noqa: E402
+    VISIBILITIES,
     OutputPathError,
     UnsafeResultsPath,
     check_output_file,
@@ -34,7 +33,6 @@ from dlhw.autograder.results import (  # noqa: E402
     failure_results,
     write_results,
 )
-from dlhw.autograder.stubgen import check_assignment, write_assignment  # noqa: E402
 from dlhw.autograder.wire.text import clean  # noqa: E402
 
 DEFAULTS = Limits()
@@ -150,6 +148,8 @@ def cmd_gradescope(opts: argparse.Namespace) -> int:
 
 
 def cmd_release(opts: argparse.Namespace) -> int:
+    from dlhw.autograder.handout import HandoutError, LeakError, build_handout
+
     hw = get_homework(opts.homework)
     try:
         written = build_handout(hw, Path(opts.output))
@@ -256,6 +256,8 @@ def cmd_demo(opts: argparse.Namespace) -> int:
 
 
 def cmd_make_assignments(opts: argparse.Namespace) -> int:
+    from dlhw.autograder.stubgen import check_assignment, write_assignment
+
     try:
         if opts.check:
             problems = [p for hw in homeworks() for p in check_assignment(hw)]

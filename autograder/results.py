@@ -16,11 +16,12 @@ import tempfile
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from dlhw.autograder.wire.text import clean
+
+if TYPE_CHECKING:
+    import jsonschema
 
 # When students see a test or the run's output (Gradescope's `visibility` values).
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -76,13 +77,18 @@ def _json_numbers(value: Any) -> Any:
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
     """The schema checked once per process (jsonschema.validate checks it on every call, a
-    fifth of a batch's per-submission bookkeeping)."""
+    fifth of a batch's per-submission bookkeeping). jsonschema is imported here, when results
+    are first checked: a grading run's start-up does not wait for it."""
+    import jsonschema
+
     jsonschema.Draft202012Validator.check_schema(schema())
     return jsonschema.Draft202012Validator(schema())
 
 
 def validate(results: dict[str, Any]) -> None:
     """jsonschema.validate's checks and error (the most relevant one), with a cached validator."""
+    import jsonschema.exceptions
+
     error = jsonschema.exceptions.best_match(_validator().iter_errors(results))
     if error is not None:
         raise error
@@ -118,6 +124,8 @@ def failure_results(summary: str, details: str, execution_time: float = 0.0) -> 
 
 def finalize(results: dict[str, Any]) -> dict[str, Any]:
     """Truncate outputs and validate; an invalid file is replaced by a grader-failure one."""
+    import jsonschema
+
     results = _json_numbers(_clean(results))
     try:
         validate(results)

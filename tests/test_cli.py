@@ -204,3 +204,14 @@ def test_validate_refuses_deep_nesting_and_infinite_numbers(tmp_path, capsys):
 def test_mutate_checks_its_report_path_before_grading(tmp_path, capsys):
     assert main(["mutate", "hw1", "-o", str(tmp_path)]) == 1
     assert "cannot write the report to" in capsys.readouterr().err
+
+
+def test_the_cli_leaves_what_a_grading_run_loads_later_to_be_loaded_later():
+    """`grade` overlaps these imports with the worker's start (nbformat, jsonschema) and with
+    the notebook's cells (pytest): imported with the CLI itself, they would precede both."""
+    code = (
+        "import sys, dlhw.autograder.cli\n"
+        "print(sorted(m for m in ('pytest', 'nbformat', 'jsonschema', 'torch') if m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]", run.stdout
