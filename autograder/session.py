@@ -181,6 +181,8 @@ class Session:
             become_subreaper()
             self.spared = set(children_of(os.getpid()))
             self.cells: list[tuple[int, str]] = []  # cells that ran (with or without an exception)
+            # What a restart replays, in order: (index, source, ran); a dropped cell is compiled.
+            self._replay: list[tuple[int, str, bool]] = []
             self.reports: list[CellReport] = []
             self.outputs: list[str] = []  # output of workers that have ended
             self.notes: list[str] = (
@@ -543,9 +545,12 @@ class Session:
         elif self.generation > 0:  # every start after the first, also one before any cell ran
             self.restarts += 1
         worker = self._start()
-        for index, source in self.cells:  # replay the cells that completed before
+        # Replay the cells that completed before; those dropped are compiled, not run: their
+        # __future__ imports held for the cells after them (worker/loop.py, compile_only).
+        for index, source, ran in self._replay:
             self._request(
-                {"op": "run_cell", "index": index, "source": source}, self.limits.cell_timeout_s
+                {"op": "run_cell" if ran else "compile_cell", "index": index, "source": source},
+                self.limits.cell_timeout_s,
             )
         return self._worker or worker
 
@@ -562,9 +567,12 @@ class Session:
                 self.reports.append(CellReport(index, exc.kind, str(exc)))
                 if exc.kind == "budget":
                     break
+                if exc.kind in ("timeout", "crash", "protocol") and "__future__" in source:
+                    self._replay.append((index, source, False))  # compiled: its flags held
                 continue
             error = reply.get("error")
             self.cells.append((index, source))
+            self._replay.append((index, source, True))
             if reply.get("skipped") is True:
                 self.reports.append(CellReport(index, "skipped", "its cell magic is not Python"))
             elif error:

@@ -97,6 +97,35 @@ def test_a_future_import_in_one_cell_holds_for_the_later_cells(session):
     assert Submission(session).annotation_kind() == "str"
 
 
+def test_a_dropped_cells_future_import_still_holds_after_a_restart(session):
+    """The cell that said `from __future__ import annotations` hung and was dropped, but it was
+    compiled, so (as in Jupyter) the later cells were compiled with it: a restart replays them
+    the same way, or the class below fails with a NameError after the first crash."""
+    session.run_cells(
+        [
+            (0, "from __future__ import annotations\nwhile True:\n    pass\n"),
+            (
+                1,
+                "import os\n"
+                "class Node:\n"
+                "    def __add__(self, other: Node | float) -> Node:\n"
+                "        return self\n"
+                "def annotation_kind():\n"
+                "    return type(Node.__add__.__annotations__['other']).__name__\n"
+                "def die():\n"
+                "    os._exit(1)\n",
+            ),
+        ]
+    )
+    assert statuses(session) == ["timeout", "ok"], session.reports
+    sub = Submission(session)
+    assert sub.annotation_kind() == "str"
+    with pytest.raises(StudentError, match="crashed"):
+        sub.die()
+    assert sub.annotation_kind() == "str"  # after the restart and its replay
+    assert session.restarts == 2
+
+
 def test_string_annotations_resolve_in_the_notebooks_own_module(session):
     """With `from __future__ import annotations`, dataclasses reads `ClassVar[dict]` from the
     module the class names (sys.modules['__main__']), which in Jupyter is the notebook's

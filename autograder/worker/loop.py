@@ -5,6 +5,8 @@ before it reads any student code, then serves requests on its channel:
 
     {"op": "run_cell", "index": i, "source": str}       -> {"ok": true, "error": null | {...}}
                                   (a cell magic that is not Python: {"ok": true, "skipped": true})
+    {"op": "compile_cell", "index": i, "source": str}   -> {"ok": true} (its __future__ imports
+                                  hold for later cells; it is not run: a replayed dropped cell)
     {"op": "call", "name": f, "args": [...], "kwargs": {...}, "return_args": bool}
                                                          -> {"ok": true, "value": v, "args"?: [...]}
     {"op": "defined", "names": [...]}                    -> {"ok": true, "value": {name: kind}}
@@ -76,6 +78,9 @@ class Worker:
             if error is SKIPPED:
                 return {"ok": True, "skipped": True}
             return {"ok": True, "error": error}
+        if op == "compile_cell":
+            self.compile_only(request["source"], f"<cell {request['index'] + 1}>")
+            return {"ok": True}
         if op == "call":
             return self.call(request)
         if op == "defined":
@@ -114,6 +119,20 @@ class Worker:
         finally:
             sys.stdout.flush()
         return None
+
+    def compile_only(self, source: str, filename: str) -> None:
+        """Compile a cell without running it, for its __future__ imports: a cell that was
+        compiled and then dropped (it hung or crashed the worker) still set them for the cells
+        after it, as in Jupyter, and a replay must compile those cells the same way."""
+        try:
+            try:
+                self.compile_cell(source, filename)
+            except SyntaxError:
+                python = neutralise_ipython(source)
+                if python is not None:
+                    self.compile_cell(python, filename)
+        except Exception:  # noqa: BLE001, S110 - it did not compile the first time either
+            pass
 
     def compile_cell(self, source: str, filename: str) -> types.CodeType:
         """Compile a cell as Jupyter does (IPython's compiler is a `codeop.Compile`): with the
