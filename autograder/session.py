@@ -226,10 +226,20 @@ class Session:
         try:
             return self._start_once()
         except SandboxError as exc:
+            if not first:
+                # A later start follows the student's code, which can make it fail: a cell that
+                # closed the worker's own folder to itself (chmod 0) leaves every new worker
+                # unable to enter it. That is the notebook's failure, said as one (and a request
+                # that got no answer), never "the test could not complete: SandboxError".
+                self.notes.append(f"a restart of the worker failed: {str(exc)[-500:]}")
+                raise WorkerFailure(
+                    "crash",
+                    "your notebook's process could not be started again after it ended (did a "
+                    "cell change the permissions of its working folder?)",
+                ) from None
             # The first start runs no student code: if the private view could not be built on
             # this machine, grade without namespaces rather than not at all (staff are told).
-            # A later start follows the student's code, which must not be able to cause this.
-            if self.jail is None or self.jail.root is None or not first:
+            if self.jail is None or self.jail.root is None:
                 raise
             self.notes.append(f"namespaces FAILED, graded without them: {str(exc)[-500:]}")
             try:

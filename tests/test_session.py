@@ -705,3 +705,25 @@ def test_a_worker_another_thread_is_starting_when_the_session_closes_does_not_ou
     for proc in started:
         assert proc.poll() is not None, "a worker started during the close outlived it"
     assert session._worker is None
+
+
+def test_a_restart_the_notebook_made_impossible_is_its_failure_not_the_graders(session):
+    """A cell that closes the worker's folder to its own uid, then ends the worker: no later
+    worker can enter it. That follows the student's code: each later cell and call is the
+    notebook's crash (and a request that got no answer), never a SandboxError that reads as
+    the grader's broken installation ("the test could not complete") and escapes the rule that
+    a test during which a request went unanswered never passes."""
+    if os.geteuid() == 0 and not session.identity.isolated:
+        pytest.skip("a worker that runs as root enters any folder")
+    session.run_cells(
+        [(0, "import os\nos.chmod(os.getcwd(), 0)\nos._exit(1)"), (1, "def f(x):\n    return x")]
+    )
+    if statuses(session) == ["crash", "ok"]:  # a worker that enters its folder before its uid
+        assert Submission(session).f(1) == 1  # changes (no namespaces) is not stopped by this
+        return
+    assert statuses(session) == ["crash", "crash"]
+    assert "could not be started again" in session.reports[1].message
+    with pytest.raises(StudentError, match="could not be started again"):
+        Submission(session).f(1)
+    assert session.unanswered
+    assert any("a restart of the worker failed" in n for n in session.notes)
