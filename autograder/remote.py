@@ -96,6 +96,12 @@ class Objects:
     @contextlib.contextmanager
     def batch(self, timeout: float | None = None) -> Iterator[None]:
         if self.queue is not None:  # nested: part of the enclosing batch
+            if timeout is not None and timeout != self.batch_timeout:  # it would not apply
+                raise GraderError(
+                    f"sub.batch(timeout={timeout:g}) inside another sub.batch() (timeout="
+                    f"{self.batch_timeout}): an inner batch is part of the outer one, whose "
+                    "time limit applies; give the outer batch the limit"
+                )
             yield
             return
         self.queue, self.batch_timeout = [], timeout

@@ -119,6 +119,9 @@ class _Worker:
     channel: Channel
     output: OutputSink
     fds: tuple[int, int] = field(default=(-1, -1))
+    # Held while a thread reads or writes the pipes: a close from another thread (an interrupt
+    # while the cells thread waits for a reply) frees their numbers only once that I/O is over.
+    io: threading.Lock = field(default_factory=threading.Lock)
 
 
 # How many sessions this process is setting up or closing right now. A signal handler that would
@@ -228,10 +231,20 @@ class Session:
         try:
             return self._start_once()
         except SandboxError as exc:
+            if not first:
+                # A later start follows the student's code, which can make it fail: a cell that
+                # closed the worker's own folder to itself (chmod 0) leaves every new worker
+                # unable to enter it. That is the notebook's failure, said as one (and a request
+                # that got no answer), never "the test could not complete: SandboxError".
+                self.notes.append(f"a restart of the worker failed: {str(exc)[-500:]}")
+                raise WorkerFailure(
+                    "crash",
+                    "your notebook's process could not be started again after it ended (did a "
+                    "cell change the permissions of its working folder?)",
+                ) from None
             # The first start runs no student code: if the private view could not be built on
             # this machine, grade without namespaces rather than not at all (staff are told).
-            # A later start follows the student's code, which must not be able to cause this.
-            if self.jail is None or self.jail.root is None or not first:
+            if self.jail is None or self.jail.root is None:
                 raise
             self.notes.append(f"namespaces FAILED, graded without them: {str(exc)[-500:]}")
             try:
@@ -291,7 +304,8 @@ class Session:
             self._worker = worker
             self.generation += 1
         try:
-            hello = self._receive(worker, 60.0)
+            with worker.io:
+                hello = self._receive(worker, 60.0)
         except WorkerFailure as exc:
             self._stop()
             if self._closed:  # closed meanwhile (by another thread), which ended this worker
@@ -315,11 +329,20 @@ class Session:
         worker.output.join()
         if worker.proc.stdout is not None:
             worker.proc.stdout.close()
-        for fd in worker.fds:
+        # Another thread may still be on its pipes (woken by the kill above, it is about to read
+        # the end): their numbers are freed after it, never under it, where a file opened
+        # meanwhile would take them. It cannot take long: the worker is gone.
+        if worker.io.acquire(timeout=10.0):
             try:
-                os.close(fd)
-            except OSError:
-                pass
+                for fd in worker.fds:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            finally:
+                worker.io.release()
+        else:
+            self.notes.append("WARNING: a worker's pipes were still in use; left open")
         self.outputs.append(worker.output.text())
 
     def close(self) -> None:
@@ -504,8 +527,9 @@ class Session:
             raise
         deadline, late = self._deadline(timeout)
         try:
-            self._send(worker, message, deadline, late)
-            reply = self._receive(worker, timeout, deadline, late)
+            with worker.io:
+                self._send(worker, message, deadline, late)
+                reply = self._receive(worker, timeout, deadline, late)
             if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
                 raise WorkerFailure("protocol", "sent a malformed reply")
         except WorkerFailure as exc:

@@ -649,6 +649,15 @@ def test_function_calls_of_a_homework_without_classes_share_round_trips_in_a_bat
         with pytest.raises(GraderError, match=r"timed\(\) cannot be used inside sub.batch"):
             with plain.batch():
                 plain.sqrt_plus_one.timed(5.0)(4.0)
+        # Nor can an inner batch's own limit: it is part of the outer batch's request.
+        with pytest.raises(GraderError, match=r"inside another sub.batch\(\)"):
+            with plain.batch():
+                with plain.batch(timeout=30.0):
+                    plain.sqrt_plus_one(4.0)
+        with plain.batch(timeout=30.0):  # the same limit, or none: the outer one applies
+            with plain.batch(timeout=30.0), plain.batch():
+                nested = plain.sqrt_plus_one(9.0)
+        assert plain.value(nested) == 4.0
 
 
 def test_a_batch_of_calls_of_one_function_that_times_out_names_that_function():

@@ -767,3 +767,65 @@ def test_a_worker_another_thread_is_starting_when_the_session_closes_does_not_ou
     for proc in started:
         assert proc.poll() is not None, "a worker started during the close outlived it"
     assert session._worker is None
+
+
+def test_a_restart_the_notebook_made_impossible_is_its_failure_not_the_graders(session):
+    """A cell that closes the worker's folder to its own uid, then ends the worker: no later
+    worker can enter it. That follows the student's code: each later cell and call is the
+    notebook's crash (and a request that got no answer), never a SandboxError that reads as
+    the grader's broken installation ("the test could not complete") and escapes the rule that
+    a test during which a request went unanswered never passes."""
+    if os.geteuid() == 0 and not session.identity.isolated:
+        pytest.skip("a worker that runs as root enters any folder")
+    session.run_cells(
+        [(0, "import os\nos.chmod(os.getcwd(), 0)\nos._exit(1)"), (1, "def f(x):\n    return x")]
+    )
+    if statuses(session) == ["crash", "ok"]:  # a worker that enters its folder before its uid
+        assert Submission(session).f(1) == 1  # changes (no namespaces) is not stopped by this
+        return
+    assert statuses(session) == ["crash", "crash"]
+    assert "could not be started again" in session.reports[1].message
+    with pytest.raises(StudentError, match="could not be started again"):
+        Submission(session).f(1)
+    assert session.unanswered
+    assert any("a restart of the worker failed" in n for n in session.notes)
+
+
+def test_a_close_never_frees_the_pipes_another_thread_is_still_reading(monkeypatch):
+    """Interrupted, grade() closes the session while the cells thread waits for a cell's reply.
+    The close kills the worker and closes the worker's pipes; the cells thread, woken by the
+    worker's end, may read only after that. Its pipe's number must not be freed under it (a
+    read then fails with EBADF, or reads a file the close has opened meanwhile under the same
+    number; a write there would put the cell's bytes in that file): the close waits for it."""
+    import threading
+
+    session = Session(LIMITS)
+    original = Session._wait
+    waiting = threading.Event()
+
+    def late_wait(self, fd, writing, deadline, late):
+        cells_thread = threading.current_thread() is not threading.main_thread() and not writing
+        if cells_thread:
+            waiting.set()
+        original(self, fd, writing, deadline, late)
+        if cells_thread:
+            time.sleep(0.5)  # a cells thread slow to act once the pipe is ready (the GIL, load)
+
+    failures: list = []
+
+    def cells() -> None:
+        try:
+            session.run_cells([(0, "import time\ntime.sleep(30)"), (1, "x = 1")])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    session.run_cells([(0, "y = 1")])  # the worker is up; the next cell's reply is waited for
+    monkeypatch.setattr(Session, "_wait", late_wait)
+    thread = threading.Thread(target=cells)
+    thread.start()
+    assert waiting.wait(10)
+    time.sleep(0.2)  # in select(), for the sleeping cell's reply
+    session.close()
+    thread.join(10)
+    assert not thread.is_alive() and not failures, failures
+    assert [r.status for r in session.reports][1:] in (["crash", "budget"], ["budget"])
