@@ -8,12 +8,13 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 import numpy as np
 import pytest
 
-from dlhw.autograder.wire.generators import BIT_GENERATOR_NAMES
+from dlhw.autograder.wire.generators import BIT_GENERATOR_NAMES, GeneratorError, make_generator
 from dlhw.autograder.wire.protocol import (
     DEFAULT_LIMITS,
     HEADER,
@@ -443,6 +444,17 @@ def test_generators_cross_as_generators_in_the_same_state(name):
     assert out["rng"] is not gen and np.array_equal(out["rng"].random(50), gen.random(50))
 
 
+def _as_encoded(value):  # as the encoder writes dicts and lists
+    if type(value) is dict:
+        return {"__dict__": {k: _as_encoded(v) for k, v in value.items()}}
+    return [_as_encoded(v) for v in value] if type(value) is list else value
+
+
+def _decode_generator(data):
+    raw, bufs = _frame({"body": {"__generator__": _as_encoded(data)}}, [])
+    return decode_frame(raw, bufs)
+
+
 @pytest.mark.parametrize(
     "state",
     [
@@ -458,14 +470,169 @@ def test_generators_cross_as_generators_in_the_same_state(name):
     ],
 )
 def test_anything_but_a_numpy_bit_generator_state_is_refused(state):
-    def wire(value):  # as the encoder writes dicts and lists
-        if type(value) is dict:
-            return {"__dict__": {k: wire(v) for k, v in value.items()}}
-        return [wire(v) for v in value] if type(value) is list else value
-
-    raw, bufs = _frame({"body": {"__generator__": wire(state)}}, [])
     with pytest.raises(ProtocolError):
-        decode_frame(raw, bufs)
+        _decode_generator({"state": state, "seed_seq": None})
+
+
+# numpy's advice for independent streams is to spawn children of the Generator's SeedSequence;
+# the children depend on it, not on the state, so it travels too (issue: a correct solution
+# using rng.spawn lost points: the worker's copy had a SeedSequence of fresh entropy).
+SPAWNS = {
+    "Generator.spawn": lambda g: [c.random(3) for c in g.spawn(2)],
+    "seed_seq.spawn": lambda g: [s.generate_state(3) for s in g.bit_generator.seed_seq.spawn(2)],
+    "BitGenerator.spawn": lambda g: [
+        np.random.Generator(b).random(3) for b in g.bit_generator.spawn(2)
+    ],
+    "default_rng(child)": lambda g: [
+        np.random.default_rng(g.bit_generator.seed_seq.spawn(1)[0]).random(3)
+    ],
+}
+
+
+def _same_children(a: np.random.Generator, b: np.random.Generator) -> None:
+    sa, sb = a.bit_generator.seed_seq, b.bit_generator.seed_seq
+    # The entropy as numpy mixed it in (a list or an array of ints arrives as a tuple of ints).
+    assert np.array_equal(sa.pool, sb.pool)
+    assert (sa.spawn_key, sa.pool_size, sa.n_children_spawned) == (
+        sb.spawn_key, sb.pool_size, sb.n_children_spawned
+    )  # fmt: skip
+    for how, spawn in SPAWNS.items():  # each spawns from both: their counts stay equal
+        assert all(map(np.array_equal, spawn(a), spawn(b))), how
+    assert np.array_equal(a.random(5), b.random(5))  # and the draws, as before
+
+
+@pytest.mark.parametrize("name", sorted(BIT_GENERATOR_NAMES))
+def test_generators_cross_with_their_seed_sequence(name):
+    gen = np.random.Generator(getattr(np.random, name)(12345))
+    gen.random(3)
+    out = roundtrip(gen)
+    assert out.bit_generator.seed_seq is not gen.bit_generator.seed_seq
+    _same_children(out, gen)
+    # After the original has spawned: the count of children travels, the next ones match.
+    assert gen.bit_generator.seed_seq.n_children_spawned == 7
+    _same_children(roundtrip(gen), gen)
+    # A child (a spawn key), a grandchild, a pool of 8 words, entropy as a list of big ints.
+    child = gen.spawn(3)[2]
+    _same_children(roundtrip(child), child)
+    grandchild = child.spawn(2)[1]
+    _same_children(roundtrip(grandchild), grandchild)
+    seq = np.random.SeedSequence([2**100, 0, 7], spawn_key=(4, 2**40), pool_size=8)
+    wide = np.random.Generator(getattr(np.random, name)(seq))
+    _same_children(roundtrip(wide), wide)
+
+
+@pytest.mark.parametrize(
+    "entropy",
+    [np.int64(5), np.array([1, 2**31], dtype=np.uint32), np.array([2**40, 3]), range(5), (), 0],
+    ids=["numpy-int", "uint32-array", "int64-array", "range", "empty", "zero"],
+)
+def test_entropy_of_every_kind_numpy_takes_crosses_as_ints(entropy):
+    gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
+    out = roundtrip(gen)
+    assert np.array_equal(out.bit_generator.seed_seq.pool, gen.bit_generator.seed_seq.pool)
+    _same_children(out, gen)
+
+
+def test_a_generator_without_a_seed_sequence_still_crosses():
+    """A legacy-seeded MT19937 (RandomState's) has no SeedSequence: its draws cross as before."""
+    bit_generator = np.random.MT19937()
+    bit_generator._legacy_seeding(5)
+    assert bit_generator.seed_seq is None
+    gen = np.random.Generator(bit_generator)
+    out = roundtrip(gen)
+    assert type(out.bit_generator) is np.random.MT19937
+    assert np.array_equal(out.random(20), gen.random(20))
+
+
+def test_a_seed_sequence_over_the_bounds_cannot_be_sent():
+    for gen in (
+        np.random.default_rng(2**5000),  # entropy over 4096 bits
+        np.random.default_rng(list(range(1000))),  # 1,000 ints of entropy
+        np.random.Generator(np.random.PCG64(np.random.SeedSequence(1, pool_size=10**4))),
+        np.random.Generator(np.random.PCG64(np.random.SeedSequence(1, spawn_key=(0,) * 100))),
+    ):
+        with pytest.raises(ProtocolError, match="cannot be sent: malformed SeedSequence"):
+            encode_frame(gen)
+
+
+GOOD_SEED = {"entropy": 7, "spawn_key": [], "pool_size": 4, "n_children_spawned": 0}
+PCG64_STATE = np.random.PCG64(7).state
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"entropy": -1},
+        {"entropy": 1.0},
+        {"entropy": True},
+        {"entropy": "7"},
+        {"entropy": None},
+        {"entropy": 2**5000},
+        {"entropy": [1, -2]},
+        {"entropy": [1, [2]]},
+        {"entropy": [1] * 1000},
+        {"entropy": {"__dict__": {}}},
+        {"spawn_key": [-1]},
+        {"spawn_key": [True]},
+        {"spawn_key": 3},
+        {"spawn_key": [0] * 100},
+        {"spawn_key": [2**5000]},
+        {"pool_size": 3},
+        {"pool_size": 10**9},
+        {"pool_size": True},
+        {"pool_size": 4.0},
+        {"n_children_spawned": -1},
+        {"n_children_spawned": 2**32},
+        {"n_children_spawned": "0"},
+        {"extra": 1},
+    ],
+    ids=repr,
+)
+def test_a_malformed_seed_sequence_is_refused_on_the_wire(change):
+    seed_seq = {**GOOD_SEED, **change}
+    with pytest.raises(ProtocolError, match="malformed SeedSequence"):
+        _decode_generator({"state": PCG64_STATE, "seed_seq": seed_seq})
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"state": PCG64_STATE},
+        {"state": PCG64_STATE, "seed_seq": GOOD_SEED, "more": 1},
+        {"state": PCG64_STATE, "seed_seq": []},
+        {"state": PCG64_STATE, "seed_seq": {k: v for k, v in GOOD_SEED.items() if k != "entropy"}},
+        PCG64_STATE,  # a bare state, as generators were sent before their SeedSequence
+    ],
+)
+def test_a_malformed_generator_is_refused_on_the_wire(data):
+    with pytest.raises(ProtocolError, match="malformed"):
+        _decode_generator(data)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"entropy": 10 ** (10**5)},  # JSON refuses it (over 4,300 digits); a caller may not
+        {"entropy": [2**64] * 10**6},
+        {"entropy": tuple(range(10**6))},
+        {"spawn_key": (0,) * 10**6},
+        {"pool_size": 10**9},
+        {"pool_size": 2**70},
+    ],
+    ids=[
+        "entropy-10^10^5",
+        "entropy-million-items",
+        "entropy-range",
+        "spawn_key-million",
+        "pool_size-10^9",
+        "pool_size-2^70",
+    ],
+)
+def test_huge_seed_sequences_are_refused_before_numpy_sees_them(change):
+    start = time.perf_counter()
+    with pytest.raises(GeneratorError, match="malformed SeedSequence"):
+        make_generator({"state": PCG64_STATE, "seed_seq": {**GOOD_SEED, **change}})
+    assert time.perf_counter() - start < 0.5
 
 
 def test_generators_of_other_bit_generators_cannot_be_sent():

@@ -481,6 +481,38 @@ def test_a_malformed_cell_reply_replaces_the_worker_and_later_cells_still_run(se
     assert Submission(session).f() == 2 and session.restarts == 1
 
 
+# A reply with a Generator whose SeedSequence would ask numpy for a pool of 10**9 words (4 GB).
+FORGE_GENERATOR_REPLY = """
+import os
+import sys
+import time
+
+import numpy as np
+
+from dlhw.autograder.wire import protocol
+
+WRITE_FD = int(sys.argv[sys.argv.index("--write-fd") + 1])
+STATE = np.random.PCG64(1).state["state"]
+
+
+def f():
+    seed_seq = {"entropy": 1, "spawn_key": [], "pool_size": 10**9, "n_children_spawned": 0}
+    state = {"bit_generator": "PCG64", "state": {"__dict__": STATE}, "has_uint32": 0,
+             "uinteger": 0}
+    generator = {"state": {"__dict__": state}, "seed_seq": {"__dict__": seed_seq}}
+    body = {"__dict__": {"ok": True, "value": {"__generator__": {"__dict__": generator}}}}
+    header = protocol.json.dumps({"body": body, "buffers": []}).encode()
+    os.write(WRITE_FD, protocol.HEADER.pack(len(header)) + header)
+    time.sleep(3600)
+"""
+
+
+def test_a_forged_generator_in_a_reply_is_a_protocol_error(session):
+    session.run_cells([(0, FORGE_GENERATOR_REPLY)])
+    with pytest.raises(StudentError, match="cannot accept: malformed SeedSequence: its pool size"):
+        Submission(session).f()
+
+
 def test_printed_escapes_and_bad_text_are_cleaned(session):
     session.run_cells([(0, "print('\\x1b[2J\\rTOTAL 31/31\\u202e'); raise ValueError('\\ud800')")])
     deadline = time.monotonic() + 5  # the output is drained by a thread of its own

@@ -2,9 +2,10 @@
 
 Only plain data crosses: None, bools, ints, floats, complex numbers, strings, lists, tuples, dicts
 with string keys, numeric numpy arrays (and numpy scalars), numpy random Generators (by value: the
-state of an allow-listed bit generator, see generators.py), and `Ref`s: references to objects
-the worker keeps (an id, the worker generation that issued it, a class name; whether a reference
-was really issued is checked by the side that receives it, see remote.py and object_table.py).
+state of an allow-listed bit generator and its SeedSequence, see generators.py), and `Ref`s:
+references to objects the worker keeps (an id, the worker generation that issued it, a class
+name; whether a reference was really issued is checked by the side that receives it, see
+remote.py and object_table.py).
 Nothing is ever pickled. A frame is
 
     8-byte little-endian length of a UTF-8 JSON header | JSON header | raw array buffers
@@ -132,7 +133,7 @@ class _Encoder:
             if not all(type(k) is str for k in obj):
                 raise ProtocolError("dict keys must be strings")
             return {"__dict__": {k: self.encode(v, depth + 1) for k, v in obj.items()}}
-        if is_generator(kind):  # by value: its bit generator's state (generators.py)
+        if is_generator(kind):  # by value: its state and SeedSequence (generators.py)
             try:
                 return {"__generator__": self.encode(generator_state(obj), depth + 1)}
             except GeneratorError as exc:

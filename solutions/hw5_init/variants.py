@@ -406,6 +406,38 @@ UNUSUAL = {
                 return a * child.uniform(-1.0, 1.0, size=(fan_in, fan_out))
         """,
     },
+    # Independent child generators spawned from rng (numpy's advice for parallel streams), three
+    # ways: Generator.spawn, the bit generator's seed_seq.spawn, BitGenerator.spawn. Children
+    # come from rng's SeedSequence, not its state: two generators in the same state spawn the
+    # same children only if the grader carries the SeedSequence across (wire/generators.py).
+    "spawned_child_generators": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                inputs, weights = np.random.default_rng(rng).spawn(2)
+                h = inputs.standard_normal((n_samples, width))
+                norms = np.empty(depth)
+                for layer in range(depth):
+                    W = weights.normal(0.0, math.sqrt(sigma2), size=(width, width))
+                    h = np.maximum(h @ W, 0.0)
+                    norms[layer] = np.linalg.norm(h, axis=1).mean()
+                return norms
+        """,
+        "xavier_uniform": """
+            def xavier_uniform(fan_in, fan_out, gain=1.0, rng=None):
+                seed_seq = np.random.default_rng(rng).bit_generator.seed_seq
+                child = np.random.default_rng(seed_seq.spawn(1)[0])
+                bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+                return child.uniform(-bound, bound, size=(fan_in, fan_out))
+        """,
+        "kaiming_normal": """
+            def kaiming_normal(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                parent = np.random.default_rng(rng)
+                parent.spawn(1)  # a first child for something else: the weights get the second
+                child = np.random.Generator(parent.bit_generator.spawn(1)[0])
+                std = kaiming_std(fan_in, fan_out, nonlinearity, mode)
+                return child.normal(0.0, std, size=(fan_in, fan_out))
+        """,
+    },
     # Every layer's weights in one 3-D draw before the inputs; samples as columns; einsum norms.
     "norms_weights_first_samples_as_columns": {
         "activation_norms": """
