@@ -188,8 +188,7 @@ def generator_state(generator: np.random.Generator) -> dict[str, Any]:
     state = bit_generator.state
     if not isinstance(state, dict):  # pragma: no cover - numpy's own bit generators give dicts
         raise GeneratorError(f"{name}'s state is not a dict")
-    # `_seed_seq`: numpy has it since 1.17, public as `.seed_seq` only since 1.25 (we take 1.23).
-    seed_seq = getattr(bit_generator, "_seed_seq", None)
+    seed_seq = bit_generator.seed_seq  # public since numpy 1.25, the least we take
     return {"state": state, "seed_seq": _seed_seq_data(seed_seq, name)}
 
 
