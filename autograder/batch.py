@@ -193,9 +193,10 @@ def _warm_up(hw_id: str, limits: Limits, root: str | None) -> None:
     signal.signal(signal.SIGTERM, _stop_at_once)
     if root:
         os.environ["DLHW_ROOT"] = root
-    import dlhw.autograder.grading  # noqa: F401 - imported once per job, not per submission
     from dlhw.autograder.confinement import start_fork_server
+    from dlhw.autograder.grading import load_all
 
+    load_all()  # imported once per job, not when each submission first needs them
     # Workers forked from a server that has imported them (~0.1 s of CPU less per submission;
     # forkserver.py). Started before the first session, which spares the job's children.
     _JOB.update(hw=get_homework(hw_id), limits=limits, fork_server=start_fork_server())

@@ -71,6 +71,18 @@ class GradeOutcome:
         )
 
 
+# What a grading run imports when it first needs it, not with this module, so that a single
+# `grade` loads them while its worker boots or runs the cells (see grade). A batch job, which
+# grades many submissions in one process, imports them once, up front (batch._warm_up).
+LOADED_WHEN_NEEDED = ("pytest", "dlhw.autograder.reporter", "nbformat", "jsonschema")
+
+
+def load_all() -> None:
+    """Import now what grading would import when first needed (LOADED_WHEN_NEEDED)."""
+    for module in LOADED_WHEN_NEEDED:
+        importlib.import_module(module)
+
+
 def locate_notebook(submission: Path, hw: Homework) -> Path:
     """The notebook to grade: the path itself, or the one notebook in a submission folder.
 

@@ -313,13 +313,16 @@ def test_a_job_warms_up_the_grading_code_without_torch():
         "from dlhw.autograder.batch import _warm_up\n"
         "from dlhw.autograder.confinement import Limits\n"
         "_warm_up('hw1', Limits(), None)\n"
-        "print(sorted(m for m in ('torch', 'pytest', 'dlhw.autograder.grading') if m in sys.modules))\n"
+        "print(sorted(m for m in ('torch', 'pytest', 'dlhw.autograder.grading', 'nbformat',\n"
+        "    'jsonschema') if m in sys.modules))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split("\n")[-2] == "['dlhw.autograder.grading', 'pytest']"
+    assert done.stdout.split("\n")[-2] == (
+        "['dlhw.autograder.grading', 'jsonschema', 'nbformat', 'pytest']"
+    )
 
 
 def test_the_class_summary_and_gradebook_show_student_text_as_text(tmp_path: Path) -> None:
