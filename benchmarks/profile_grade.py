@@ -2,11 +2,14 @@
 
     .venv/bin/python benchmarks/profile_grade.py [HOMEWORK] [--live-oracles]
 
-Phases, in the order `grade` runs them: importing the CLI (pytest, numpy, nbformat, jsonschema),
-reading and validating the notebook, starting the worker, running the cells (the worker's own
-start-up, numpy included, is part of this), pytest with the public and hidden tests, closing the
-session, and validating and writing results.json. For a call-level view, run `python -m cProfile
--s cumtime -m dlhw.autograder.cli grade ...`.
+Phases, one after another: importing the CLI (numpy; pytest, nbformat and jsonschema are
+imported when first used), reading and validating the notebook (nbformat's import included),
+starting the worker, running the cells (the worker's own start-up, numpy included, is part of
+this), pytest with the public and hidden tests (pytest's import included), closing the session,
+and validating and writing results.json. `grade` itself overlaps some of them: the worker
+boots while the notebook is read, and the cells run while pytest starts and collects the tests,
+so its wall time is less than this total. For a call-level view, run
+`python -m cProfile -s cumtime -m dlhw.autograder.cli grade ...`.
 """
 
 from __future__ import annotations
