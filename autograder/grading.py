@@ -417,10 +417,9 @@ def grade(
         except NotebookError as exc:
             problem = str(exc)
         staff.extend(close_upload(submission))
-        if read is None:  # nothing to run: the worker goes (what its start raised with it)
+        if read is None:  # nothing to run: the worker goes now (what its start raised with it)
             runner.run([])
-            session.close()
-            session = None
+            session.close()  # closed again at the end; staff still see its notes
             unavailable = f"your submission could not be read: {problem}"
             sub = Submission(None, unavailable, classes=classes, functions=hw.functions)
         else:

@@ -321,7 +321,7 @@ EXPECTED.update(
 
 def _status_uids(pid: str) -> set[int]:
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
+        status = Path(f"/proc/{pid}/status").read_bytes().decode(errors="replace")  # any name
     except OSError:
         return set()
     line = next((ln for ln in status.splitlines() if ln.startswith("Uid:")), "Uid:")
@@ -336,7 +336,9 @@ def our_children() -> set[int]:
     found = set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            # Bytes: a process may name itself with any (test_session's non-UTF-8 name, which
+            # another run on the machine may have alive while this one scans).
+            fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
         except OSError:
             continue
         if int(fields[1]) == os.getpid():
