@@ -256,15 +256,18 @@ class CellRunner:
     def __init__(self, session: Session, cells: list[tuple[int, str]] | None = None) -> None:
         self.error: BaseException | None = None
         self._cells: list[tuple[int, str]] = []
+        self._setup = ""
         self._handed = threading.Event()
         if cells is not None:
             self.run(cells)
         self._thread = threading.Thread(target=self._run, args=(session,), daemon=True)
         self._thread.start()
 
-    def run(self, cells: list[tuple[int, str]]) -> None:
-        """Hand over the cells to run (none: the thread ends once the worker has started)."""
+    def run(self, cells: list[tuple[int, str]], setup: str = "") -> None:
+        """Hand over the cells to run (none: the thread ends once the worker has started), and
+        the grader's `setup` code to run after them (the homework's overrides)."""
         self._cells = cells
+        self._setup = setup
         self._handed.set()
 
     def _run(self, session: Session) -> None:
@@ -273,6 +276,8 @@ class CellRunner:
             self._handed.wait()
             if self._cells:
                 session.run_cells(self._cells)
+                if self._setup:
+                    session.run_setup(self._setup)
         except BaseException as exc:  # noqa: BLE001 - handed to the grading thread
             self.error = exc
 
@@ -430,7 +435,9 @@ def grade(
             # (recorded ones need nothing), starts pytest and collects the tests; run_tests waits
             # for the cells before the first test (`join` re-raises what stopped them: a grader
             # failure, never silent).
-            runner.run([(c.index, c.source) for c in read.cells])
+            # The homework's overrides run after the cells: BACKEND = "numpy" whatever the
+            # student left there, as the notebook promises (homeworks.py, [overrides]).
+            runner.run([(c.index, c.source) for c in read.cells], hw.setup_code)
             ready = runner.join
             if oracles.mode is not Mode.RECORDED:
                 for module in hw.preload:

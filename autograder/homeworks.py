@@ -22,10 +22,17 @@ The manifest, in TOML:
     [classes.Linear]                    # optional: classes hidden tests may construct
     methods = ["forward", "backward"]
     attributes = ["W", "b", "dW", "db"]
+
+    [overrides]                         # optional: globals the grader sets in the notebook's
+    BACKEND = "numpy"                   # namespace after its cells ran (plain str/int/float/bool
+                                        # values), for what the notebook promises whatever a
+                                        # student left there ("the grader always uses numpy")
 """
 
 from __future__ import annotations
 
+import keyword
+import math
 import os
 import re
 import sys
@@ -41,7 +48,8 @@ else:  # Python 3.10 (Gradescope's image): the same parser, from PyPI
 
 MANIFEST = "homework.toml"
 FOLDER = re.compile(r"^(hw\d+)_[a-z0-9_]+$")
-MANIFEST_KEYS = {"title", "functions", "preload", "classes"}
+MANIFEST_KEYS = {"title", "functions", "preload", "classes", "overrides"}
+Override = str | int | float | bool  # a value of [overrides]
 
 
 class ManifestError(ValueError):
@@ -64,6 +72,8 @@ class Homework:
     preload: tuple[str, ...] = ()
     # class name -> its manifest table (methods, attributes, ...), for tests that build objects
     classes: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False, compare=False)
+    # global name -> value, set in the notebook's namespace after its cells ran (see `setup_code`)
+    overrides: dict[str, Override] = field(default_factory=dict, hash=False, compare=False)
     root: Path = field(default_factory=course_root)
 
     @property
@@ -107,11 +117,32 @@ class Homework:
         """Every name students write: functions, then classes."""
         return self.functions + tuple(self.classes)
 
+    @property
+    def setup_code(self) -> str:
+        """The Python the grader runs in the notebook's namespace after the notebook's cells:
+        the `[overrides]` assignments ("" when there are none)."""
+        return "".join(f"{name} = {value!r}\n" for name, value in self.overrides.items())
+
 
 def _strings(folder: str, key: str, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ManifestError(f"{folder}/{MANIFEST}: {key} must be a list of names")
     return tuple(value)
+
+
+def _overrides(folder: str, value: Any) -> dict[str, Override]:
+    """[overrides]: identifiers to plain values, each written back as a Python literal."""
+    ok = isinstance(value, dict) and all(
+        isinstance(k, str) and k.isidentifier() and not keyword.iskeyword(k)
+        and isinstance(v, str | int | float | bool) and not (isinstance(v, float) and not math.isfinite(v))
+        for k, v in value.items()
+    )  # fmt: skip
+    if not ok:
+        raise ManifestError(
+            f"{folder}/{MANIFEST}: [overrides] maps Python names to strings, integers, finite "
+            "floats or booleans"
+        )
+    return dict(value)
 
 
 def load_homework(folder: Path, root: Path | None = None) -> Homework:
@@ -144,6 +175,7 @@ def load_homework(folder: Path, root: Path | None = None) -> Homework:
         functions=functions,
         preload=_strings(folder.name, "preload", data.get("preload", [])),
         classes=classes,
+        overrides=_overrides(folder.name, data.get("overrides", {})),
         root=root or course_root(),
     )
 

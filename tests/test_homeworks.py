@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from conftest import failed_tests
-from dlhw.autograder.homeworks import Homework, homeworks
+from dlhw.autograder.homeworks import Homework, ManifestError, homeworks, load_homework
 from dlhw.autograder.notebook import graded_cells
 from dlhw.autograder.stubgen import check_assignment
 from dlhw.autograder.variants import Variant, load_variants, variant_notebook
@@ -129,6 +129,45 @@ def test_variant(grade_nb, hw: Homework, variant: Variant) -> None:
         assert outcome.score < outcome.max_score, f"{variant.name} kept every point"
     else:
         assert outcome.score == outcome.max_score, failed_tests(outcome)
+
+
+WITH_OVERRIDES = [hw for hw in HOMEWORKS if hw.overrides]
+
+
+def _another(value: str | int | float | bool) -> str | int | float | bool:
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, str):
+        return f"not {value}: left so by a student"
+    return value + 1
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("hw", WITH_OVERRIDES, ids=[hw.id for hw in WITH_OVERRIDES])
+def test_overrides_win_over_what_the_notebook_left(grade_nb, hw: Homework) -> None:
+    """The reference, with every [overrides] name set otherwise by a last cell of its own (a
+    student who tried BACKEND = "cuda" in section 6 and submitted), still earns full marks: the
+    grader sets them after the cells, as the notebook promises ("the grader always runs your
+    notebook with numpy"). Before, such a notebook lost nearly every point to the kernels."""
+    nb = variant_notebook(hw, Variant("reference", "unusual", {}))
+    assignments = "".join(f"{k} = {_another(v)!r}\n" for k, v in hw.overrides.items())
+    nb.cells.append(nbformat.v4.new_code_cell(assignments))
+    outcome = grade_nb(nb, hw=hw)
+    assert outcome.score == outcome.max_score, failed_tests(outcome)
+
+
+def test_overrides_are_plain_python_assignments(tmp_path) -> None:
+    folder = tmp_path / "hw9_demo"
+    folder.mkdir()
+    manifest = folder / "homework.toml"
+    head = 'title = "Demo"\nfunctions = ["f"]\n[overrides]\n'
+    manifest.write_text(head + 'BACKEND = "numpy"\nSTEPS = 3\nFAST = true\n')
+    hw = load_homework(folder, tmp_path)
+    assert hw.setup_code == "BACKEND = 'numpy'\nSTEPS = 3\nFAST = True\n"
+    for bad in ('"not a name" = 1', "class = 1", "X = [1, 2]", "X = inf", "X = {a = 1}"):
+        manifest.write_text(head + bad + "\n")
+        with pytest.raises(ManifestError, match="overrides"):
+            load_homework(folder, tmp_path)
 
 
 def doing_nothing(hw: Homework) -> Variant:
