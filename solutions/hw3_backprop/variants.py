@@ -396,6 +396,19 @@ BUGS = {
                 return self.maximum(0.0)
         """,
     },
+    # The max-shift done, then the log of the softmax: a label's probability underflows to 0
+    # for a logit ~750 below its row's maximum, and the loss is inf (the notebook asks for
+    # m + log sum exp(z - m)).
+    "cross_entropy_log_of_shifted_softmax": {
+        "SoftmaxCrossEntropy.forward": """
+            def forward(self, logits, y):
+                Z = logits - logits.max(axis=1, keepdims=True)
+                E = np.exp(Z)
+                self.P = E / E.sum(axis=1, keepdims=True)
+                self.y = y
+                return float(-np.mean(np.log(self.P[np.arange(len(y)), y])))
+        """,
+    },
 }
 
 UNUSUAL = {
