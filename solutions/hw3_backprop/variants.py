@@ -396,6 +396,19 @@ BUGS = {
                 return self.maximum(0.0)
         """,
     },
+    # The max-shift done, then the log of the softmax: a label's probability underflows to 0
+    # for a logit ~750 below its row's maximum, and the loss is inf (the notebook asks for
+    # m + log sum exp(z - m)).
+    "cross_entropy_log_of_shifted_softmax": {
+        "SoftmaxCrossEntropy.forward": """
+            def forward(self, logits, y):
+                Z = logits - logits.max(axis=1, keepdims=True)
+                E = np.exp(Z)
+                self.P = E / E.sum(axis=1, keepdims=True)
+                self.y = y
+                return float(-np.mean(np.log(self.P[np.arange(len(y)), y])))
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -1140,6 +1153,128 @@ UNUSUAL = {
                     else:
                         stack.append((child, unvisited(child)))
                 return order
+        """,
+    },
+    # micrograd's engine (Karpathy) nearly verbatim: _prev a set, an _op label, grad and data
+    # ints where its code makes them (relu's 0, backward's 1), assert-checked powers, sigmoid
+    # composed of other operations; only its recursive topological sort replaced (topo_sort).
+    "value_micrograd": {
+        "Value": """
+            class Value:
+                def __init__(self, data, _children=(), _op=''):
+                    self.data = data
+                    self.grad = 0
+                    self._backward = lambda: None
+                    self._prev = set(_children)
+                    self._op = _op
+
+                def __add__(self, other):
+                    other = other if isinstance(other, Value) else Value(other)
+                    out = Value(self.data + other.data, (self, other), '+')
+
+                    def _backward():
+                        self.grad += out.grad
+                        other.grad += out.grad
+                    out._backward = _backward
+                    return out
+
+                def __mul__(self, other):
+                    other = other if isinstance(other, Value) else Value(other)
+                    out = Value(self.data * other.data, (self, other), '*')
+
+                    def _backward():
+                        self.grad += other.data * out.grad
+                        other.grad += self.data * out.grad
+                    out._backward = _backward
+                    return out
+
+                def __pow__(self, other):
+                    assert isinstance(other, (int, float)), "only supporting int/float powers for now"
+                    out = Value(self.data**other, (self,), f'**{other}')
+
+                    def _backward():
+                        self.grad += (other * self.data**(other-1)) * out.grad
+                    out._backward = _backward
+                    return out
+
+                def relu(self):
+                    out = Value(0 if self.data < 0 else self.data, (self,), 'ReLU')
+
+                    def _backward():
+                        self.grad += (out.data > 0) * out.grad
+                    out._backward = _backward
+                    return out
+
+                def exp(self):
+                    out = Value(math.exp(self.data), (self,), 'exp')
+
+                    def _backward():
+                        self.grad += out.data * out.grad
+                    out._backward = _backward
+                    return out
+
+                def log(self):
+                    out = Value(math.log(self.data), (self,), 'log')
+
+                    def _backward():
+                        self.grad += (1 / self.data) * out.grad
+                    out._backward = _backward
+                    return out
+
+                def tanh(self):
+                    x = self.data
+                    t = (math.exp(2*x) - 1)/(math.exp(2*x) + 1)
+                    out = Value(t, (self, ), 'tanh')
+
+                    def _backward():
+                        self.grad += (1 - t**2) * out.grad
+                    out._backward = _backward
+                    return out
+
+                def sigmoid(self):
+                    return 1 / (1 + (-self).exp())
+
+                def maximum(self, other):
+                    other = other if isinstance(other, Value) else Value(other)
+                    out = Value(max(self.data, other.data), (self, other), 'max')
+
+                    def _backward():
+                        if self.data >= other.data:
+                            self.grad += out.grad
+                        else:
+                            other.grad += out.grad
+                    out._backward = _backward
+                    return out
+
+                def backward(self):
+                    topo = topo_sort(self)
+                    self.grad = 1
+                    for v in reversed(topo):
+                        v._backward()
+
+                def __neg__(self):
+                    return self * -1
+
+                def __radd__(self, other):
+                    return self + other
+
+                def __sub__(self, other):
+                    return self + (-other)
+
+                def __rsub__(self, other):
+                    return other + (-self)
+
+                def __rmul__(self, other):
+                    return self * other
+
+                def __truediv__(self, other):
+                    return self * other**-1
+
+                def __rtruediv__(self, other):
+                    return other * self**-1
+
+                def __repr__(self):
+                    return f"Value(data={self.data}, grad={self.grad})"
         """,
     },
 }

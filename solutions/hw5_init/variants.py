@@ -452,4 +452,18 @@ UNUSUAL = {
                 return np.array(out)
         """,
     },
+    # The norms appended to a list in the loop and returned as that list (numpy float64s): the
+    # depth numbers the notebook asks for, not wrapped in an array.
+    "norms_returned_as_a_list": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                rng = np.random.default_rng(rng)
+                h = rng.standard_normal((n_samples, width))
+                norms = []
+                for _ in range(depth):
+                    h = np.maximum(h @ rng.normal(0.0, math.sqrt(sigma2), size=(width, width)), 0.0)
+                    norms.append(np.linalg.norm(h, axis=1).mean())
+                return norms
+        """,
+    },
 }

@@ -243,7 +243,7 @@ NUMPY_ACT = {
 
 @pytest.mark.points(2)
 def test_linear_init(sub):
-    """Linear(in, out, rng): W (in, out) with std 1/sqrt(in), b (1, out) zeros, seeded, used"""
+    """Linear(in, out, rng): W (in, out) normal with std 1/sqrt(in), b (1, out) zeros, seeded, used"""
     first, again, other = sub.Linear(6, 3, rng=7), sub.Linear(6, 3, rng=7), sub.Linear(6, 3, rng=8)
     W, b = np.asarray(first.W), np.asarray(first.b)
     assert W.shape == (6, 3), f"W has shape {W.shape}, expected (in_features, out_features)"
@@ -264,6 +264,17 @@ def test_linear_init(sub):
     # A 5% band is 25 standard errors wide (a correct init fails with probability < 1e-100),
     # while 1/in, 1/sqrt(out), sqrt(2/in) or no scaling are off by 13% or more.
     assert_close(big_W.std(), 1 / np.sqrt(400), rtol=0.05, atol=0, name="W's std")
+    # A normal, not only its std: a uniform of the same std, U(-sqrt(3 / in), sqrt(3 / in)), has
+    # no entry beyond sqrt(3) standard deviations, where a normal has P(|z| > sqrt(3)) = 8.33%
+    # of them. Over 120,000 draws that share has standard error sqrt(0.0833 * 0.9167 / 120,000)
+    # = 0.08%: the band [6%, 11%] is 28 standard errors from 8.33% on either side, and a std
+    # off by the 5% allowed above moves the share by less than 1.5%.
+    beyond = float(np.mean(np.abs(big_W) > math.sqrt(3.0) / math.sqrt(400)))
+    assert 0.06 <= beyond <= 0.11, (
+        f"{beyond:.1%} of Linear(400, 300)'s weights lie beyond sqrt(3) / sqrt(in_features), "
+        "where a normal with standard deviation 1 / sqrt(in_features) puts 8.3% of them: draw W "
+        "from a normal distribution (the notebook's), not a uniform with the same spread"
+    )
 
 
 @pytest.mark.points(1)
@@ -542,6 +553,9 @@ def test_softmax_cross_entropy(sub, shape):
 @pytest.mark.points(1)
 def test_softmax_cross_entropy_large_logits(sub):
     """SoftmaxCrossEntropy: logits of size 1000 (exp overflows without the max-shift)"""
+    # Three labels' logits lie 1,179 to 1,322 below their row's maximum: the log of the shifted
+    # softmax is log(0) = -inf there (exp underflows below -745); the notebook's
+    # m + log sum exp(z - m) stays finite.
     r = rng(550)
     Z, y = 1000.0 * r.standard_normal((4, 5)), np.array([0, 1, 2, 3])
     loss_t, dZ_t = torch_loss("ce", Z, y)
@@ -563,6 +577,27 @@ def test_mse_loss(sub, shape):
     mse = sub.MSELoss()
     assert_close(mse.forward(pred, target), loss_t, **TORCH, name="the loss")
     assert_close(mse.backward(), d_t, **TORCH, name="backward's dpred")
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("kind", ["ce", "mse"])
+def test_loss_backward_twice(sub, kind):
+    """Losses: a second backward() after the same forward returns the same gradient"""
+    # backward() returns the gradient of the most recent forward from that forward's cache, so
+    # calling it again (a gradient check, a second look) must find the cache as it was. A
+    # backward that subtracts the one-hot from the cached softmax in place (G = self.P;
+    # G[rows, y] -= 1) or scales the cached difference (self.diff *= 2 / N) is right once only.
+    r = rng(650 + (kind == "mse"))
+    if kind == "ce":
+        pred, target = 3.0 * r.standard_normal((5, 4)), r.integers(0, 4, size=5)
+        loss = sub.SoftmaxCrossEntropy()
+    else:
+        pred, target = r.standard_normal((5, 4)), r.standard_normal((5, 4))
+        loss = sub.MSELoss()
+    _, d_t = torch_loss(kind, pred, target)
+    loss.forward(pred, target)
+    assert_close(loss.backward(), d_t, **TORCH, name="the first backward's gradient")
+    assert_close(loss.backward(), d_t, **TORCH, name="the second backward's gradient")
 
 
 # ---- Value -----------------------------------------------------------------------------------
@@ -608,6 +643,28 @@ def test_value_operation(sub, op):
     nodes = run_program(sub, leaves, [(op, inputs, const)])
     assert_close(read_all(sub, nodes, "data")[-1], values[-1], **TORCH, name=f"{op}'s value")
     assert_close(read_all(sub, nodes[:2], "grad"), grads[:2], **TORCH, name="the inputs' grads")
+
+
+# A ** k of negative bases, k integer: the random graphs raise only values above 0.25 to powers
+# other than 2 (a fractional power of a negative number is complex), and test_value_operation
+# raises 0.7, so a derivative right for positive bases alone (k |a| ** (k - 1), or a ** k
+# computed as exp(k log a)) would pass them. Odd and even, positive and negative k.
+NEGATIVE_POWERS = ([-1.3, -0.6, -2.0, -0.8], [("pow", [0], 2.0), ("pow", [1], 3.0),
+                   ("pow", [2], -1.0), ("pow", [3], -2.0), ("add", [4, 5], 0.0),
+                   ("add", [8, 6], 0.0), ("add", [9, 7], 0.0)])  # fmt: skip
+
+
+@pytest.mark.points(2)
+def test_pow_of_negative_bases(sub):
+    """Value: a ** k for negative a and k = 2, 3, -1, -2: values and derivatives against torch"""
+    leaves, ops = NEGATIVE_POWERS
+    values, grads = torch_program(leaves, ops)
+    nodes = run_program(sub, leaves, ops)
+    assert_close(read_all(sub, nodes, "data"), values, **TORCH, name="the nodes' data")
+    assert_close(
+        read_all(sub, nodes[:4], "grad"), grads[:4], **TORCH,
+        name="the grads of -1.3, -0.6, -2.0, -0.8 (raised to 2, 3, -1, -2)",
+    )  # fmt: skip
 
 
 @pytest.mark.points(4)
