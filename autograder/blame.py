@@ -12,7 +12,15 @@ from typing import Any
 
 
 class StudentError(AssertionError):
-    """A student function could not give an answer: it raised, hung, crashed or sent non-data."""
+    """A student function could not give an answer: it raised, hung, crashed or sent non-data.
+
+    `raised` names what it raised, when it raised: its exception's class, then the built-in
+    classes that class derives from (`raised_by`); a test that expects a ValueError checks
+    `"ValueError" in exc.raised` (checks.assert_raises), never the message's wording."""
+
+    def __init__(self, message: str = "", raised: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.raised = raised
 
 
 class GraderError(Exception):
@@ -67,3 +75,27 @@ def explain(name: str, error: Any) -> str:
     tb = str(error.get("traceback", "")).strip()
     hint = f"\n\n{MISSING_MODULE_HINT}" if kind == "ModuleNotFoundError" else ""
     return f"{name} raised {kind}: {message}" + (f"\n\n{tb}" if tb else "") + hint
+
+
+# What the worker reports as an error's type for a step it refused itself (object_table.py):
+# nothing the student's code raised.
+REFUSED = frozenset({"NotDefined", "NotCallable", "NotAClass", "BadReturn", "BadReference", "ProtocolError"})  # fmt: skip
+
+
+def raised_by(error: Any) -> tuple[str, ...]:
+    """What the student's code raised, as the worker described it: the exception's class name,
+    then the built-in classes it derives from ("Own", "ValueError" for `class Own(ValueError)`;
+    "ValueError" alone for a ValueError); () for anything else. Plain strings only (the worker
+    is not trusted: a forged name can at most fake the student's own exception)."""
+    if not isinstance(error, dict):
+        return ()
+    kind, base = error.get("type"), error.get("base")
+    if type(kind) is not str or not kind or kind in REFUSED:
+        return ()
+    bases = tuple(base[:100].split(" and ")) if type(base) is str and base else ()
+    return (kind[:200], *bases)
+
+
+def student_error(name: str, error: Any) -> StudentError:
+    """The StudentError for an error the worker reported about `name` (see `explain`)."""
+    return StudentError(explain(name, error), raised_by(error))

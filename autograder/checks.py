@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from dlhw.autograder.blame import StudentError
+
 MAX_TABLE_ROWS = 5  # differing entries shown in a mismatch's table
 
 
@@ -159,3 +161,16 @@ def numeric_grad(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1
         flat[i] = old
         gflat[i] = (plus - minus) / (2 * eps)
     return grad
+
+
+def assert_raises(call: Callable[[], object], kind: str, what: str) -> None:
+    """`call()` calls the student's code, which must raise `kind` (a built-in exception class,
+    by name), or an exception class of the student's own that derives from it. `what` says
+    what was called, for the message when it returned instead or failed some other way."""
+    try:
+        call()
+    except StudentError as exc:  # what the student's code raised, as the grader saw it
+        if kind not in exc.raised:
+            raise AssertionError(f"{what} should raise {kind}, but: {exc}") from None
+    else:
+        raise AssertionError(f"{what} returned a value; it should raise {kind}")

@@ -37,7 +37,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
-from dlhw.autograder.blame import FAILURE_TEXT, GraderError, StudentError, UndeclaredMember, explain
+from dlhw.autograder.blame import (
+    FAILURE_TEXT,
+    GraderError,
+    StudentError,
+    UndeclaredMember,
+    student_error,
+)
 from dlhw.autograder.classspec import ClassSpec
 from dlhw.autograder.proxies import (
     KEPT_SPEC,
@@ -174,7 +180,7 @@ class Objects:
                 ) from None
             raise GraderError(f"the test's arguments to {label} cannot be sent: {exc}") from None
         if not reply.get("ok"):
-            raise StudentError(explain(label, reply.get("error")))
+            raise student_error(label, reply.get("error"))
         values, error = reply.get("values"), reply.get("error")
         failed_at = error.get("step") if isinstance(error, dict) else None
         if (
@@ -204,7 +210,7 @@ class Objects:
         if error is not None:
             failed = chunk[len(values)]
             failed.state = "failed"
-            raise StudentError(explain(_label(failed), error))
+            raise student_error(_label(failed), error)
 
     def undeclared(self, cls: str, what: str, name: str) -> Exception:
         """A member this object's class does not declare: the test's mistake when no class

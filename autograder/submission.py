@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from dlhw.autograder.blame import FAILURE_TEXT, GraderError, StudentError, explain
+from dlhw.autograder.blame import FAILURE_TEXT, GraderError, StudentError, student_error
 from dlhw.autograder.classspec import ClassSpec
 from dlhw.autograder.proxies import KeptValue, Operand, Pending, RemoteClass, Step
 from dlhw.autograder.remote import Objects
@@ -112,7 +112,7 @@ class RemoteFunction:
                 f"the test's arguments to {self.name} cannot be sent: {exc}"
             ) from None
         if not reply["ok"]:
-            raise StudentError(explain(self.name, reply.get("error")))
+            raise student_error(self.name, reply.get("error"))
         reply = objects.check_plain(reply, self.name)
         args_after = reply.get("args", [])
         kwargs_after = reply.get("kwargs", {})

@@ -76,3 +76,39 @@ def test_an_own_exception_class_of_several_built_ins_is_named_with_each() -> Non
         "calculate_gain raised UnknownName (a subclass of KeyError and ValueError): "
     )
     assert describe_error(UnknownMode("fan_avg"))["base"] == "ValueError"
+
+
+def test_what_was_raised_is_kept_as_names_not_read_back_from_the_message():
+    """checks.assert_raises asks `StudentError.raised`: the class and its built-in bases."""
+    import pytest
+
+    from dlhw.autograder.blame import raised_by, student_error
+    from dlhw.autograder.checks import assert_raises
+
+    def raising(exc: BaseException):
+        error = describe_error(exc)
+
+        def call() -> None:
+            raise student_error("f", error)
+
+        return call
+
+    assert raised_by(describe_error(ValueError("x"))) == ("ValueError",)
+    assert raised_by(describe_error(UnknownName("x"))) == ("UnknownName", "KeyError", "ValueError")
+    assert_raises(raising(UnsupportedMode("bad")), "ValueError", "f(...)")
+    assert_raises(raising(UnknownMode("bad")), "ValueError", "f(...)")
+    with pytest.raises(AssertionError, match=r"f\(\.\.\.\) should raise ValueError, but: f raised"):
+        assert_raises(raising(MissingGain("k")), "ValueError", "f(...)")
+    with pytest.raises(AssertionError, match="returned a value; it should raise ValueError"):
+        assert_raises(lambda: 1, "ValueError", "f(...)")
+    # What the worker refused itself, or a reply that is not a description, raised nothing; a
+    # message that only says "raised ValueError" is not a ValueError either.
+    for error in (
+        {"type": "NotDefined", "message": "f is not defined"},
+        {"type": "BadReturn", "message": "raised ValueError"},
+        {"type": ["ValueError"]},
+        "ValueError",
+        None,
+    ):
+        assert raised_by(error) == ()
+    assert raised_by({"type": "Own", "base": ["ValueError"]}) == ("Own",)  # base not a string

@@ -15,6 +15,24 @@ BUGS = {
                 return X, y
         """,
     },
+    # The magic numbers checked, the sizes not: reshape(-1, 784) takes a file one image short,
+    # and the labels are never counted (the notebook asks for both checks).
+    "parse_checks_magic_numbers_only": {
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                with gzip.open(image_filename, "rb") as f:
+                    magic, _, _, _ = struct.unpack(">4I", f.read(16))
+                    if magic != 2051:
+                        raise ValueError(f"{image_filename}: magic number {magic}, not 2051")
+                    X = np.frombuffer(f.read(), dtype=np.uint8).reshape(-1, 784)
+                with gzip.open(label_filename, "rb") as f:
+                    magic, _ = struct.unpack(">2I", f.read(8))
+                    if magic != 2049:
+                        raise ValueError(f"{label_filename}: magic number {magic}, not 2049")
+                    y = np.frombuffer(f.read(), dtype=np.uint8).copy()
+                return X.astype(np.float32) / np.float32(255), y
+        """,
+    },
     # The header left in the data: every image shifted by 16 bytes (and one row short).
     "parse_keeps_header": {
         "parse_mnist": """
@@ -290,10 +308,15 @@ UNUSUAL = {
         "parse_mnist": """
             def parse_mnist(image_filename, label_filename):
                 raw = gzip.open(image_filename).read()
-                n, rows, cols = struct.unpack(">III", raw[4:16])
+                magic, n, rows, cols = struct.unpack(">IIII", raw[:16])
+                if magic != 0x803 or len(raw) != 16 + n * rows * cols:
+                    raise ValueError(f"{image_filename} is not an IDX file of {n} images")
                 X = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, rows * cols)
                 X = (X / 255.0).astype(np.float32)
-                y = np.frombuffer(gzip.open(label_filename).read(), dtype=np.uint8, offset=8)
+                raw = gzip.open(label_filename).read()
+                if raw[:4] != bytes([0, 0, 8, 1]) or len(raw) - 8 != n:
+                    raise ValueError(f"{label_filename} does not hold {n} labels")
+                y = np.frombuffer(raw, dtype=np.uint8, offset=8)
                 return X, np.array(y)
         """,
     },
@@ -304,12 +327,17 @@ UNUSUAL = {
             def parse_mnist(image_filename, label_filename):
                 with open(image_filename, "rb") as raw:
                     buf = memoryview(gzip.decompress(raw.read()))
-                _, n, rows, cols = struct.unpack_from(">IIII", buf, 0)
+                magic, n, rows, cols = struct.unpack_from(">IIII", buf, 0)
+                if magic != 2051:
+                    raise ValueError(f"magic number {magic} is not 2051")
+                # count=: a buffer shorter than the header says raises ValueError by itself.
                 X = np.frombuffer(buf, dtype=np.uint8, count=n * rows * cols, offset=16)
                 X = (X.reshape(n, -1).astype(np.float64) / 255.0).astype(np.float32)
                 with open(label_filename, "rb") as raw:
                     labels = memoryview(gzip.decompress(raw.read()))
-                (_, m) = struct.unpack_from(">2I", labels)
+                (magic, m) = struct.unpack_from(">2I", labels)
+                if (magic, len(labels) - 8) != (2049, m):
+                    raise ValueError(f"not a labels file of {m} labels")
                 return X, np.asarray(labels[8 : 8 + m], dtype=np.uint8)
         """,
         "softmax_loss": """
@@ -382,10 +410,16 @@ UNUSUAL = {
                 from pathlib import Path
 
                 raw = gzip.decompress(Path(image_filename).read_bytes())
-                n, r, c = (int.from_bytes(raw[i:i + 4], "big") for i in (4, 8, 12))
-                images = np.frombuffer(raw, np.uint8, offset=16).reshape(n, r, c)
+                magic, n, r, c = (int.from_bytes(raw[i:i + 4], "big") for i in (0, 4, 8, 12))
+                if magic != 2051:
+                    raise ValueError("not an images file")
+                images = np.frombuffer(raw, np.uint8, offset=16).reshape(n, r, c)  # sizes checked
                 X = images.reshape(n, -1).astype(np.float32) * np.float32(1 / 255)
                 labels = gzip.decompress(Path(label_filename).read_bytes())
+                if int.from_bytes(labels[:4], "big") != 2049:
+                    raise ValueError("not a labels file")
+                if int.from_bytes(labels[4:8], "big") != len(labels) - 8:
+                    raise ValueError("the labels file is shorter or longer than its header says")
                 return X, np.frombuffer(labels[8:], dtype=np.uint8)
         """,
     },

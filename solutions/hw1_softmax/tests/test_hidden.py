@@ -17,7 +17,7 @@ import struct
 import numpy as np
 import pytest
 
-from dlhw.autograder.checks import as_scalar, assert_close, numeric_grad
+from dlhw.autograder.checks import as_scalar, assert_close, assert_raises, numeric_grad
 from dlhw.autograder.oracles import lazy_import, oracle
 
 torch = lazy_import("torch")  # imported only when an oracle is computed live
@@ -154,6 +154,42 @@ def test_parse_mnist_labels(sub):
         "parse_mnist should return (X, y)"
     )
     assert_close(result[1], labels, rtol=0, atol=0, name="y", dtype=np.uint8)  # integers: exact
+
+
+@pytest.mark.points(1)
+@pytest.mark.tags("parse_mnist")
+def test_parse_mnist_refuses_malformed_files(sub):
+    """parse_mnist: a wrong magic number or a file shorter than its header says raises ValueError"""
+    # The notebook: "Check the magic numbers and the sizes, and raise a ValueError with a
+    # helpful message when they are wrong." Each file below is wrong in one way only.
+    count = 12
+    r = rng(19)
+    pixels = r.integers(0, 256, size=(count, 28, 28), dtype=np.uint8).tobytes()
+    labels = r.integers(0, 10, size=count, dtype=np.uint8).tobytes()
+
+    def images(magic: int = 2051, data: bytes = pixels) -> bytes:
+        return gzip.compress(struct.pack(">4I", magic, count, 28, 28) + data)
+
+    def labels_file(magic: int = 2049, data: bytes = labels) -> bytes:
+        return gzip.compress(struct.pack(">2I", magic, count) + data)
+
+    cases = {
+        "an images file with the labels' magic number 2049": (images(magic=2049), labels_file()),
+        "a labels file with the images' magic number 2051": (images(), labels_file(magic=2051)),
+        # One whole image short: reshape(-1, 784) would not notice.
+        f"an images file whose header says {count} images but that holds {count - 1}": (
+            images(data=pixels[: -28 * 28]),
+            labels_file(),
+        ),
+        f"a labels file whose header says {count} labels but that holds {count - 1}": (
+            images(),
+            labels_file(data=labels[:-1]),
+        ),
+    }
+    for k, (what, (image_bytes, label_bytes)) in enumerate(cases.items()):
+        img = sub.put_file(f"bad{k}-images-idx3-ubyte.gz", image_bytes)
+        lbl = sub.put_file(f"bad{k}-labels-idx1-ubyte.gz", label_bytes)
+        assert_raises(lambda: sub.parse_mnist(img, lbl), "ValueError", f"parse_mnist of {what}")  # noqa: B023 - called at once
 
 
 # ---- softmax_loss ----------------------------------------------------------------------------
