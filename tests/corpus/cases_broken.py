@@ -155,15 +155,19 @@ import numpy as np
 
 def parse_mnist(image_filename, label_filename):
     with gzip.open(image_filename, "rb") as f:
-        _, n, rows, cols = struct.unpack(">4I", f.read(16))
+        magic, n, rows, cols = struct.unpack(">4I", f.read(16))
         raw = f.read()
+    if magic != 2051 or len(raw) != n * rows * cols:
+        raise ValueError("not an IDX images file, or the wrong size")
     X = np.zeros((n, rows * cols), dtype=np.float32)
     for i in range(n):
         for j in range(rows * cols):
             X[i, j] = raw[i * rows * cols + j] / 255.0
     with gzip.open(label_filename, "rb") as f:
-        _, m = struct.unpack(">2I", f.read(8))
+        magic, m = struct.unpack(">2I", f.read(8))
         raw = f.read()
+    if magic != 2049 or len(raw) != m:
+        raise ValueError("not an IDX labels file, or the wrong size")
     y = np.zeros(m, dtype=np.uint8)
     for i in range(m):
         y[i] = raw[i]
@@ -213,9 +217,15 @@ import numpy as np
 
 def parse_mnist(image_filename, label_filename):
     with gzip.open(image_filename) as f:
-        data = np.frombuffer(f.read(), np.uint8, offset=16).astype(np.float64)
+        raw = f.read()
+    if raw[:4] != b"\\x00\\x00\\x08\\x03" or int.from_bytes(raw[4:8], "big") * 784 != len(raw) - 16:
+        raise ValueError("not an IDX file of 28x28 images")
+    data = np.frombuffer(raw, np.uint8, offset=16).astype(np.float64)
     with gzip.open(label_filename) as f:
-        y = np.frombuffer(f.read(), np.uint8, offset=8).copy()
+        raw = f.read()
+    if raw[:4] != b"\\x00\\x00\\x08\\x01" or int.from_bytes(raw[4:8], "big") != len(raw) - 8:
+        raise ValueError("not an IDX labels file")
+    y = np.frombuffer(raw, np.uint8, offset=8).copy()
     return (data.reshape(len(y), 784) / 255.0).astype(np.float32), y
 
 
@@ -272,15 +282,18 @@ HELPERS: list[str | tuple[str, list[str]]] = [
     """,
     "",
     """
-    def read_idx(filename, header):
+    def read_idx(filename, header, magic):
         with gzip.open(filename, "rb") as f:
             dims = struct.unpack(">" + "I" * header, f.read(4 * header))
-            return dims, np.frombuffer(f.read(), dtype=np.uint8)
+            data = np.frombuffer(f.read(), dtype=np.uint8)
+        if dims[0] != magic or data.size != int(np.prod(dims[1:])):
+            raise ValueError(f"{filename}: not an IDX file of shape {dims[1:]}")
+        return dims, data
 
 
     def parse_mnist(image_filename, label_filename):
-        (_, n, rows, cols), pixels = read_idx(image_filename, 4)
-        _, labels = read_idx(label_filename, 2)
+        (_, n, rows, cols), pixels = read_idx(image_filename, 4, 2051)
+        _, labels = read_idx(label_filename, 2, 2049)
         return pixels.reshape(n, rows * cols).astype(np.float32) / 255, labels.copy()
     """,
     """
@@ -316,11 +329,15 @@ from numpy import exp, log
 
 def parse_mnist(image_filename, label_filename):
     with gz.open(image_filename) as f:
-        _, n, rows, cols = unpack_header(">4I", f.read(16))
+        magic, n, rows, cols = unpack_header(">4I", f.read(16))
+        if magic != 2051:
+            raise ValueError(f"magic number {magic}")
         X = jnp.frombuffer(f.read(), dtype=jnp.uint8).reshape(n, rows * cols)
     with gz.open(label_filename) as f:
-        unpack_header(">2I", f.read(8))
+        magic, m = unpack_header(">2I", f.read(8))
         y = jnp.frombuffer(f.read(), dtype=jnp.uint8).copy()
+    if magic != 2049 or len(y) != m:
+        raise ValueError("a malformed labels file")
     return X.astype(jnp.float32) / jnp.float32(255), y
 
 

@@ -161,11 +161,15 @@ def test_parse_mnist_labels(sub):
 def test_parse_mnist_refuses_malformed_files(sub):
     """parse_mnist: a wrong magic number or a file shorter than its header says raises ValueError"""
     # The notebook: "Check the magic numbers and the sizes, and raise a ValueError with a
-    # helpful message when they are wrong." Each file below is wrong in one way only.
+    # helpful message when they are wrong." Each file below is wrong in one way only. First the
+    # same files, well formed, must parse: a parse_mnist that always raises earns nothing here.
     count = 12
-    r = rng(19)
-    pixels = r.integers(0, 256, size=(count, 28, 28), dtype=np.uint8).tobytes()
-    labels = r.integers(0, 10, size=count, dtype=np.uint8).tobytes()
+    img, lbl, good_pixels, good_labels = idx_files(sub, seed=19, count=count)
+    X, y = sub.parse_mnist(img, lbl)
+    assert_close(X, good_pixels.reshape(count, 784) / 255.0, rtol=0, atol=1e-6, name="X",
+                 dtype=np.float32)  # fmt: skip
+    assert_close(y, good_labels, rtol=0, atol=0, name="y", dtype=np.uint8)
+    pixels, labels = good_pixels.tobytes(), good_labels.tobytes()
 
     def images(magic: int = 2051, data: bytes = pixels) -> bytes:
         return gzip.compress(struct.pack(">4I", magic, count, 28, 28) + data)
