@@ -239,10 +239,14 @@ def run_tests(
         sys.meta_path[:0] = rewriters
     if waiter.error is not None:
         raise waiter.error
-    if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C, which pytest caught: the run stops
+    if waiter.interrupted:  # Ctrl-C, which pytest caught: the run stops
         raise KeyboardInterrupt
+    # Anything else is a grader failure, with pytest's log for staff: errors during collection
+    # (which pytest also calls "interrupted"), a test file that ended pytest while imported.
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(f"pytest exited with {code!r}:\n{log.getvalue()}")
+    if not waiter.reached:  # no test ran (and the notebook's cells were not waited for)
+        raise RuntimeError(f"pytest ended before running the tests:\n{log.getvalue()}")
     return reporter.results(), log.getvalue()
 
 
