@@ -264,7 +264,9 @@ class CellRunner:
         self._handed = threading.Event()
         if cells is not None:
             self.run(cells)
-        self._thread = threading.Thread(target=self._run, args=(session,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(session,), name="dlhw-cells", daemon=True
+        )
         self._thread.start()
 
     def run(self, cells: list[tuple[int, str]], setup: str = "") -> None:
@@ -273,6 +275,12 @@ class CellRunner:
         self._cells = cells
         self._setup = setup
         self._handed.set()
+
+    def release(self) -> None:
+        """Let the thread end if no cells were handed over (grade failed before it could): it
+        would otherwise wait for them for good, holding the session (a batch job grades on)."""
+        if not self._handed.is_set():
+            self.run([])
 
     def _run(self, session: Session) -> None:
         try:
@@ -413,6 +421,7 @@ def grade(
     problem = ""
     staff: list[str] = []
     ready: Callable[[], None] | None = None  # waits for the notebook's cells (run_tests)
+    runner: CellRunner | None = None
     try:
         if classes is None:  # the manifest's [classes.NAME] tables (a malformed one: our failure)
             classes = class_specs(hw.classes)
@@ -482,6 +491,8 @@ def grade(
         staff.append(details)
         results = failure_results(details.strip().splitlines()[-1], details)
     finally:
+        if runner is not None:
+            runner.release()
         if session is not None:
             try:
                 session.close()

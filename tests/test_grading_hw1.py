@@ -323,3 +323,39 @@ def test_a_test_file_that_ends_pytest_on_import_is_a_grader_failure(tmp_path, mo
     with pytest.raises(RuntimeError, match="pytest exited with"):
         run_tests([tests], Submission(None, "no worker"), ready=lambda: waited.append(1))
     assert not waited  # no test will run: grade closes the session without waiting for cells
+
+
+def test_a_grader_failure_before_the_cells_are_handed_over_ends_the_cells_thread(
+    grade_nb, hw1, monkeypatch
+):
+    """The cells thread starts the worker, then waits for the cells: a failure of the grader
+    while it reads the notebook (anything but a NotebookError) must not leave it waiting for
+    good, holding the closed session (a batch job grades submission after submission)."""
+    import threading
+
+    import dlhw.autograder.grading as grading
+    from dlhw.autograder.session import Session
+
+    started = threading.Event()
+    live_generation = Session.live_generation
+
+    def start(self):
+        try:
+            return live_generation(self)
+        finally:
+            started.set()
+
+    def broken(path):
+        started.wait(60.0)  # the worker is up: the thread now waits for the cells
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr(Session, "live_generation", start)
+
+    monkeypatch.setattr(grading, "graded_cells", broken)
+    outcome = grade_nb(hw1.master)
+    assert outcome.results["tests"][0]["name"] == "Autograder failed"
+    assert "the disk went away" in outcome.results["tests"][1]["output"]
+    for thread in threading.enumerate():
+        if thread.name == "dlhw-cells":
+            thread.join(10.0)
+            assert not thread.is_alive(), "the cells thread still waits for cells"
