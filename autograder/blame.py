@@ -8,6 +8,7 @@ it as a fault of the student's work.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 
@@ -93,7 +94,21 @@ def raised_by(error: Any) -> tuple[str, ...]:
     if type(kind) is not str or not kind or kind in REFUSED:
         return ()
     bases = tuple(base[:100].split(" and ")) if type(base) is str and base else ()
-    return (kind[:200], *bases)
+    # The worker names a built-in class alone, and a class's most derived built-in bases only:
+    # a UnicodeDecodeError is a ValueError too, and a KeyError a LookupError.
+    names = (kind[:200], *bases)
+    return tuple(dict.fromkeys(n for name in names for n in (name, *_builtin_bases(name))))
+
+
+def _builtin_bases(name: str) -> tuple[str, ...]:
+    """The built-in exception classes the built-in class `name` derives from (not Exception or
+    BaseException, which every exception is); () for a name that is not such a class. By name:
+    a class of the student's own that takes a built-in's name fakes no more than one named
+    after the class it wants to be taken for."""
+    cls = getattr(builtins, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+        return ()
+    return tuple(c.__name__ for c in cls.__mro__[1:] if c not in (Exception, BaseException, object))
 
 
 def student_error(name: str, error: Any) -> StudentError:

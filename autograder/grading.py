@@ -239,10 +239,14 @@ def run_tests(
         sys.meta_path[:0] = rewriters
     if waiter.error is not None:
         raise waiter.error
-    if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C, which pytest caught: the run stops
+    if waiter.interrupted:  # Ctrl-C, which pytest caught: the run stops
         raise KeyboardInterrupt
+    # Anything else is a grader failure, with pytest's log for staff: errors during collection
+    # (which pytest also calls "interrupted"), a test file that ended pytest while imported.
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(f"pytest exited with {code!r}:\n{log.getvalue()}")
+    if not waiter.reached:  # no test ran (and the notebook's cells were not waited for)
+        raise RuntimeError(f"pytest ended before running the tests:\n{log.getvalue()}")
     return reporter.results(), log.getvalue()
 
 
@@ -260,7 +264,9 @@ class CellRunner:
         self._handed = threading.Event()
         if cells is not None:
             self.run(cells)
-        self._thread = threading.Thread(target=self._run, args=(session,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(session,), name="dlhw-cells", daemon=True
+        )
         self._thread.start()
 
     def run(self, cells: list[tuple[int, str]], setup: str = "") -> None:
@@ -269,6 +275,12 @@ class CellRunner:
         self._cells = cells
         self._setup = setup
         self._handed.set()
+
+    def release(self) -> None:
+        """Let the thread end if no cells were handed over (grade failed before it could): it
+        would otherwise wait for them for good, holding the session (a batch job grades on)."""
+        if not self._handed.is_set():
+            self.run([])
 
     def _run(self, session: Session) -> None:
         try:
@@ -409,6 +421,7 @@ def grade(
     problem = ""
     staff: list[str] = []
     ready: Callable[[], None] | None = None  # waits for the notebook's cells (run_tests)
+    runner: CellRunner | None = None
     try:
         if classes is None:  # the manifest's [classes.NAME] tables (a malformed one: our failure)
             classes = class_specs(hw.classes)
@@ -478,6 +491,8 @@ def grade(
         staff.append(details)
         results = failure_results(details.strip().splitlines()[-1], details)
     finally:
+        if runner is not None:
+            runner.release()
         if session is not None:
             try:
                 session.close()

@@ -213,14 +213,21 @@ def _visible_name(item: pytest.Item) -> str:
 
 class BeforeTests:
     """Calls `ready` between collecting the tests and running the first (grading.run_tests);
-    what it raises is kept for run_tests to raise, and no test runs."""
+    what it raises is kept for run_tests to raise, and no test runs. Also tells run_tests
+    whether pytest stopped for a Ctrl-C (`interrupted`) or on its own: pytest reports errors
+    during collection (a hidden test file that does not import) as "interrupted" too."""
 
     def __init__(self, ready: Callable[[], None] | None) -> None:
         self.ready = ready
         self.error: BaseException | None = None
+        self.reached = False  # pytest got to running the tests (ready was called, if any)
+        self.interrupted = False  # a KeyboardInterrupt stopped pytest, not its own "Interrupted"
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        if session.testsfailed:  # errors during collection: pytest stops, no test runs
+            return None
+        self.reached = True
         if self.ready is None:
             return None
         try:
@@ -229,3 +236,9 @@ class BeforeTests:
             self.error = exc
             return True  # the loop is done: no test runs
         return None  # pytest's own loop runs the tests
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        exc = excinfo.value
+        self.interrupted = isinstance(exc, KeyboardInterrupt) and not isinstance(
+            exc, pytest.Session.Interrupted
+        )

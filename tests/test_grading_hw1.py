@@ -291,3 +291,71 @@ def test_what_ready_raises_is_raised_and_no_test_runs(tmp_path, monkeypatch):
     with pytest.raises(KeyError, match="cells failed"):
         run_tests([tests], Submission(None, "no worker"), ready=ready)
     assert not marker.exists()
+
+
+def test_a_hidden_test_file_that_does_not_import_is_a_grader_failure(tmp_path, hw1):
+    """pytest calls errors during collection "interrupted" too: a hidden test file that does not
+    import is the grader's failure, with pytest's log for staff, never a Ctrl-C that ends the
+    run (or, in a batch, the job and with it the batch)."""
+    from dlhw.autograder.grading import grade
+
+    broken = tmp_path / "test_broken.py"
+    broken.write_text("import no_such_module_of_the_course\n\ndef test_x(sub):\n    pass\n")
+    out = tmp_path / "results.json"
+    outcome = grade(hw1, hw1.master, out, tests=[hw1.public_tests, broken])
+    names = [t["name"] for t in outcome.results["tests"]]
+    assert names == ["Autograder failed", "Autograder failure details (staff only)"]
+    assert "no_such_module_of_the_course" in outcome.results["tests"][1]["output"]
+    assert json.loads(out.read_text())["tests"][0]["name"] == "Autograder failed"
+
+
+def test_a_test_file_that_ends_pytest_on_import_is_a_grader_failure(tmp_path, monkeypatch):
+    """pytest.exit(returncode=0) while the tests are collected (an error during collection, as
+    pytest sees it): no test ran, and that is the grader's failure, not a Ctrl-C."""
+    from dlhw.autograder.grading import run_tests
+    from dlhw.autograder.submission import Submission
+
+    tests = tmp_path / "test_exits.py"
+    tests.write_text(
+        "import pytest\npytest.exit('bye', returncode=0)\n\ndef test_x(sub):\n    pass\n"
+    )
+    waited = []
+    with pytest.raises(RuntimeError, match="pytest exited with"):
+        run_tests([tests], Submission(None, "no worker"), ready=lambda: waited.append(1))
+    assert not waited  # no test will run: grade closes the session without waiting for cells
+
+
+def test_a_grader_failure_before_the_cells_are_handed_over_ends_the_cells_thread(
+    grade_nb, hw1, monkeypatch
+):
+    """The cells thread starts the worker, then waits for the cells: a failure of the grader
+    while it reads the notebook (anything but a NotebookError) must not leave it waiting for
+    good, holding the closed session (a batch job grades submission after submission)."""
+    import threading
+
+    import dlhw.autograder.grading as grading
+    from dlhw.autograder.session import Session
+
+    started = threading.Event()
+    live_generation = Session.live_generation
+
+    def start(self):
+        try:
+            return live_generation(self)
+        finally:
+            started.set()
+
+    def broken(path):
+        started.wait(60.0)  # the worker is up: the thread now waits for the cells
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr(Session, "live_generation", start)
+
+    monkeypatch.setattr(grading, "graded_cells", broken)
+    outcome = grade_nb(hw1.master)
+    assert outcome.results["tests"][0]["name"] == "Autograder failed"
+    assert "the disk went away" in outcome.results["tests"][1]["output"]
+    for thread in threading.enumerate():
+        if thread.name == "dlhw-cells":
+            thread.join(10.0)
+            assert not thread.is_alive(), "the cells thread still waits for cells"

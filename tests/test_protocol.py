@@ -583,6 +583,8 @@ PCG64_STATE = np.random.PCG64(7).state
         {"pool_size": 4.0},
         {"n_children_spawned": -1},
         {"n_children_spawned": 2**32},
+        {"n_children_spawned": 2**32 - 1},  # numpy's spawn(1) of it never ends (and eats memory)
+        {"n_children_spawned": 2**31},
         {"n_children_spawned": "0"},
         {"extra": 1},
     ],
@@ -592,6 +594,19 @@ def test_a_malformed_seed_sequence_is_refused_on_the_wire(change):
     seed_seq = {**GOOD_SEED, **change}
     with pytest.raises(ProtocolError, match="malformed SeedSequence"):
         _decode_generator({"state": PCG64_STATE, "seed_seq": seed_seq})
+
+
+def test_a_generator_at_the_most_children_spawned_still_spawns():
+    """A received Generator's spawn() always ends: numpy wraps its uint32 count of children
+    (spawn(1) at 2**32 - 1 never returned, making children until memory ran out)."""
+    from dlhw.autograder.wire.generators import MAX_CHILDREN
+
+    assert MAX_CHILDREN + 2**20 < 2**32  # checked first: otherwise the spawn below never ends
+    gen = _decode_generator(
+        {"state": PCG64_STATE, "seed_seq": {**GOOD_SEED, "n_children_spawned": MAX_CHILDREN}}
+    )
+    (child,) = gen.spawn(1)
+    assert child.bit_generator.seed_seq.spawn_key == (MAX_CHILDREN,)
 
 
 @pytest.mark.parametrize(

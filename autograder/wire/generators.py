@@ -42,7 +42,10 @@ MAX_ENTROPY_ITEMS = 256  # entropy given as a sequence of ints
 MAX_POOL_SIZE = 256  # numpy requires at least 4, its default
 MIN_POOL_SIZE = 4
 MAX_SPAWN_DEPTH = 64  # entries of a spawn key: children of children of ... 64 deep
-MAX_CHILDREN = 2**32 - 1  # numpy keeps n_children_spawned in a uint32
+# numpy keeps n_children_spawned in a uint32 and does not check that a spawn fits: spawn(1) of
+# a SeedSequence at 2**32 - 1 loops for ever, making children until memory runs out. Half of
+# that leaves room for any spawn that could finish (2**31 children is itself out of reach).
+MAX_CHILDREN = 2**31 - 1
 SEED_SEQ_FIELDS = ("entropy", "spawn_key", "pool_size", "n_children_spawned")
 
 
