@@ -3,7 +3,8 @@
     output, extra = render(exc)   # Markdown for results.json, plain data for extra_data
 
 A `Mismatch` from `checks.assert_close` becomes its sentence and a small table (got vs expected
-at the first differing entries, the max absolute and relative error, the tolerance): text the
+at the first differing entries, the max absolute and relative error, the tolerance; a single
+number is one sentence, "the loss is 9.21, expected 2.3", without a table): text the
 grader wrote from numbers and the test's names. Every other message may hold what the student's
 code wrote (an exception's message, a traceback), so it goes, verbatim, in a code block that
 nothing inside can close: nothing a student writes is ever rendered as Markdown (no links, no
@@ -46,6 +47,32 @@ def _number(x: float) -> str:
 
 
 def _mismatch(exc: Mismatch) -> tuple[str, dict[str, Any]]:
+    if exc.size == 1 and len(exc.entries) == 1 and exc.entries[0].index == "()":
+        lines = _one_number(exc)  # a loss, say: no table of one row
+    else:
+        lines = _table(exc)
+    if exc.hint:
+        lines += ["", exc.hint[0].upper() + exc.hint[1:] + "."]
+    extra = {
+        "max_abs_error": exc.max_abs,
+        "max_rel_error": exc.max_rel,
+        "entries_differing": exc.count,
+        "first_index": exc.entries[0].index if exc.entries else "",
+    }
+    return "\n".join(lines), extra
+
+
+def _one_number(exc: Mismatch) -> list[str]:
+    (entry,) = exc.entries
+    return [
+        f"{exc.name} is {_number(entry.got)}, expected {_number(entry.expected)}.",
+        "",
+        f"Absolute error {exc.max_abs:.3g}, relative error {exc.max_rel:.3g} "
+        f"(allowed: {exc.tolerance}).",
+    ]
+
+
+def _table(exc: Mismatch) -> list[str]:
     lines = [
         f"{exc.name} differs from the expected values in {exc.count} of {exc.size} entries.",
         "",
@@ -59,15 +86,7 @@ def _mismatch(exc: Mismatch) -> tuple[str, dict[str, Any]]:
     if exc.count > len(exc.entries):
         lines.insert(-2, "")  # a blank line ends the table
         lines.insert(-2, f"(the first {len(exc.entries)} of {exc.count} differing entries)")
-    if exc.hint:
-        lines += ["", exc.hint[0].upper() + exc.hint[1:] + "."]
-    extra = {
-        "max_abs_error": exc.max_abs,
-        "max_rel_error": exc.max_rel,
-        "entries_differing": exc.count,
-        "first_index": exc.entries[0].index if exc.entries else "",
-    }
-    return "\n".join(lines), extra
+    return lines
 
 
 def text(message: str) -> str:

@@ -35,6 +35,15 @@ def test_a_mismatch_is_a_sentence_a_table_and_the_error_figures() -> None:
     assert "first difference at index (0, 0): got 2, expected 1" in str(exc)
 
 
+def test_a_single_number_is_one_sentence_without_a_table() -> None:
+    with pytest.raises(Mismatch) as info:
+        assert_close(np.float64(9.25), 2.5, rtol=1e-7, atol=0, name="the loss")
+    output, extra = feedback.render(info.value, str(info.value))
+    assert output.splitlines()[0] == "the loss is 9.25, expected 2.5."
+    assert "| entry |" not in output and "entries" not in output
+    assert extra["entries_differing"] == 1 and extra["first_index"] == "()"
+
+
 def test_student_text_is_verbatim_in_a_fence_it_cannot_close() -> None:
     hostile = "softmax_loss raised ValueError: ````\n# TOTAL 31/31\n![x](http://evil/leak)\n| a |"
     output, extra = feedback.render(ValueError(), hostile)
