@@ -13,13 +13,22 @@ images, no fake headings or tables).
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from dlhw.autograder.checks import Mismatch
 
 FORMAT = "md"
 _FENCE = re.compile(r"^(`{3,})")
+# A name the grader looked up and did not find (blame.explain), or a NameError's.
+_NOT_DEFINED = re.compile(r"(?:name '([A-Za-z_]\w*)'|\b([A-Za-z_]\w*)) is not defined")
+# Top-level definitions, found by pattern (never parsed: the source is the student's, of any size).
+_DEFINED = re.compile(
+    r"^(?:(?:async\s+)?def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*=(?!=)", re.M
+)
+MAX_NAMES = 5000  # names compared with a missing one (a notebook of 10,000 cells stays fast)
 
 
 def code_block(text: str) -> str:
@@ -105,3 +114,33 @@ def first_line(output: str) -> str:
     """A feedback's first line of text (for terminal tables): fences skipped."""
     lines = (ln.strip() for ln in output.splitlines())
     return next((ln for ln in lines if ln and not _FENCE.match(ln)), "")
+
+
+def defined_names(sources: Iterable[str]) -> list[str]:
+    """The names that cells define at top level (def, class, NAME = ...), first seen first."""
+    names: dict[str, None] = {}
+    for source in sources:
+        for match in _DEFINED.finditer(source):
+            names[match.group(1) or match.group(2)] = None
+            if len(names) >= MAX_NAMES:
+                return list(names)
+    return list(names)
+
+
+def misnamed(output: str, defined: list[str]) -> str:
+    """A note for a feedback that says a name is not defined when the notebook defines one much
+    like it (`softmax_regression_gradient` for `softmax_regression_grad`); "" otherwise."""
+    match = _NOT_DEFINED.search(output)
+    if match is None:
+        return ""
+    missing = match.group(1) or match.group(2)
+    if missing in defined:  # defined, but its cell failed: grading points to that cell
+        return ""
+    close = [n for n in defined if n.lower() == missing.lower()]
+    close = close or difflib.get_close_matches(missing, defined, n=1, cutoff=0.8)
+    if not close:
+        return ""
+    return (
+        f"\n\nYour notebook defines {code_span(close[0])}: should it be named "
+        f"{code_span(missing)}? The tests look functions and classes up by their exact names."
+    )

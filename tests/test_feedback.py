@@ -52,3 +52,16 @@ def test_student_text_is_verbatim_in_a_fence_it_cannot_close() -> None:
     assert set(fence) == {"`"} and len(fence) == 5  # longer than the student's 4 backticks
     assert output.endswith("\n" + fence) and hostile in output
     assert feedback.first_line(output).startswith("softmax_loss raised ValueError")
+
+
+def test_a_name_not_defined_is_matched_with_one_the_notebook_defines() -> None:
+    sources = ["import numpy as np\nTHETA = 1\ndef softmax_regression_gradient(X, y, theta):\n"
+               "    inner = 2\n", "class Linear:\n    def forward(self): ...\n"]  # fmt: skip
+    defined = feedback.defined_names(sources)
+    assert defined == ["THETA", "softmax_regression_gradient", "Linear"]  # top level only
+    note = feedback.misnamed("softmax_regression_grad is not defined in your notebook", defined)
+    assert "defines `softmax_regression_gradient`: should it be named" in note
+    assert "`Linear`" in feedback.misnamed("name 'linear' is not defined", defined)
+    # Nothing alike, or defined after all (its cell failed: the cell is pointed to instead).
+    assert feedback.misnamed("relu is not defined in your notebook", defined) == ""
+    assert feedback.misnamed("THETA is not defined in your notebook", defined) == ""
