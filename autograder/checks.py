@@ -40,11 +40,12 @@ class Mismatch(AssertionError):
         tolerance: str,
         entries: tuple[Entry, ...],
         hint: str = "",
+        note: str = "",
     ) -> None:
         super().__init__(message)
         self.name, self.count, self.size = name, count, size
         self.max_abs, self.max_rel, self.tolerance = max_abs, max_rel, tolerance
-        self.entries, self.hint = entries, hint
+        self.entries, self.hint, self.note = entries, hint, note
 
 
 def _fmt_shape(shape: tuple[int, ...]) -> str:
@@ -81,10 +82,13 @@ def assert_close(
     atol: float,
     name: str = "result",
     dtype: Any = None,
+    note: str = "",
 ) -> None:
     """Elementwise |actual - expected| <= atol + rtol * |expected|, with readable feedback.
 
-    `dtype`, when given, is required exactly (e.g. parse_mnist must give float32)."""
+    `dtype`, when given, is required exactly (e.g. parse_mnist must give float32). `note`, a
+    sentence the feedback ends with when the values differ, says what else they depend on
+    ("the epoch calls your gradient: if its tests fail, fix it first")."""
     exp = np.asarray(expected)
     act = as_array(actual, name)
     if act.dtype.kind not in "biuf":
@@ -136,9 +140,9 @@ def assert_close(
             f"  absolute error {max_abs:.3g}, relative error {max_rel:.3g} (allowed: {tolerance})"
         )
     raise Mismatch(
-        text + (f"\n  {hint}" if hint else ""),
+        text + "".join(f"\n  {line}" for line in (hint, note) if line),
         name=name, count=int(bad.sum()), size=int(bad.size), max_abs=max_abs, max_rel=max_rel,
-        tolerance=tolerance, entries=entries, hint=hint,
+        tolerance=tolerance, entries=entries, hint=hint, note=note,
     )  # fmt: skip
 
 

@@ -60,8 +60,7 @@ def _mismatch(exc: Mismatch) -> tuple[str, dict[str, Any]]:
         lines = _one_number(exc)  # a loss, say: no table of one row
     else:
         lines = _table(exc)
-    if exc.hint:
-        lines += ["", exc.hint[0].upper() + exc.hint[1:] + "."]
+    lines += ["\n" + _sentence(text) for text in (exc.hint, exc.note) if text]
     extra = {
         "max_abs_error": exc.max_abs,
         "max_rel_error": exc.max_rel,
@@ -69,6 +68,10 @@ def _mismatch(exc: Mismatch) -> tuple[str, dict[str, Any]]:
         "first_index": exc.entries[0].index if exc.entries else "",
     }
     return "\n".join(lines), extra
+
+
+def _sentence(text: str) -> str:
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
 
 
 def _one_number(exc: Mismatch) -> list[str]:

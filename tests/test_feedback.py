@@ -65,3 +65,17 @@ def test_a_name_not_defined_is_matched_with_one_the_notebook_defines() -> None:
     # Nothing alike, or defined after all (its cell failed: the cell is pointed to instead).
     assert feedback.misnamed("relu is not defined in your notebook", defined) == ""
     assert feedback.misnamed("THETA is not defined in your notebook", defined) == ""
+
+
+def test_a_tests_note_ends_the_feedback_of_values_that_differ() -> None:
+    note = "the epoch calls your gradient: if its tests fail, fix it first"
+    expected = np.linspace(0.1, 1.0, 10)
+    with pytest.raises(Mismatch) as info:
+        assert_close(2 * expected, expected, rtol=1e-7, atol=0, name="theta", note=note)
+    output, _ = feedback.render(info.value, str(info.value))
+    assert output.endswith(
+        "\n\nEvery entry is 2 times the expected value.\n\n"
+        "The epoch calls your gradient: if its tests fail, fix it first."
+    )
+    assert str(info.value).endswith("\n  " + note)
+    assert_close(expected, expected, rtol=0, atol=0, note=note)  # values that agree: no note
