@@ -40,11 +40,12 @@ class Mismatch(AssertionError):
         tolerance: str,
         entries: tuple[Entry, ...],
         hint: str = "",
+        note: str = "",
     ) -> None:
         super().__init__(message)
         self.name, self.count, self.size = name, count, size
         self.max_abs, self.max_rel, self.tolerance = max_abs, max_rel, tolerance
-        self.entries, self.hint = entries, hint
+        self.entries, self.hint, self.note = entries, hint, note
 
 
 def _fmt_shape(shape: tuple[int, ...]) -> str:
@@ -81,10 +82,13 @@ def assert_close(
     atol: float,
     name: str = "result",
     dtype: Any = None,
+    note: str = "",
 ) -> None:
     """Elementwise |actual - expected| <= atol + rtol * |expected|, with readable feedback.
 
-    `dtype`, when given, is required exactly (e.g. parse_mnist must give float32)."""
+    `dtype`, when given, is required exactly (e.g. parse_mnist must give float32). `note`, a
+    sentence the feedback ends with when the values differ, says what else they depend on
+    ("the epoch calls your gradient: if its tests fail, fix it first")."""
     exp = np.asarray(expected)
     act = as_array(actual, name)
     if act.dtype.kind not in "biuf":
@@ -100,8 +104,10 @@ def assert_close(
     bad_nonfinite = ~np.isfinite(a) & np.isfinite(e)
     if bad_nonfinite.any():
         idx = tuple(int(i) for i in np.argwhere(bad_nonfinite)[0])
+        if not a.ndim:  # one number: no index, no count
+            raise AssertionError(f"{name} is {float(a)!r} where {float(e):.6g} was expected")
         raise AssertionError(
-            f"{name} contains {float(a[idx])!r} at index {idx if a.ndim else '()'}"
+            f"{name} contains {float(a[idx])!r} at index {idx}"
             f" where {e[idx]:.6g} was expected ({int(bad_nonfinite.sum())} non-finite values in all)"
         )
     diff = np.abs(a - e)
@@ -109,11 +115,11 @@ def assert_close(
     bad = ~(diff <= allowed)  # also true where expected is non-finite and actual differs
     if not bad.any():
         return
-    with np.errstate(over="ignore"):  # inf where the error is huge: reported as such
-        rel = diff / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        # inf where 0 was expected and something else came back (not diff / tiny, ~1e307)
+        rel = np.where(e != 0, diff / np.abs(e), np.where(diff > 0, np.inf, 0.0))
     positions = np.argwhere(bad)
     first = tuple(int(i) for i in positions[0])
-    where = f"index {first}" if a.ndim else "the value"
     max_abs, max_rel = float(np.nanmax(diff)), float(np.nanmax(rel))
     tolerance = f"atol {atol:g} + rtol {rtol:g} * |expected|"
     hint = _constant_factor(a, e)
@@ -121,26 +127,47 @@ def assert_close(
         Entry(str(idx) if a.ndim else "()", float(a[idx]), float(e[idx]))
         for idx in (tuple(int(i) for i in row) for row in positions[:MAX_TABLE_ROWS])
     )
+    if a.ndim:
+        text = (
+            f"{name} differs from the expected values in {int(bad.sum())} of {bad.size} entries\n"
+            f"  max absolute error {max_abs:.3g}, max relative error {max_rel:.3g}"
+            f" (allowed: {tolerance})\n"
+            f"  first difference at index {first}: got {a[first]:.8g}, expected {e[first]:.8g}"
+        )
+    else:  # one number: what it is and what it should be
+        text = (
+            f"{name} is {float(a):.8g}, expected {float(e):.8g}\n"
+            f"  absolute error {max_abs:.3g}, relative error {max_rel:.3g} (allowed: {tolerance})"
+        )
     raise Mismatch(
-        f"{name} differs from the expected values in {int(bad.sum())} of {bad.size} entries\n"
-        f"  max absolute error {max_abs:.3g}, max relative error {max_rel:.3g}"
-        f" (allowed: {tolerance})\n"
-        f"  first difference at {where}: got {a[first]:.8g}, expected {e[first]:.8g}"
-        + (f"\n  {hint}" if hint else ""),
+        text + "".join(f"\n  {line}" for line in (hint, note) if line),
         name=name, count=int(bad.sum()), size=int(bad.size), max_abs=max_abs, max_rel=max_rel,
-        tolerance=tolerance, entries=entries, hint=hint,
+        tolerance=tolerance, entries=entries, hint=hint, note=note,
     )  # fmt: skip
 
 
 def _constant_factor(actual: np.ndarray, expected: np.ndarray) -> str:
     """A hint when every entry is off by the same factor (a missing 1/B, a flipped sign)."""
     scale = np.abs(expected).max(initial=0.0)
-    mask = np.isfinite(actual) & np.isfinite(expected) & (np.abs(expected) > 1e-6 * scale)
-    if mask.sum() < 2 or not np.isfinite(scale) or scale == 0:
+    if not np.isfinite(scale) or scale == 0:
+        return ""
+    finite = np.isfinite(actual) & np.isfinite(expected)
+    mask = finite & (np.abs(expected) > 1e-6 * scale)
+    if mask.sum() < 2:
         return ""
     ratios = actual[mask] / expected[mask]
     factor = float(np.median(ratios))
     if factor == 0 or np.abs(ratios - factor).max() > 1e-3 * abs(factor):
+        return ""
+    # The factor must explain the entries near 0 as well (a relu that keeps negatives is right
+    # wherever the expected value is positive: "1 times" would hide where it is wrong).
+    near_zero = finite & ~mask
+    off = np.abs(actual[near_zero] - factor * expected[near_zero]).max(initial=0.0)
+    if off > 1e-3 * abs(factor) * scale:
+        return ""
+    if abs(factor - 1) <= 1e-3:
+        # Close to right everywhere: float32 rounding and a misplaced eps both look like this,
+        # and "1 times the expected value" would say nothing true about either.
         return ""
     return f"every entry is {factor:.6g} times the expected value"
 

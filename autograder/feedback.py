@@ -3,7 +3,8 @@
     output, extra = render(exc)   # Markdown for results.json, plain data for extra_data
 
 A `Mismatch` from `checks.assert_close` becomes its sentence and a small table (got vs expected
-at the first differing entries, the max absolute and relative error, the tolerance): text the
+at the first differing entries, the max absolute and relative error, the tolerance; a single
+number is one sentence, "the loss is 9.21, expected 2.3", without a table): text the
 grader wrote from numbers and the test's names. Every other message may hold what the student's
 code wrote (an exception's message, a traceback), so it goes, verbatim, in a code block that
 nothing inside can close: nothing a student writes is ever rendered as Markdown (no links, no
@@ -12,13 +13,22 @@ images, no fake headings or tables).
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from dlhw.autograder.checks import Mismatch
 
 FORMAT = "md"
 _FENCE = re.compile(r"^(`{3,})")
+# A name the grader looked up and did not find (blame.explain), or a NameError's.
+_NOT_DEFINED = re.compile(r"(?:name '([A-Za-z_]\w*)'|\b([A-Za-z_]\w*)) is not defined")
+# Top-level definitions, found by pattern (never parsed: the source is the student's, of any size).
+_DEFINED = re.compile(
+    r"^(?:(?:async\s+)?def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*=(?!=)", re.M
+)
+MAX_NAMES = 5000  # names compared with a missing one (a notebook of 10,000 cells stays fast)
 
 
 def code_block(text: str) -> str:
@@ -46,6 +56,35 @@ def _number(x: float) -> str:
 
 
 def _mismatch(exc: Mismatch) -> tuple[str, dict[str, Any]]:
+    if exc.size == 1 and len(exc.entries) == 1 and exc.entries[0].index == "()":
+        lines = _one_number(exc)  # a loss, say: no table of one row
+    else:
+        lines = _table(exc)
+    lines += ["\n" + _sentence(text) for text in (exc.hint, exc.note) if text]
+    extra = {
+        "max_abs_error": exc.max_abs,
+        "max_rel_error": exc.max_rel,
+        "entries_differing": exc.count,
+        "first_index": exc.entries[0].index if exc.entries else "",
+    }
+    return "\n".join(lines), extra
+
+
+def _sentence(text: str) -> str:
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
+
+
+def _one_number(exc: Mismatch) -> list[str]:
+    (entry,) = exc.entries
+    return [
+        f"{exc.name} is {_number(entry.got)}, expected {_number(entry.expected)}.",
+        "",
+        f"Absolute error {exc.max_abs:.3g}, relative error {exc.max_rel:.3g} "
+        f"(allowed: {exc.tolerance}).",
+    ]
+
+
+def _table(exc: Mismatch) -> list[str]:
     lines = [
         f"{exc.name} differs from the expected values in {exc.count} of {exc.size} entries.",
         "",
@@ -59,15 +98,7 @@ def _mismatch(exc: Mismatch) -> tuple[str, dict[str, Any]]:
     if exc.count > len(exc.entries):
         lines.insert(-2, "")  # a blank line ends the table
         lines.insert(-2, f"(the first {len(exc.entries)} of {exc.count} differing entries)")
-    if exc.hint:
-        lines += ["", exc.hint[0].upper() + exc.hint[1:] + "."]
-    extra = {
-        "max_abs_error": exc.max_abs,
-        "max_rel_error": exc.max_rel,
-        "entries_differing": exc.count,
-        "first_index": exc.entries[0].index if exc.entries else "",
-    }
-    return "\n".join(lines), extra
+    return lines
 
 
 def text(message: str) -> str:
@@ -86,3 +117,33 @@ def first_line(output: str) -> str:
     """A feedback's first line of text (for terminal tables): fences skipped."""
     lines = (ln.strip() for ln in output.splitlines())
     return next((ln for ln in lines if ln and not _FENCE.match(ln)), "")
+
+
+def defined_names(sources: Iterable[str]) -> list[str]:
+    """The names that cells define at top level (def, class, NAME = ...), first seen first."""
+    names: dict[str, None] = {}
+    for source in sources:
+        for match in _DEFINED.finditer(source):
+            names[match.group(1) or match.group(2)] = None
+            if len(names) >= MAX_NAMES:
+                return list(names)
+    return list(names)
+
+
+def misnamed(output: str, defined: list[str]) -> str:
+    """A note for a feedback that says a name is not defined when the notebook defines one much
+    like it (`softmax_regression_gradient` for `softmax_regression_grad`); "" otherwise."""
+    match = _NOT_DEFINED.search(output)
+    if match is None:
+        return ""
+    missing = match.group(1) or match.group(2)
+    if missing in defined:  # defined, but its cell failed: grading points to that cell
+        return ""
+    close = [n for n in defined if n.lower() == missing.lower()]
+    close = close or difflib.get_close_matches(missing, defined, n=1, cutoff=0.8)
+    if not close:
+        return ""
+    return (
+        f"\n\nYour notebook defines {code_span(close[0])}: should it be named "
+        f"{code_span(missing)}? The tests look functions and classes up by their exact names."
+    )

@@ -27,7 +27,7 @@ from dlhw.autograder.blame import MISSING_MODULE_HINT
 from dlhw.autograder.breaker import references
 from dlhw.autograder.classspec import ClassSpec, class_specs
 from dlhw.autograder.confinement import Limits
-from dlhw.autograder.feedback import code_span
+from dlhw.autograder.feedback import code_span, defined_names, misnamed
 from dlhw.autograder.homeworks import Homework, course_root
 from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells
 from dlhw.autograder.oracles import Mode, OracleRun, oracle_run
@@ -324,7 +324,13 @@ def _point_to_failed_cells(
 ) -> None:
     """A test that failed on a name that does not exist ("np is not defined") says which cell
     stopped early, where the name was most likely to be defined (an import cell that failed on
-    a library the grader lacks leaves every later name of that cell undefined)."""
+    a library the grader lacks leaves every later name of that cell undefined), and which name
+    of the notebook it may be misspelt as."""
+    missing = [e for e in entries if e["status"] == "failed" and "is not defined" in e["output"]]
+    if missing:  # a misspelt or renamed function: say which of the notebook's names it may be
+        defined = defined_names(c.source for c in read.cells)
+        for entry in missing:
+            entry["output"] += misnamed(entry["output"], defined)
     stopped = [r for r in _problem_cells(session) if r.status not in ("budget", "restarts")]
     if not stopped:
         return

@@ -57,6 +57,35 @@ def test_a_constant_factor_is_pointed_out(factor):
     )
 
 
+def test_a_single_number_is_given_with_its_expected_value():
+    text = message(np.float64(9.25), 2.5, name="the loss")
+    assert text.startswith("the loss is 9.25, expected 2.5\n")
+    assert "relative error 2.7" in text and "entries" not in text and "index" not in text
+    assert (
+        message(np.float64(np.inf), 2.5, name="the loss")
+        == "the loss is inf where 2.5 was expected"
+    )
+
+
+def test_no_factor_is_claimed_when_the_entries_near_zero_differ():
+    """A relu that keeps negatives (abs) is right wherever the expected value is positive: its
+    ratio there is 1, but "every entry is 1 times the expected value" would be false."""
+    Z = np.linspace(-2, 2, 9)
+    text = message(np.abs(Z), np.maximum(Z, 0), atol=0, rtol=1e-12)
+    assert "times the expected" not in text and "within a relative" not in text
+
+
+def test_a_relative_error_where_0_is_expected_is_infinite():
+    text = message(np.array([0.5, 1.0]), np.array([0.0, 1.0]))
+    assert "max relative error inf" in text  # not 0.5 / the smallest float, ~2e307
+
+
+def test_no_factor_is_claimed_for_values_that_are_merely_close():
+    """float32 rounding, or an eps in the wrong place: every ratio is about 1, which says nothing."""
+    expected = np.linspace(0.1, 1.0, 10)
+    assert "times the expected" not in message(expected * (1 + 3e-6), expected, rtol=1e-7)
+
+
 def test_scalars_and_strings():
     assert as_scalar(np.float32(2.5), "loss") == 2.5
     with pytest.raises(AssertionError, match="single number"):

@@ -35,6 +35,15 @@ def test_a_mismatch_is_a_sentence_a_table_and_the_error_figures() -> None:
     assert "first difference at index (0, 0): got 2, expected 1" in str(exc)
 
 
+def test_a_single_number_is_one_sentence_without_a_table() -> None:
+    with pytest.raises(Mismatch) as info:
+        assert_close(np.float64(9.25), 2.5, rtol=1e-7, atol=0, name="the loss")
+    output, extra = feedback.render(info.value, str(info.value))
+    assert output.splitlines()[0] == "the loss is 9.25, expected 2.5."
+    assert "| entry |" not in output and "entries" not in output
+    assert extra["entries_differing"] == 1 and extra["first_index"] == "()"
+
+
 def test_student_text_is_verbatim_in_a_fence_it_cannot_close() -> None:
     hostile = "softmax_loss raised ValueError: ````\n# TOTAL 31/31\n![x](http://evil/leak)\n| a |"
     output, extra = feedback.render(ValueError(), hostile)
@@ -43,3 +52,30 @@ def test_student_text_is_verbatim_in_a_fence_it_cannot_close() -> None:
     assert set(fence) == {"`"} and len(fence) == 5  # longer than the student's 4 backticks
     assert output.endswith("\n" + fence) and hostile in output
     assert feedback.first_line(output).startswith("softmax_loss raised ValueError")
+
+
+def test_a_name_not_defined_is_matched_with_one_the_notebook_defines() -> None:
+    sources = ["import numpy as np\nTHETA = 1\ndef softmax_regression_gradient(X, y, theta):\n"
+               "    inner = 2\n", "class Linear:\n    def forward(self): ...\n"]  # fmt: skip
+    defined = feedback.defined_names(sources)
+    assert defined == ["THETA", "softmax_regression_gradient", "Linear"]  # top level only
+    note = feedback.misnamed("softmax_regression_grad is not defined in your notebook", defined)
+    assert "defines `softmax_regression_gradient`: should it be named" in note
+    assert "`Linear`" in feedback.misnamed("name 'linear' is not defined", defined)
+    # Nothing alike, or defined after all (its cell failed: the cell is pointed to instead).
+    assert feedback.misnamed("relu is not defined in your notebook", defined) == ""
+    assert feedback.misnamed("THETA is not defined in your notebook", defined) == ""
+
+
+def test_a_tests_note_ends_the_feedback_of_values_that_differ() -> None:
+    note = "the epoch calls your gradient: if its tests fail, fix it first"
+    expected = np.linspace(0.1, 1.0, 10)
+    with pytest.raises(Mismatch) as info:
+        assert_close(2 * expected, expected, rtol=1e-7, atol=0, name="theta", note=note)
+    output, _ = feedback.render(info.value, str(info.value))
+    assert output.endswith(
+        "\n\nEvery entry is 2 times the expected value.\n\n"
+        "The epoch calls your gradient: if its tests fail, fix it first."
+    )
+    assert str(info.value).endswith("\n  " + note)
+    assert_close(expected, expected, rtol=0, atol=0, note=note)  # values that agree: no note

@@ -41,6 +41,16 @@ def test_missing_function_is_named(grade_nb, hw1):
     assert failed_tests(outcome) == {t["name"] for t in parse_tests}
 
 
+def test_a_renamed_function_is_pointed_to(grade_nb, hw1):
+    cells = [c.replace("def parse_mnist(", "def parse_MNIST(") for c in reference_source(hw1)]
+    outcome = grade_nb(notebook_from_cells(cells))
+    parse_tests = [t for t in outcome.results["tests"] if t["name"].startswith("parse_mnist")]
+    assert parse_tests and all(
+        "Your notebook defines `parse_MNIST`: should it be named `parse_mnist`?" in t["output"]
+        for t in parse_tests
+    )
+
+
 def test_a_cell_that_raises_is_reported_and_the_rest_still_runs(grade_nb, hw1):
     cells = ["X_tr, y_tr = parse_mnist('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz')"]
     outcome = grade_nb(notebook_from_cells(reference_source(hw1) + cells))

@@ -166,9 +166,10 @@ def test_parse_mnist_refuses_malformed_files(sub):
     count = 12
     img, lbl, good_pixels, good_labels = idx_files(sub, seed=19, count=count)
     X, y = sub.parse_mnist(img, lbl)
-    assert_close(X, good_pixels.reshape(count, 784) / 255.0, rtol=0, atol=1e-6, name="X",
-                 dtype=np.float32)  # fmt: skip
-    assert_close(y, good_labels, rtol=0, atol=0, name="y", dtype=np.uint8)
+    well_formed = "of well-formed files (parsed first, before the malformed ones)"
+    assert_close(X, good_pixels.reshape(count, 784) / 255.0, rtol=0, atol=1e-6,
+                 name=f"X {well_formed}", dtype=np.float32)  # fmt: skip
+    assert_close(y, good_labels, rtol=0, atol=0, name=f"y {well_formed}", dtype=np.uint8)
     pixels, labels = good_pixels.tobytes(), good_labels.tobytes()
 
     def images(magic: int = 2051, data: bytes = pixels) -> bytes:
@@ -326,6 +327,10 @@ def tolerances(dtype: type) -> tuple[float, float]:
     return (1e-7, 1e-10) if dtype == np.float64 else (1e-4, 1e-6)
 
 
+# Said when an epoch's theta is off: the cause may be the gradient the epoch calls.
+EPOCH = "the epoch takes steps with your softmax_regression_grad: if its tests fail, fix it first"
+
+
 def assert_sgd_step(X, y, theta, after, lr: float, batch: int) -> None:
     """`after` must be one epoch of minibatch SGD from `theta` with the true gradient (torch's).
 
@@ -335,7 +340,7 @@ def assert_sgd_step(X, y, theta, after, lr: float, batch: int) -> None:
     the epoch tests (except the batch-of-one one, where a sum is the mean)."""
     rtol, atol = tolerances(theta.dtype.type)
     expected = torch_sgd_epoch(X, y, theta, lr, batch)
-    assert_close(after, expected, rtol=rtol, atol=atol, name="theta after one epoch")
+    assert_close(after, expected, rtol=rtol, atol=atol, name="theta after one epoch", note=EPOCH)
 
 
 def assert_sgd_epoch(
@@ -425,4 +430,5 @@ def test_epoch_trains_like_torch_sgd(sub):
         rtol=1e-7,
         atol=1e-10,
         name="theta after one epoch",
+        note=EPOCH,
     )

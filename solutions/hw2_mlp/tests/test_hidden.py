@@ -372,6 +372,10 @@ def tolerances(dtype: type) -> tuple[float, float]:
     return (RTOL64, ATOL64) if dtype == np.float64 else (1e-4, 1e-5)
 
 
+# Said when an epoch's weights are off: the cause may be the gradients the epoch calls.
+EPOCH = "nn_epoch takes steps with your two_layer_grads: if its tests fail, fix it first"
+
+
 def assert_epoch(sub, X, y, W1, W2, sgd: tuple[float, int], **kwargs) -> None:
     """The student's epoch, called with `kwargs`, must give the W1 and W2 of one epoch of
     torch.optim.SGD with (lr, batch) = `sgd` from the same start."""
@@ -383,7 +387,9 @@ def assert_epoch(sub, X, y, W1, W2, sgd: tuple[float, int], **kwargs) -> None:
         ("W2", W2, W2_after, expected_W2),
     ):
         assert_changed(name, start, after)
-        assert_close(after, expected, rtol=rtol, atol=atol, name=f"{name} after one epoch")
+        assert_close(
+            after, expected, rtol=rtol, atol=atol, name=f"{name} after one epoch", note=EPOCH
+        )
 
 
 def assert_changed(name: str, start: np.ndarray, after) -> None:
@@ -465,8 +471,8 @@ def test_epoch_updates_in_place(sub):
     # Changed in place, but by SGD steps? (Even batches: the partial batch is tested elsewhere.)
     expected_W1, expected_W2 = torch_sgd_epochs(X, y, W1, W2, 0.5, 10, 1)
     rtol, atol = tolerances(np.float32)
-    assert_close(call.args[2], expected_W1, rtol=rtol, atol=atol, name="W1 after one epoch")
-    assert_close(call.args[3], expected_W2, rtol=rtol, atol=atol, name="W2 after one epoch")
+    for name, got, want in (("W1", call.args[2], expected_W1), ("W2", call.args[3], expected_W2)):
+        assert_close(got, want, rtol=rtol, atol=atol, name=f"{name} after one epoch", note=EPOCH)
 
 
 @pytest.mark.points(1)
@@ -485,5 +491,6 @@ def test_epoch_trajectory_like_torch_sgd(sub):
         ):
             assert_changed(name, start, got)
             assert_close(
-                got, want, rtol=RTOL64, atol=ATOL64, name=f"{name} after epoch {epoch + 1}"
-            )
+                got, want, rtol=RTOL64, atol=ATOL64, name=f"{name} after epoch {epoch + 1}",
+                note=EPOCH,
+            )  # fmt: skip

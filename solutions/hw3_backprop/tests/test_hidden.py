@@ -386,6 +386,12 @@ def test_relu_at_zero(sub):
     assert_close(read_all(sub, nodes, "grad"), grads, rtol=0, atol=0, name="Value.relu's grads")
 
 
+# Said when a network's numbers are off: the cause may be one of the modules it runs.
+MODULES = (
+    "Sequential runs your Linear and activation modules: if their own tests fail, fix them first"
+)
+
+
 @pytest.mark.points(3)
 @pytest.mark.parametrize("batch", [1, 8])
 def test_sequential_against_torch(sub, batch):
@@ -406,11 +412,13 @@ def test_sequential_against_torch(sub, batch):
         lin.W, lin.b = W, b
         linears.append(lin)
     net = sub.Sequential(linears[0], sub.ReLU(), linears[1], sub.Tanh(), linears[2], sub.Sigmoid())
-    assert_close(net.forward(X), expected[0], **TORCH, name="the network's output")
-    assert_close(net.backward(G), expected[1], **TORCH, name="backward's return value (dX)")
+    assert_close(net.forward(X), expected[0], **TORCH, name="the network's output", note=MODULES)
+    assert_close(
+        net.backward(G), expected[1], **TORCH, name="backward's return value (dX)", note=MODULES
+    )
     for i, lin in enumerate(linears):
-        assert_close(lin.dW, expected[2 + 2 * i], **TORCH, name=f"layer {i + 1}'s dW")
-        assert_close(lin.db, expected[3 + 2 * i], **TORCH, name=f"layer {i + 1}'s db")
+        assert_close(lin.dW, expected[2 + 2 * i], **TORCH, name=f"layer {i + 1}'s dW", note=MODULES)
+        assert_close(lin.db, expected[3 + 2 * i], **TORCH, name=f"layer {i + 1}'s db", note=MODULES)
 
 
 @pytest.mark.points(1)
@@ -477,11 +485,13 @@ def test_sequential_of_activations(sub, batch):
         lin.W, lin.b = W, b
     net = sub.Sequential(linears[0], sub.Tanh(), sub.Sigmoid(), sub.Tanh(), linears[1],
                          sub.Tanh(), sub.ReLU(), linears[2])  # fmt: skip
-    assert_close(net.forward(X), expected[0], **TORCH, name="the network's output")
-    assert_close(net.backward(G), expected[1], **TORCH, name="backward's return value (dX)")
+    assert_close(net.forward(X), expected[0], **TORCH, name="the network's output", note=MODULES)
+    assert_close(
+        net.backward(G), expected[1], **TORCH, name="backward's return value (dX)", note=MODULES
+    )
     for i, lin in enumerate(linears):
-        assert_close(lin.dW, expected[2 + 2 * i], **TORCH, name=f"layer {i + 1}'s dW")
-        assert_close(lin.db, expected[3 + 2 * i], **TORCH, name=f"layer {i + 1}'s db")
+        assert_close(lin.dW, expected[2 + 2 * i], **TORCH, name=f"layer {i + 1}'s dW", note=MODULES)
+        assert_close(lin.db, expected[3 + 2 * i], **TORCH, name=f"layer {i + 1}'s db", note=MODULES)
 
 
 @pytest.mark.points(1)
