@@ -442,7 +442,7 @@ def grade(
             problem = str(exc)
         staff.extend(close_upload(submission))
         if read is None:  # nothing to run: the worker goes now (what its start raised with it)
-            runner.run([])
+            runner.release()
             session.close()  # closed again at the end; staff still see its notes
             unavailable = f"your submission could not be read: {problem}"
             sub = Submission(None, unavailable, classes=classes, functions=hw.functions)

@@ -183,8 +183,9 @@ class Session:
                 os.chown(self.workdir, self.identity.uid, self.identity.gid)  # type: ignore[arg-type]
             become_subreaper()
             self.spared = set(children_of(os.getpid()))
-            self.cells: list[tuple[int, str]] = []  # cells that ran (with or without an exception)
-            # What a restart replays, in order: (index, source, ran); a dropped cell is compiled.
+            # What a restart replays, in order: (index, source, ran): the cells that ran (with or
+            # without an exception), the homework's setup (index -1), and dropped cells with a
+            # __future__ import, which are compiled only (ran False).
             self._replay: list[tuple[int, str, bool]] = []
             self.reports: list[CellReport] = []
             self.outputs: list[str] = []  # output of workers that have ended
@@ -595,7 +596,6 @@ class Session:
                     self._replay.append((index, source, False))  # compiled: its flags held
                 continue
             error = reply.get("error")
-            self.cells.append((index, source))
             self._replay.append((index, source, True))
             if reply.get("skipped") is True:
                 self.reports.append(CellReport(index, "skipped", "its cell magic is not Python"))
@@ -604,6 +604,11 @@ class Session:
             else:
                 self.reports.append(CellReport(index, "ok"))
         return self.reports
+
+    @property
+    def cells(self) -> list[tuple[int, str]]:
+        """The notebook's cells that ran (with or without an exception), in order."""
+        return [(index, source) for index, source, ran in self._replay if ran and index >= 0]
 
     def run_setup(self, source: str) -> None:
         """Run the grader's own `source` (plain assignments: the homework's overrides) in the

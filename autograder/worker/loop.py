@@ -102,14 +102,10 @@ class Worker:
         filename = f"<cell {index + 1}>"
         self.objects.thaw_world()  # what the cell drops is collected as the notebook's garbage
         try:
-            try:
-                code = self.compile_cell(source, filename)
-            except SyntaxError:
-                python = neutralise_ipython(source)
-                if python is None:
-                    return SKIPPED
-                code = self.compile_cell(python, filename)  # still a SyntaxError: report that one
-                source = python
+            compiled = self.compile_notebook_cell(source, filename)
+            if compiled is None:
+                return SKIPPED
+            code, source = compiled
             # Tracebacks show the cell's own lines (as in Jupyter), not only "line 3"; an mtime
             # of None keeps linecache.checkcache from dropping the entry.
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -120,17 +116,26 @@ class Worker:
             sys.stdout.flush()
         return None
 
+    def compile_notebook_cell(
+        self, source: str, filename: str
+    ) -> tuple[types.CodeType, str] | None:
+        """A cell's code and the source it was compiled from: as written, else with its IPython
+        syntax neutralised (magics, shell escapes); None for a cell magic that is not Python.
+        A SyntaxError of the neutralised source is raised."""
+        try:
+            return self.compile_cell(source, filename), source
+        except SyntaxError:
+            python = neutralise_ipython(source)
+            if python is None:
+                return None
+            return self.compile_cell(python, filename), python
+
     def compile_only(self, source: str, filename: str) -> None:
         """Compile a cell without running it, for its __future__ imports: a cell that was
         compiled and then dropped (it hung or crashed the worker) still set them for the cells
         after it, as in Jupyter, and a replay must compile those cells the same way."""
         try:
-            try:
-                self.compile_cell(source, filename)
-            except SyntaxError:
-                python = neutralise_ipython(source)
-                if python is not None:
-                    self.compile_cell(python, filename)
+            self.compile_notebook_cell(source, filename)
         except Exception:  # noqa: BLE001, S110 - it did not compile the first time either
             pass
 

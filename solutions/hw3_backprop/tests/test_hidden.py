@@ -220,6 +220,17 @@ def run_program(sub: Any, leaves: list, ops: list) -> list:
     return [sub.value(n) for n in nodes]
 
 
+def check_program(sub: Any, leaves: list, ops: list, grads_of: int = 0, grads: str = "") -> None:
+    """The program's node values against torch, and the grads of its first `grads_of` nodes (0:
+    of every node), named `grads` in the feedback."""
+    values, expected = torch_program(leaves, ops)
+    nodes = run_program(sub, leaves, ops)
+    assert_close(read_all(sub, nodes, "data"), values, **TORCH, name="the nodes' data")
+    n = grads_of or len(nodes)
+    assert_close(read_all(sub, nodes[:n], "grad"), expected[:n], **TORCH,
+                 name=grads or "the nodes' grads")  # fmt: skip
+
+
 def read_all(sub: Any, nodes: list, name: str) -> np.ndarray:
     with sub.batch():
         pending = [getattr(n, name) for n in nodes]
@@ -619,11 +630,7 @@ LECTURE = ([-2.0, 5.0, -4.0, 2.0], [("mul", [0, 1], 0.0), ("maximum", [2, 3], 0.
 @pytest.mark.points(2)
 def test_lecture_example_every_gradient(sub):
     """Value: f = 2 (x y + max(z, w)) at x=-2, y=5, z=-4, w=2"""
-    leaves, ops = LECTURE
-    values, grads = torch_program(leaves, ops)
-    nodes = run_program(sub, leaves, ops)
-    assert_close(read_all(sub, nodes, "data"), values, **TORCH, name="the nodes' data")
-    assert_close(read_all(sub, nodes[:4], "grad"), grads[:4], **TORCH, name="x, y, z, w's grads")
+    check_program(sub, *LECTURE, grads_of=4, grads="x, y, z, w's grads")
 
 
 @pytest.mark.points(1)
@@ -667,25 +674,15 @@ NEGATIVE_POWERS = ([-1.3, -0.6, -2.0, -0.8], [("pow", [0], 2.0), ("pow", [1], 3.
 @pytest.mark.points(2)
 def test_pow_of_negative_bases(sub):
     """Value: a ** k for negative a and k = 2, 3, -1, -2: values and derivatives against torch"""
-    leaves, ops = NEGATIVE_POWERS
-    values, grads = torch_program(leaves, ops)
-    nodes = run_program(sub, leaves, ops)
-    assert_close(read_all(sub, nodes, "data"), values, **TORCH, name="the nodes' data")
-    assert_close(
-        read_all(sub, nodes[:4], "grad"), grads[:4], **TORCH,
-        name="the grads of -1.3, -0.6, -2.0, -0.8 (raised to 2, 3, -1, -2)",
-    )  # fmt: skip
+    check_program(sub, *NEGATIVE_POWERS, grads_of=4,
+                  grads="the grads of -1.3, -0.6, -2.0, -0.8 (raised to 2, 3, -1, -2)")  # fmt: skip
 
 
 @pytest.mark.points(4)
 @pytest.mark.parametrize("seed", range(6))
 def test_random_graph(sub, seed):
     """Value: a random graph that reuses nodes, every node's value and gradient against torch"""
-    leaves, ops = random_program(seed)
-    values, grads = torch_program(leaves, ops)
-    nodes = run_program(sub, leaves, ops)
-    assert_close(read_all(sub, nodes, "data"), values, **TORCH, name="the nodes' data")
-    assert_close(read_all(sub, nodes, "grad"), grads, **TORCH, name="the nodes' grads")
+    check_program(sub, *random_program(seed))
 
 
 @pytest.mark.points(2)
