@@ -129,7 +129,7 @@ def assert_close(
     )
     if a.ndim:
         text = (
-            f"{name} differs from the expected values in {int(bad.sum())} of {bad.size} entries\n"
+            f"{name}: {int(bad.sum())} of {bad.size} entries differ from the expected values\n"
             f"  max absolute error {max_abs:.3g}, max relative error {max_rel:.3g}"
             f" (allowed: {tolerance})\n"
             f"  first difference at index {first}: got {a[first]:.8g}, expected {e[first]:.8g}"

@@ -86,7 +86,7 @@ def _one_number(exc: Mismatch) -> list[str]:
 
 def _table(exc: Mismatch) -> list[str]:
     lines = [
-        f"{exc.name} differs from the expected values in {exc.count} of {exc.size} entries.",
+        f"{exc.name}: {exc.count} of {exc.size} entries differ from the expected values.",
         "",
         "| entry | got | expected |",
         "|---|---:|---:|",

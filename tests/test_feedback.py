@@ -20,7 +20,7 @@ def test_a_mismatch_is_a_sentence_a_table_and_the_error_figures() -> None:
     exc = mismatch(expected * 2, expected)
     output, extra = feedback.render(exc, str(exc))
     lines = output.splitlines()
-    assert lines[0] == "the gradient differs from the expected values in 12 of 12 entries."
+    assert lines[0] == "the gradient: 12 of 12 entries differ from the expected values."
     assert lines[2] == "| entry | got | expected |" and lines[4] == "| (0, 0) | 2 | 1 |"
     assert len([ln for ln in lines if ln.startswith("| (")]) == 5  # the first five only
     assert "Every entry is 2 times the expected value." in output

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dlhw.autograder.checks import assert_close
+
 # Your functions may sum in another order than ours: a relative tolerance of 1e-5 accepts that
 # (and float32 arithmetic), while any real mistake (a wrong mask, a missing 1/B, a transpose) is
 # off by far more. These inputs are float64, and so are most of the hidden tests': compute those
@@ -58,7 +60,7 @@ def test_linear_lecture_example(sub):
     expected = np.array([[8.0, 3.0, 4.0, 14.0], [11.0, 5.0, 4.0, 30.0]])
     out = np.asarray(sub.linear(X, W, b))
     assert out.shape == (2, 4), f"linear returned shape {out.shape}, expected (B, d) = (2, 4)"
-    np.testing.assert_allclose(out, expected, rtol=RTOL, atol=ATOL)
+    assert_close(out, expected, rtol=RTOL, atol=ATOL, name="linear's output")
 
 
 @pytest.mark.points(1)
@@ -68,7 +70,7 @@ def test_relu_hand_values(sub):
     expected = np.array([[0.0, 0.0, 3.0], [1.5, 0.0, 0.0]])
     out = np.asarray(sub.relu(Z))
     assert out.shape == Z.shape, f"relu returned shape {out.shape}, expected {Z.shape}"
-    np.testing.assert_allclose(out, expected, rtol=RTOL, atol=ATOL)
+    assert_close(out, expected, rtol=RTOL, atol=ATOL, name="relu's output")
 
 
 @pytest.mark.points(1)
@@ -82,7 +84,7 @@ def test_two_layer_forward_hand_computed(sub):
     expected = np.array([[2.0, -2.0], [14.0, 1.0]])
     out = np.asarray(sub.two_layer_forward(X, W1, W2))
     assert out.shape == (2, 2), f"two_layer_forward returned shape {out.shape}, expected (2, 2)"
-    np.testing.assert_allclose(out, expected, rtol=RTOL, atol=ATOL)
+    assert_close(out, expected, rtol=RTOL, atol=ATOL, name="the logits")
 
 
 @pytest.mark.points(2)
@@ -93,8 +95,8 @@ def test_two_layer_grads_hand_computed(sub):
     assert dW1.shape == (2, 2) and dW2.shape == (2, 2), (
         f"gradient shapes {dW1.shape} and {dW2.shape}: each must have its weight's shape (2, 2)"
     )
-    np.testing.assert_allclose(dW2, DW2_HAND, rtol=RTOL, atol=ATOL, err_msg="dW2")
-    np.testing.assert_allclose(dW1, DW1_HAND, rtol=RTOL, atol=ATOL, err_msg="dW1")
+    assert_close(dW2, DW2_HAND, rtol=RTOL, atol=ATOL, name="dW2")
+    assert_close(dW1, DW1_HAND, rtol=RTOL, atol=ATOL, name="dW1")
 
 
 @pytest.mark.points(1)
@@ -109,9 +111,9 @@ def test_nn_epoch_one_step_in_place(sub):
         "(W1 -= ...) and return None"
     )
     W1_after, W2_after = np.asarray(call.args[2]), np.asarray(call.args[3])
-    np.testing.assert_allclose(
-        W1_after, W1_HAND - 0.5 * DW1_HAND, rtol=RTOL, atol=ATOL, err_msg="W1 after the epoch"
+    assert_close(
+        W1_after, W1_HAND - 0.5 * DW1_HAND, rtol=RTOL, atol=ATOL, name="W1 after the epoch"
     )
-    np.testing.assert_allclose(
-        W2_after, W2_HAND - 0.5 * DW2_HAND, rtol=RTOL, atol=ATOL, err_msg="W2 after the epoch"
+    assert_close(
+        W2_after, W2_HAND - 0.5 * DW2_HAND, rtol=RTOL, atol=ATOL, name="W2 after the epoch"
     )

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dlhw.autograder.checks import assert_close
+
 # Each expected value below is a few exact operations on small numbers: float64 rounding is
 # below 1e-15, so 1e-10 accepts any order of operations and nothing else.
 RTOL = 1e-10
@@ -40,8 +42,8 @@ def test_sgd_one_step(sub):
     opt.step([np.array([0.5, -1.0]), np.array([[2.0]])])
     w, b = params_after(opt, 2)
     # theta - lr * g: (1 - 0.05, 2 + 0.1) and 0.5 - 0.2.
-    np.testing.assert_allclose(w, [0.95, 2.1], rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(b, [[0.3]], rtol=RTOL, atol=ATOL)
+    assert_close(w, [0.95, 2.1], rtol=RTOL, atol=ATOL, name="params[0] after the step")
+    assert_close(b, [[0.3]], rtol=RTOL, atol=ATOL, name="params[1] after the step")
 
 
 @pytest.mark.points(1)
@@ -50,10 +52,12 @@ def test_momentum_two_steps(sub):
     opt = sub.Momentum([np.zeros(1)], lr=1.0, beta=0.5)
     opt.step([np.ones(1)])
     # u1 = 0.5 * 0 + 0.5 * 1 = 0.5 (u starts at 0, and g is damped by 1 - beta); theta = -0.5
-    np.testing.assert_allclose(params_after(opt, 1)[0], [-0.5], rtol=RTOL, atol=ATOL)
+    after = params_after(opt, 1)[0]
+    assert_close(after, [-0.5], rtol=RTOL, atol=ATOL, name="the parameter after one step")
     opt.step([np.ones(1)])
     # u2 = 0.5 * 0.5 + 0.5 * 1 = 0.75; theta = -0.5 - 0.75 = -1.25
-    np.testing.assert_allclose(params_after(opt, 1)[0], [-1.25], rtol=RTOL, atol=ATOL)
+    after = params_after(opt, 1)[0]
+    assert_close(after, [-1.25], rtol=RTOL, atol=ATOL, name="the parameter after two steps")
 
 
 @pytest.mark.points(1)
@@ -62,7 +66,8 @@ def test_nesterov_one_step(sub):
     opt = sub.Nesterov([np.zeros(2)], lr=0.1, momentum=0.9)
     opt.step([np.array([1.0, -2.0])])
     # v1 = g; the step is lr * (g + 0.9 * v1) = 0.1 * 1.9 * g
-    np.testing.assert_allclose(params_after(opt, 1)[0], [-0.19, 0.38], rtol=RTOL, atol=ATOL)
+    after = params_after(opt, 1)[0]
+    assert_close(after, [-0.19, 0.38], rtol=RTOL, atol=ATOL, name="the parameter after one step")
 
 
 @pytest.mark.points(1)
@@ -72,7 +77,8 @@ def test_adagrad_two_steps(sub):
     opt.step([np.array([3.0])])  # s = 9: the step is 0.1 * 3 / 3 = 0.1
     opt.step([np.array([4.0])])  # s = 25: the step is 0.1 * 4 / 5 = 0.08
     # eps = 1e-10 changes the result by about 1e-12, below the tolerance.
-    np.testing.assert_allclose(params_after(opt, 1)[0], [-0.18], rtol=1e-9, atol=1e-9)
+    after = params_after(opt, 1)[0]
+    assert_close(after, [-0.18], rtol=1e-9, atol=1e-9, name="the parameter after two steps")
 
 
 @pytest.mark.points(1)
@@ -82,7 +88,8 @@ def test_rmsprop_one_step(sub):
     opt.step([np.array([2.0, -4.0])])
     # v = 0.01 * g^2, sqrt(v) = 0.1 |g|: the step is 0.01 * g / (0.1 |g| + 1e-8) ~ 0.1 sign(g)
     expected = -0.01 * np.array([2.0, -4.0]) / (0.1 * np.array([2.0, 4.0]) + 1e-8)
-    np.testing.assert_allclose(params_after(opt, 1)[0], expected, rtol=RTOL, atol=ATOL)
+    after = params_after(opt, 1)[0]
+    assert_close(after, expected, rtol=RTOL, atol=ATOL, name="the parameter after one step")
 
 
 @pytest.mark.points(1)
@@ -93,7 +100,8 @@ def test_adam_first_step(sub):
     opt.step([g])
     # Bias-corrected, m_hat = g and v_hat = g^2 at t = 1: the step is lr * g / (|g| + eps).
     expected = -0.01 * g / (np.abs(g) + 1e-8)
-    np.testing.assert_allclose(params_after(opt, 1)[0], expected, rtol=RTOL, atol=ATOL)
+    after = params_after(opt, 1)[0]
+    assert_close(after, expected, rtol=RTOL, atol=ATOL, name="the parameter after one step")
 
 
 @pytest.mark.points(1)
@@ -103,4 +111,5 @@ def test_adamw_first_step(sub):
     opt.step([np.array([0.5, 0.5])])
     # theta * (1 - 0.1 * 0.1), then - 0.1 * g / (|g| + eps) ~ -0.1
     expected = np.array([1.0, -2.0]) * 0.99 - 0.1 * 0.5 / (0.5 + 1e-8)
-    np.testing.assert_allclose(params_after(opt, 1)[0], expected, rtol=RTOL, atol=ATOL)
+    after = params_after(opt, 1)[0]
+    assert_close(after, expected, rtol=RTOL, atol=ATOL, name="the parameter after one step")

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dlhw.autograder.checks import assert_close
+
 # Each expected value below is a few exact operations on small numbers: float64 rounding is
 # below 1e-15, so 1e-10 accepts any order of operations and nothing else.
 RTOL = 1e-10
@@ -27,30 +29,34 @@ def test_linear_by_hand(sub):
     lin.b = np.array([[0.5, -0.5]])
     X = np.array([[1.0, 1.0], [2.0, 0.0]])
     # X @ W + b: [1 + 3, 2 + 4] + b and [2, 4] + b.
-    np.testing.assert_allclose(lin.forward(X), [[4.5, 5.5], [2.5, 3.5]], rtol=RTOL, atol=ATOL)
+    assert_close(
+        lin.forward(X), [[4.5, 5.5], [2.5, 3.5]], rtol=RTOL, atol=ATOL, name="forward's output"
+    )
     G = np.array([[1.0, 0.0], [0.0, 1.0]])
     # dX = G @ W.T = W.T; dW = X.T @ G = X.T; db = the column sums of G.
-    np.testing.assert_allclose(lin.backward(G), [[1.0, 3.0], [2.0, 4.0]], rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(lin.dW, [[1.0, 2.0], [1.0, 0.0]], rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(lin.db, [[1.0, 1.0]], rtol=RTOL, atol=ATOL)
+    assert_close(lin.backward(G), [[1.0, 3.0], [2.0, 4.0]], rtol=RTOL, atol=ATOL, name="dX")
+    assert_close(lin.dW, [[1.0, 2.0], [1.0, 0.0]], rtol=RTOL, atol=ATOL, name="dW")
+    assert_close(lin.db, [[1.0, 1.0]], rtol=RTOL, atol=ATOL, name="db")
 
 
 @pytest.mark.points(1)
 def test_relu_by_hand(sub):
     """public: ReLU passes the gradient where the input was positive"""
     relu = sub.ReLU()
-    np.testing.assert_allclose(relu.forward(np.array([[-1.0, 2.0, 0.0]])), [[0.0, 2.0, 0.0]])
-    np.testing.assert_allclose(relu.backward(np.array([[5.0, 6.0, 7.0]])), [[0.0, 6.0, 0.0]])
+    out = relu.forward(np.array([[-1.0, 2.0, 0.0]]))
+    assert_close(out, [[0.0, 2.0, 0.0]], rtol=RTOL, atol=ATOL, name="forward's output")
+    dX = relu.backward(np.array([[5.0, 6.0, 7.0]]))
+    assert_close(dX, [[0.0, 6.0, 0.0]], rtol=RTOL, atol=ATOL, name="backward's dX")
 
 
 @pytest.mark.points(1)
 def test_sigmoid_at_zero(sub):
     """public: Sigmoid at 0 is 1/2, with derivative 1/4"""
     sig = sub.Sigmoid()
-    np.testing.assert_allclose(sig.forward(np.zeros((1, 2))), [[0.5, 0.5]], rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(
-        sig.backward(np.array([[1.0, 4.0]])), [[0.25, 1.0]], rtol=RTOL, atol=ATOL
-    )
+    out = sig.forward(np.zeros((1, 2)))
+    assert_close(out, [[0.5, 0.5]], rtol=RTOL, atol=ATOL, name="forward's output")
+    dX = sig.backward(np.array([[1.0, 4.0]]))
+    assert_close(dX, [[0.25, 1.0]], rtol=RTOL, atol=ATOL, name="backward's dX")
 
 
 @pytest.mark.points(1)
@@ -58,8 +64,9 @@ def test_mse_by_hand(sub):
     """public: MSELoss is the mean over every entry"""
     mse = sub.MSELoss()
     loss = mse.forward(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]]))
-    np.testing.assert_allclose(loss, 2.5, rtol=RTOL)  # (1 + 4) / 2
-    np.testing.assert_allclose(mse.backward(), [[1.0, 2.0]], rtol=RTOL, atol=ATOL)  # 2 d / 2
+    assert_close(loss, 2.5, rtol=RTOL, atol=ATOL, name="the loss")  # (1 + 4) / 2
+    # 2 d / 2
+    assert_close(mse.backward(), [[1.0, 2.0]], rtol=RTOL, atol=ATOL, name="backward's output")
 
 
 @pytest.mark.points(2)
@@ -68,10 +75,10 @@ def test_lecture_example(sub):
     x, y, z, w = sub.Value(-2.0), sub.Value(5.0), sub.Value(-4.0), sub.Value(2.0)
     f = 2 * (x * y + z.maximum(w))
     f.backward()
-    np.testing.assert_allclose(f.data, -16.0, rtol=RTOL)
-    grads = [x.grad, y.grad, z.grad, w.grad]
+    assert_close(f.data, -16.0, rtol=RTOL, atol=ATOL, name="f.data")
     # df/dx = 2y, df/dy = 2x, the max routes the gradient 2 to w only.
-    np.testing.assert_allclose(grads, [10.0, -4.0, 0.0, 2.0], rtol=RTOL, atol=ATOL)
+    for name, node, grad in (("x", x, 10.0), ("y", y, -4.0), ("z", z, 0.0), ("w", w, 2.0)):
+        assert_close(node.grad, grad, rtol=RTOL, atol=ATOL, name=f"{name}.grad")
 
 
 @pytest.mark.points(1)
@@ -80,4 +87,4 @@ def test_value_fork(sub):
     a = sub.Value(3.0)
     f = a * a + a
     f.backward()
-    np.testing.assert_allclose(a.grad, 7.0, rtol=RTOL)  # 2a + 1
+    assert_close(a.grad, 7.0, rtol=RTOL, atol=ATOL, name="a.grad")  # 2a + 1
