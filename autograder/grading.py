@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -396,6 +396,27 @@ def _summary(
     return "\n".join(lines)
 
 
+def _with_failed_by_name(summary: str, entries: list[TestEntry], names: Sequence[str]) -> str:
+    """The summary with, after its first line, where the failed tests point: for each function or
+    class the homework declares (in the notebook's order), how many of the tests that use it
+    failed and the points they carry. Only tests students see now count (visibility "visible"):
+    the summary must not tell of hidden ones. Unchanged when no such test failed."""
+    shown = [e for e in entries if e.visibility == "visible" and not e.grader_error]
+    rows = []
+    for name in names:
+        using = [e for e in shown if name in e.uses]
+        failed = [e for e in using if e.status != "passed"]
+        if failed:
+            lost = sum(e.max_score - e.score for e in failed)
+            points = f"{lost:g} point" + ("" if lost == 1 else "s")
+            rows.append(f"  {name}: {len(failed)} of {len(using)} tests failed ({points})")
+    if not rows:
+        return summary
+    first, _, rest = summary.partition("\n")
+    lines = [first, "Failed tests, by what they use (in the notebook's order):", *rows]
+    return "\n".join(lines + ([rest] if rest else []))
+
+
 def grade(
     hw: Homework,
     submission: Path,
@@ -477,6 +498,8 @@ def grade(
         if read is not None and session is not None:
             _point_to_failed_cells(entries_json, read, session)
         summary = _summary(read, session, problem, with_printed=stdout_visibility is None)
+        if read is not None:
+            summary = _with_failed_by_name(summary, entries, hw.names)
         broken = [e.name for e in entries if e.grader_error]
         if broken:  # the test author's mistakes: said plainly, and logged for staff
             staff.append(f"GRADER ERRORS in tests: {broken}")

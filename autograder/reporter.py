@@ -46,6 +46,7 @@ class TestEntry:
     output: str = "not run"  # Markdown (feedback.FORMAT)
     extra_data: tuple[tuple[str, Any], ...] = ()  # figures of a mismatch, for gradebooks
     grader_error: bool = False  # failed by the test's own mistake (a GraderError), not the work's
+    uses: tuple[str, ...] = ()  # the student's functions and classes the test used (`sub.NAME`)
 
     def to_json(self) -> dict[str, Any]:
         entry = {
@@ -151,6 +152,9 @@ class GradescopeReporter:
             )
         elif report.skipped:
             self.entries[item.nodeid] = replace(entry, score=0.0, status="failed", output="skipped")
+        if report.when == "teardown":
+            entry = self.entries[item.nodeid]
+            self.entries[item.nodeid] = replace(entry, uses=item.stash.get(USES, ()))
 
     def results(self) -> list[TestEntry]:
         return list(self.entries.values())
@@ -181,7 +185,12 @@ class SubmissionFixture:
         breaker = getattr(session, "breaker", None)
         if breaker is not None:  # feedback names the test where a function hung
             breaker.test = _visible_name(request.node)
+        used = getattr(self.submission, "used", None)
+        if used is not None:
+            used.clear()
         yield self.submission
+        if used is not None:
+            request.node.stash[USES] = tuple(used)
         # The objects the test made are dropped when it ends (a failure here, such as a
         # __del__ that hangs, fails this test).
         release = getattr(self.submission, "release", None)
@@ -197,6 +206,7 @@ class SubmissionFixture:
 
 
 _CALL_PASSED = pytest.StashKey[bool]()
+USES = pytest.StashKey[tuple[str, ...]]()
 
 
 def _visible_name(item: pytest.Item) -> str:

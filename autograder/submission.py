@@ -141,12 +141,15 @@ class Submission:
         self.objects = Objects(session, classes or {}, unavailable)
         # None: any name is a function (tests of the grader itself); else only those declared.
         self.functions = None if functions is None else frozenset(functions)
+        # The functions and classes the running test has used, first used first (the `sub`
+        # fixture empties it before each test): the summary counts failed tests by them.
+        self.used: dict[str, None] = {}
 
     def __getattr__(self, name: str) -> RemoteFunction | RemoteClass:
         if name.startswith("_"):
             raise AttributeError(name)
         if name in self.objects.classes:
-            return RemoteClass(self.objects, name)
+            return self.cls(name)
         return self.function(name)
 
     def batch(self, timeout: float | None = None) -> AbstractContextManager[None]:
@@ -185,9 +188,11 @@ class Submission:
                 f"{name} is not a function the homework declares for its tests (functions = "
                 "[...] in its manifest): a mistake in the test, not the submission"
             )
+        self.used[name] = None
         return RemoteFunction(self, name)
 
     def cls(self, name: str) -> RemoteClass:
         if name not in self.objects.classes:
             raise GraderError(f"class {name} is not declared for the tests (homework manifest)")
+        self.used[name] = None
         return RemoteClass(self.objects, name)

@@ -29,6 +29,43 @@ def test_partial_work_earns_partial_credit(grade_nb, hw1):
     passed = {t["name"] for t in outcome.results["tests"] if t["status"] == "passed"}
     assert passed and all("loss" in name for name in passed), passed
     assert 0 < outcome.score < outcome.max_score
+    # The summary counts the failed tests by the function each calls, in the notebook's order
+    # (every hw1 test is visible and calls one function: the rows add up to the points lost).
+    lines = outcome.results["output"].splitlines()
+    start = lines.index("Failed tests, by what they use (in the notebook's order):") + 1
+    rows = [re.fullmatch(r"  (\w+): (\d+) of (\d+) tests failed \(([\d.]+) points?\)", ln)
+            for ln in lines[start : start + 3]]  # fmt: skip
+    assert all(rows), lines
+    assert [r[1] for r in rows] == ["parse_mnist", "softmax_regression_grad",
+                                    "softmax_regression_epoch"]  # fmt: skip
+    assert all(r[2] == r[3] for r in rows)  # nothing of theirs passes
+    assert sum(float(r[4]) for r in rows) == outcome.max_score - outcome.score
+    assert sum(int(r[2]) for r in rows) == len(outcome.results["tests"]) - len(passed)
+
+
+def test_failed_tests_by_name_tell_nothing_of_hidden_tests():
+    from dlhw.autograder.grading import _with_failed_by_name
+    from dlhw.autograder.reporter import TestEntry
+
+    def entry(name, uses, status="failed", visibility="visible", grader_error=False):
+        return TestEntry(name, name, "1", 2.0, visibility, (), status=status, uses=uses,
+                         grader_error=grader_error)  # fmt: skip
+
+    summary = "Graded nb.ipynb: 3 code cells ran.\nProblems while running your notebook: ..."
+    entries = [
+        entry("a", ("f",)), entry("b", ("f", "g"), status="passed"), entry("c", ("f", "g")),
+        entry("d", ("h",), visibility="hidden"), entry("e", ("h",), visibility="after_due_date"),
+        entry("x", ("k",), grader_error=True),
+    ]  # fmt: skip
+    assert _with_failed_by_name(summary, entries, ["h", "g", "f", "k"]).splitlines() == [
+        "Graded nb.ipynb: 3 code cells ran.",
+        "Failed tests, by what they use (in the notebook's order):",
+        "  g: 1 of 2 tests failed (2 points)",
+        "  f: 2 of 3 tests failed (4 points)",
+        "Problems while running your notebook: ...",
+    ]
+    # Nothing failed that students see: the summary is left as it was.
+    assert _with_failed_by_name(summary, entries[3:], ["f", "g", "h", "k"]) == summary
 
 
 def test_missing_function_is_named(grade_nb, hw1):
