@@ -59,7 +59,9 @@ def explain(name: str, error: Any) -> str:
     kind = str(error.get("type", "Exception"))
     message = str(error.get("message", ""))
     base = error.get("base")  # the student's own exception class: what it is a kind of
-    if type(base) is str and base:  # anything else is not the worker's (an array's truth raises)
+    # Anything but a string is not the worker's (an array's truth raises). A class named as its
+    # base (numpy's _ArrayMemoryError calls itself MemoryError) needs no "a subclass of".
+    if type(base) is str and base and base != kind:
         kind = f"{kind} (a subclass of {base[:100]})"
     if kind == "NotDefined":
         return f"{name} is not defined in your notebook (check the name and that its cell runs)"

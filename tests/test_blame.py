@@ -49,6 +49,18 @@ def test_an_own_exception_class_is_named_with_its_built_in_base() -> None:
     assert describe_error(MissingGain("softplus"))["base"] == "KeyError"
 
 
+def test_a_class_named_as_its_base_is_not_called_a_subclass_of_itself() -> None:
+    """numpy's out-of-memory error is a MemoryError subclass that names itself MemoryError."""
+    import numpy as np
+
+    try:
+        np.empty(2**62, dtype=np.uint8)
+    except MemoryError as exc:
+        error = describe_error(exc)
+    assert error["type"] == "MemoryError"
+    assert explain("softmax_loss", error).startswith("softmax_loss raised MemoryError: ")
+
+
 def test_built_in_and_generic_exceptions_carry_no_base() -> None:
     for exc in (ValueError("x"), KeyError("x"), OwnError("x"), Pretender("x")):
         error = describe_error(exc)
