@@ -252,6 +252,28 @@ BUGS = {
                     theta -= lr * Xb.T @ P / batch
         """,
     },
+    # keepdims on the log-sum-exp only: (B, 1) minus the (B,) picked logits broadcasts to (B, B).
+    # Its mean is the right number, but train_softmax's 60,000 examples need a 29 GB matrix.
+    "loss_keepdims_broadcasts_to_B_by_B": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                Z = Z - Z.max(axis=1, keepdims=True)
+                lse = np.log(np.exp(Z).sum(axis=1, keepdims=True))
+                return float(np.mean(lse - Z[np.arange(len(y)), y]))
+        """,
+    },
+    # Computed in float64, cast to float32 at the end: only rounded (~6e-8 relative, within
+    # rtol 1e-7), but float64 inputs must give float64 results.
+    "grad_result_cast_to_float32": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                Z = X @ theta
+                S = np.exp(Z - Z.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                S[np.arange(X.shape[0]), y] -= 1
+                return (X.T @ S / X.shape[0]).astype(np.float32)
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -421,6 +443,88 @@ UNUSUAL = {
                 if int.from_bytes(labels[4:8], "big") != len(labels) - 8:
                     raise ValueError("the labels file is shorter or longer than its header says")
                 return X, np.frombuffer(labels[8:], dtype=np.uint8)
+        """,
+    },
+    # gzip or plain files (told apart by gzip's magic bytes), the header by np.frombuffer(">u4"),
+    # np.divide(dtype=np.float32), read-only labels straight from the buffer.
+    "parse_gzip_or_plain_frombuffer_header": {
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                def read(name):
+                    with open(name, "rb") as f:
+                        raw = f.read()
+                    return gzip.decompress(raw) if raw[:2] == b"\\x1f\\x8b" else raw
+
+                raw = read(image_filename)
+                magic, n, rows, cols = np.frombuffer(raw, dtype=">u4", count=4).astype(int)
+                if magic != 2051 or len(raw) != 16 + n * rows * cols:
+                    raise ValueError(f"{image_filename}: not an IDX images file of {n} images")
+                X = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, rows * cols)
+                raw = read(label_filename)
+                magic, m = np.frombuffer(raw, dtype=">u4", count=2).astype(int)
+                if magic != 2049 or len(raw) != 8 + m or m != n:
+                    raise ValueError(f"{label_filename}: not an IDX labels file of {n} labels")
+                return np.divide(X, 255, dtype=np.float32), np.frombuffer(raw, np.uint8, offset=8)
+        """,
+    },
+    # The pixels read into a preallocated bytearray with readinto; header fields one at a time.
+    "parse_readinto_bytearray": {
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                def u32(f):
+                    return struct.unpack(">I", f.read(4))[0]
+
+                with gzip.open(image_filename) as f:
+                    if u32(f) != 2051:
+                        raise ValueError("not an images file")
+                    n, rows, cols = u32(f), u32(f), u32(f)
+                    buf = bytearray(n * rows * cols)
+                    got = f.readinto(buf)
+                    if got != len(buf) or f.read(1):
+                        raise ValueError(f"expected {len(buf)} pixels, read {got}")
+                with gzip.open(label_filename) as f:
+                    if u32(f) != 2049:
+                        raise ValueError("not a labels file")
+                    m = u32(f)
+                    labels = f.read()
+                if len(labels) != m:
+                    raise ValueError(f"expected {m} labels, read {len(labels)}")
+                X = np.frombuffer(buf, dtype=np.uint8).reshape(n, rows * cols) / np.float32(255)
+                return X.astype(np.float32), np.frombuffer(labels, dtype=np.uint8)
+        """,
+    },
+    # The true-class logits by np.choose; the log-sum-exp with the row maximum added back.
+    "loss_np_choose_logsumexp": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                m = Z.max(axis=1)
+                lse = m + np.log(np.sum(np.exp(Z - m[:, None]), axis=1))
+                return float((lse - np.choose(y, Z.T)).mean())
+        """,
+    },
+    # The one-hot part of the gradient accumulated with np.subtract.at on a transposed view.
+    "grad_subtract_at": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                Z = X @ theta
+                P = np.exp(Z - Z.max(axis=1, keepdims=True))
+                P /= P.sum(axis=1, keepdims=True)
+                grad = X.T @ P
+                np.subtract.at(grad.T, y, X)  # column y_b loses x_b
+                return grad / len(y)
+        """,
+    },
+    # The gradient inlined in the epoch, divided by each minibatch's own size.
+    "epoch_inline_gradient_len_batch": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                for i in range(0, len(X), batch):
+                    Xb, yb = X[i:i + batch], y[i:i + batch]
+                    Z = Xb @ theta
+                    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+                    P /= P.sum(axis=1, keepdims=True)
+                    P[np.arange(len(yb)), yb] -= 1
+                    theta -= (lr / len(yb)) * (Xb.T @ P)
         """,
     },
 }

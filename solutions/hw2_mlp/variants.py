@@ -242,6 +242,27 @@ BUGS = {
                     W2 -= lr * dW2
         """,
     },
+    # The layer's output cast to float32 (a habit from training code): only rounded (<= 6e-8
+    # relative, within RTOL64), but float64 inputs must give float64 results.
+    "linear_result_cast_to_float32": {
+        "linear": """
+            def linear(X, W, b):
+                return (X @ W + b).astype(np.float32)
+        """,
+    },
+    # The logits cast to float32, likewise.
+    "forward_result_cast_to_float32": {
+        "two_layer_forward": """
+            def two_layer_forward(X, W1, W2):
+                return (relu(X @ W1) @ W2).astype(np.float32)
+        """,
+    },
+    # Both gradients cast to float32 at the end, likewise (before, only the epochs noticed).
+    "grads_results_cast_to_float32": grads(
+        "return dW1, dW2", "return dW1.astype(np.float32), dW2.astype(np.float32)"
+    ),
+    # The ReLU's derivative at 0 taken as 1/2 (np.heaviside(Z1, 0.5)), not the notebook's 0.
+    "grads_relu_derivative_half_at_zero": grads("(Z1 > 0)", "np.heaviside(Z1, 0.5)"),
 }
 
 UNUSUAL = {
@@ -405,6 +426,49 @@ UNUSUAL = {
                     d1, d2 = two_layer_grads(Xb.astype(np.float64), yb.astype(np.int64), W1, W2)
                     W1 -= (lr * d1).astype(W1.dtype)
                     W2 -= (lr * d2).astype(W2.dtype)
+        """,
+    },
+    # The bias trick: a column of ones appended to X, b appended to W as its last row.
+    "linear_bias_trick": {
+        "linear": """
+            def linear(X, W, b):
+                ones = np.ones((X.shape[0], 1), dtype=X.dtype)
+                return np.hstack([X, ones]) @ np.vstack([W, b])
+        """,
+    },
+    # relu as (Z + |Z|) / 2.
+    "relu_half_of_z_plus_abs": {
+        "relu": """
+            def relu(Z):
+                return (Z + np.abs(Z)) / 2
+        """,
+    },
+    # The ReLU's mask as np.sign of the activation: 0 where it is 0, 1 where positive.
+    "grads_mask_sign_of_activation": grads("(Z1 > 0)", "np.sign(A1)"),
+    # np.subtract.at for S - I_y, einsum for every product.
+    "grads_subtract_at_einsum": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                Z1 = np.einsum("bn,nd->bd", X, W1)
+                A1 = np.maximum(Z1, 0)
+                Z2 = A1 @ W2
+                G = np.exp(Z2 - Z2.max(axis=1)[:, None])
+                G /= G.sum(axis=1)[:, None]
+                np.subtract.at(G, (np.arange(len(y)), y), 1)
+                G /= len(y)
+                dW2 = np.einsum("bd,bk->dk", A1, G)
+                dW1 = np.einsum("bn,bd->nd", X, (G @ W2.T) * (Z1 > 0))
+                return dW1, dW2
+        """,
+    },
+    # Minibatches as index groups: np.split of arange(N) at the batch boundaries.
+    "epoch_np_split_index_groups": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                for idx in np.split(np.arange(len(X)), np.arange(batch, len(X), batch)):
+                    dW1, dW2 = two_layer_grads(X[idx], y[idx], W1, W2)
+                    W1 -= lr * dW1
+                    W2 -= lr * dW2
         """,
     },
 }

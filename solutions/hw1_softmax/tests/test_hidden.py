@@ -95,9 +95,14 @@ def check_loss(sub, Z: np.ndarray, y: np.ndarray, *, rtol: float, atol: float) -
 
 
 def check_grad(sub, X, y, theta, *, rtol: float, atol: float) -> None:
-    """The student's gradient against torch autograd in float64."""
+    """The student's gradient against torch autograd in float64. Float64 inputs must give a
+    float64 gradient ("float64 inputs must give float64 results"): a result cast to float32 at
+    the end is only rounded, ~6e-8 relative, which rtol 1e-7 cannot tell from the right answer."""
     grad = sub.softmax_regression_grad(X, y, theta)
-    assert_close(grad, torch_grad(X, y, theta), rtol=rtol, atol=atol, name="the gradient")
+    dtype = np.float64 if X.dtype == theta.dtype == np.float64 else None  # float32: either
+    assert_close(
+        grad, torch_grad(X, y, theta), rtol=rtol, atol=atol, name="the gradient", dtype=dtype
+    )
 
 
 # ---- parse_mnist -----------------------------------------------------------------------------
@@ -242,6 +247,21 @@ def test_loss_large_logits(sub):
 
 @pytest.mark.points(1)
 @pytest.mark.tags("softmax_loss")
+def test_loss_whole_training_set(sub):
+    """softmax_loss: the logits of all 60,000 training images at once"""
+    # train_softmax calls softmax_loss on the whole training set (the notebook says so). A
+    # (B, 1) log-sum-exp minus the (B,) picked logits broadcasts to (B, B): its mean is the
+    # right number, but 60,000 x 60,000 float64 is 29 GB, which no worker can allocate
+    # (MemoryError); everything of Z's size is 4.8 MB.
+    r = rng(20)
+    Z = 3 * r.standard_normal((60_000, 10))
+    y = r.integers(0, 10, size=60_000).astype(np.uint8)
+    # A float64 mean of 60,000 terms of size ~3: summation order moves it by ~1e-13 relative.
+    check_loss(sub, Z, y, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.points(1)
+@pytest.mark.tags("softmax_loss")
 def test_loss_batch_of_one(sub):
     """softmax_loss: a batch of one example"""
     Z, y = np.array([[2.0, -1.0, 0.5]]), np.array([2], dtype=np.uint8)
@@ -273,6 +293,7 @@ def test_grad_matches_numeric(sub):
         rtol=1e-6,
         atol=1e-8,
         name="the gradient",
+        dtype=np.float64,  # float64 inputs (see check_grad)
     )
 
 

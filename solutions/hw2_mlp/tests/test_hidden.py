@@ -31,7 +31,10 @@ pytestmark = [pytest.mark.visibility("visible")]
 # zero or nearly so (sums that cancel). float32 tolerances are given at each float32 test.
 # Float64 inputs cast to float32 inside come out ~1e-7 to 1e-5 off: the notebook asks for float64
 # arithmetic on float64 inputs (its grading notes, two_layer_grads' docstring, the public tests).
+# A float64 result cast to float32 only at the end is merely rounded (<= 6e-8 relative), which
+# RTOL64 cannot see: "float64 inputs must give float64 results" is checked as the dtype (F64).
 RTOL64, ATOL64 = 1e-7, 1e-10
+F64 = np.float64
 
 
 def rng(seed: int) -> np.random.Generator:
@@ -141,8 +144,9 @@ def as_pair(result, name: str) -> tuple:
 def check_grads(sub, X, y, W1, W2, expected, *, rtol: float, atol: float) -> None:
     dW1, dW2 = as_pair(sub.two_layer_grads(X, y, W1, W2), "two_layer_grads")
     shapes = f" (X {X.shape}, W1 {W1.shape}, W2 {W2.shape})"
-    assert_close(dW2, expected[1], rtol=rtol, atol=atol, name="dW2" + shapes)
-    assert_close(dW1, expected[0], rtol=rtol, atol=atol, name="dW1" + shapes)
+    dtype = F64 if X.dtype == W1.dtype == W2.dtype == F64 else None  # float32 inputs: either
+    assert_close(dW2, expected[1], rtol=rtol, atol=atol, name="dW2" + shapes, dtype=dtype)
+    assert_close(dW1, expected[0], rtol=rtol, atol=atol, name="dW1" + shapes, dtype=dtype)
 
 
 def shapes_of(*arrays: np.ndarray) -> str:
@@ -161,7 +165,7 @@ def test_linear_matches_torch(sub):
         X, W = r.standard_normal((B, n)), r.standard_normal((n, d))
         b = r.standard_normal((1, d))
         assert_close(
-            sub.linear(X, W, b), torch_linear(X, W, b), rtol=RTOL64, atol=ATOL64,
+            sub.linear(X, W, b), torch_linear(X, W, b), rtol=RTOL64, atol=ATOL64, dtype=F64,
             name=f"linear(X {X.shape}, W {W.shape}, b {b.shape})",
         )  # fmt: skip
 
@@ -176,7 +180,7 @@ def test_linear_bias_is_added_to_every_row(sub):
     X, W = r.standard_normal((4, 3)), r.standard_normal((3, 4))
     b = np.array([[10.0, -20.0, 30.0, -40.0]])
     assert_close(
-        sub.linear(X, W, b), torch_linear(X, W, b), rtol=RTOL64, atol=ATOL64,
+        sub.linear(X, W, b), torch_linear(X, W, b), rtol=RTOL64, atol=ATOL64, dtype=F64,
         name="linear(X (4, 3), W (3, 4), b (1, 4))",
     )  # fmt: skip
 
@@ -247,7 +251,7 @@ def test_forward_matches_torch(sub):
         X, _, W1, W2 = problem(10 + seed, batch=B, n=n, hidden=d, k=k)
         assert_close(
             sub.two_layer_forward(X, W1, W2), torch_forward(X, W1, W2), rtol=RTOL64, atol=ATOL64,
-            name=f"the logits for X, W1, W2 of shapes {shapes_of(X, W1, W2)}",
+            dtype=F64, name=f"the logits for X, W1, W2 of shapes {shapes_of(X, W1, W2)}",
         )  # fmt: skip
 
 
@@ -259,7 +263,7 @@ def test_forward_batch_of_one_and_one_hidden_unit(sub):
         X, _, W1, W2 = problem(20 + d, batch=B, n=4, hidden=d, k=3)
         assert_close(
             sub.two_layer_forward(X, W1, W2), torch_forward(X, W1, W2), rtol=RTOL64, atol=ATOL64,
-            name=f"the logits for X, W1, W2 of shapes {shapes_of(X, W1, W2)}",
+            dtype=F64, name=f"the logits for X, W1, W2 of shapes {shapes_of(X, W1, W2)}",
         )  # fmt: skip
 
 
