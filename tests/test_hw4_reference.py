@@ -122,6 +122,27 @@ def test_torch_oracle_matches_the_course_definition(name: str, which: str) -> No
 
 
 @pytest.mark.torch
+@pytest.mark.parametrize(
+    "name", ["SGD", "Momentum", "Nesterov", "Adagrad", "RMSprop", "Adam", "AdamW"]
+)
+@pytest.mark.parametrize("inputs", ["other_shapes_problem", "zero_gradient_problem"])
+def test_torch_oracle_matches_the_course_definition_on_other_inputs(name: str, inputs: str) -> None:
+    """A 0-d parameter, and arrays and steps without gradients: torch steps them as the course's
+    loops do (its per-parameter step counts advance together when every grad is a tensor)."""
+    h = hidden()
+    hyper = {**h.DEFAULTS[name], **h.SETTINGS[name]}
+    params, grads = getattr(h, inputs)(5)
+    got = h.torch_trajectory(name, params, grads, hyper)[-1]
+    if name == "Adam":
+        expected = h.numpy_adam_trajectory(params, grads, hyper)[-1]
+    else:
+        expected = numpy_loop(name, params, grads, hyper)
+    for a, b in zip(got, expected, strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, **TOL)
+
+
+@pytest.mark.torch
 def test_momentum_mapping_is_needed() -> None:
     """torch's SGD with dampening=beta (the obvious setting) is not the course's momentum: its
     first step is lr * g, not lr * (1 - beta) * g, and the gap beta^t g1 fades slowly."""
@@ -166,6 +187,18 @@ def test_problem_has_sparse_rows_and_shapes_of_every_kind() -> None:
     zero_rows = (embedding == 0).all(axis=2)
     assert zero_rows[:15, 4:7].all() and not zero_rows[15:, 4:7].any()
     assert zero_rows[:, 8:].all() and not zero_rows[:, :4].any()
+
+
+def test_other_inputs_have_what_their_tests_need() -> None:
+    h = hidden()
+    params, grads = h.other_shapes_problem(6)
+    assert params[0].shape == () and isinstance(params[0], np.ndarray)
+    assert all(g.shape == p.shape for step in grads for g, p in zip(step, params, strict=True))
+    params, grads = h.zero_gradient_problem(6)
+    without = [[not g.any() for g in step] for step in grads]
+    assert all(step[0] for step in without[:4]) and not any(step[0] for step in without[4:9])
+    assert all(without[9]) and not any(all(step) for i, step in enumerate(without) if i != 9)
+    assert not any(any(step[1:]) for step in without[:4])  # while the other arrays have one
 
 
 # --- the hidden tests on the reference, the stub and the variants, in-process -----------------

@@ -372,6 +372,304 @@ BUGS = {
                     p -= self.lr * u
         """,
     },
+    # Per-array state made on the array's first non-zero gradient, with a step counter of its
+    # own (torch's layout, with "no gradient" taken as all zeros): an array without a gradient
+    # at first starts its bias correction late (before the zero-gradient test: full marks).
+    "adam_lazy_per_array_counter": {
+        "Adam": """
+            class Adam:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             bias_correction=True):
+                    self.params = params
+                    self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                    self.bias_correction = bias_correction
+                    self.state = [None] * len(params)
+
+                def step(self, grads):
+                    for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+                        if self.state[i] is None:
+                            if not np.any(g):
+                                continue  # nothing to do yet
+                            self.state[i] = {"t": 0, "m": np.zeros_like(p), "v": np.zeros_like(p)}
+                        st = self.state[i]
+                        st["t"] += 1
+                        m, v, t = st["m"], st["v"], st["t"]
+                        m *= self.beta1
+                        m += (1 - self.beta1) * g
+                        v *= self.beta2
+                        v += (1 - self.beta2) * g * g
+                        if self.bias_correction:
+                            m_hat = m / (1 - self.beta1**t)
+                            v_hat = v / (1 - self.beta2**t)
+                        else:
+                            m_hat, v_hat = m, v
+                        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # AdamW's lazily made state skips arrays without a gradient yet, and their decay with it
+    # (before the zero-gradient test, caught only because the restart test's second optimizer
+    # happened to start on the bias's zero steps).
+    "adamw_lazy_skips_until_first_gradient": {
+        "AdamW": """
+            class AdamW:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             weight_decay=1e-2):
+                    self.params = params
+                    self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                    self.weight_decay = weight_decay
+                    self.t = 0
+                    self.state = {}
+
+                def step(self, grads):
+                    self.t += 1
+                    for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+                        if i not in self.state:
+                            if not g.any():
+                                continue
+                            self.state[i] = (np.zeros_like(p), np.zeros_like(p))
+                        m, v = self.state[i]
+                        p *= 1 - self.lr * self.weight_decay
+                        m[...] = self.beta1 * m + (1 - self.beta1) * g
+                        v[...] = self.beta2 * v + (1 - self.beta2) * g * g
+                        m_hat = m / (1 - self.beta1**self.t)
+                        v_hat = v / (1 - self.beta2**self.t)
+                        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # Momentum returns early from a step where every gradient is zero ("nothing to do"): the
+    # velocity should still decay and move the parameters (before the zero-gradient test: full
+    # marks).
+    "momentum_skips_all_zero_steps": {
+        "Momentum.step": """
+            def step(self, grads):
+                if not any(np.any(g) for g in grads):
+                    return
+                for p, g, u in zip(self.params, grads, self.u, strict=True):
+                    u *= self.beta
+                    u += (1 - self.beta) * g
+                    p -= self.lr * u
+        """,
+    },
+    # Adam skips a step where every gradient is zero, its counter with it (before the
+    # zero-gradient test: full marks).
+    "adam_counts_only_nonzero_steps": {
+        "Adam.step": """
+            def step(self, grads):
+                if not any(np.any(g) for g in grads):
+                    return
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    if self.bias_correction:
+                        m_hat = m / (1 - self.beta1**self.t)
+                        v_hat = v / (1 - self.beta2**self.t)
+                    else:
+                        m_hat, v_hat = m, v
+                    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # p[:] = ...: a 0-d parameter ("of any shapes") cannot be indexed (before the any-shape
+    # test: full marks).
+    "sgd_slice_assignment": {
+        "SGD.step": """
+            def step(self, grads):
+                for p, g in zip(self.params, grads, strict=True):
+                    p[:] = p - self.lr * g
+        """,
+    },
+    # Adam's averages written with m[:] = ...: fails on a 0-d parameter (before the any-shape
+    # test: full marks).
+    "adam_slice_assignment_state": {
+        "Adam.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    m[:] = self.beta1 * m + (1 - self.beta1) * g
+                    v[:] = self.beta2 * v + (1 - self.beta2) * g * g
+                    if self.bias_correction:
+                        m_hat = m / (1 - self.beta1**self.t)
+                        v_hat = v / (1 - self.beta2**self.t)
+                    else:
+                        m_hat, v_hat = m, v
+                    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # eps moved before the betas in Adam's signature: every keyword call still works, but
+    # Adam(params, 0.01, 0.8, 0.99) takes 0.8 as eps (before the positional test: full marks).
+    "adam_signature_reordered": {
+        "Adam.__init__": """
+            def __init__(self, params, lr=1e-3, eps=1e-8, beta1=0.9, beta2=0.999,
+                         bias_correction=True):
+                self.params = params
+                self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                self.bias_correction = bias_correction
+                self.t = 0
+                self.m = [np.zeros_like(p) for p in params]
+                self.v = [np.zeros_like(p) for p in params]
+        """,
+    },
+    # Hyperparameters keyword-only (`*, lr=...`): Adagrad(params, 0.1) raises TypeError
+    # (before the positional test: full marks).
+    "adagrad_keyword_only_hyper": {
+        "Adagrad.__init__": """
+            def __init__(self, params, *, lr=1e-2, eps=1e-10):
+                self.params = params
+                self.lr, self.eps = lr, eps
+                self.s = [np.zeros_like(p) for p in params]
+        """,
+    },
+    # RMSprop(params, **hyper) over a dict of defaults: no positional hyperparameters (before
+    # the positional test: full marks).
+    "base_class_kwargs_only": {
+        "RMSprop": """
+            class RMSprop:
+                DEFAULTS = {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8}
+
+                def __init__(self, params, **hyper):
+                    self.params = params
+                    h = {**self.DEFAULTS, **hyper}
+                    self.lr, self.alpha, self.eps = h["lr"], h["alpha"], h["eps"]
+                    self.v = [np.zeros_like(p) for p in params]
+
+                def step(self, grads):
+                    for p, g, v in zip(self.params, grads, self.v, strict=True):
+                        v *= self.alpha
+                        v += (1 - self.alpha) * g * g
+                        p -= self.lr * g / (np.sqrt(v) + self.eps)
+        """,
+    },
+    # step returns self.params; the notebook says it returns None (before the test: full
+    # marks).
+    "sgd_step_returns_params": {
+        "SGD.step": """
+            def step(self, grads):
+                for p, g in zip(self.params, grads, strict=True):
+                    p -= self.lr * g
+                return self.params
+        """,
+    },
+    # Nesterov's step returns its velocities (before the returns-None test: full marks).
+    "nesterov_step_returns_velocity": {
+        "Nesterov.step": """
+            def step(self, grads):
+                for p, g, v in zip(self.params, grads, self.v, strict=True):
+                    v *= self.momentum
+                    v += g
+                    p -= self.lr * (g + self.momentum * v)
+                return self.v
+        """,
+    },
+    # Adam's bias correction divides the stored averages in place (m /= 1 - beta1**t): the
+    # state drifts at every step.
+    "adam_bias_correction_in_place": {
+        "Adam.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    if self.bias_correction:
+                        m /= 1 - self.beta1**self.t
+                        v /= 1 - self.beta2**self.t
+                    p -= self.lr * m / (np.sqrt(v) + self.eps)
+        """,
+    },
+    # self.m = self.v = [...]: the two averages are one list of arrays.
+    "adam_m_and_v_aliased": {
+        "Adam.__init__": """
+            def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                         bias_correction=True):
+                self.params = params
+                self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                self.bias_correction = bias_correction
+                self.t = 0
+                self.m = self.v = [np.zeros_like(p) for p in params]
+        """,
+    },
+    # "Good practice": no decay for 1-d arrays (biases). The notebook decays every array.
+    "adamw_no_decay_on_biases": {
+        "AdamW.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    if p.ndim > 1:
+                        p *= 1 - self.lr * self.weight_decay
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    m_hat = m / (1 - self.beta1**self.t)
+                    v_hat = v / (1 - self.beta2**self.t)
+                    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # A module-level step counter, reset by __init__: two optimizers stepped in turn share it
+    # (caught by one test only).
+    "adam_global_counter": {
+        "Adam": """
+            STEP = 0
+
+            class Adam:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             bias_correction=True):
+                    global STEP
+                    self.params = params
+                    self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                    self.bias_correction = bias_correction
+                    STEP = 0
+                    self.m = [np.zeros_like(p) for p in params]
+                    self.v = [np.zeros_like(p) for p in params]
+
+                def step(self, grads):
+                    global STEP
+                    STEP += 1
+                    for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                        m *= self.beta1
+                        m += (1 - self.beta1) * g
+                        v *= self.beta2
+                        v += (1 - self.beta2) * g * g
+                        if self.bias_correction:
+                            m_hat = m / (1 - self.beta1**STEP)
+                            v_hat = v / (1 - self.beta2**STEP)
+                        else:
+                            m_hat, v_hat = m, v
+                        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # RMSprop skips zero-gradient entries: their average does not decay meanwhile.
+    "rmsprop_skips_zero_gradients": {
+        "RMSprop.step": """
+            def step(self, grads):
+                for p, g, v in zip(self.params, grads, self.v, strict=True):
+                    nz = g != 0
+                    v[nz] = self.alpha * v[nz] + (1 - self.alpha) * g[nz] ** 2
+                    p[nz] -= self.lr * g[nz] / (np.sqrt(v[nz]) + self.eps)
+        """,
+    },
+    # params converted by np.asarray(p, dtype=float): the same arrays when they are float64, a
+    # float64 copy of float32 ones, which the caller never sees (caught by one test only).
+    "rmsprop_params_asarray_float": {
+        "RMSprop.__init__": """
+            def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
+                self.params = [np.asarray(p, dtype=float) for p in params]
+                self.lr, self.alpha, self.eps = lr, alpha, eps
+                self.v = [np.zeros_like(p) for p in self.params]
+        """,
+    },
+    # Adagrad with eps inside the square root.
+    "adagrad_eps_inside_sqrt": {
+        "Adagrad.step": """
+            def step(self, grads):
+                for p, g, s in zip(self.params, grads, self.s, strict=True):
+                    s += g * g
+                    p -= self.lr * g / np.sqrt(s + self.eps)
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -697,6 +995,170 @@ UNUSUAL = {
                     for p, g, s in zip(self.params, grads, self.s, strict=True):
                         s += g * g
                         p -= self.lr * g / (np.sqrt(s) + self.eps)
+        """,
+    },
+    # torch's undampened buffer b = beta b + g, stepped with lr (1 - beta): the notebook's
+    # own derivation of the course's form.
+    "momentum_torch_buffer_scaled_lr": {
+        "Momentum.step": """
+            def step(self, grads):
+                for p, g, b in zip(self.params, grads, self.u, strict=True):
+                    b *= self.beta
+                    b += g
+                    p -= self.lr * (1 - self.beta) * b
+        """,
+    },
+    # Bengio et al.'s form: w = mu w - lr g, theta += mu^2 w_prev - (1 + mu) lr g (the same
+    # steps while lr is constant); the state list's items replaced.
+    "nesterov_bengio_form": {
+        "Nesterov.step": """
+            def step(self, grads):
+                mu = self.momentum
+                for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+                    w_prev = -self.lr * self.v[i]
+                    p += mu * mu * w_prev - (1 + mu) * self.lr * g
+                    self.v[i] = (mu * w_prev - self.lr * g) / -self.lr
+        """,
+    },
+    # The true theta (not the look-ahead) kept in the object in float64; the caller's array
+    # is written the look-ahead point theta - lr mu v at every step.
+    "nesterov_keeps_true_theta": {
+        "Nesterov": """
+            class Nesterov:
+                def __init__(self, params, lr, momentum=0.9):
+                    self.params = params
+                    self.lr, self.momentum = lr, momentum
+                    self.theta = [p.astype(np.float64) for p in params]
+                    self.v = [np.zeros(p.shape) for p in params]
+
+                def step(self, grads):
+                    for p, theta, v, g in zip(self.params, self.theta, self.v, grads, strict=True):
+                        v *= self.momentum
+                        v += g
+                        theta -= self.lr * v
+                        p[...] = theta - self.lr * self.momentum * v
+        """,
+    },
+    # Per-array state objects with a step count each (torch's layout), all advancing
+    # together; the averages rebound, not updated in place.
+    "adam_per_array_state_objects": {
+        "Adam": """
+            class _AdamState:
+                __slots__ = ("m", "v", "step")
+
+                def __init__(self, like):
+                    self.m = np.zeros_like(like)
+                    self.v = np.zeros_like(like)
+                    self.step = 0
+
+            class Adam:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             bias_correction=True):
+                    self.params = params
+                    self.lr, self.betas, self.eps = lr, (beta1, beta2), eps
+                    self.bias_correction = bias_correction
+                    self.states = [_AdamState(p) for p in params]
+
+                def step(self, grads):
+                    b1, b2 = self.betas
+                    for p, g, st in zip(self.params, grads, self.states, strict=True):
+                        st.step += 1
+                        st.m = b1 * st.m + (1 - b1) * g
+                        st.v = b2 * st.v + (1 - b2) * np.square(g)
+                        m_hat, v_hat = st.m, st.v
+                        if self.bias_correction:
+                            m_hat = st.m / (1 - b1**st.step)
+                            v_hat = st.v / (1 - b2**st.step)
+                        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # AdamW as a subclass of Adam: decay every array, then Adam's step.
+    "adamw_subclass_of_adam": {
+        "AdamW": """
+            class AdamW(Adam):
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             weight_decay=1e-2):
+                    super().__init__(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+                    self.weight_decay = weight_decay
+
+                def step(self, grads):
+                    for p in self.params:
+                        p *= 1 - self.lr * self.weight_decay
+                    super().step(grads)
+        """,
+    },
+    # Adagrad updating only the entries with a non-zero gradient: the same steps (a zero
+    # gradient adds nothing to s and moves nothing), unlike Adam's or RMSprop's.
+    "adagrad_masked_update": {
+        "Adagrad.step": """
+            def step(self, grads):
+                for p, g, s in zip(self.params, grads, self.s, strict=True):
+                    nz = g != 0
+                    s[nz] += g[nz] ** 2
+                    p[nz] -= self.lr * g[nz] / (np.sqrt(s[nz]) + self.eps)
+        """,
+    },
+    # Adagrad's sums in one flat buffer, a reshaped view of it per array (0-d ones too).
+    "adagrad_flat_buffer_views": {
+        "Adagrad.__init__": """
+            def __init__(self, params, lr=1e-2, eps=1e-10):
+                self.params = params
+                self.lr, self.eps = lr, eps
+                sizes = [p.size for p in params]
+                dtype = np.result_type(*params) if params else float
+                self._flat = np.zeros(sum(sizes), dtype=dtype)
+                offsets = np.cumsum([0] + sizes)
+                self.s = [
+                    self._flat[a:b].reshape(p.shape)
+                    for a, b, p in zip(offsets[:-1], offsets[1:], params)
+                ]
+        """,
+    },
+    # SGD with extras (state_dict, a zero_grad of its own), grads copied into a list, and
+    # self.params[i] -= ...: an augmented assignment to a list item updates the array in place.
+    "sgd_extras_and_item_isub": {
+        "SGD": """
+            class SGD:
+                def __init__(self, params, lr):
+                    self.params = params
+                    self.lr = lr
+
+                def state_dict(self):
+                    return {"lr": self.lr}
+
+                def zero_grad(self, grads):
+                    for g in grads:
+                        g.fill(0)
+
+                def step(self, grads):
+                    grads = list(grads)
+                    for i in range(len(self.params)):
+                        self.params[i] -= self.lr * grads[i]
+        """,
+    },
+    # AdamW's decay factor computed once in __init__ and applied by np.multiply(out=p), state
+    # made lazily in a dict of (m, v) tuples. (Written first with m[:] = ..., it lost the
+    # any-shape test's point: a 0-d array cannot be sliced.)
+    "adamw_precomputed_decay": {
+        "AdamW": """
+            class AdamW:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             weight_decay=1e-2):
+                    self.params = params
+                    self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                    self.decay = 1.0 - lr * weight_decay
+                    self.t = 0
+                    self.state = {}
+
+                def step(self, grads):
+                    self.t += 1
+                    c1, c2 = 1 - self.beta1**self.t, 1 - self.beta2**self.t
+                    for i, (p, g) in enumerate(zip(self.params, grads)):
+                        m, v = self.state.setdefault(i, (np.zeros_like(p), np.zeros_like(p)))
+                        np.multiply(p, self.decay, out=p)
+                        m[...] = self.beta1 * m + (1 - self.beta1) * g
+                        v[...] = self.beta2 * v + (1 - self.beta2) * g * g
+                        p -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
         """,
     },
 }

@@ -20,7 +20,9 @@ with live torch, tests/test_oracles.py):
 
 The gradients are fixed in advance (open loop, as a recorded oracle needs): rounding differences
 add up over the steps but never grow. Several arrays of different shapes (two of the same shape, so
-state shared between arrays shows) and an embedding whose rows are zero for many steps.
+state shared between arrays shows) and an embedding whose rows are zero for many steps; elsewhere
+parameters of other shapes (a 0-d one), arrays whose gradient is zero at first, a step where every
+gradient is zero, and the hyperparameters given by position.
 """
 
 from __future__ import annotations
@@ -64,6 +66,19 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "AdamW": {"lr": 0.01, "beta1": 0.85, "beta2": 0.995, "eps": 1e-8, "weight_decay": 0.1},
 }
 REQUIRED_LR = {"SGD": 0.05, "Momentum": 0.1, "Nesterov": 0.05}  # these have no default lr
+# The hyperparameters in the order of the notebook's signatures (which students must keep).
+SIGNATURE_ORDER: dict[str, tuple[str, ...]] = {
+    "SGD": ("lr",),
+    "Momentum": ("lr", "beta"),
+    "Nesterov": ("lr", "momentum"),
+    "Adagrad": ("lr", "eps"),
+    "RMSprop": ("lr", "alpha", "eps"),
+    "Adam": ("lr", "beta1", "beta2", "eps", "bias_correction"),
+    "AdamW": ("lr", "beta1", "beta2", "eps", "weight_decay"),
+}
+# Shapes the main problem lacks: a 0-d parameter (a learned scalar: `p[:]` cannot index it), a
+# 3-d one, and axes of length 1.
+OTHER_SHAPES = ((), (2, 3, 4), (1,), (3, 1))
 
 # Tolerances. float64: the gradients are fixed, so each step adds rounding errors of a few ulps
 # (1e-16 relative) that never grow; 25 steps in any order of operations stay below 1e-13, and
@@ -106,6 +121,27 @@ def problem(
         if 5 <= t < 12:
             step[1][:] = 0.0
         grads.append(step)
+    return params, grads
+
+
+def other_shapes_problem(
+    seed: int, steps: int = 10
+) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+    """Parameters of the shapes `problem` lacks (OTHER_SHAPES, a 0-d one first) and gradients."""
+    r = rng(seed)
+    params = [np.asarray(r.standard_normal(shape)) for shape in OTHER_SHAPES]
+    grads = [[np.asarray(r.standard_normal(shape)) for shape in OTHER_SHAPES] for _ in range(steps)]
+    return params, grads
+
+
+def zero_gradient_problem(seed: int) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+    """`problem` over 15 steps, with no gradient for array 0 in its first 4 steps (a layer not in
+    use yet) and none for any array at step 10 (a minibatch that reached no parameter)."""
+    params, grads = problem(seed, steps=15)
+    for step in grads[:4]:
+        step[0][...] = 0.0
+    for g in grads[9]:
+        g[...] = 0.0
     return params, grads
 
 
@@ -227,12 +263,17 @@ def checked_params(got: Any, like: list[np.ndarray], when: str) -> list[np.ndarr
 
 
 def student_trajectory(
-    sub: Any, name: str, params: list[np.ndarray], grads: list[list[np.ndarray]], **hyper: Any
+    sub: Any,
+    name: str,
+    params: list[np.ndarray],
+    grads: list[list[np.ndarray]],
+    *args: Any,
+    **hyper: Any,
 ) -> list[list[np.ndarray]]:
     """The student's parameters (read through the object) after each step. The steps and reads
     go in one batch (one round trip for the whole trajectory, see docs/objects.md)."""
     with sub.batch():
-        opt = getattr(sub, name)(params, **hyper)
+        opt = getattr(sub, name)(params, *args, **hyper)
         after = []
         for step in grads:
             opt.step(step)
@@ -245,13 +286,14 @@ def assert_trajectory(
     expected: list[list[np.ndarray]],
     tol: dict[str, float],
     dtype: Any = np.float64,
+    note: str = "",
 ) -> None:
     """Step by step, array by array (each of the parameters' own dtype): the first difference
-    is the one reported."""
+    is the one reported, ending with `note` when there is one."""
     for t, (got_t, exp_t) in enumerate(zip(got, expected, strict=True), start=1):
         for i, (g, e) in enumerate(zip(got_t, exp_t, strict=True)):
             name = f"params[{i}] (shape {e.shape}) after step {t}"
-            assert_close(g, e, **tol, name=name, dtype=dtype)
+            assert_close(g, e, **tol, name=name, dtype=dtype, note=note)
 
 
 def check_like_torch(sub: Any, name: str, seed: int, hyper: dict[str, Any], **kw: Any) -> None:
@@ -335,7 +377,53 @@ def test_a_new_optimizer_on_the_same_arrays_starts_afresh(sub, name):
         assert_close(g, e, **F64, name=label)
 
 
-# ---- the caller's arrays: updated in place; gradients untouched ------------------------------
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_parameters_of_any_shape(sub, name):
+    """parameters of any shape: a scalar (a 0-d array), a 3-d array, axes of length 1"""
+    params, grads = other_shapes_problem(1000 + OPTIMIZERS.index(name))
+    expected = torch_trajectory(name, params, grads, SETTINGS[name])
+    got = student_trajectory(sub, name, params, grads, **SETTINGS[name])
+    assert_trajectory(got, expected, F64)
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name", OPTIMIZERS[1:])  # SGD keeps no state
+def test_zero_gradients_are_steps_too(sub, name):
+    """zero gradients are steps too: an array without a gradient at first, a step without any"""
+    # The notebook: "an implementation may not skip zero gradients", and Adam's "one counter for
+    # the optimizer (every array takes step t together)". Skipping an array until its first
+    # non-zero gradient (with a step counter of its own, or AdamW's decay with it), or a whole
+    # step whose gradients are all zero, goes unseen where every array has a gradient at step 1
+    # and some array has one at every step, as in `problem`.
+    params, grads = zero_gradient_problem(1100 + OPTIMIZERS.index(name))
+    expected = torch_trajectory(name, params, grads, SETTINGS[name])
+    got = student_trajectory(sub, name, params, grads, **SETTINGS[name])
+    note = (
+        "in steps 1-4 the gradient of params[0] is all zero, and in step 10 every gradient is: "
+        "a zero gradient is a step like any other (state decays, the step counter advances)"
+    )
+    assert_trajectory(got, expected, F64, note=note)
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_hyperparameters_by_position(sub, name):
+    """the hyperparameters given by position, in the order of the notebook's signature"""
+    # "Keep the class names and signatures exactly as given": a caller may write
+    # Adam(params, 0.01, 0.8, 0.99). A reordered, keyword-only or **kwargs signature accepts
+    # every keyword call the other tests make.
+    hyper = {**DEFAULTS[name], **SETTINGS[name]}
+    args = [hyper[key] for key in SIGNATURE_ORDER[name]]
+    params, grads = problem(1200 + OPTIMIZERS.index(name), steps=10)
+    expected = torch_trajectory(name, params, grads, hyper)
+    got = student_trajectory(sub, name, params, grads, *args)
+    call = f"{name}(params, {', '.join(map(repr, args))})"
+    note = f"the optimizer was made as {call}: keep the notebook's signature, in its order"
+    assert_trajectory(got, expected, F64, note=note)
+
+
+# ---- the caller's arrays: updated in place; gradients untouched; nothing returned ------------
 
 
 @pytest.mark.points(1)
@@ -403,6 +491,30 @@ def test_never_modifies_the_gradients(sub, name):
         zip(checked_params(sub.value(params_after), params, "after 5 steps"), expected, strict=True)
     ):
         assert_close(p, e, **F64, name=f"opt.params[{i}] after 5 steps")
+
+
+@pytest.mark.points(0.5)
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_step_returns_none(sub, name):
+    """step returns None (its work is the parameters updated in place)"""
+    params, grads = problem(1300 + OPTIMIZERS.index(name), steps=3)
+    with sub.batch():  # one round trip for the steps and the read
+        opt = getattr(sub, name)(params, **SETTINGS[name])
+        returned = [opt.step(step) for step in grads]
+        after = opt.params
+    for t, result in enumerate(returned, start=1):
+        value = sub.value(result)
+        if value is not None:
+            raise AssertionError(
+                f"step {t} returned a {type(value).__name__}: step should return None, as the "
+                "notebook says (it updates the parameters in place; the caller reads nothing back)"
+            )
+    # Doing nothing returns None too: the steps must be right.
+    expected = torch_trajectory(name, params, grads, SETTINGS[name])[-1]
+    for i, (p, e) in enumerate(
+        zip(checked_params(sub.value(after), params, "after 3 steps"), expected, strict=True)
+    ):
+        assert_close(p, e, **F64, name=f"opt.params[{i}] after 3 steps")
 
 
 # ---- first steps, derived by hand ------------------------------------------------------------
