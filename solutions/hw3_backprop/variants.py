@@ -409,6 +409,112 @@ BUGS = {
                 return float(-np.mean(np.log(self.P[np.arange(len(y)), y])))
         """,
     },
+    # The logits shifted by their maximum in place: the caller's array changes, and when it is a
+    # Tanh's output (its cache), the network's backward uses the shifted values.
+    "cross_entropy_shifts_the_logits_in_place": {
+        "SoftmaxCrossEntropy.forward": """
+            def forward(self, logits, y):
+                logits -= logits.max(axis=1, keepdims=True)
+                log_sum = np.log(np.exp(logits).sum(axis=1, keepdims=True))
+                self.P = np.exp(logits - log_sum)
+                self.y = y
+                return float(np.mean(log_sum[:, 0] - logits[np.arange(len(y)), y]))
+        """,
+    },
+    # The difference computed in place in pred: a Sigmoid whose output it is keeps pred - target.
+    "mse_difference_in_place": {
+        "MSELoss.forward": """
+            def forward(self, pred, target):
+                pred -= target
+                self.diff = pred
+                return float(np.mean(self.diff**2))
+        """,
+    },
+    # maximum with a plain number sends the gradient to self even when the number is larger
+    # ("a number has no gradient"): a's grad should then be 0.
+    "maximum_with_a_number_grad_always_to_self": {
+        "Value.maximum": """
+            def maximum(self, other):
+                if isinstance(other, Value):
+                    self_wins = self.data >= other.data
+                    out = Value(max(self.data, other.data), (self, other))
+
+                    def _backward():
+                        if self_wins:
+                            self.grad += out.grad
+                        else:
+                            other.grad += out.grad
+                else:
+                    out = Value(max(self.data, other), (self,))
+
+                    def _backward():
+                        self.grad += out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
+    # An iterative depth-first search that marks a node seen when it is pushed, not when it is
+    # expanded: a node pushed but not yet expanded is skipped by a deeper node that uses it, which
+    # is then listed before it.
+    "topo_sort_seen_when_pushed": {
+        "topo_sort": """
+            def topo_sort(root):
+                order, seen = [], {id(root)}
+                stack = [(root, False)]
+                while stack:
+                    node, done = stack.pop()
+                    if done:
+                        order.append(node)
+                        continue
+                    stack.append((node, True))
+                    for p in node._prev:
+                        if id(p) not in seen:
+                            seen.add(id(p))
+                            stack.append((p, False))
+                return order
+        """,
+    },
+    # The logits shifted by the batch's maximum, not each row's: a row far below it underflows.
+    "cross_entropy_shift_by_global_max": {
+        "SoftmaxCrossEntropy.forward": """
+            def forward(self, logits, y):
+                Z = logits - logits.max()
+                log_sum = np.log(np.exp(Z).sum(axis=1, keepdims=True))
+                self.P = np.exp(Z - log_sum)
+                self.y = y
+                return float(np.mean(log_sum[:, 0] - Z[np.arange(len(y)), y]))
+        """,
+    },
+    # Local derivatives in a dict keyed by the input node: a * a and a + a keep one entry.
+    "local_derivatives_in_a_dict_by_node": {
+        "Value.__add__": """
+            def __add__(self, other):
+                other = other if isinstance(other, Value) else Value(other)
+                out = Value(self.data + other.data, (self, other))
+                local = {self: 1.0, other: 1.0}
+
+                def _backward():
+                    for node, d in local.items():
+                        node.grad += d * out.grad
+
+                out._backward = _backward
+                return out
+        """,
+        "Value.__mul__": """
+            def __mul__(self, other):
+                other = other if isinstance(other, Value) else Value(other)
+                out = Value(self.data * other.data, (self, other))
+                local = {self: other.data, other: self.data}
+
+                def _backward():
+                    for node, d in local.items():
+                        node.grad += d * out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -1275,6 +1381,113 @@ UNUSUAL = {
 
                 def __repr__(self):
                     return f"Value(data={self.data}, grad={self.grad})"
+        """,
+    },
+    # Sequential holding a dict; Linear returning a transposed (Fortran-ordered) dX and dW and a
+    # read-only db of stride 0 (np.broadcast_to): views, not fresh C-ordered arrays.
+    "sequential_dict_linear_returns_views": {
+        "Sequential": """
+            class Sequential:
+                def __init__(self, *modules):
+                    self.modules = dict(enumerate(modules))
+
+                def forward(self, X):
+                    for k in sorted(self.modules):
+                        X = self.modules[k].forward(X)
+                    return X
+
+                def backward(self, grad_out):
+                    for k in sorted(self.modules, reverse=True):
+                        grad_out = self.modules[k].backward(grad_out)
+                    return grad_out
+        """,
+        "Linear.backward": """
+            def backward(self, grad_out):
+                self.dW = (grad_out.T @ self.X).T
+                self.db = np.broadcast_to(grad_out.sum(axis=0), self.b.shape)
+                return (self.W @ grad_out.T).T
+        """,
+    },
+    # A Value with __slots__ storing each input's local derivative at creation (no closures),
+    # sigmoid through tanh, a - b as a + (-b) with the constant lifted first.
+    "value_slots_local_derivative_tuples": {
+        "Value": """
+            class Value:
+                __slots__ = ("data", "grad", "_prev", "_locals")
+
+                def __init__(self, data, _prev=(), _locals=()):
+                    self.data = float(data)
+                    self.grad = 0.0
+                    self._prev = tuple(_prev)
+                    self._locals = tuple(_locals)
+
+                def _backward(self):
+                    for child, d in zip(self._prev, self._locals):
+                        child.grad += d * self.grad
+
+                @staticmethod
+                def lift(x):
+                    return x if isinstance(x, Value) else Value(x)
+
+                def __add__(self, o):
+                    o = Value.lift(o)
+                    return Value(self.data + o.data, (self, o), (1.0, 1.0))
+
+                def __mul__(self, o):
+                    o = Value.lift(o)
+                    return Value(self.data * o.data, (self, o), (o.data, self.data))
+
+                def __pow__(self, k):
+                    return Value(self.data**k, (self,), (k * self.data ** (k - 1),))
+
+                def __neg__(self):
+                    return Value(-self.data, (self,), (-1.0,))
+
+                def __radd__(self, o):
+                    return Value.lift(o) + self
+
+                def __sub__(self, o):
+                    return self + (-Value.lift(o))
+
+                def __rsub__(self, o):
+                    return Value.lift(o) + (-self)
+
+                def __rmul__(self, o):
+                    return Value.lift(o) * self
+
+                def __truediv__(self, o):
+                    return self * Value.lift(o) ** -1
+
+                def __rtruediv__(self, o):
+                    return Value.lift(o) * self**-1
+
+                def exp(self):
+                    e = math.exp(self.data)
+                    return Value(e, (self,), (e,))
+
+                def log(self):
+                    return Value(math.log(self.data), (self,), (1 / self.data,))
+
+                def tanh(self):
+                    t = math.tanh(self.data)
+                    return Value(t, (self,), (1 - t**2,))
+
+                def relu(self):
+                    return Value(self.data * (self.data > 0), (self,), (1.0 * (self.data > 0),))
+
+                def sigmoid(self):
+                    s = 0.5 * (1 + math.tanh(self.data / 2))
+                    return Value(s, (self,), (s * (1 - s),))
+
+                def maximum(self, o):
+                    o = Value.lift(o)
+                    a = self.data >= o.data
+                    return Value(self.data if a else o.data, (self, o), (float(a), float(not a)))
+
+                def backward(self):
+                    self.grad = 1.0
+                    for node in reversed(topo_sort(self)):
+                        node._backward()
         """,
     },
 }

@@ -260,6 +260,36 @@ BUGS = {
                 return np.clip(w, -2 * std, 2 * std)
         """,
     },
+    # n_samples ignored: the default's 1,000 inputs whatever the caller asks (the statistics of
+    # the mean norm are the same; only few samples show it).
+    "norms_n_samples_ignored": changed(
+        "activation_norms",
+        NORMS,
+        "rng.standard_normal((n_samples, width))",
+        "rng.standard_normal((1000, width))",
+    ),
+    # The generator re-made from rng inside the loop: with an int seed every layer gets the same W,
+    # whose entries are the inputs' first draws.
+    "norms_generator_reseeded_every_layer": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                h = np.random.default_rng(rng).standard_normal((n_samples, width))
+                norms = np.empty(depth)
+                for layer in range(depth):
+                    W = np.random.default_rng(rng).normal(0.0, math.sqrt(sigma2), size=(width, width))
+                    h = np.maximum(h @ W, 0.0)
+                    norms[layer] = np.linalg.norm(h, axis=1).mean()
+                return norms
+        """,
+    },
+    # torch's kaiming_uniform_ passes its a=0 as the slope: leaky_relu's gain becomes relu's
+    # (off by 5e-5: only the uniform's exact bound shows it).
+    "kaiming_leaky_relu_slope_zero": changed(
+        "kaiming_std",
+        KAIMING_STD,
+        "calculate_gain(nonlinearity)",
+        "calculate_gain(nonlinearity, 0)",
+    ),
 }
 
 UNUSUAL = {
@@ -464,6 +494,57 @@ UNUSUAL = {
                     h = np.maximum(h @ rng.normal(0.0, math.sqrt(sigma2), size=(width, width)), 0.0)
                     norms.append(np.linalg.norm(h, axis=1).mean())
                 return norms
+        """,
+    },
+    # Gains by formula (relu as leaky_relu of slope 0), the fan from a helper, a uniform from
+    # rng.random rescaled, a normal as standard_normal times the std.
+    "gain_formulas_fan_helper_rescaled_draws": {
+        "calculate_gain": """
+            def calculate_gain(nonlinearity, param=None):
+                if nonlinearity in {"linear", "sigmoid"}:
+                    return 1.0
+                if nonlinearity == "tanh":
+                    return 5 / 3
+                if nonlinearity in ("relu", "leaky_relu"):
+                    a = 0.0 if nonlinearity == "relu" else (0.01 if param is None else param)
+                    return math.sqrt(2.0 / (1.0 + a**2))
+                raise ValueError(f"no gain for {nonlinearity}")
+        """,
+        "kaiming_std": """
+            def _fan(fan_in, fan_out, mode):
+                fans = {"fan_in": fan_in, "fan_out": fan_out}
+                if mode not in fans:
+                    raise ValueError(mode)
+                return fans[mode]
+
+            def kaiming_std(fan_in, fan_out, nonlinearity, mode):
+                return calculate_gain(nonlinearity) * _fan(fan_in, fan_out, mode) ** -0.5
+        """,
+        "kaiming_uniform": """
+            def kaiming_uniform(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                b = math.sqrt(3.0) * kaiming_std(fan_in, fan_out, nonlinearity, mode)
+                return b * (2.0 * np.random.default_rng(rng).random((fan_in, fan_out)) - 1.0)
+        """,
+        "kaiming_normal": """
+            def kaiming_normal(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                std = kaiming_std(fan_in, fan_out, nonlinearity, mode)
+                return std * np.random.default_rng(rng).standard_normal((fan_in, fan_out))
+        """,
+    },
+    # activation_norms: samples as columns (W @ H), a while loop, norms as the square root of the
+    # column sums of squares, collected in a list of floats and returned as an array.
+    "norms_while_loop_samples_as_columns": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                rng = np.random.default_rng(rng)
+                H = rng.standard_normal((n_samples, width)).T
+                norms, layer = [], 0
+                while layer < depth:
+                    W = np.sqrt(sigma2) * rng.standard_normal((width, width))
+                    H = np.maximum(W @ H, 0)
+                    norms.append(float(np.mean(np.sqrt((H**2).sum(axis=0)))))
+                    layer += 1
+                return np.asarray(norms)
         """,
     },
 }

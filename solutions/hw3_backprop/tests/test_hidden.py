@@ -11,6 +11,8 @@ with live torch, tests/test_oracles.py):
 - `torch_module`: a stack of modules in torch float64 autograd, its output and the gradients of
   sum(G * output) with respect to the input and every parameter;
 - `torch_loss`: torch's cross_entropy / mse_loss (mean reduction) and the prediction's gradient;
+- `torch_network_loss`: a stack followed by a loss, the loss and its gradients with respect to
+  the input and every parameter;
 - `torch_program`: a `Value` expression graph given as plain data (a list of operations, each
   naming earlier nodes by index: see `random_program`), evaluated in torch float64 with every
   node's gradient retained.
@@ -64,11 +66,9 @@ def _torch_activation(name: str, t: Any) -> Any:
     return {"ReLU": torch.relu, "Sigmoid": torch.sigmoid, "Tanh": torch.tanh}[name](t)
 
 
-@oracle
-def torch_module(layers: list, X: np.ndarray, G: np.ndarray) -> tuple:
-    """A stack given as data: ("Linear", W, b) or (activation name,). Returns the output, the
-    gradient of sum(G * output) with respect to X, and (dW, db) of each Linear in order."""
-    x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+def _torch_stack(layers: list, x: Any) -> tuple[Any, list]:
+    """A stack given as data, ("Linear", W, b) or (activation name,), applied to the tensor x in
+    torch float64 autograd: the output and the parameters (W, b of each Linear in order)."""
     out, params = x, []
     for layer in layers:
         if layer[0] == "Linear":
@@ -78,21 +78,44 @@ def torch_module(layers: list, X: np.ndarray, G: np.ndarray) -> tuple:
             out = out @ W + b
         else:
             out = _torch_activation(layer[0], out)
+    return out, params
+
+
+@oracle
+def torch_module(layers: list, X: np.ndarray, G: np.ndarray) -> tuple:
+    """A stack given as data (see `_torch_stack`). Returns the output, the gradient of
+    sum(G * output) with respect to X, and (dW, db) of each Linear in order."""
+    x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+    out, params = _torch_stack(layers, x)
     (out * torch.tensor(G, dtype=torch.float64)).sum().backward()
     grads = tuple(p.grad.numpy() for p in params)
     return (out.detach().numpy(), x.grad.numpy()) + grads
+
+
+def _torch_loss(kind: str, p: Any, target: np.ndarray) -> Any:
+    if kind == "ce":
+        return torch.nn.functional.cross_entropy(p, torch.tensor(target, dtype=torch.int64))
+    return torch.nn.functional.mse_loss(p, torch.tensor(target, dtype=torch.float64))
 
 
 @oracle
 def torch_loss(kind: str, pred: np.ndarray, target: np.ndarray) -> tuple:
     """torch's mean cross-entropy (target: labels) or mean squared error, and d loss / d pred."""
     p = torch.tensor(pred, dtype=torch.float64, requires_grad=True)
-    if kind == "ce":
-        loss = torch.nn.functional.cross_entropy(p, torch.tensor(target, dtype=torch.int64))
-    else:
-        loss = torch.nn.functional.mse_loss(p, torch.tensor(target, dtype=torch.float64))
+    loss = _torch_loss(kind, p, target)
     loss.backward()
     return float(loss.detach()), p.grad.numpy()
+
+
+@oracle
+def torch_network_loss(layers: list, X: np.ndarray, kind: str, target: np.ndarray) -> tuple:
+    """A stack (see `_torch_stack`) followed by a loss (as `torch_loss`): the loss, its gradient
+    with respect to X, and (dW, db) of each Linear in order."""
+    x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+    out, params = _torch_stack(layers, x)
+    loss = _torch_loss(kind, out, target)
+    loss.backward()
+    return (float(loss.detach()), x.grad.numpy()) + tuple(p.grad.numpy() for p in params)
 
 
 def apply(op: str, a: Any, b: Any, c: float, call: Any) -> Any:
@@ -621,6 +644,40 @@ def test_loss_backward_twice(sub, kind):
     assert_close(loss.backward(), d_t, **TORCH, name="the second backward's gradient")
 
 
+@pytest.mark.points(1)
+@pytest.mark.parametrize("kind", ["ce", "mse"])
+def test_loss_after_an_activation(sub, kind):
+    """A network ending in Tanh or Sigmoid, then the loss: the loss, dX, dW and db of one step"""
+    # As the notebook's training step runs them, in the student's process (one batch): the loss's
+    # forward gets the network's output itself, which a Tanh or Sigmoid also keeps for its
+    # backward (1 - t^2, s (1 - s) from the output). A loss that changes its prediction in place
+    # (logits -= logits.max(...), pred -= target) changes that cache: the loss comes out right,
+    # the network's gradients wrong. (Alone, each loss gets a copy of the test's array.)
+    r = rng(660 + (kind == "mse"))
+    W, b = r.standard_normal((4, 3)), r.standard_normal((1, 3))
+    X = r.standard_normal((5, 4))
+    act = "Tanh" if kind == "ce" else "Sigmoid"
+    target = r.integers(0, 3, size=5) if kind == "ce" else r.random((5, 3))
+    loss_t, dX_t, dW_t, db_t = torch_network_loss([("Linear", W, b), (act,)], X, kind, target)
+    lin = sub.Linear(4, 3, rng=0)
+    lin.W, lin.b = W, b
+    net = sub.Sequential(lin, getattr(sub, act)())
+    loss = sub.SoftmaxCrossEntropy() if kind == "ce" else sub.MSELoss()
+    with sub.batch():
+        value = loss.forward(net.forward(X), target)
+        dX = net.backward(loss.backward())
+        dW, db = lin.dW, lin.db
+    note = (
+        f"The loss's forward is given the {act}'s output itself, which the {act} keeps for its "
+        "backward: a loss that changes its prediction in place (logits -= ..., pred -= target) "
+        f"changes that cache too. {MODULES}"
+    )
+    assert_close(value.value, loss_t, **TORCH, name="the loss")
+    assert_close(dX.value, dX_t, **TORCH, name="the network's dX", note=note)
+    assert_close(dW.value, dW_t, **TORCH, name="dW", note=note)
+    assert_close(db.value, db_t, **TORCH, name="db", note=note)
+
+
 # ---- Value -----------------------------------------------------------------------------------
 
 LECTURE = ([-2.0, 5.0, -4.0, 2.0], [("mul", [0, 1], 0.0), ("maximum", [2, 3], 0.0),
@@ -660,6 +717,20 @@ def test_value_operation(sub, op):
     nodes = run_program(sub, leaves, [(op, inputs, const)])
     assert_close(read_all(sub, nodes, "data")[-1], values[-1], **TORCH, name=f"{op}'s value")
     assert_close(read_all(sub, nodes[:2], "grad"), grads[:2], **TORCH, name="the inputs' grads")
+
+
+# a.maximum(c) for a plain number c: the random graphs take the maximum of two Values only, and
+# test_value_operation's "maxc" has the Value win (0.7 against 0.2). Here 1.5 beats 0.7, whose
+# grad is then 0 (the gradient goes to the larger input, a number), and -1.3 beats -2.0.
+MAXIMUM_WITH_NUMBERS = ([0.7, -1.3], [("maxc", [0], 1.5), ("maxc", [1], -2.0),
+                                      ("mul", [2, 3], 0.0)])  # fmt: skip
+
+
+@pytest.mark.points(1)
+def test_maximum_with_a_number(sub):
+    """Value: a.maximum(c) for a plain number c above and below a: values and gradients"""
+    check_program(sub, *MAXIMUM_WITH_NUMBERS, grads_of=2,
+                  grads="the grads of 0.7 (below 1.5) and -1.3 (above -2.0)")  # fmt: skip
 
 
 # A ** k of negative bases, k integer: the random graphs raise only values above 0.25 to powers

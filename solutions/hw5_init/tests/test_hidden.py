@@ -472,6 +472,31 @@ def test_norm_is_the_mean_over_samples(sub):
     )
 
 
+# One input of width 1 through one layer: the entry is relu(x w), exactly 0 when x w < 0, which
+# has probability 1/2 whatever the seed and the order of the draws (x and w are independent and
+# symmetric). Over 40 networks the count of zeros is Binomial(40, 1/2), outside [5, 35] with
+# probability 2e-7. With n_samples ignored (the default 1,000 inputs drawn), the mean is 0 only
+# if all 1,000 are zeroed (probability 2^-1000).
+ONE_INPUT_NETWORKS = 40
+
+
+@pytest.mark.points(1)
+def test_n_samples_inputs(sub):
+    """activation_norms: n_samples inputs (one input of width 1: zeroed by the ReLU half the time)"""
+    with sub.batch():  # one round trip, not 40
+        got = [
+            sub.activation_norms(1, 1, 1.0, n_samples=1, rng=3000 + k)
+            for k in range(ONE_INPUT_NETWORKS)
+        ]
+    firsts = [checked_norms(sub.value(g), 1, 1)[0] for g in got]
+    zeros = sum(1 for v in firsts if v == 0.0)
+    assert 5 <= zeros <= ONE_INPUT_NETWORKS - 5, (
+        f"activation_norms(1, 1, 1.0, n_samples=1) was 0 for {zeros} of {ONE_INPUT_NETWORKS} seeds, "
+        "where one input x and one weight w give relu(x w), 0 for half of them: draw n_samples "
+        "inputs, standard_normal((n_samples, width))"
+    )
+
+
 @pytest.mark.points(2)
 def test_lecture_experiment_shrinks_under_1_over_n(sub):
     """depth 50, width 100: activations vanish under sigma2 = 1/n"""
