@@ -349,8 +349,10 @@ def test_missing_records_are_computed_live_and_named_in_the_staff_log(hw1: Homew
     outcome = grade(hw1, hw1.master, None, limits=FAST_LIMITS, oracles=run)
     assert outcome.score == outcome.max_score
     assert run.looked_up == 0 and len(run.live) > 10
-    assert "needed live torch (no record)" in outcome.staff_log
-    assert "test_hidden.torch_sgd_epoch(" in outcome.staff_log
+    assert f"{len(run.live)} needed live torch (no record)" in outcome.staff_log
+    # The first ten are named, each with its arguments (then "..."): hw1's first is its loss.
+    assert run.live[0].startswith("test_hidden.torch_loss(")
+    assert ", ".join(run.live[:10]) + ", ..." in outcome.staff_log
 
 
 PROBE_CELL = """
