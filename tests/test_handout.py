@@ -43,6 +43,18 @@ def test_the_handout_holds_the_stub_tests_selfcheck_loader_and_readme(tmp_path, 
 
 
 @BY_ID
+def test_the_readmes_example_check_runs_a_public_test(tmp_path, hw) -> None:
+    """The README shows `check("NAME")`: NAME must be one the public tests use, or check()
+    refuses it (hw1's parse_mnist and hw3's topo_sort have no public test)."""
+    import re
+
+    out = tmp_path / "h"
+    build_handout(hw, out)
+    (name,) = re.findall(r'check\("(\w+)"\)', (out / "README.md").read_text())
+    assert name in set().union(*functions_used(hw.public_tests.read_text()).values())
+
+
+@BY_ID
 def test_nothing_private_leaks_and_a_planted_leak_is_found(tmp_path, hw) -> None:
     out = tmp_path / "h"
     build_handout(hw, out)
