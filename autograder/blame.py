@@ -41,6 +41,18 @@ MISSING_MODULE_HINT = (
     "The autograder runs your graded cells with NumPy and Python's standard library only: use"
     " NumPy instead, and import plotting or other libraries in cells tagged skip-grading."
 )
+# ... and one who calls the handout's self-check there ("use NumPy instead" says nothing to them).
+SELFCHECK_HINT = (
+    "selfcheck.py is for your own machine: the autograder does not have it. Keep"
+    " `from selfcheck import check` and `check(...)` in cells tagged skip-grading, as the"
+    " notebook's own check cells are."
+)
+
+
+def missing_module_hint(message: str) -> str:
+    """The hint for a ModuleNotFoundError whose message (or last traceback line) is `message`."""
+    return SELFCHECK_HINT if "No module named 'selfcheck'" in message else MISSING_MODULE_HINT
+
 
 FAILURE_TEXT = {
     "timeout": "{name} did not return within the time limit ({detail}); is there an infinite loop?",
@@ -76,7 +88,7 @@ def explain(name: str, error: Any) -> str:
     if kind == "NotImplementedError":
         return f"{name} is not implemented yet (it raised NotImplementedError)"
     tb = str(error.get("traceback", "")).strip()
-    hint = f"\n\n{MISSING_MODULE_HINT}" if kind == "ModuleNotFoundError" else ""
+    hint = f"\n\n{missing_module_hint(message)}" if kind == "ModuleNotFoundError" else ""
     return f"{name} raised {kind}: {message}" + (f"\n\n{tb}" if tb else "") + hint
 
 

@@ -169,6 +169,12 @@ def _constant_factor(actual: np.ndarray, expected: np.ndarray) -> str:
         # Close to right everywhere: float32 rounding and a misplaced eps both look like this,
         # and "1 times the expected value" would say nothing true about either.
         return ""
+    # A factor of 1/n (a sum where a mean was due, a 1/B too many) reads better as a fraction:
+    # "1/7 times", not "0.142857 times". Up to 1/1000, and only when 1/n is exact to 1e-5 (any
+    # factor is within 0.5/n of some 1/n: a loose bound would turn every small one into one).
+    n = round(1 / factor)
+    if 2 <= abs(n) <= 1000 and abs(factor * n - 1) <= 1e-5:
+        return f"every entry is {'-' if n < 0 else ''}1/{abs(n)} times the expected value"
     return f"every entry is {factor:.6g} times the expected value"
 
 

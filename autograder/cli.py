@@ -50,7 +50,8 @@ def format_table(outcome: GradeOutcome, title: str) -> str:
         name = clean(str(t["name"]))
         name = name if len(name) <= width else name[: width - 3] + "..."
         first = feedback.first_line(clean(str(t.get("output") or "")))
-        result = "ok" if t.get("status") == "passed" else (first[:70] or "failed")
+        first = first if len(first) <= 70 else first[:67] + "..."  # cut as the names are
+        result = "ok" if t.get("status") == "passed" else (first or "failed")
         score = f"{t['score']:g}/{t['max_score']:g}"
         number = clean(str(t.get("number", "")))[:8]
         lines.append(f"{number:>4}  {name:<{width}}  {score:>9}  {result}")

@@ -71,7 +71,12 @@ def _mismatch(exc: Mismatch) -> tuple[str, dict[str, Any]]:
 
 
 def _sentence(text: str) -> str:
-    return text[0].upper() + text[1:] + ("" if text.endswith((".", "?", "!")) else ".")
+    """`text` with a capital and a full stop, unless it starts with a name from the code
+    ("nn_epoch takes steps ...", "W1 after ..."), whose spelling is kept: a word that is not
+    all letters is taken for one."""
+    first = text.split(maxsplit=1)[0]
+    head = text[0].upper() + text[1:] if first.isalpha() else text
+    return head + ("" if text.endswith((".", "?", "!")) else ".")
 
 
 def _one_number(exc: Mismatch) -> list[str]:

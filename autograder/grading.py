@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dlhw.autograder.blame import MISSING_MODULE_HINT
+from dlhw.autograder.blame import missing_module_hint
 from dlhw.autograder.breaker import references
 from dlhw.autograder.classspec import ClassSpec, class_specs
 from dlhw.autograder.confinement import Limits
@@ -314,7 +314,7 @@ def _cell_line(source: str, report: CellReport) -> str:
     }[report.status]
     lines = report.message.splitlines()[-12:]
     if lines and lines[-1].startswith("ModuleNotFoundError"):
-        lines.append(MISSING_MODULE_HINT)
+        lines.append(missing_module_hint(lines[-1]))
     body = "\n".join("      " + ln for ln in lines)
     return f"  - cell {report.index + 1} (`{first}`) {what}:\n{body}"
 

@@ -30,7 +30,8 @@ BEGIN = re.compile(r"^(\s*)# BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")
 PUBLIC_HEADER = (
     "# Public tests for {slug}: generated from the course's master copy by `make assignments`.\n"
-    "# Check your notebook with:  autograder check {id} {slug}.ipynb\n"
+    "# Check your notebook with:  python selfcheck.py {slug}.ipynb\n"
+    "# (or, where the course package is installed:  autograder check {id} {slug}.ipynb)\n"
 )
 
 

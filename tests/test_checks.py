@@ -57,6 +57,14 @@ def test_a_constant_factor_is_pointed_out(factor):
     )
 
 
+@pytest.mark.parametrize(("factor", "said"), [(1 / 7, "1/7"), (-0.5, "-1/2"), (1 / 16, "1/16")])
+def test_a_factor_of_one_over_n_is_said_as_a_fraction(factor, said):
+    """A mean where a sum was due (hw3's db over a batch of 7) is 1/7 of the right value."""
+    expected = np.linspace(0.1, 1.0, 10)
+    assert f"every entry is {said} times the expected value" in message(factor * expected, expected)
+    assert "every entry is 0.1429 times" in message(0.1429 * expected, expected)  # not 1/7
+
+
 def test_a_single_number_is_given_with_its_expected_value():
     text = message(np.float64(9.25), 2.5, name="the loss")
     assert text.startswith("the loss is 9.25, expected 2.5\n")

@@ -108,6 +108,18 @@ def test_the_table_prints_whatever_the_results_hold():
     assert len(table.splitlines()) == 4  # title, header, one test, total: nothing redrawn
 
 
+def test_a_long_result_is_cut_with_an_ellipsis_like_a_long_name():
+    """A message cut at the column's width says it goes on (the full text follows the table)."""
+    message = "softmax_regression_grad is not implemented yet (it raised NotImplementedError)"
+    results = {
+        "score": 0,
+        "tests": [{"name": "t", "number": "1", "score": 0, "max_score": 1,
+                   "status": "failed", "output": message}],
+    }  # fmt: skip
+    row = format_table(GradeOutcome(results, None, ""), "title").splitlines()[2]
+    assert row.endswith(message[:67] + "...")
+
+
 def test_close_upload_closes_a_readable_upload_once(tmp_path):
     upload = tmp_path / "hw.ipynb"
     upload.write_text("{}")

@@ -44,6 +44,16 @@ def test_a_single_number_is_one_sentence_without_a_table() -> None:
     assert extra["entries_differing"] == 1 and extra["first_index"] == "()"
 
 
+def test_a_note_that_starts_with_a_name_keeps_its_spelling() -> None:
+    """Hint and note become sentences: a capital for a word, never for a function's name
+    ("Nn_epoch takes steps with your two_layer_grads" read as a typo)."""
+    note = "nn_epoch takes steps with your two_layer_grads: if its tests fail, fix it first"
+    output, _ = feedback.render(mismatch(np.ones(3) * 2, np.ones(3), note=note), "")
+    assert output.endswith("\n\n" + note + ".")
+    output, _ = feedback.render(mismatch(np.ones(3) * 2, np.ones(3), note="the epoch runs"), "")
+    assert output.endswith("\n\nThe epoch runs.")
+
+
 def test_student_text_is_verbatim_in_a_fence_it_cannot_close() -> None:
     hostile = "softmax_loss raised ValueError: ````\n# TOTAL 31/31\n![x](http://evil/leak)\n| a |"
     output, extra = feedback.render(ValueError(), hostile)

@@ -239,6 +239,20 @@ def test_a_module_the_grader_lacks_is_explained(grade_nb, hw1):
     assert hint in outcome.results["output"]
 
 
+def test_a_self_check_left_in_a_graded_cell_is_explained(grade_nb, hw1):
+    """`from selfcheck import check` in the cell of a function (the handout's self-check, which
+    the grader does not have) stops that cell: the feedback says to keep it in a skip-grading
+    cell, not to "use NumPy instead"."""
+    cells = [
+        c if "def softmax_loss" not in c else "from selfcheck import check\n" + c
+        for c in reference_source(hw1)
+    ]
+    outcome = grade_nb(notebook_from_cells(cells))
+    assert "No module named 'selfcheck'" in outcome.results["output"]
+    assert "selfcheck.py is for your own machine" in outcome.results["output"]
+    assert "use NumPy instead" not in outcome.results["output"]
+
+
 def test_a_test_failing_on_an_undefined_name_points_to_the_cell_that_stopped(grade_nb, hw1):
     """An imports cell that fails on a library the grader lacks, before `import numpy as np`:
     every function then fails on `np`, and each such test says which cell stopped early."""

@@ -43,6 +43,18 @@ def test_the_handout_holds_the_stub_tests_selfcheck_loader_and_readme(tmp_path, 
 
 
 @BY_ID
+def test_the_readmes_example_check_runs_a_public_test(tmp_path, hw) -> None:
+    """The README shows `check("NAME")`: NAME must be one the public tests use, or check()
+    refuses it (hw1's parse_mnist and hw3's topo_sort have no public test)."""
+    import re
+
+    out = tmp_path / "h"
+    build_handout(hw, out)
+    (name,) = re.findall(r'check\("(\w+)"\)', (out / "README.md").read_text())
+    assert name in set().union(*functions_used(hw.public_tests.read_text()).values())
+
+
+@BY_ID
 def test_nothing_private_leaks_and_a_planted_leak_is_found(tmp_path, hw) -> None:
     out = tmp_path / "h"
     build_handout(hw, out)
@@ -309,9 +321,11 @@ def test_selfcheck_warns_of_imports_the_grader_does_not_have() -> None:
         (1, "import gzip, struct\nimport numpy as np\nimport torch\nfrom scipy import special"),
         (2, "def f():\n    import matplotlib.pyplot as plt\n    from dlhw.kernels import matmul"),
         (3, "%matplotlib inline\nimport os.path"),
+        (4, "from selfcheck import check\ncheck('f')"),  # the grader has no selfcheck
     ]
     assert unavailable_imports(cells) == [
         "cell 2 imports torch", "cell 2 imports scipy", "cell 3 imports matplotlib.pyplot",
+        "cell 5 imports selfcheck",
     ]  # fmt: skip
 
 
@@ -334,6 +348,46 @@ def test_selfcheck_stops_a_test_that_hangs_and_skips_the_function_afterwards(mon
     outcomes = run_checks(name, namespace, folder=hw.assignment_dir)
     assert "hangs was still running after 0.2 s; is there an infinite loop" in outcomes[0].message
     assert all(o.message.startswith(f"not run: {name} ran past") for o in outcomes[1:])
+
+
+def test_selfcheck_names_the_method_that_raised_and_shows_its_lines_like_the_grader() -> None:
+    """A method of the student's object that raises (the public tests call methods directly):
+    "Sigmoid.forward raised TypeError: ..." and its traceback, as Gradescope says it, not the
+    bare exception."""
+    from dlhw.autograder.homeworks import get_homework
+    from dlhw.autograder.notebook import graded_cells
+
+    hw = get_homework("hw3")
+    namespace: dict = {"__name__": "student"}
+    for cell in graded_cells(hw.master).cells:
+        exec(compile(cell.source, "<cell>", "exec"), namespace)  # the course's own reference
+    broken = (
+        "class Sigmoid:\n    def forward(self, X):\n"
+        "        return 1.0 / (1.0 + math.exp(-X))  # math.exp takes one number\n"
+    )
+    exec(compile(broken, "<cell 9>", "exec"), namespace)
+    (outcome,) = run_checks("Sigmoid", namespace, folder=hw.assignment_dir)
+    assert outcome.message.startswith("Sigmoid.forward raised TypeError: "), outcome.message
+    assert '"<cell 9>", line 3, in forward' in outcome.message
+    assert "public_tests.py" not in outcome.message  # the test's own lines are not the student's
+
+
+def test_selfcheck_from_a_shell_says_a_wrong_name_or_path_in_one_line(tmp_path) -> None:
+    python, env = numpy_only_python(tmp_path)
+    hw = HOMEWORKS[0]
+    out = tmp_path / "h"
+    build_handout(hw, out)
+    for args, said in [
+        (
+            [hw.notebook_name, "no_such_function"],
+            "selfcheck: no public test uses 'no_such_function'",
+        ),
+        (["no_such.ipynb"], "selfcheck: no_such.ipynb is not a file"),
+    ]:
+        done = subprocess.run([*python, "selfcheck.py", *args], cwd=out, env=env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
+        assert done.stderr.startswith(said) and "Traceback" not in done.stderr, done.stderr
 
 
 def test_selfcheck_from_a_shell_shows_the_cells_own_lines(tmp_path) -> None:

@@ -1,5 +1,6 @@
 # Public tests for hw1_softmax: generated from the course's master copy by `make assignments`.
-# Check your notebook with:  autograder check hw1 hw1_softmax.ipynb
+# Check your notebook with:  python selfcheck.py hw1_softmax.ipynb
+# (or, where the course package is installed:  autograder check hw1 hw1_softmax.ipynb)
 """Public tests for homework 1 (softmax regression): run them on your notebook before submitting.
 
 `sub` is your notebook's functions, run in a separate process by the grader: arrays go in and come

@@ -48,8 +48,10 @@ SKIP_TAG = "skip-grading"
 # infinite loop; on Windows, or outside the main thread, there is no timer and Ctrl-C stops it.
 TEST_TIMEOUT_S = 30
 GRADER_CALL_TIMEOUT_S = 10
-# What the autograder's Python has for graded cells, besides the standard library.
-AVAILABLE = frozenset({"numpy", "dlhw", "selfcheck"})
+# What the autograder's Python has for graded cells, besides the standard library (not this
+# file: a graded cell that imports selfcheck stops there on Gradescope, and its later lines
+# never run).
+AVAILABLE = frozenset({"numpy", "dlhw"})
 # The compiler flags of every __future__ feature (a cell's import of one holds for later cells).
 _FUTURE_FLAGS = 0
 for _name in __future__.all_feature_names:
@@ -112,15 +114,33 @@ def _running(exc: BaseException, folder: Path) -> str:
     return frames[-1].name if frames else "your code"
 
 
-def _explain(name: str, exc: BaseException) -> str:
-    """The autograder's wording for a function that raised."""
+def _explain(name: str, exc: BaseException, start: types.TracebackType | None = None) -> str:
+    """The autograder's wording for a function that raised (its traceback from `start` on)."""
     if isinstance(exc, NotImplementedError):
         return f"{name} is not implemented yet (it raised NotImplementedError)"
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+    frames = [f for f in traceback.extract_tb(start or exc.__traceback__) if f.filename != __file__]
     tb = "".join(
         traceback.format_list(frames[-5:]) + traceback.format_exception_only(type(exc), exc)
     )
     return f"{name} raised {type(exc).__name__}: {exc}\n\n{tb.strip()}"
+
+
+def _called(
+    exc: BaseException, namespace: dict[str, Any]
+) -> tuple[str, types.TracebackType] | None:
+    """The method of your object that a public test called and `exc` came out of (the first
+    frame of code defined in `namespace`), and the traceback from there; None when the test's
+    own code failed. Functions are wrapped (LocalFunction); methods are called directly."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_globals is not namespace:
+        tb = tb.tb_next
+    if tb is None:
+        return None
+    code, local = tb.tb_frame.f_code, tb.tb_frame.f_locals
+    name = getattr(code, "co_qualname", None)  # Python 3.11+
+    if name is None:
+        name = f"{type(local['self']).__name__}.{code.co_name}" if "self" in local else code.co_name
+    return name, tb
 
 
 class LocalFunction:
@@ -240,9 +260,7 @@ def iter_checks(
         namespace = vars(sys.modules["__main__"])
     module = _load_tests(folder)
     used = functions_used((folder / TESTS_FILE).read_text(encoding="utf-8"))
-    known = sorted(set().union(*used.values())) if used else []
-    if name is not None and name not in known:
-        raise ValueError(f"no public test uses {name!r}; the tests check: {', '.join(known)}")
+    _check_name(name, used)
     with tempfile.TemporaryDirectory(prefix="selfcheck-") as scratch:
         sub = LocalSubmission(namespace, Path(scratch))
         hung: set[str] = set()  # functions that ran past the limit: not run again
@@ -272,10 +290,21 @@ def iter_checks(
                 yield Outcome(test, title, False, str(exc).strip() or "a check failed")
             except NotImplementedError as exc:  # a method of your object (functions are wrapped)
                 yield Outcome(test, title, False, _explain(_raiser(exc), exc))
-            except Exception as exc:  # noqa: BLE001 - e.g. a wrong shape breaking the test
-                yield Outcome(test, title, False, f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - reported like the autograder does
+                called = _called(exc, namespace)
+                if called is not None:  # a method of your object raised
+                    yield Outcome(test, title, False, _explain(called[0], exc, called[1]))
+                else:  # the test's own code failed, e.g. on an answer of a wrong shape
+                    yield Outcome(test, title, False, f"{type(exc).__name__}: {exc}")
             else:
                 yield Outcome(test, title, True)
+
+
+def _check_name(name: str | None, used: dict[str, set[str]]) -> None:
+    """A ValueError, listing the names the tests use, for a `name` no public test uses."""
+    known = sorted(set().union(*used.values())) if used else []
+    if name is not None and name not in known:
+        raise ValueError(f"no public test uses {name!r}; the tests check: {', '.join(known)}")
 
 
 def run_checks(
@@ -396,6 +425,18 @@ def main(argv: list[str]) -> int:
         print("usage: python selfcheck.py FILE.ipynb|FILE.py [FUNCTION]", file=sys.stderr)
         return 2
     source_path = Path(argv[0])
+    name = argv[1] if len(argv) > 1 else None
+    # A wrong path or name is said before any cell runs, in one line rather than a traceback.
+    if not source_path.is_file():
+        print(f"selfcheck: {source_path} is not a file (give the notebook's path)", file=sys.stderr)
+        return 2
+    tests = HERE / TESTS_FILE
+    if name is not None and tests.is_file():
+        try:
+            _check_name(name, functions_used(tests.read_text(encoding="utf-8")))
+        except ValueError as exc:
+            print(f"selfcheck: {exc}", file=sys.stderr)
+            return 2
     if source_path.suffix == ".ipynb":
         cells = notebook_cells(source_path)
     else:
@@ -412,7 +453,7 @@ def main(argv: list[str]) -> int:
         print("Problems while running your notebook (the other cells still ran):")
         for problem in problems:
             print("  - " + problem.replace("\n", "\n      "))
-    return 0 if check(argv[1] if len(argv) > 1 else None, student) else 1
+    return 0 if check(name, student) else 1
 
 
 if __name__ == "__main__":  # python selfcheck.py my_solutions.ipynb [name]

@@ -1,5 +1,6 @@
 # Public tests for hw2_mlp: generated from the course's master copy by `make assignments`.
-# Check your notebook with:  autograder check hw2 hw2_mlp.ipynb
+# Check your notebook with:  python selfcheck.py hw2_mlp.ipynb
+# (or, where the course package is installed:  autograder check hw2 hw2_mlp.ipynb)
 """Public tests for homework 2 (a two-layer network): run them on your notebook before submitting.
 
 `sub` is your notebook's functions, run in a separate process by the grader: arrays go in and come

@@ -1,5 +1,6 @@
 # Public tests for hw3_backprop: generated from the course's master copy by `make assignments`.
-# Check your notebook with:  autograder check hw3 hw3_backprop.ipynb
+# Check your notebook with:  python selfcheck.py hw3_backprop.ipynb
+# (or, where the course package is installed:  autograder check hw3 hw3_backprop.ipynb)
 """Public tests for homework 3 (manual backpropagation): run them on your notebook before submitting.
 
 `sub` is your notebook's classes, run in a separate process by the grader: `sub.Linear(4, 3)`

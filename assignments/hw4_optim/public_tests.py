@@ -1,5 +1,6 @@
 # Public tests for hw4_optim: generated from the course's master copy by `make assignments`.
-# Check your notebook with:  autograder check hw4 hw4_optim.ipynb
+# Check your notebook with:  python selfcheck.py hw4_optim.ipynb
+# (or, where the course package is installed:  autograder check hw4 hw4_optim.ipynb)
 """Public tests for homework 4 (optimizers): run them on your notebook before submitting.
 
 `sub` is your notebook's classes, run in a separate process by the grader: `sub.SGD(params, lr=...)`

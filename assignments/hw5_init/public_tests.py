@@ -1,5 +1,6 @@
 # Public tests for hw5_init: generated from the course's master copy by `make assignments`.
-# Check your notebook with:  autograder check hw5 hw5_init.ipynb
+# Check your notebook with:  python selfcheck.py hw5_init.ipynb
+# (or, where the course package is installed:  autograder check hw5 hw5_init.ipynb)
 """Public tests for homework 5 (weight initialization): run them on your notebook before submitting.
 
 `sub` is your notebook's functions, run in a separate process by the grader. The expected values

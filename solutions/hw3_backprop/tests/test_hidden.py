@@ -427,7 +427,7 @@ MODULES = (
 
 
 @pytest.mark.points(3)
-@pytest.mark.parametrize("batch", [1, 8])
+@pytest.mark.parametrize("batch", [1, 8], ids=["B1", "B8"])
 def test_sequential_against_torch(sub, batch):
     """Sequential(Linear, ReLU, Linear, Tanh, Linear, Sigmoid): output, dX, every dW and db"""
     r = rng(400 + batch)
@@ -498,7 +498,7 @@ def test_second_backward_replaces_the_gradients(sub):
 
 
 @pytest.mark.points(1)
-@pytest.mark.parametrize("batch", [1, 6])
+@pytest.mark.parametrize("batch", [1, 6], ids=["B1", "B6"])
 def test_sequential_of_activations(sub, batch):
     """Sequential with activations one after another: output, dX, every dW and db"""
     # An activation's input is here the previous activation's output, which that module may

@@ -213,7 +213,7 @@ def test_unknown_names_raise_value_error(sub):
 
 
 @pytest.mark.points(2)
-@pytest.mark.parametrize("gain", [1.0, 5.0 / 3.0])
+@pytest.mark.parametrize("gain", [1.0, 5.0 / 3.0], ids=["gain=1", "gain=5/3"])
 def test_xavier_uniform(sub, gain):
     """xavier_uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))"""
     w = as_weights(sub.xavier_uniform(*SHAPE, gain=gain, rng=11), SHAPE, "xavier_uniform")
@@ -223,7 +223,7 @@ def test_xavier_uniform(sub, gain):
 
 
 @pytest.mark.points(2)
-@pytest.mark.parametrize("gain", [1.0, math.sqrt(2.0)])
+@pytest.mark.parametrize("gain", [1.0, math.sqrt(2.0)], ids=["gain=1", "gain=sqrt(2)"])
 def test_xavier_normal(sub, gain):
     """xavier_normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))"""
     w = as_weights(sub.xavier_normal(*SHAPE, gain=gain, rng=12), SHAPE, "xavier_normal")
