@@ -230,6 +230,7 @@ def run_tests(
     # Run from inside another pytest (the project's own tests), that pytest's import hook would
     # still rewrite the hidden tests' asserts: step it aside, so grading behaves the same anywhere.
     rewriters = [h for h in sys.meta_path if type(h).__name__ == "AssertionRewritingHook"]
+    _forget_test_modules(test_files)
     try:
         for hook in rewriters:
             sys.meta_path.remove(hook)
@@ -248,6 +249,26 @@ def run_tests(
     if not waiter.reached:  # no test ran (and the notebook's cells were not waited for)
         raise RuntimeError(f"pytest ended before running the tests:\n{log.getvalue()}")
     return reporter.results(), log.getvalue()
+
+
+def _forget_test_modules(test_files: list[Path]) -> None:
+    """Drop the modules imported from the test files' folders (the test files, a conftest or a
+    helper beside them; not subfolders, not the grader's own), so that pytest imports them
+    afresh. pytest reuses a module already imported, and a batch job grades many submissions in
+    one process: whatever a test left in its module's globals (a cache, a setting it changed)
+    would reach the next student's run. Each run starts from the files, as a run of its own
+    does (~1-3 ms a run)."""
+    folders = set()
+    for path in test_files:
+        folders.update({str(path.parent.absolute()), os.path.realpath(path.parent)})
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if (
+            isinstance(file, str)
+            and os.path.dirname(file) in folders
+            and not name.startswith("dlhw.")
+        ):
+            del sys.modules[name]
 
 
 class CellRunner:

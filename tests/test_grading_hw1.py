@@ -420,3 +420,22 @@ def test_a_grader_failure_before_the_cells_are_handed_over_ends_the_cells_thread
         if thread.name == "dlhw-cells":
             thread.join(10.0)
             assert not thread.is_alive(), "the cells thread still waits for cells"
+
+
+def test_each_run_imports_the_test_files_afresh(tmp_path, hw1):
+    """A batch job grades many submissions in one process, and pytest reuses a test module it
+    imported before: what a test leaves in its module (here a list it appends to, and a setting
+    it changes) must not reach the next run, which starts from the file as a run of its own."""
+    from dlhw.autograder.grading import grade
+
+    tests = tmp_path / "test_state.py"
+    tests.write_text(
+        "SEEN = []\nSETTINGS = {'lr': 0.1}\n\n"
+        "def test_module_state_is_fresh(sub):\n"
+        "    SEEN.append(sub.softmax_loss.__class__.__name__)\n"
+        "    assert SEEN == ['RemoteFunction'] and SETTINGS == {'lr': 0.1}\n"
+        "    SETTINGS['lr'] = 1.0\n"
+    )
+    for run in range(3):
+        outcome = grade(hw1, hw1.master, tmp_path / f"r{run}.json", tests=[tests])
+        assert [t["status"] for t in outcome.results["tests"]] == ["passed"], run
