@@ -172,7 +172,9 @@ def _constant_factor(actual: np.ndarray, expected: np.ndarray) -> str:
     # A factor of 1/n (a sum where a mean was due, a 1/B too many) reads better as a fraction:
     # "1/7 times", not "0.142857 times". Up to 1/1000, and only when 1/n is exact to 1e-5 (any
     # factor is within 0.5/n of some 1/n: a loose bound would turn every small one into one).
-    n = round(1 / factor)
+    # Only factors that can be one (above 1/2000): 1 / factor of a subnormal one is inf, which
+    # round() refuses (a student's values 1e-310 times the expected ones raised OverflowError).
+    n = round(1 / factor) if abs(factor) > 5e-4 else 0
     if 2 <= abs(n) <= 1000 and abs(factor * n - 1) <= 1e-5:
         return f"every entry is {'-' if n < 0 else ''}1/{abs(n)} times the expected value"
     return f"every entry is {factor:.6g} times the expected value"

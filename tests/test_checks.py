@@ -65,6 +65,14 @@ def test_a_factor_of_one_over_n_is_said_as_a_fraction(factor, said):
     assert "every entry is 0.1429 times" in message(0.1429 * expected, expected)  # not 1/7
 
 
+@pytest.mark.parametrize("factor", [1e-310, -1e-309, 1e-4])
+def test_a_tiny_factor_is_said_as_a_number(factor):
+    """Values a tiny (even subnormal) multiple of the expected ones: a mismatch that says the
+    factor, not an OverflowError from taking 1/factor (inf) for a fraction."""
+    expected = np.linspace(1.0, 2.0, 10)
+    assert "every entry is" in message(factor * expected, expected)
+
+
 def test_a_single_number_is_given_with_its_expected_value():
     text = message(np.float64(9.25), 2.5, name="the loss")
     assert text.startswith("the loss is 9.25, expected 2.5\n")
