@@ -258,15 +258,21 @@ def _forget_test_modules(test_files: list[Path]) -> None:
     one process: whatever a test left in its module's globals (a cache, a setting it changed)
     would reach the next student's run. Each run starts from the files, as a run of its own
     does (~1-3 ms a run)."""
+    # pytest names a test module's file as os.path.abspath spells it (`..` folded, links kept);
+    # Path.absolute() keeps `..` and realpath follows links: a path with both matched neither.
     folders = set()
     for path in test_files:
-        folders.update({str(path.parent.absolute()), os.path.realpath(path.parent)})
+        parent = path.parent
+        folders.update({str(parent.absolute()), os.path.abspath(parent), os.path.realpath(parent)})
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
         if (
             isinstance(file, str)
             and os.path.dirname(file) in folders
+            # Never the grader's, nor the script that runs it (a course's driver script beside
+            # a test file, in the course root say: pickle and multiprocessing look it up).
             and not name.startswith("dlhw.")
+            and name not in ("__main__", "__mp_main__")
         ):
             del sys.modules[name]
 

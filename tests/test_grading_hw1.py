@@ -439,3 +439,29 @@ def test_each_run_imports_the_test_files_afresh(tmp_path, hw1):
     for run in range(3):
         outcome = grade(hw1, hw1.master, tmp_path / f"r{run}.json", tests=[tests])
         assert [t["status"] for t in outcome.results["tests"]] == ["passed"], run
+
+
+def test_test_modules_are_forgotten_however_their_path_is_spelt(tmp_path, monkeypatch):
+    """A test file named through a link and `..` (as a relative --tests path may be) is found
+    by pytest at os.path.abspath of that path: its module must be dropped before the next run,
+    or what it kept reaches the next submission's run. The script that runs the grader is
+    never dropped, though it sits beside the test file (a course's driver in the course root)."""
+    import sys
+    import types
+    from pathlib import Path
+
+    from dlhw.autograder.grading import _forget_test_modules
+
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    monkeypatch.chdir(tmp_path / "real" / "sub")
+    spelt = Path("../../link/sub/../test_state.py")  # pytest: <tmp>/link/test_state.py
+    for name, file in [("tmp.link.test_state", tmp_path / "link" / "test_state.py"),
+                       ("__main__", tmp_path / "real" / "grade_all.py")]:  # fmt: skip
+        module = types.ModuleType(name)
+        module.__file__ = str(file)
+        monkeypatch.setitem(sys.modules, name, module)
+    main = sys.modules["__main__"]
+    _forget_test_modules([spelt])
+    assert "tmp.link.test_state" not in sys.modules
+    assert sys.modules["__main__"] is main
