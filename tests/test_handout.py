@@ -372,6 +372,49 @@ def test_selfcheck_names_the_method_that_raised_and_shows_its_lines_like_the_gra
     assert "public_tests.py" not in outcome.message  # the test's own lines are not the student's
 
 
+def test_selfcheck_names_an_inherited_method_after_the_objects_class_like_the_grader() -> None:
+    """The grader names a method after the class the test used ("Sigmoid.forward raised ...",
+    "Sigmoid.backward is not implemented yet"), also where Sigmoid inherits it; so must the
+    self-check, on Python 3.10 (no co_qualname) as on 3.11+ (whose co_qualname says "_Act")."""
+    from dlhw.autograder.homeworks import get_homework
+    from dlhw.autograder.notebook import graded_cells
+
+    hw = get_homework("hw3")
+    for body, said in [
+        ("        import math\n        return 1.0 / (1.0 + math.exp(-X))\n",
+         "Sigmoid.forward raised TypeError: "),
+        ("        raise NotImplementedError()\n", "Sigmoid.forward is not implemented yet"),
+    ]:  # fmt: skip
+        namespace: dict = {"__name__": "student"}
+        for cell in graded_cells(hw.master).cells:
+            exec(compile(cell.source, "<cell>", "exec"), namespace)  # the course's own reference
+        inherited = (
+            "class _Act:\n    def forward(self, X):\n" + body + "class Sigmoid(_Act):\n    pass\n"
+        )
+        exec(compile(inherited, "<cell 9>", "exec"), namespace)
+        (outcome,) = run_checks("Sigmoid", namespace, folder=hw.assignment_dir)
+        assert outcome.message.startswith(said), outcome.message
+
+
+def test_selfcheck_survives_an_exception_whose_str_raises() -> None:
+    """A method that raises an exception whose __str__ fails is a failed test, not a crash of
+    the self-check (the grader's worker says "<unprintable exception>")."""
+    from dlhw.autograder.homeworks import get_homework
+    from dlhw.autograder.notebook import graded_cells
+
+    hw = get_homework("hw3")
+    namespace: dict = {"__name__": "student"}
+    for cell in graded_cells(hw.master).cells:
+        exec(compile(cell.source, "<cell>", "exec"), namespace)
+    hostile = (
+        "class Odd(Exception):\n    def __str__(self):\n        raise RuntimeError('no')\n"
+        "class Sigmoid:\n    def forward(self, X):\n        raise Odd()\n"
+    )
+    exec(compile(hostile, "<cell 9>", "exec"), namespace)
+    (outcome,) = run_checks("Sigmoid", namespace, folder=hw.assignment_dir)
+    assert outcome.message.startswith("Sigmoid.forward raised Odd: <unprintable exception>")
+
+
 def test_selfcheck_from_a_shell_says_a_wrong_name_or_path_in_one_line(tmp_path) -> None:
     python, env = numpy_only_python(tmp_path)
     hw = HOMEWORKS[0]

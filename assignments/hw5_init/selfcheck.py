@@ -76,8 +76,39 @@ def _raiser(exc: BaseException) -> str:
         tb = tb.tb_next
     if tb is None:
         return "your code"
-    code = tb.tb_frame.f_code
-    return getattr(code, "co_qualname", code.co_name)  # co_qualname: Python 3.11+
+    return _frame_name(tb.tb_frame)
+
+
+def _frame_name(frame: types.FrameType) -> str:
+    """How the autograder names the method that ran in `frame`: after the class of the object
+    it was called on ("Sigmoid.forward" for a forward that Sigmoid inherits), as on every Python
+    (co_qualname, 3.11+, would name the class that defines it, and 3.10 has none); a static
+    method after the class that defines it. Anything else (a function, a closure) by its
+    qualified name where Python has one (3.11+), else by its name."""
+    code = frame.f_code
+    try:
+        if code.co_argcount and code.co_varnames[0] in frame.f_locals:
+            owner = frame.f_locals[code.co_varnames[0]]  # self, or cls of a classmethod
+            cls = owner if issubclass(type(owner), type) else type(owner)
+            found = inspect.getattr_static(cls, code.co_name, None)
+            if getattr(getattr(found, "__func__", found), "__code__", None) is code:
+                return f"{type.__dict__['__name__'].__get__(cls)}.{code.co_name}"
+        for value in list(frame.f_globals.values()):  # a static method: the class defining it
+            if issubclass(type(value), type):
+                found = value.__dict__.get(code.co_name)
+                if getattr(getattr(found, "__func__", found), "__code__", None) is code:
+                    return f"{type.__dict__['__name__'].__get__(value)}.{code.co_name}"
+    except Exception:  # noqa: BLE001 - an odd object only loses the class in the name
+        pass
+    return str(getattr(code, "co_qualname", code.co_name))  # co_qualname: Python 3.11+
+
+
+def _text(exc: BaseException) -> str:
+    """str(exc), or a stand-in when its __str__ fails (as the autograder's worker says it)."""
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - a hostile __str__ must not stop the check
+        return "<unprintable exception>"
 
 
 class _TimeLimit(BaseException):
@@ -122,7 +153,7 @@ def _explain(name: str, exc: BaseException, start: types.TracebackType | None = 
     tb = "".join(
         traceback.format_list(frames[-5:]) + traceback.format_exception_only(type(exc), exc)
     )
-    return f"{name} raised {type(exc).__name__}: {exc}\n\n{tb.strip()}"
+    return f"{name} raised {type(exc).__name__}: {_text(exc)}\n\n{tb.strip()}"
 
 
 def _called(
@@ -136,11 +167,7 @@ def _called(
         tb = tb.tb_next
     if tb is None:
         return None
-    code, local = tb.tb_frame.f_code, tb.tb_frame.f_locals
-    name = getattr(code, "co_qualname", None)  # Python 3.11+
-    if name is None:
-        name = f"{type(local['self']).__name__}.{code.co_name}" if "self" in local else code.co_name
-    return name, tb
+    return _frame_name(tb.tb_frame), tb
 
 
 class LocalFunction:
@@ -287,7 +314,7 @@ def iter_checks(
                     f" stops each call of your functions after {GRADER_CALL_TIMEOUT_S} s.)"
                 ))  # fmt: skip
             except AssertionError as exc:  # the test's own message, or the function's failure
-                yield Outcome(test, title, False, str(exc).strip() or "a check failed")
+                yield Outcome(test, title, False, _text(exc).strip() or "a check failed")
             except NotImplementedError as exc:  # a method of your object (functions are wrapped)
                 yield Outcome(test, title, False, _explain(_raiser(exc), exc))
             except Exception as exc:  # noqa: BLE001 - reported like the autograder does
@@ -295,7 +322,7 @@ def iter_checks(
                 if called is not None:  # a method of your object raised
                     yield Outcome(test, title, False, _explain(called[0], exc, called[1]))
                 else:  # the test's own code failed, e.g. on an answer of a wrong shape
-                    yield Outcome(test, title, False, f"{type(exc).__name__}: {exc}")
+                    yield Outcome(test, title, False, f"{type(exc).__name__}: {_text(exc)}")
             else:
                 yield Outcome(test, title, True)
 
