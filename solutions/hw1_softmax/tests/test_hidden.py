@@ -17,7 +17,7 @@ import struct
 import numpy as np
 import pytest
 
-from dlhw.autograder.checks import as_scalar, assert_close, assert_raises, numeric_grad
+from dlhw.autograder.checks import as_array, as_scalar, assert_close, assert_raises, numeric_grad
 from dlhw.autograder.oracles import lazy_import, oracle
 
 torch = lazy_import("torch")  # imported only when an oracle is computed live
@@ -88,9 +88,18 @@ def torch_sgd_epoch(
     return t.detach().numpy()
 
 
-def check_loss(sub, Z: np.ndarray, y: np.ndarray, *, rtol: float, atol: float) -> None:
-    """The student's loss of (Z, y) against torch's cross_entropy in float64."""
-    loss = as_scalar(sub.softmax_loss(Z, y), "the loss")
+def check_loss(
+    sub, Z: np.ndarray, y: np.ndarray, *, rtol: float, atol: float, float64: bool = False
+) -> None:
+    """The student's loss of (Z, y) against torch's cross_entropy in float64; with `float64`,
+    the loss must be a float64 number (a Python float is one), as float64 logits must give."""
+    result = sub.softmax_loss(Z, y)
+    loss = as_scalar(result, "the loss")
+    dtype = as_array(result, "the loss").dtype
+    assert not float64 or dtype == np.float64, (
+        f"the loss of float64 logits is a {dtype} number: float64 inputs must give float64 "
+        "results (compute in float64 and return float(...), a Python float)"
+    )
     assert_close(loss, torch_loss(Z, y), rtol=rtol, atol=atol, name="the loss")
 
 
@@ -211,8 +220,9 @@ def test_loss_matches_torch(sub):
     """softmax_loss: matches torch cross_entropy (float64)"""
     r = rng(3)
     Z, y = 3 * r.standard_normal((50, 10)), r.integers(0, 10, size=50).astype(np.uint8)
-    # Both sides in float64 (see the tolerances note above).
-    check_loss(sub, Z, y, rtol=1e-7, atol=1e-10)
+    # Both sides in float64 (see the tolerances note above). A float64 loss rounded to float32
+    # at the end is off by ~6e-8 relative, which rtol cannot see: its dtype says it.
+    check_loss(sub, Z, y, rtol=1e-7, atol=1e-10, float64=True)
 
 
 @pytest.mark.points(1)
