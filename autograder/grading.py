@@ -423,6 +423,41 @@ def _summary(
     return "\n".join(lines)
 
 
+def _another_homework(read: ReadNotebook, hw: Homework) -> str:
+    """A line for the summary when the notebook defines few of this homework's functions and
+    classes but most of another's (hw2's notebook uploaded to hw1's assignment); "" otherwise."""
+    from dlhw.autograder.homeworks import homeworks
+
+    defined = set(defined_names(c.source for c in read.cells))
+
+    def share(names: tuple[str, ...]) -> float:
+        return sum(name in defined for name in names) / len(names) if names else 0.0
+
+    if share(hw.names) >= 0.5:
+        return ""
+    try:
+        others = [(share(other.names), other) for other in homeworks() if other.id != hw.id]
+    except Exception:  # noqa: BLE001 - another homework's broken manifest is not this run's
+        return ""
+    best, other = max(others, key=lambda pair: pair[0], default=(0.0, hw))
+    if best < 0.75:
+        return ""
+    return (
+        f"This notebook defines {sum(n in defined for n in other.names)} of the "
+        f"{len(other.names)} functions and classes {other.id} ({other.title}) asks for, and "
+        f"{sum(n in defined for n in hw.names)} of the {len(hw.names)} {hw.id} asks for: was it "
+        "uploaded to the wrong assignment?"
+    )
+
+
+def _with_line(summary: str, line: str) -> str:
+    """The summary with `line` after its first line (unchanged for an empty one)."""
+    if not line:
+        return summary
+    first, _, rest = summary.partition("\n")
+    return "\n".join([first, line] + ([rest] if rest else []))
+
+
 def _with_failed_by_name(summary: str, entries: list[TestEntry], names: Sequence[str]) -> str:
     """The summary with, after its first line, where the failed tests point: for each function or
     class the homework declares (in the notebook's order), how many of the tests that use it
@@ -527,6 +562,7 @@ def grade(
         summary = _summary(read, session, problem, with_printed=stdout_visibility is None)
         if read is not None:
             summary = _with_failed_by_name(summary, entries, hw.names)
+            summary = _with_line(summary, _another_homework(read, hw))
         broken = [e.name for e in entries if e.grader_error]
         if broken:  # the test author's mistakes: said plainly, and logged for staff
             staff.append(f"GRADER ERRORS in tests: {broken}")

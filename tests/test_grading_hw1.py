@@ -465,3 +465,17 @@ def test_test_modules_are_forgotten_however_their_path_is_spelt(tmp_path, monkey
     _forget_test_modules([spelt])
     assert "tmp.link.test_state" not in sys.modules
     assert sys.modules["__main__"] is main
+
+
+def test_another_homeworks_notebook_is_pointed_out(grade_nb, hw1):
+    """hw2's notebook uploaded to hw1 scores what its own softmax_loss earns, and the summary
+    asks whether it went to the wrong assignment; hw1's own notebook is not asked."""
+    from dlhw.autograder.homeworks import get_homework
+
+    hw2 = get_homework("hw2")
+    wrong = grade_nb(hw2.stub)
+    assert (
+        "This notebook defines 5 of the 5 functions and classes hw2 (A two-layer network) asks "
+        "for, and 1 of the 4 hw1 asks for: was it uploaded to the wrong assignment?"
+    ) in wrong.results["output"].splitlines()[1]
+    assert "wrong assignment" not in grade_nb(hw1.stub).results["output"]
