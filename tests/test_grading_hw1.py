@@ -479,3 +479,16 @@ def test_another_homeworks_notebook_is_pointed_out(grade_nb, hw1):
         "for, and 1 of the 4 hw1 asks for: was it uploaded to the wrong assignment?"
     ) in wrong.results["output"].splitlines()[1]
     assert "wrong assignment" not in grade_nb(hw1.stub).results["output"]
+
+
+def test_a_negative_loss_is_not_blamed_on_overflow(grade_nb, hw1):
+    """A loss of the wrong sign is finite: the public large-logits test says a cross-entropy is
+    never negative, not that exp() overflowed."""
+    flipped = [
+        c.replace("return float(np.mean(log_sum_exp - Z", "return float(np.mean(-log_sum_exp + Z")
+        for c in reference_source(hw1)
+    ]
+    assert flipped != reference_source(hw1)
+    outcome = grade_nb(notebook_from_cells(flipped))
+    (test,) = [t for t in outcome.results["tests"] if "logits near 1000 is finite" in t["name"]]
+    assert "never negative" in test["output"] and "overflows" not in test["output"]

@@ -54,6 +54,11 @@ def test_softmax_loss_large_logits_are_finite(sub):
     Z = np.array([[1000.0, 1000.0, 0.0]])
     y = np.array([0])
     loss = as_scalar(sub.softmax_loss(Z, y), "the loss")
+    assert not loss < 0, (  # -inf too, which no overflow gives
+        f"loss is {loss}, but a cross-entropy is never negative (each term is -log of a "
+        "probability): check the sign, and that each row's maximum and sum of exps are taken "
+        "along the row (axis=1: a row is one example)"
+    )
     assert np.isfinite(loss), (
         f"loss is {loss}: exp() of logits near 1000 overflows, or a probability underflows to 0 "
         "before its log; subtract each row's own maximum (Z.max(axis=1, keepdims=True)) from its "
