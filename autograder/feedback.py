@@ -60,7 +60,7 @@ def _mismatch(exc: Mismatch) -> tuple[str, dict[str, Any]]:
         lines = _one_number(exc)  # a loss, say: no table of one row
     else:
         lines = _table(exc)
-    lines += ["\n" + _sentence(text) for text in (exc.hint, exc.note) if text]
+    lines += ["\n" + _sentence(text.strip()) for text in (exc.hint, exc.note) if text.strip()]
     extra = {
         "max_abs_error": exc.max_abs,
         "max_rel_error": exc.max_rel,

@@ -89,3 +89,10 @@ def test_a_tests_note_ends_the_feedback_of_values_that_differ() -> None:
     )
     assert str(info.value).endswith("\n  " + note)
     assert_close(expected, expected, rtol=0, atol=0, note=note)  # values that agree: no note
+
+
+def test_a_blank_note_adds_nothing() -> None:
+    """A test's note of only spaces (its author's slip) must not break the run's feedback."""
+    expected = np.arange(1.0, 5.0)
+    blank, plain = mismatch(expected + 1, expected, note="   "), mismatch(expected + 1, expected)
+    assert feedback.render(blank, str(blank))[0] == feedback.render(plain, str(plain))[0]
