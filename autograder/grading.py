@@ -430,8 +430,11 @@ def _another_homework(read: ReadNotebook, hw: Homework) -> str:
 
     defined = set(defined_names(c.source for c in read.cells))
 
+    def count(names: tuple[str, ...]) -> int:
+        return sum(name in defined for name in names)
+
     def share(names: tuple[str, ...]) -> float:
-        return sum(name in defined for name in names) / len(names) if names else 0.0
+        return count(names) / len(names) if names else 0.0
 
     if share(hw.names) >= 0.5:
         return ""
@@ -443,9 +446,9 @@ def _another_homework(read: ReadNotebook, hw: Homework) -> str:
     if best < 0.75:
         return ""
     return (
-        f"This notebook defines {sum(n in defined for n in other.names)} of the "
-        f"{len(other.names)} functions and classes {other.id} ({other.title}) asks for, and "
-        f"{sum(n in defined for n in hw.names)} of the {len(hw.names)} {hw.id} asks for: was it "
+        f"This notebook defines {count(other.names)} of the {len(other.names)} functions and "
+        f"classes {other.id} ({other.title}) asks for, and {count(hw.names)} of the "
+        f"{len(hw.names)} {hw.id} asks for: was it "
         "uploaded to the wrong assignment?"
     )
 
@@ -474,9 +477,8 @@ def _with_failed_by_name(summary: str, entries: list[TestEntry], names: Sequence
             rows.append(f"  {name}: {len(failed)} of {len(using)} tests failed ({points})")
     if not rows:
         return summary
-    first, _, rest = summary.partition("\n")
-    lines = [first, "Failed tests, by what they use (in the notebook's order):", *rows]
-    return "\n".join(lines + ([rest] if rest else []))
+    header = "Failed tests, by what they use (in the notebook's order):"
+    return _with_line(summary, "\n".join([header, *rows]))
 
 
 def grade(
