@@ -8,6 +8,7 @@ passed by the caller, next to the comparison, with the reason.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -130,20 +131,25 @@ def assert_close(
     if a.ndim:
         text = (
             f"{name}: {int(bad.sum())} of {bad.size} entries differ from the expected values\n"
-            f"  max absolute error {max_abs:.3g}, max relative error {max_rel:.3g}"
+            f"  max absolute error {max_abs:.3g}, max relative error {relative(max_rel)}"
             f" (allowed: {tolerance})\n"
             f"  first difference at index {first}: got {a[first]:.8g}, expected {e[first]:.8g}"
         )
     else:  # one number: what it is and what it should be
         text = (
             f"{name} is {float(a):.8g}, expected {float(e):.8g}\n"
-            f"  absolute error {max_abs:.3g}, relative error {max_rel:.3g} (allowed: {tolerance})"
+            f"  absolute error {max_abs:.3g}, relative error {relative(max_rel)} (allowed: {tolerance})"
         )
     raise Mismatch(
         text + "".join(f"\n  {line}" for line in (hint, note) if line),
         name=name, count=int(bad.sum()), size=int(bad.size), max_abs=max_abs, max_rel=max_rel,
         tolerance=tolerance, entries=entries, hint=hint, note=note,
     )  # fmt: skip
+
+
+def relative(error: float) -> str:
+    """A relative error as a student reads it: an infinite one says where it comes from."""
+    return "inf (a value that should be 0 is not)" if math.isinf(error) else f"{error:.3g}"
 
 
 def _constant_factor(actual: np.ndarray, expected: np.ndarray) -> str:

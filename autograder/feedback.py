@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from dlhw.autograder.checks import Mismatch
+from dlhw.autograder.checks import Mismatch, relative
 
 FORMAT = "md"
 _FENCE = re.compile(r"^(`{3,})")
@@ -84,7 +84,7 @@ def _one_number(exc: Mismatch) -> list[str]:
     return [
         f"{exc.name} is {_number(entry.got)}, expected {_number(entry.expected)}.",
         "",
-        f"Absolute error {exc.max_abs:.3g}, relative error {exc.max_rel:.3g} "
+        f"Absolute error {exc.max_abs:.3g}, relative error {relative(exc.max_rel)} "
         f"(allowed: {exc.tolerance}).",
     ]
 
@@ -97,7 +97,7 @@ def _table(exc: Mismatch) -> list[str]:
         "|---|---:|---:|",
         *(f"| {e.index} | {_number(e.got)} | {_number(e.expected)} |" for e in exc.entries),
         "",
-        f"Max absolute error {exc.max_abs:.3g}, max relative error {exc.max_rel:.3g} "
+        f"Max absolute error {exc.max_abs:.3g}, max relative error {relative(exc.max_rel)} "
         f"(allowed: {exc.tolerance}).",
     ]
     if exc.count > len(exc.entries):

@@ -44,6 +44,18 @@ def test_a_single_number_is_one_sentence_without_a_table() -> None:
     assert extra["entries_differing"] == 1 and extra["first_index"] == "()"
 
 
+def test_an_infinite_relative_error_says_where_it_comes_from() -> None:
+    """A value where 0 was expected has an infinite relative error: "inf" alone reads as an
+    overflow in the student's code."""
+    exc = mismatch(np.array([0.5, 1.0]), np.zeros(2))
+    output, _ = feedback.render(exc, str(exc))
+    assert "max relative error inf (a value that should be 0 is not)" in output
+    with pytest.raises(Mismatch) as info:
+        assert_close(0.25, 0.0, rtol=1e-7, atol=0, name="the loss")
+    output, _ = feedback.render(info.value, str(info.value))
+    assert "relative error inf (a value that should be 0 is not)" in output
+
+
 def test_a_note_that_starts_with_a_name_keeps_its_spelling() -> None:
     """Hint and note become sentences: a capital for a word, never for a function's name
     ("Nn_epoch takes steps with your two_layer_grads" read as a typo)."""
