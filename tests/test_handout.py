@@ -125,6 +125,38 @@ def test_selfcheck_passes_the_reference_and_fails_the_stub_like_the_grader(hw) -
         run_checks("no_such_function", reference, folder=hw.assignment_dir)
 
 
+@BY_ID
+def test_selfcheck_words_the_stubs_failures_as_the_grader_does(tmp_path, hw) -> None:
+    """The first line of each public test's failure on the handed-out stub is the same locally
+    and on Gradescope (an operator the grader calls "`*` on Value" is not "Value.__mul__")."""
+    from dlhw.autograder.grading import grade
+    from dlhw.autograder.notebook import graded_cells
+
+    stub: dict = {"__name__": "student"}
+    for cell in graded_cells(hw.stub).cells:
+        exec(compile(cell.source, "<cell>", "exec"), stub)  # the course's own stub
+    local = {o.title: o.message.splitlines()[0] for o in run_checks(None, stub, hw.assignment_dir)}
+    results = grade(hw, hw.stub, tmp_path / "results.json", tests=[hw.public_tests]).results
+    graded = {
+        t["name"]: t["output"].removeprefix("```text\n").splitlines()[0]
+        for t in results["tests"]
+        if t["name"].startswith("public: ")
+    }
+    assert graded and local == graded
+
+
+def test_selfcheck_names_operators_with_the_graders_symbols() -> None:
+    from dlhw.autograder import selfcheck
+    from dlhw.autograder.proxies import SYMBOLS
+
+    assert selfcheck._SYMBOLS == SYMBOLS  # a copy: the handout's self-check imports no grader
+    assert selfcheck._grader_name("Value.__rmul__") == "`*` on Value"
+    assert selfcheck._grader_name("Value.__neg__") == "`unary -` on Value"
+    assert selfcheck._grader_name("Value.backward") == "Value.backward"
+    assert selfcheck._grader_name("Value.__init__") == "Value.__init__"
+    assert selfcheck._grader_name("__mul__") == "__mul__"
+
+
 def numpy_only_python(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
     """A command and environment for a Python that sees NumPy and the standard library only, as
     in a student's fresh venv: `-S` skips site-packages (and the editable install of dlhw), and

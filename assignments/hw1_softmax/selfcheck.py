@@ -156,6 +156,24 @@ def _explain(name: str, exc: BaseException, start: types.TracebackType | None = 
     return f"{name} raised {type(exc).__name__}: {_text(exc)}\n\n{tb.strip()}"
 
 
+# The autograder names an operator by its symbol and the class it was used on ("`*` on Value"),
+# whichever of __mul__ and __rmul__ ran (dlhw/autograder/proxies.py, SYMBOLS).
+_SYMBOLS = {
+    "add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%",
+    "pow": "**", "matmul": "@", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+    "neg": "unary -", "pos": "unary +", "abs": "abs()",
+}  # fmt: skip
+
+
+def _grader_name(name: str) -> str:
+    """`name` ("Value.__rmul__") as the autograder says it ("`*` on Value")."""
+    cls, _, method = name.rpartition(".")
+    op = method[2:-2] if len(method) > 4 and method[:2] == method[-2:] == "__" else ""
+    if op not in _SYMBOLS and op[:1] == "r":
+        op = op[1:]
+    return f"`{_SYMBOLS[op]}` on {cls}" if cls and op in _SYMBOLS else name
+
+
 def _called(
     exc: BaseException, namespace: dict[str, Any]
 ) -> tuple[str, types.TracebackType] | None:
@@ -167,7 +185,7 @@ def _called(
         tb = tb.tb_next
     if tb is None:
         return None
-    return _frame_name(tb.tb_frame), tb
+    return _grader_name(_frame_name(tb.tb_frame)), tb
 
 
 class LocalFunction:
@@ -316,7 +334,10 @@ def iter_checks(
             except AssertionError as exc:  # the test's own message, or the function's failure
                 yield Outcome(test, title, False, _text(exc).strip() or "a check failed")
             except NotImplementedError as exc:  # a method of your object (functions are wrapped)
-                yield Outcome(test, title, False, _explain(_raiser(exc), exc))
+                called = _called(exc, namespace)
+                yield Outcome(
+                    test, title, False, _explain(called[0] if called else _raiser(exc), exc)
+                )
             except Exception as exc:  # noqa: BLE001 - reported like the autograder does
                 called = _called(exc, namespace)
                 if called is not None:  # a method of your object raised
