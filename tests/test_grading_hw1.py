@@ -117,6 +117,37 @@ def test_a_process_restarted_too_often_is_said_so_and_results_are_written(
     )
 
 
+def test_a_run_leaves_the_collector_as_it_found_it(grade_nb, hw1, monkeypatch):
+    """grade() holds the cyclic collector while the run starts and freezes what it built once
+    the tests start; afterwards the collector is as it was, nothing stays frozen, and what the
+    run froze is collected every COLLECT_EVERY_RUNS runs (a batch job grades hundreds)."""
+    import gc
+    import weakref
+
+    from dlhw.autograder import grading
+
+    class Node:
+        pass
+
+    def garbage_cycle() -> weakref.ref:
+        node = Node()
+        node.me = node  # freed by the collector only
+        return weakref.ref(node)
+
+    monkeypatch.setattr(grading, "COLLECT_EVERY_RUNS", 1)
+    cycle = garbage_cycle()  # alive when the tests start: frozen with the rest, then collected
+    grade_nb(hw1.master)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert cycle() is None
+    unreadable = hw1.master.with_name("missing.ipynb")
+    gc.disable()
+    try:
+        grade_nb(unreadable)  # no tests run: the collector stays held to the end
+        assert not gc.isenabled() and gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
+
+
 def test_cli_grades_and_writes_results(tmp_path, hw1):
     out = tmp_path / "results.json"
     cli = REPO / ".venv" / "bin" / "autograder"
