@@ -135,6 +135,19 @@ def defined_names(sources: Iterable[str]) -> list[str]:
     return list(names)
 
 
+def defines(sources: Iterable[str], names: Iterable[str]) -> set[str]:
+    """Which of `names` the cells define at top level (as `defined_names` finds them), however
+    many other names come first: no cap, the answer is bounded by `names`."""
+    wanted = frozenset(names)
+    found: set[str] = set()
+    for source in sources:
+        for match in _DEFINED.finditer(source):
+            name = match.group(1) or match.group(2)
+            if name in wanted:
+                found.add(name)
+    return found
+
+
 def misnamed(output: str, defined: list[str]) -> str:
     """A note for a feedback that says a name is not defined when the notebook defines one much
     like it (`softmax_regression_gradient` for `softmax_regression_grad`); "" otherwise."""

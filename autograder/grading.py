@@ -28,7 +28,7 @@ from dlhw.autograder.blame import missing_module_hint
 from dlhw.autograder.breaker import references
 from dlhw.autograder.classspec import ClassSpec, class_specs
 from dlhw.autograder.confinement import Limits
-from dlhw.autograder.feedback import code_span, defined_names, misnamed
+from dlhw.autograder.feedback import code_span, defined_names, defines, misnamed
 from dlhw.autograder.homeworks import Homework, course_root
 from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells
 from dlhw.autograder.oracles import Mode, OracleRun, oracle_run
@@ -429,7 +429,16 @@ def _another_homework(read: ReadNotebook, hw: Homework) -> str:
     classes but most of another's (hw2's notebook uploaded to hw1's assignment); "" otherwise."""
     from dlhw.autograder.homeworks import homeworks
 
-    defined = set(defined_names(c.source for c in read.cells))
+    try:
+        others = [other for other in homeworks() if other.id != hw.id]
+    except Exception:  # noqa: BLE001 - another homework's broken manifest is not this run's
+        return ""
+    if not others:  # a Gradescope zip holds one homework: nothing to compare, nothing to read
+        return ""
+    # Only the names compared are kept, from every cell: the first 5,000 names of any kind
+    # (defined_names' cap) left a hw2 notebook with hw1's functions and 5,000 settings first
+    # "defining 0 of hw2's", and asked whether it went to the wrong assignment.
+    defined = defines((c.source for c in read.cells), {n for h in (hw, *others) for n in h.names})
 
     def count(names: tuple[str, ...]) -> int:
         return sum(name in defined for name in names)
@@ -439,11 +448,7 @@ def _another_homework(read: ReadNotebook, hw: Homework) -> str:
 
     if share(hw.names) >= 0.5:
         return ""
-    try:
-        others = [(share(other.names), other) for other in homeworks() if other.id != hw.id]
-    except Exception:  # noqa: BLE001 - another homework's broken manifest is not this run's
-        return ""
-    best, other = max(others, key=lambda pair: pair[0], default=(0.0, hw))
+    best, other = max(((share(o.names), o) for o in others), key=lambda pair: pair[0])
     if best < 0.75:
         return ""
     return (

@@ -523,3 +523,26 @@ def test_a_negative_loss_is_not_blamed_on_overflow(grade_nb, hw1):
     outcome = grade_nb(notebook_from_cells(flipped))
     (test,) = [t for t in outcome.results["tests"] if "logits near 1000 is finite" in t["name"]]
     assert "never negative" in test["output"] and "overflows" not in test["output"]
+
+
+def test_many_names_before_the_homeworks_own_do_not_hide_them(hw1):
+    """The wrong-assignment line reads every cell for the names it compares: 5,000 settings
+    before a notebook's functions (over the cap of defined_names) neither make a full hw2
+    notebook that also holds hw1's functions look like hw1's, nor hide hw1's notebook."""
+    from pathlib import Path
+
+    from dlhw.autograder.grading import _another_homework
+    from dlhw.autograder.homeworks import get_homework
+    from dlhw.autograder.notebook import GradedCell, ReadNotebook
+
+    def read(cells: list[str]) -> ReadNotebook:
+        graded = tuple(GradedCell(i, source) for i, source in enumerate(cells))
+        return ReadNotebook(Path("nb.ipynb"), graded, (), ())
+
+    hw2 = get_homework("hw2")
+    hw1_functions = [c for c in reference_source(hw1) if "def " in c]
+    settings = "\n".join(f"SETTING_{i} = {i}" for i in range(5000))
+    assert _another_homework(read([*hw1_functions, settings, *reference_source(hw2)]), hw2) == ""
+    assert "4 of the 4 functions and classes hw1" in _another_homework(
+        read([settings, *hw1_functions]), hw2
+    )

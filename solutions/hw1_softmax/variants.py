@@ -287,6 +287,15 @@ BUGS = {
 }
 
 UNUSUAL = {
+    # Returned as a numpy longdouble: more precise than float64, never rounded below it.
+    "loss_returned_as_longdouble": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                Z = Z - Z.max(axis=1, keepdims=True)
+                log_sum_exp = np.log(np.exp(Z).sum(axis=1))
+                return np.longdouble(np.mean(log_sum_exp - Z[np.arange(Z.shape[0]), y]))
+        """,
+    },
     # Row by row, with Python loops and a hand-written log-sum-exp.
     "loss_and_grad_with_loops": {
         "softmax_loss": """
