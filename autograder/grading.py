@@ -424,16 +424,18 @@ def _summary(
     return "\n".join(lines)
 
 
-def _another_homework(read: ReadNotebook, hw: Homework) -> str:
+def _another_homework(read: ReadNotebook, hw: Homework, passed_any: bool = True) -> str:
     """A line for the summary when the notebook defines few of this homework's functions and
-    classes but most of another's (hw2's notebook uploaded to hw1's assignment); "" otherwise."""
+    classes but most of another's (hw2's notebook uploaded to hw1's assignment); where no other
+    homework is known (a Gradescope zip holds one) or none fits, when it defines none of this
+    homework's and no test passed; "" otherwise."""
     from dlhw.autograder.homeworks import homeworks
 
     try:
         others = [other for other in homeworks() if other.id != hw.id]
     except Exception:  # noqa: BLE001 - another homework's broken manifest is not this run's
-        return ""
-    if not others:  # a Gradescope zip holds one homework: nothing to compare, nothing to read
+        others = []
+    if not others and passed_any:  # nothing to compare and nothing to say: nothing to read
         return ""
     # Only the names compared are kept, from every cell: the first 5,000 names of any kind
     # (defined_names' cap) left a hw2 notebook with hw1's functions and 5,000 settings first
@@ -448,14 +450,23 @@ def _another_homework(read: ReadNotebook, hw: Homework) -> str:
 
     if share(hw.names) >= 0.5:
         return ""
-    best, other = max(((share(o.names), o) for o in others), key=lambda pair: pair[0])
-    if best < 0.75:
+    best, other = (
+        max(((share(o.names), o) for o in others), key=lambda pair: pair[0])
+        if others
+        else (0.0, None)
+    )
+    if other is not None and best >= 0.75:
+        return (
+            f"This notebook defines {count(other.names)} of the {len(other.names)} functions and "
+            f"classes {other.id} ({other.title}) asks for, and {count(hw.names)} of the "
+            f"{len(hw.names)} {hw.id} asks for: was it "
+            "uploaded to the wrong assignment?"
+        )
+    if passed_any or count(hw.names) or not hw.names:
         return ""
     return (
-        f"This notebook defines {count(other.names)} of the {len(other.names)} functions and "
-        f"classes {other.id} ({other.title}) asks for, and {count(hw.names)} of the "
-        f"{len(hw.names)} {hw.id} asks for: was it "
-        "uploaded to the wrong assignment?"
+        f"This notebook defines none of the functions and classes {hw.id} ({hw.title}) asks for "
+        f"({', '.join(hw.names)}): is it this assignment's notebook?"
     )
 
 
@@ -603,7 +614,8 @@ def grade(
         summary = _summary(read, session, problem, with_printed=stdout_visibility is None)
         if read is not None:
             summary = _with_failed_by_name(summary, entries, hw.names)
-            summary = _with_line(summary, _another_homework(read, hw))
+            passed_any = any(e.status == "passed" for e in entries)
+            summary = _with_line(summary, _another_homework(read, hw, passed_any))
         broken = [e.name for e in entries if e.grader_error]
         if broken:  # the test author's mistakes: said plainly, and logged for staff
             staff.append(f"GRADER ERRORS in tests: {broken}")

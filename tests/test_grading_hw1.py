@@ -512,6 +512,28 @@ def test_another_homeworks_notebook_is_pointed_out(grade_nb, hw1):
     assert "wrong assignment" not in grade_nb(hw1.stub).results["output"]
 
 
+def test_a_notebook_of_none_of_the_homeworks_names_is_asked_about_where_no_other_is_known(
+    grade_nb, hw1, monkeypatch
+):
+    """On Gradescope the zip holds one homework, so no other's names can be compared: a notebook
+    that defines none of this homework's functions and passes no test is asked whether it is
+    this assignment's notebook. One that passes a test, or defines one of them, is not."""
+    from dlhw.autograder import homeworks
+    from dlhw.autograder.homeworks import get_homework
+
+    monkeypatch.setattr(homeworks, "homeworks", lambda: [hw1])  # as in a Gradescope zip
+    wrong = grade_nb(get_homework("hw3").stub)
+    assert wrong.results["output"].splitlines()[1] == (
+        "This notebook defines none of the functions and classes hw1 (Softmax regression on "
+        "MNIST) asks for (parse_mnist, softmax_loss, softmax_regression_grad, "
+        "softmax_regression_epoch): is it this assignment's notebook?"
+    )
+    helpers = notebook_from_cells(["import numpy as np\ndef helper(Z):\n    return np.log(Z)"])
+    assert "this assignment's notebook" in grade_nb(helpers).results["output"]
+    for fine in (hw1.stub, get_homework("hw2").stub):  # defines all / one of hw1's names
+        assert "this assignment's notebook" not in grade_nb(fine).results["output"]
+
+
 def test_a_negative_loss_is_not_blamed_on_overflow(grade_nb, hw1):
     """A loss of the wrong sign is finite: the public large-logits test says a cross-entropy is
     never negative, not that exp() overflowed."""
