@@ -618,6 +618,67 @@ BUGS = {
                 return (self.P - Y) / len(self.y)
         """,
     },
+    # + and * lift only floats to Values: `2 * a` or `a + 1` with an int raises AttributeError (the
+    # hidden tests' constants were all floats; helper-unseen).
+    "value_operators_take_floats_only": {
+        "Value.__add__": """
+            def __add__(self, other):
+                if isinstance(other, float):
+                    other = Value(other)
+                out = Value(self.data + other.data, (self, other))
+
+                def _backward():
+                    self.grad += out.grad
+                    other.grad += out.grad
+
+                out._backward = _backward
+                return out
+        """,
+        "Value.__mul__": """
+            def __mul__(self, other):
+                if isinstance(other, float):
+                    other = Value(other)
+                out = Value(self.data * other.data, (self, other))
+
+                def _backward():
+                    self.grad += other.data * out.grad
+                    other.grad += self.data * out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
+    # _prev=[] as a mutable default, extended by +: every Value made without inputs shares one list,
+    # so leaves and constants appear to be computed from each other.
+    "value_prev_mutable_default_list": {
+        "Value.__init__": """
+            def __init__(self, data, _prev=[]):
+                self.data = float(data)
+                self.grad = 0.0
+                self._prev = _prev
+                self._backward = lambda: None
+        """,
+        "Value.__add__": """
+            def __add__(self, other):
+                other = other if isinstance(other, Value) else Value(other)
+                out = Value(self.data + other.data)
+                out._prev.extend([self, other])
+
+                def _backward():
+                    self.grad += out.grad
+                    other.grad += out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
+    # tanh's derivative as 1 - tanh(t)**2 of the cached output t: the tanh applied twice.
+    "tanh_backward_tanh_of_the_output": {
+        "Tanh.backward": """
+            def backward(self, grad_out):
+                return grad_out * (1.0 - np.tanh(self.T) ** 2)
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -1825,6 +1886,39 @@ UNUSUAL = {
 
                 def backward(self):
                     return np.multiply(2.0 / self.diff.size, self.diff)
+        """,
+    },
+    # + and * lift ints, floats and NumPy numbers, and return NotImplemented for anything else.
+    "value_number_types_or_notimplemented": {
+        "Value.__add__": """
+            def __add__(self, other):
+                if isinstance(other, (int, float, np.integer, np.floating)):
+                    other = Value(other)
+                elif not isinstance(other, Value):
+                    return NotImplemented
+                out = Value(self.data + other.data, (self, other))
+
+                def _backward():
+                    self.grad += out.grad
+                    other.grad += out.grad
+
+                out._backward = _backward
+                return out
+        """,
+        "Value.__mul__": """
+            def __mul__(self, other):
+                if isinstance(other, (int, float, np.integer, np.floating)):
+                    other = Value(other)
+                elif not isinstance(other, Value):
+                    return NotImplemented
+                out = Value(self.data * other.data, (self, other))
+
+                def _backward():
+                    self.grad += other.data * out.grad
+                    other.grad += self.data * out.grad
+
+                out._backward = _backward
+                return out
         """,
     },
 }
