@@ -263,6 +263,116 @@ BUGS = {
     ),
     # The ReLU's derivative at 0 taken as 1/2 (np.heaviside(Z1, 0.5)), not the notebook's 0.
     "grads_relu_derivative_half_at_zero": grads("(Z1 > 0)", "np.heaviside(Z1, 0.5)"),
+    # The 1/B applied to dW2 only: dW1 is the summed loss's gradient.
+    "grads_mean_only_for_w2": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                B = X.shape[0]
+                Z1 = X @ W1
+                A1 = np.maximum(Z1, 0)
+                Z2 = A1 @ W2
+                S = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                S[np.arange(B), y] -= 1
+                G2 = S
+                dW2 = A1.T @ G2 / B
+                G1 = (G2 @ W2.T) * (Z1 > 0)
+                dW1 = X.T @ G1
+                return dW1, dW2
+        """,
+    },
+    # B hard-coded as the default minibatch size 100: right only for batches of 100.
+    "grads_batch_size_hard_coded": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                B = 100
+                Z1 = X @ W1
+                A1 = np.maximum(Z1, 0)
+                Z2 = A1 @ W2
+                S = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                S[np.arange(B), y] -= 1
+                G2 = S / B
+                dW2 = A1.T @ G2
+                G1 = (G2 @ W2.T) * (Z1 > 0)
+                dW1 = X.T @ G1
+                return dW1, dW2
+        """,
+    },
+    # Gradients of the summed loss, divided by `batch` in the epoch: wrong for the last, smaller
+    # minibatch, and two_layer_grads itself is off by B.
+    "epoch_divides_by_the_nominal_batch": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                B = X.shape[0]
+                Z1 = X @ W1
+                A1 = np.maximum(Z1, 0)
+                Z2 = A1 @ W2
+                S = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                S[np.arange(B), y] -= 1
+                G2 = S
+                dW2 = A1.T @ G2
+                G1 = (G2 @ W2.T) * (Z1 > 0)
+                dW1 = X.T @ G1
+                return dW1, dW2
+        """,
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                for s in range(0, X.shape[0], batch):
+                    dW1, dW2 = two_layer_grads(X[s:s + batch], y[s:s + batch], W1, W2)
+                    W1 -= lr * dW1 / batch
+                    W2 -= lr * dW2 / batch
+        """,
+    },
+    # np.vectorize of a Python max: float32 input comes back float64 (vectorize's output type comes
+    # from the first result, a Python float).
+    "relu_np_vectorize": {
+        "relu": """
+            def relu(Z):
+                return np.vectorize(lambda z: max(z, 0.0))(Z)
+        """,
+    },
+    # S - I_y through flat indices computed in the labels' dtype: uint8 wraps past 255 (B * k >
+    # 255).
+    "grads_flat_index_in_the_labels_dtype": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                for s in range(0, X.shape[0], batch):
+                    yb = y[s:s + batch]
+                    dW1, dW2 = two_layer_grads(X[s:s + batch], yb, W1, W2)
+                    W1 -= lr * dW1
+                    W2 -= lr * dW2
+        """,
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                B = X.shape[0]
+                Z1 = X @ W1
+                A1 = np.maximum(Z1, 0)
+                Z2 = A1 @ W2
+                S = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                S.ravel()[(np.arange(B, dtype=y.dtype) * S.shape[1] + y)] -= 1
+                G2 = S / B
+                dW2 = A1.T @ G2
+                G1 = (G2 @ W2.T) * (Z1 > 0)
+                dW1 = X.T @ G1
+                return dW1, dW2
+        """,
+    },
+    # The weights stashed in a mutable default argument on the first call: every later call (another
+    # network) steps with the first call's arrays.
+    "epoch_weights_kept_in_a_mutable_default": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100, _state={}):
+                if "W1" not in _state:
+                    _state["W1"], _state["W2"] = W1, W2
+                for s in range(0, X.shape[0], batch):
+                    dW1, dW2 = two_layer_grads(X[s:s + batch], y[s:s + batch], _state["W1"], _state["W2"])
+                    W1 -= lr * dW1
+                    W2 -= lr * dW2
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -469,6 +579,120 @@ UNUSUAL = {
                     dW1, dW2 = two_layer_grads(X[idx], y[idx], W1, W2)
                     W1 -= lr * dW1
                     W2 -= lr * dW2
+        """,
+    },
+    # np.tensordot for the layer, np.fmax against a 0-d zero of Z's dtype, np.linalg.multi_dot for
+    # the logits.
+    "tensordot_fmax_multi_dot": {
+        "linear": """
+            def linear(X, W, b):
+                return np.tensordot(X, W, axes=([1], [0])) + b
+        """,
+        "relu": """
+            def relu(Z):
+                return np.fmax(Z, np.zeros((), dtype=Z.dtype))
+        """,
+        "two_layer_forward": """
+            def two_layer_forward(X, W1, W2):
+                return np.linalg.multi_dot([relu(np.dot(X, W1)), W2])
+        """,
+    },
+    # relu by np.where(Z > 0, Z, 0) (NumPy 2 keeps float32), the forward pass a functools.reduce
+    # over a list of layers.
+    "forward_by_functools_reduce": {
+        "relu": """
+            def relu(Z):
+                return np.where(Z > 0, Z, 0)
+        """,
+        "two_layer_forward": """
+            import functools
+            def two_layer_forward(X, W1, W2):
+                layers = [lambda A: A @ W1, relu, lambda A: A @ W2]
+                return functools.reduce(lambda A, f: f(A), layers, X)
+        """,
+    },
+    # Softmax through np.logaddexp.reduce, S - I_y through flat indices (int64), each gradient
+    # computed transposed and transposed back.
+    "grads_logaddexp_flat_index_transposed_products": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                B, k = X.shape[0], W2.shape[1]
+                Z1 = np.dot(X, W1)
+                A1 = Z1.copy()
+                A1[A1 < 0] = 0
+                Z2 = np.dot(A1, W2)
+                lse = np.logaddexp.reduce(Z2, axis=1, keepdims=True)
+                P = np.exp(Z2 - lse)
+                P.ravel()[np.arange(B) * k + y] -= 1
+                P /= B
+                dW2 = np.dot(P.T, A1).T
+                dW1 = ((P @ W2.T * (A1 > 0)).T @ X).T
+                return dW1, dW2
+        """,
+    },
+    # Every intermediate overwritten in place in its own buffer (Z1 becomes A1, Z2 becomes the
+    # softmax and then G2), the mask taken first.
+    "grads_reuse_buffers_in_place": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                B = len(y)
+                Z1 = X @ W1
+                mask = Z1 > 0
+                np.maximum(Z1, 0, out=Z1)          # Z1 now holds A1
+                Z2 = Z1 @ W2
+                Z2 -= Z2.max(axis=1, keepdims=True)
+                np.exp(Z2, out=Z2)
+                Z2 /= Z2.sum(axis=1, keepdims=True)
+                Z2[np.arange(B), y] -= 1
+                Z2 /= B
+                dW2 = Z1.T @ Z2
+                G1 = Z2 @ W2.T
+                G1 *= mask
+                return X.T @ G1, dW2
+        """,
+    },
+    # The softmax row by row in Python floats with math.exp, the one-hot a boolean comparison.
+    "grads_python_softmax_bool_one_hot": {
+        "two_layer_grads": """
+            import math
+            def two_layer_grads(X, y, W1, W2):
+                Z1 = X @ W1
+                A1 = relu(Z1)
+                Z2 = A1 @ W2
+                rows = []
+                for z in Z2.tolist():
+                    m = max(z)
+                    e = [math.exp(v - m) for v in z]
+                    s = sum(e)
+                    rows.append([v / s for v in e])
+                P = np.array(rows, dtype=Z2.dtype)
+                G2 = (P - (y[:, None] == np.arange(W2.shape[1]))) / len(y)
+                return X.T @ (G2 @ W2.T * (Z1 > 0)), A1.T @ G2
+        """,
+    },
+    # (N + batch) // batch minibatches, the empty one (when batch divides N) skipped.
+    "epoch_extra_empty_batch_skipped": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                for i in range((len(X) + batch) // batch):
+                    Xb, yb = X[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch]
+                    if len(yb) == 0:
+                        continue
+                    dW1, dW2 = two_layer_grads(Xb, yb, W1, W2)
+                    W1 -= lr * dW1
+                    W2 -= lr * dW2
+        """,
+    },
+    # The weights in a dict, passed by keyword, updated by key.
+    "epoch_params_in_a_dict": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                params = {"W1": W1, "W2": W2}
+                starts = list(range(0, X.shape[0], batch))
+                for s in starts:
+                    grads = dict(zip(("W1", "W2"), two_layer_grads(X[s:s + batch], y[s:s + batch], **params)))
+                    for key in params:
+                        params[key] -= lr * grads[key]
         """,
     },
 }

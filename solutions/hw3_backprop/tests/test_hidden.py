@@ -498,6 +498,40 @@ def test_second_backward_replaces_the_gradients(sub):
 
 
 @pytest.mark.points(1)
+def test_sequential_second_training_step(sub):
+    """Sequential: a second forward and backward (the training loop's next step) run in order"""
+    # The notebook's training loop calls forward and backward on one Sequential again and again.
+    # A backward that reverses self.modules in place (self.modules.reverse(), then a loop over
+    # them) is right once: the next forward runs the layers last to first. The other tests call
+    # backward once per network. Non-square layers: a reversed forward cannot fit the shapes.
+    r = rng(465)
+    W1, b1 = r.standard_normal((4, 3)), r.standard_normal((1, 3))
+    W2, b2 = r.standard_normal((3, 2)), r.standard_normal((1, 2))
+    X1, G1 = r.standard_normal((5, 4)), r.standard_normal((5, 2))
+    X2, G2 = r.standard_normal((6, 4)), r.standard_normal((6, 2))
+    layers = [("Linear", W1, b1), ("Tanh",), ("Linear", W2, b2)]
+    out_t, dX_t, dW1_t, db1_t, dW2_t, db2_t = torch_module(layers, X2, G2)
+    first, second = sub.Linear(4, 3, rng=0), sub.Linear(3, 2, rng=0)
+    first.W, first.b, second.W, second.b = W1, b1, W2, b2
+    net = sub.Sequential(first, sub.Tanh(), second)
+    net.forward(X1)
+    net.backward(G1)
+    note = (
+        "forward and backward are called again and again on one network: leave self.modules as "
+        f"it is (iterate over reversed(self.modules) in backward). {MODULES}"
+    )
+    assert_close(net.forward(X2), out_t, **TORCH, name="the second forward's output", note=note)
+    assert_close(net.backward(G2), dX_t, **TORCH, name="the second backward's dX", note=note)
+    for name, got, want in (
+        ("first layer's dW", first.dW, dW1_t),
+        ("first layer's db", first.db, db1_t),
+        ("second layer's dW", second.dW, dW2_t),
+        ("second layer's db", second.db, db2_t),
+    ):
+        assert_close(got, want, **TORCH, name=f"the {name} after the second step", note=note)
+
+
+@pytest.mark.points(1)
 @pytest.mark.parametrize("batch", [1, 6], ids=["B1", "B6"])
 def test_sequential_of_activations(sub, batch):
     """Sequential with activations one after another: output, dX, every dW and db"""
@@ -717,6 +751,37 @@ def test_value_operation(sub, op):
     nodes = run_program(sub, leaves, [(op, inputs, const)])
     assert_close(read_all(sub, nodes, "data")[-1], values[-1], **TORCH, name=f"{op}'s value")
     assert_close(read_all(sub, nodes[:2], "grad"), grads[:2], **TORCH, name="the inputs' grads")
+
+
+# Every operation with one Value input, as f = (the operation of a) * a: a reaches f along two
+# paths, so a `_backward` that assigns its input's grad (`self.grad = ...`) instead of adding to
+# it erases the product's share. The random graphs reuse the input of an operation only by chance
+# (a log's input, in none of them); test_value_operation uses each input once. How each reads
+# in the feedback, with its constant: the integers 2 and (the power) 3, as plain numbers may be
+# (every other hidden test's constants are floats), and the maximum 0.2, which 0.7 beats.
+FORKED = {
+    "exp": "a.exp()", "log": "a.log()", "tanh": "a.tanh()", "relu": "a.relu()",
+    "sigmoid": "a.sigmoid()", "neg": "-a", "pow": "a ** 3", "maxc": "a.maximum(0.2)",
+    "radd": "2 + a", "rsub": "2 - a", "rmul": "2 * a", "rdiv": "2 / a",
+    "addc": "a + 2", "subc": "a - 2", "mulc": "a * 2", "divc": "a / 2",
+}  # fmt: skip
+
+
+@pytest.mark.points(2)
+def test_one_input_operations_add_to_the_grad(sub):
+    """Value: f = op(a) * a for every one-input op (constants 2 and 3): a's grad sums both paths"""
+    for op, expression in FORKED.items():
+        const = {"pow": 3, "maxc": 0.2}.get(op, 2)
+        program = ([0.7], [(op, [0], const), ("mul", [1, 0], 0.0)])
+        _, grads = torch_program(*program)
+        nodes = run_program(sub, *program)
+        assert_close(
+            read_all(sub, nodes[:1], "grad"), grads[:1], **TORCH,
+            name=f"a's grad in f = ({expression}) * a at a = 0.7",
+            note=f"Here a is used twice, by {expression} and by the product, so its grad must add "
+            "both paths' shares: every _backward adds to its inputs' grad (+=), never assigns "
+            "(=). If the test of this operation alone fails too, fix that first",
+        )  # fmt: skip
 
 
 # a.maximum(c) for a plain number c: the random graphs take the maximum of two Values only, and
