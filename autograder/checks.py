@@ -49,6 +49,16 @@ class Mismatch(AssertionError):
         self.entries, self.hint, self.note = entries, hint, note
 
 
+def digits_to_tell_apart(pairs: list[tuple[float, float]], least: int = 8) -> int:
+    """Significant digits (at least `least`, at most 17, which tell any two floats apart) with
+    which every differing (got, expected) pair prints as two numbers: values 4e-9 apart are
+    right to 8 digits, and "got 0.012276561, expected 0.012276561" would say nothing."""
+    for digits in range(least, 17):
+        if all(f"{g:.{digits}g}" != f"{e:.{digits}g}" for g, e in pairs if g != e):
+            return digits
+    return 17
+
+
 def _fmt_shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -128,16 +138,18 @@ def assert_close(
         Entry(str(idx) if a.ndim else "()", float(a[idx]), float(e[idx]))
         for idx in (tuple(int(i) for i in row) for row in positions[:MAX_TABLE_ROWS])
     )
+    digits = digits_to_tell_apart([(a[first], e[first])])
     if a.ndim:
         text = (
             f"{name}: {int(bad.sum())} of {bad.size} entries differ from the expected values\n"
             f"  max absolute error {max_abs:.3g}, max relative error {relative(max_rel)}"
             f" (allowed: {tolerance})\n"
-            f"  first difference at index {first}: got {a[first]:.8g}, expected {e[first]:.8g}"
+            f"  first difference at index {first}: got {a[first]:.{digits}g}, "
+            f"expected {e[first]:.{digits}g}"
         )
     else:  # one number: what it is and what it should be
         text = (
-            f"{name} is {float(a):.8g}, expected {float(e):.8g}\n"
+            f"{name} is {float(a):.{digits}g}, expected {float(e):.{digits}g}\n"
             f"  absolute error {max_abs:.3g}, relative error {relative(max_rel)} (allowed: {tolerance})"
         )
     raise Mismatch(

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from dlhw.autograder.checks import Mismatch, relative
+from dlhw.autograder.checks import Mismatch, digits_to_tell_apart, relative
 
 FORMAT = "md"
 _FENCE = re.compile(r"^(`{3,})")
@@ -51,8 +51,8 @@ def code_span(text: str) -> str:
     return f"{fence}{pad}{line}{pad}{fence}".replace("|", r"\|")
 
 
-def _number(x: float) -> str:
-    return f"{x:.8g}"
+def _number(x: float, digits: int = 8) -> str:
+    return f"{x:.{digits}g}"
 
 
 def _mismatch(exc: Mismatch) -> tuple[str, dict[str, Any]]:
@@ -81,8 +81,9 @@ def _sentence(text: str) -> str:
 
 def _one_number(exc: Mismatch) -> list[str]:
     (entry,) = exc.entries
+    digits = digits_to_tell_apart([(entry.got, entry.expected)])
     return [
-        f"{exc.name} is {_number(entry.got)}, expected {_number(entry.expected)}.",
+        f"{exc.name} is {_number(entry.got, digits)}, expected {_number(entry.expected, digits)}.",
         "",
         f"Absolute error {exc.max_abs:.3g}, relative error {relative(exc.max_rel)} "
         f"(allowed: {exc.tolerance}).",
@@ -90,12 +91,16 @@ def _one_number(exc: Mismatch) -> list[str]:
 
 
 def _table(exc: Mismatch) -> list[str]:
+    digits = digits_to_tell_apart([(e.got, e.expected) for e in exc.entries])
     lines = [
         f"{exc.name}: {exc.count} of {exc.size} entries differ from the expected values.",
         "",
         "| entry | got | expected |",
         "|---|---:|---:|",
-        *(f"| {e.index} | {_number(e.got)} | {_number(e.expected)} |" for e in exc.entries),
+        *(
+            f"| {e.index} | {_number(e.got, digits)} | {_number(e.expected, digits)} |"
+            for e in exc.entries
+        ),
         "",
         f"Max absolute error {exc.max_abs:.3g}, max relative error {relative(exc.max_rel)} "
         f"(allowed: {exc.tolerance}).",

@@ -108,3 +108,21 @@ def test_a_blank_note_adds_nothing() -> None:
     expected = np.arange(1.0, 5.0)
     blank, plain = mismatch(expected + 1, expected, note="   "), mismatch(expected + 1, expected)
     assert feedback.render(blank, str(blank))[0] == feedback.render(plain, str(plain))[0]
+
+
+def test_values_that_agree_to_8_digits_are_shown_with_enough_digits_to_differ() -> None:
+    """A float32 learning rate on float64 parameters is off by ~4e-9 relative: printed to 8
+    digits, "got 0.012276561, expected 0.012276561" showed no difference at all."""
+    expected = np.array([0.012276561047, 1.5])
+    got = expected * (1 + np.array([4e-9, 0.0]))
+    with pytest.raises(Mismatch) as info:
+        assert_close(got, expected, rtol=1e-9, atol=0, name="params[1]")
+    output, _ = feedback.render(info.value, str(info.value))
+    row = next(ln for ln in output.splitlines() if ln.startswith("| (0,)"))
+    _, _, shown_got, shown_expected, _ = (cell.strip() for cell in row.split("|"))
+    assert shown_got != shown_expected and len(shown_got) <= 13  # 10 digits suffice here
+    assert "got 0.0122765611, expected 0.012276561\n" in str(info.value) + "\n"
+    with pytest.raises(Mismatch) as info:
+        assert_close(np.float64(got[0]), expected[0], rtol=1e-9, atol=0, name="the loss")
+    output, _ = feedback.render(info.value, str(info.value))
+    assert output.splitlines()[0] == "the loss is 0.0122765611, expected 0.012276561."

@@ -284,6 +284,32 @@ BUGS = {
                 return (X.T @ S / X.shape[0]).astype(np.float32)
         """,
     },
+    # A one-hot matrix of MNIST's 10 classes, whatever Z's width: right for k = 10 only.
+    "loss_one_hot_eye_10": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                Z = Z - Z.max(axis=1, keepdims=True)
+                I_y = np.eye(10)[y]
+                return float(np.mean(np.log(np.exp(Z).sum(axis=1)) - (Z * I_y).sum(axis=1)))
+        """,
+    },
+    # The labels read from the images' header offset, 16 bytes, not 8: 8 labels short.
+    "parse_labels_at_image_offset": {
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                with gzip.open(image_filename, "rb") as f:
+                    magic, n, rows, cols = struct.unpack(">4I", f.read(16))
+                    if magic != 2051:
+                        raise ValueError("bad magic")
+                    X = np.frombuffer(f.read(), dtype=np.uint8).reshape(n, rows * cols)
+                with gzip.open(label_filename, "rb") as f:
+                    raw = f.read()
+                if struct.unpack(">I", raw[:4])[0] != 2049:
+                    raise ValueError("bad magic")
+                y = np.frombuffer(raw, dtype=np.uint8, offset=16)
+                return X.astype(np.float32) / 255, y.copy()
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -544,6 +570,59 @@ UNUSUAL = {
                     P /= P.sum(axis=1, keepdims=True)
                     P[np.arange(len(yb)), yb] -= 1
                     theta -= (lr / len(yb)) * (Xb.T @ P)
+        """,
+    },
+    # The files read into array.array('B'), scaled by a float32 reciprocal; the loss a 0-d
+    # array, the true-class logits picked by a boolean one-hot mask.
+    "parse_array_module_and_zero_d_loss": {
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                import array
+
+                def read(name, magic_expected, header_ints):
+                    with gzip.open(name, "rb") as f:
+                        header = struct.unpack(">" + "I" * header_ints, f.read(4 * header_ints))
+                        body = array.array("B")
+                        body.frombytes(f.read())
+                    if header[0] != magic_expected:
+                        raise ValueError(f"{name}: magic {header[0]} is not {magic_expected}")
+                    return header[1:], body
+
+                (n, rows, cols), pixels = read(image_filename, 2051, 4)
+                (m,), labels = read(label_filename, 2049, 2)
+                if len(pixels) != n * rows * cols or len(labels) != m or m != n:
+                    raise ValueError("the files are shorter or longer than their headers say")
+                X = np.array(pixels, dtype=np.float32).reshape(n, rows * cols) * np.float32(1.0 / 255.0)
+                return X, np.array(labels, dtype=np.uint8)
+        """,
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                B, k = Z.shape
+                hot = y[:, None] == np.arange(k)
+                shifted = Z - np.max(Z, axis=1)[:, None]
+                return np.asarray(np.mean(np.log(np.exp(shifted).sum(1)) - shifted[hot]))
+        """,
+    },
+    # The softmax computed in place on Z with out=, the gradient as two products; the epoch
+    # a while loop with np.add(out=theta).
+    "grad_two_products_epoch_while": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                Z = X @ theta
+                np.subtract(Z, Z.max(axis=1, keepdims=True), out=Z)
+                np.exp(Z, out=Z)
+                Z /= Z.sum(axis=1, keepdims=True)
+                onehot = (y[:, None] == np.arange(theta.shape[1])).astype(Z.dtype)
+                B = len(y)
+                return X.T @ Z / B - X.T @ onehot / B
+        """,
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                i = 0
+                while i < len(y):
+                    j = min(i + batch, len(y))
+                    np.add(theta, -lr * softmax_regression_grad(X[i:j], y[i:j], theta), out=theta)
+                    i = j
         """,
     },
 }

@@ -670,6 +670,23 @@ BUGS = {
                     p -= self.lr * g / np.sqrt(s + self.eps)
         """,
     },
+    # Hyperparameters stored as float32 whatever the parameters' dtype: float64 parameters step
+    # with lr 0.0099999998 for 0.01 (2e-8 relative off), which no 8-digit table could show
+    # ("got 0.012276561, expected 0.012276561"); the notebook asks float64 arithmetic of them.
+    "adam_hyperparameters_cast_to_float32": {
+        "Adam.__init__": """
+            def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                         bias_correction=True):
+                self.params = params
+                self.lr, self.beta1, self.beta2, self.eps = (
+                    np.float32(h) for h in (lr, beta1, beta2, eps)
+                )
+                self.bias_correction = bias_correction
+                self.t = 0
+                self.m = [np.zeros_like(p) for p in params]
+                self.v = [np.zeros_like(p) for p in params]
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -1159,6 +1176,105 @@ UNUSUAL = {
                         m[...] = self.beta1 * m + (1 - self.beta1) * g
                         v[...] = self.beta2 * v + (1 - self.beta2) * g * g
                         p -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+        """,
+    },
+    # Bias corrections from running products of the betas (not powers), betas in a list in a
+    # dict of hyperparameters, state made on the first step in a dict keyed by id(p), in-place
+    # ufuncs with out=, ** 0.5 for the square root.
+    "adam_running_products_id_dict": {
+        "Adam": """
+            class Adam:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             bias_correction=True):
+                    self.params = params
+                    self.hp = dict(lr=lr, betas=[beta1, beta2], eps=eps)
+                    self.bias_correction = bias_correction
+                    self.state = {}
+                    self.b1_pow = 1.0
+                    self.b2_pow = 1.0
+
+                def step(self, grads):
+                    b1, b2 = self.hp["betas"]
+                    self.b1_pow *= b1
+                    self.b2_pow *= b2
+                    for p, g in zip(self.params, grads):
+                        st = self.state.get(id(p))
+                        if st is None:
+                            st = self.state[id(p)] = {"m": np.zeros_like(p), "v": np.zeros_like(p)}
+                        np.multiply(st["m"], b1, out=st["m"])
+                        st["m"] += (1 - b1) * g
+                        np.multiply(st["v"], b2, out=st["v"])
+                        st["v"] += (1 - b2) * np.square(g)
+                        if self.bias_correction:
+                            m_hat = st["m"] / (1 - self.b1_pow)
+                            v_hat = st["v"] / (1 - self.b2_pow)
+                        else:
+                            m_hat, v_hat = st["m"], st["v"]
+                        p -= self.hp["lr"] * m_hat / (v_hat ** 0.5 + self.hp["eps"])
+        """,
+    },
+    # Every operation a ufunc with out= into a scratch array per parameter (0-d ones too).
+    "rmsprop_out_ufuncs_scratch": {
+        "RMSprop": """
+            class RMSprop:
+                def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
+                    self.params = params
+                    self.lr, self.alpha, self.eps = lr, alpha, eps
+                    self.sq_avg = [np.zeros_like(p) for p in params]
+                    self.scratch = [np.empty_like(p) for p in params]
+
+                def step(self, grads):
+                    for i, g in enumerate(grads):
+                        p, v, tmp = self.params[i], self.sq_avg[i], self.scratch[i]
+                        np.multiply(g, g, out=tmp)
+                        np.multiply(v, self.alpha, out=v)
+                        np.add(v, (1 - self.alpha) * tmp, out=v)
+                        np.sqrt(v, out=tmp)
+                        np.add(tmp, self.eps, out=tmp)
+                        np.divide(g, tmp, out=tmp)
+                        np.multiply(tmp, self.lr, out=tmp)
+                        np.subtract(p, tmp, out=p)
+        """,
+    },
+    # Every hyperparameter cast to the parameter's own dtype: float32 arithmetic for float32
+    # parameters, float64 for float64 ones (what the notebook allows).
+    "adam_hyperparameters_in_the_params_dtype": {
+        "Adam.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    f = p.dtype.type
+                    b1, b2, lr, eps = f(self.beta1), f(self.beta2), f(self.lr), f(self.eps)
+                    m *= b1
+                    m += (f(1) - b1) * g
+                    v *= b2
+                    v += (f(1) - b2) * g * g
+                    if self.bias_correction:
+                        m_hat = m / (f(1) - b1 ** self.t)
+                        v_hat = v / (f(1) - b2 ** self.t)
+                    else:
+                        m_hat, v_hat = m, v
+                    p -= lr * m_hat / (np.sqrt(v_hat) + eps)
+        """,
+    },
+    # Hyperparameters set through vars(self).update, buffers by id(p) made on first use,
+    # the look-ahead step as two subtractions.
+    "nesterov_vars_update_id_buffers": {
+        "Nesterov": """
+            class Nesterov:
+                def __init__(self, params, lr, momentum=0.9):
+                    self.params = params
+                    vars(self).update(lr=lr, momentum=momentum, buffers={})
+
+                def step(self, grads):
+                    for p, g in zip(self.params, grads):
+                        buf = self.buffers.get(id(p))
+                        if buf is None:
+                            buf = self.buffers[id(p)] = np.zeros_like(p)
+                        buf *= self.momentum
+                        buf += g
+                        p -= self.lr * g
+                        p -= self.lr * self.momentum * buf
         """,
     },
 }

@@ -290,6 +290,35 @@ BUGS = {
         "calculate_gain(nonlinearity)",
         "calculate_gain(nonlinearity, 0)",
     ),
+    # Two generators made from one seed, one for the inputs and one for the weights: with an
+    # int seed the weights repeat the inputs' numbers (caught where x w = x^2 is never < 0).
+    "norms_inputs_and_weights_from_two_generators": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                h = np.random.default_rng(rng).standard_normal((n_samples, width))
+                gen = np.random.default_rng(rng)
+                norms = np.empty(depth)
+                for layer in range(depth):
+                    W = gen.normal(0.0, math.sqrt(sigma2), size=(width, width))
+                    h = np.maximum(h @ W, 0.0)
+                    norms[layer] = np.linalg.norm(h, axis=1).mean()
+                return norms
+        """,
+    },
+    # Kaiming in torch's argument order (mode before nonlinearity, as in kaiming_normal_): every
+    # call by keyword is right, kaiming_uniform(30, 70, "tanh", "fan_out") takes mode "tanh".
+    "kaiming_torch_argument_order": {
+        "kaiming_uniform": """
+            def kaiming_uniform(fan_in, fan_out, mode="fan_in", nonlinearity="relu", rng=None):
+                bound = math.sqrt(3.0) * kaiming_std(fan_in, fan_out, nonlinearity, mode)
+                return np.random.default_rng(rng).uniform(-bound, bound, size=(fan_in, fan_out))
+        """,
+        "kaiming_normal": """
+            def kaiming_normal(fan_in, fan_out, mode="fan_in", nonlinearity="relu", rng=None):
+                std = kaiming_std(fan_in, fan_out, nonlinearity, mode)
+                return np.random.default_rng(rng).normal(0.0, std, size=(fan_in, fan_out))
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -545,6 +574,53 @@ UNUSUAL = {
                     norms.append(float(np.mean(np.sqrt((H**2).sum(axis=0)))))
                     layer += 1
                 return np.asarray(norms)
+        """,
+    },
+    # The network in float32 (draws with dtype=np.float32), the norms appended to a list:
+    # np.float32 numbers, not Python floats (refused as "not an array" while a list of Python
+    # floats was taken).
+    "norms_float32_list": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                gen = np.random.default_rng(rng)
+                h = gen.standard_normal((n_samples, width), dtype=np.float32)
+                out = []
+                for _ in range(depth):
+                    W = gen.standard_normal((width, width), dtype=np.float32)
+                    h = np.maximum(h @ (W * np.float32(math.sqrt(sigma2))), 0)
+                    out.append(np.linalg.norm(h, axis=1).mean())
+                return out
+        """,
+    },
+    # All the weights in one draw of shape (depth, width, width); the ReLU by a mask, the norms
+    # by einsum.
+    "norms_one_draw_einsum": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                rng = np.random.default_rng(rng)
+                h = rng.standard_normal((n_samples, width))
+                Ws = rng.normal(scale=sigma2 ** 0.5, size=(depth, width, width))
+                norms = np.zeros(depth)
+                for layer, W in enumerate(Ws):
+                    h = h @ W
+                    h[h < 0] = 0
+                    norms[layer] = np.sqrt(np.einsum("ij,ij->i", h, h)).mean()
+                return norms
+        """,
+    },
+    # Kaiming through Xavier, with the gain that turns Xavier's std into Kaiming's.
+    "kaiming_through_xavier": {
+        "kaiming_uniform": """
+            def kaiming_uniform(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                std = kaiming_std(fan_in, fan_out, nonlinearity, mode)
+                xavier_std = math.sqrt(2.0 / (fan_in + fan_out))
+                return xavier_uniform(fan_in, fan_out, gain=std / xavier_std, rng=rng)
+        """,
+        "kaiming_normal": """
+            def kaiming_normal(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                std = kaiming_std(fan_in, fan_out, nonlinearity, mode)
+                gain = std * math.sqrt((fan_in + fan_out) / 2.0)
+                return xavier_normal(fan_in, fan_out, gain=gain, rng=rng)
         """,
     },
 }

@@ -343,6 +343,48 @@ def test_rng_generator(sub, name, bit_generator):
     check_distribution(first, kind, std, f"{name}(rng={bit_generator} generator)")
 
 
+# The notebook's order of every function's parameters, and a call's arguments by name: the same
+# call by position must give the same values (an int seed makes both repeatable). torch orders
+# kaiming_normal_(tensor, a, mode, nonlinearity): a signature copied from it takes
+# kaiming_normal(300, 700, "tanh", "fan_out") for mode "tanh", which no call by keyword shows.
+BY_POSITION = {
+    "xavier_uniform": ("fan_in", "fan_out", "gain", "rng"),
+    "xavier_normal": ("fan_in", "fan_out", "gain", "rng"),
+    "kaiming_uniform": ("fan_in", "fan_out", "nonlinearity", "mode", "rng"),
+    "kaiming_normal": ("fan_in", "fan_out", "nonlinearity", "mode", "rng"),
+    "activation_norms": ("depth", "width", "sigma2", "n_samples", "rng"),
+}
+ARGUMENTS = {"fan_in": 30, "fan_out": 70, "gain": 2.0, "nonlinearity": "tanh", "mode": "fan_out",
+             "rng": 5, "depth": 4, "width": 20, "sigma2": 0.1, "n_samples": 50}  # fmt: skip
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name", BY_POSITION)
+def test_arguments_by_position(sub, name):
+    """the arguments given by position, in the order of the notebook's signature"""
+    order = BY_POSITION[name]
+    args = [ARGUMENTS[key] for key in order]
+    f = getattr(sub, name)
+    positional = f"{name}({', '.join(map(repr, args))})"
+    by_name = f"{name}({', '.join(f'{k}={ARGUMENTS[k]!r}' for k in order)})"
+    keep = "keep the notebook's signature, its parameters in its order"
+    try:
+        got = f(*args)
+    except AssertionError as exc:  # what the student's code raised (blame.StudentError)
+        if not getattr(exc, "raised", ()):
+            raise
+        raise AssertionError(f"{positional} failed: {keep}.\n{exc}") from None
+    expected = f(**{k: ARGUMENTS[k] for k in order})
+    if name == "activation_norms":
+        got, expected = checked_norms(got, 4, 20), checked_norms(expected, 4, 20)
+    else:
+        got = as_weights(got, (30, 70), name)
+        expected = as_weights(expected, (30, 70), name)
+    assert np.array_equal(got, expected), (
+        f"{positional} differs from {by_name}: {keep} (the grader may pass arguments by position)"
+    )
+
+
 # ---- activation statistics across depth ----------------------------------------------------------
 
 # One ReLU network of width n, depth 50, n_samples = 200 inputs x ~ N(0, I). Measured over 700
@@ -369,8 +411,11 @@ def norms_of(sub, depth, width, sigma2, seed, name="activation_norms"):
 def checked_norms(got, depth, width, name="activation_norms"):
     # The norms are what the tests read: an array, or a list or tuple of the depth floats (the
     # norms appended in the loop and returned as they are: the public test and the notebook's
-    # plots take those as well). Nothing else is converted with np.asarray.
-    floats = isinstance(got, (list, tuple)) and all(isinstance(v, float) for v in got)
+    # plots take those as well), NumPy's float32 ones included (a network computed in float32
+    # appends np.float32 means). Nothing else is converted with np.asarray.
+    floats = isinstance(got, (list, tuple)) and all(
+        isinstance(v, (float, np.floating)) for v in got
+    )
     arr = np.asarray(got, dtype=np.float64) if floats else got  # np.float64 is a float too
     shape = getattr(arr, "shape", None)
     assert isinstance(arr, np.ndarray) and shape == (depth,), (
@@ -493,7 +538,9 @@ def test_n_samples_inputs(sub):
     assert 5 <= zeros <= ONE_INPUT_NETWORKS - 5, (
         f"activation_norms(1, 1, 1.0, n_samples=1) was 0 for {zeros} of {ONE_INPUT_NETWORKS} seeds, "
         "where one input x and one weight w give relu(x w), 0 for half of them: draw n_samples "
-        "inputs, standard_normal((n_samples, width))"
+        "inputs, standard_normal((n_samples, width)), then the weights, all from one generator "
+        "(a second np.random.default_rng(rng) made from the same seed draws the inputs' numbers "
+        "again as weights, so that x w = x^2 is never negative)"
     )
 
 
