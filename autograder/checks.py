@@ -141,7 +141,7 @@ def assert_close(
     digits = digits_to_tell_apart([(a[first], e[first])])
     if a.ndim:
         text = (
-            f"{name}: {int(bad.sum())} of {bad.size} entries differ from the expected values\n"
+            f"{name}: {differ(int(bad.sum()), bad.size)}\n"
             f"  max absolute error {max_abs:.3g}, max relative error {relative(max_rel)}"
             f" (allowed: {tolerance})\n"
             f"  first difference at index {first}: got {a[first]:.{digits}g}, "
@@ -157,6 +157,13 @@ def assert_close(
         name=name, count=int(bad.sum()), size=int(bad.size), max_abs=max_abs, max_rel=max_rel,
         tolerance=tolerance, entries=entries, hint=hint, note=note,
     )  # fmt: skip
+
+
+def differ(count: int, size: int) -> str:
+    """How many entries differ, in words ("3 of 12 entries differ from the expected values")."""
+    if size == 1:
+        return "its one entry differs from the expected value"
+    return f"{count} of {size} entries differ from the expected values"
 
 
 def relative(error: float) -> str:

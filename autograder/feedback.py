@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from dlhw.autograder.checks import Mismatch, digits_to_tell_apart, relative
+from dlhw.autograder.checks import Mismatch, differ, digits_to_tell_apart, relative
 
 FORMAT = "md"
 _FENCE = re.compile(r"^(`{3,})")
@@ -93,7 +93,7 @@ def _one_number(exc: Mismatch) -> list[str]:
 def _table(exc: Mismatch) -> list[str]:
     digits = digits_to_tell_apart([(e.got, e.expected) for e in exc.entries])
     lines = [
-        f"{exc.name}: {exc.count} of {exc.size} entries differ from the expected values.",
+        f"{exc.name}: {differ(exc.count, exc.size)}.",
         "",
         "| entry | got | expected |",
         "|---|---:|---:|",

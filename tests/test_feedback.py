@@ -35,6 +35,13 @@ def test_a_mismatch_is_a_sentence_a_table_and_the_error_figures() -> None:
     assert "first difference at index (0, 0): got 2, expected 1" in str(exc)
 
 
+def test_an_array_of_one_entry_is_not_counted_as_1_of_1() -> None:
+    exc = mismatch(np.array([2.0]), np.array([1.0]))
+    output, _ = feedback.render(exc, str(exc))
+    assert output.splitlines()[0] == "the gradient: its one entry differs from the expected value."
+    assert str(exc).startswith("the gradient: its one entry differs from the expected value\n")
+
+
 def test_a_single_number_is_one_sentence_without_a_table() -> None:
     with pytest.raises(Mismatch) as info:
         assert_close(np.float64(9.25), 2.5, rtol=1e-7, atol=0, name="the loss")
