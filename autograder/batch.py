@@ -34,8 +34,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from dlhw.autograder.confinement import Limits
+from dlhw.autograder.confinement import Limits, remove_tree
 from dlhw.autograder.homeworks import Homework, get_homework
+from dlhw.autograder.notebook import NotebookError, upload_files
 
 KEY_FILE = ".grading-key"
 EXPORT_METADATA = "submission_metadata.yml"  # Gradescope's "Export Submissions" download
@@ -166,7 +167,11 @@ def grader_fingerprint(hw: Homework) -> str:
 
 def submission_digest(path: Path) -> str:
     digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    try:
+        files = [path] if path.is_file() else [p for p in upload_files(path) if p.is_file()]
+    except NotebookError as exc:  # graded all the same: grading tells the student why
+        digest.update(f"unreadable: {exc}".encode())
+        files = []
     for f in files:
         if f.is_symlink():
             digest.update(b"link:" + str(f.relative_to(path)).encode() + b"\0")
@@ -369,15 +374,16 @@ def grade_batch(
 
         def hand_out() -> None:
             for item, key in waiting:
-                staged = _stage(item, staging)
                 folder = out / "results" / item.key
                 folder.mkdir(parents=True, exist_ok=True)
                 (folder / KEY_FILE).unlink(missing_ok=True)
                 try:
+                    staged = _stage(item, staging)
                     future = pool.submit(
                         _grade_in_job, item, str(staged), str(folder / "results.json"), key
                     )
-                except BrokenExecutor as exc:  # a job died: its failure, as when queued before
+                except (BrokenExecutor, NotebookError) as exc:  # a job died, or an upload of
+                    # too many files: this submission's failure only
                     future = Future()
                     future.set_exception(exc)
                 futures[future] = item
@@ -417,7 +423,10 @@ def grade_batch(
         finally:
             pool.shutdown(wait=not interrupted, cancel_futures=True)
             _on_sigint(previous)
-            shutil.rmtree(staging, ignore_errors=True)
+            try:  # without recursion: a staged upload may be 1,500 folders deep
+                remove_tree(staging)
+            except OSError:
+                pass
     for item in items:  # not graded: interrupted before its turn
         rows.setdefault(item.key, Row(item.key, item.students, "not graded"))
     ordered = [rows[item.key] for item in items]
@@ -470,12 +479,36 @@ def _stage(item: Item, staging: Path) -> Path:
     if not item.path.exists():  # an export's metadata naming a folder it lacks: nothing submitted
         target.mkdir()
     elif item.path.is_dir():
-        shutil.copytree(item.path, target, symlinks=True)
+        _copy_upload(item.path, target)
     else:
         target.mkdir()
         shutil.copy2(item.path, target / item.path.name, follow_symlinks=False)
         return target / item.path.name
     return target
+
+
+def _copy_upload(source: Path, target: Path) -> None:
+    """The upload's files and links (as links) at the same places under `target`; what is
+    neither (a named pipe, a device) is left out, and so are empty folders. Without recursion:
+    shutil.copytree of an upload 1,500 folders deep raised RecursionError, and so did a named
+    pipe in one (shutil.Error), stopping the batch for the whole class."""
+    files = upload_files(source)  # NotebookError for too many entries: hand_out reports it
+    target.mkdir()
+    made = {target}
+    for path in files:
+        dest = target / path.relative_to(source)
+        missing = []
+        parent = dest.parent
+        while parent not in made:
+            missing.append(parent)
+            parent = parent.parent
+        for folder in reversed(missing):
+            folder.mkdir()
+            made.add(folder)
+        if path.is_symlink():
+            os.symlink(os.readlink(path), dest)
+        elif stat.S_ISREG(path.lstat().st_mode):
+            shutil.copy2(path, dest, follow_symlinks=False)
 
 
 def _read(path: Path) -> str:

@@ -64,12 +64,27 @@ FAILURE_TEXT = {
 }
 
 
+# At most what the worker itself sends of an error (object_table.describe_error). A patched
+# worker can send a whole frame header (4 MiB of JSON, 16 MiB as a Python string) as one message
+# for every call: copied into each failed test's feedback, report and staff log, that took
+# homework 1's grader to 2 GB (Gradescope gives the whole container 768 MB).
+MAX_TYPE, MAX_MESSAGE, MAX_TRACEBACK = 200, 2000, 4000
+
+
+def error_fields(error: dict[Any, Any]) -> tuple[str, str, str]:
+    """An error's type, message and traceback as the worker reported them, cut to their limits
+    (the traceback keeps its end, where the exception is)."""
+    kind = str(error.get("type", "Exception"))[:MAX_TYPE]
+    message = str(error.get("message", ""))[:MAX_MESSAGE]
+    tb = str(error.get("traceback", ""))[-MAX_TRACEBACK:]
+    return kind, message, tb
+
+
 def explain(name: str, error: Any) -> str:
     """The student-facing message for an error the worker reported about `name`."""
     if not isinstance(error, dict):
         return f"{name} failed"
-    kind = str(error.get("type", "Exception"))
-    message = str(error.get("message", ""))
+    kind, message, tb = error_fields(error)
     base = error.get("base")  # the student's own exception class: what it is a kind of
     # Anything but a string is not the worker's (an array's truth raises). A class named as its
     # base (numpy's _ArrayMemoryError calls itself MemoryError) needs no "a subclass of".
@@ -87,7 +102,7 @@ def explain(name: str, error: Any) -> str:
         return f"{name} was refused by your notebook's process ({message}): did your code change the grader's state?"
     if kind == "NotImplementedError":
         return f"{name} is not implemented yet (it raised NotImplementedError)"
-    tb = str(error.get("traceback", "")).strip()
+    tb = tb.strip()
     hint = f"\n\n{missing_module_hint(message)}" if kind == "ModuleNotFoundError" else ""
     return f"{name} raised {kind}: {message}" + (f"\n\n{tb}" if tb else "") + hint
 

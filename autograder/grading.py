@@ -30,7 +30,7 @@ from dlhw.autograder.classspec import ClassSpec, class_specs
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.feedback import code_span, defined_names, defines, misnamed
 from dlhw.autograder.homeworks import Homework, course_root
-from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells
+from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells, upload_files
 from dlhw.autograder.oracles import Mode, OracleRun, oracle_run
 from dlhw.autograder.results import (
     check_results_path,
@@ -96,16 +96,17 @@ def locate_notebook(submission: Path, hw: Homework) -> Path:
     if submission.is_file():
         return submission
     root = submission.resolve()
-    candidates = sorted(
-        p for p in submission.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
-    )
+    files = upload_files(submission)
+    candidates = [
+        p for p in files if p.name.endswith(".ipynb") and ".ipynb_checkpoints" not in p.parts
+    ]
     for p in candidates:
         if p.is_symlink() and not p.resolve().is_relative_to(root):
             raise NotebookError(_symlink_problem(str(p.relative_to(submission))))
     # A link inside the upload to another of its files adds nothing: its target is listed too.
     notebooks = [p for p in candidates if p.is_file() and not p.is_symlink()]
     if not notebooks:
-        others = sorted(p.name for p in submission.rglob("*") if p.is_file())[:10]
+        others = sorted(p.name for p in files if p.is_file())[:10]
         found = f" (found: {', '.join(others)})" if others else " (the upload is empty)"
         raise NotebookError(f"no .ipynb notebook was submitted{found}; upload {hw.notebook_name}")
     if len(notebooks) == 1:

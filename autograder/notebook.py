@@ -7,6 +7,7 @@ that cannot be read raises `NotebookError` with a message written for the studen
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 SKIP_TAG = "skip-grading"
 MAX_NOTEBOOK_BYTES = 50 * 2**20
+MAX_UPLOAD_ENTRIES = 100_000  # files and folders of an upload folder looked at
 
 
 class NotebookError(Exception):
@@ -34,6 +36,36 @@ class ReadNotebook:
     cells: tuple[GradedCell, ...]
     skipped: tuple[int, ...]  # code cells skipped because of their tag
     notes: tuple[str, ...]
+
+
+def upload_files(folder: Path) -> list[Path]:
+    """Every entry of an upload folder that is not a folder (files, links, anything else),
+    sorted. Found without recursion and without following links: an upload 1,500 folders deep
+    made `rglob` raise RecursionError, failing that run and, in `batch`, the whole class. Folders
+    that cannot be listed (too deep for a path, unreadable) are left out, as rglob left them;
+    more than MAX_UPLOAD_ENTRIES entries is a NotebookError."""
+    found: list[Path] = []
+    todo, seen = [folder], 0
+    while todo:
+        current = todo.pop()
+        try:
+            with os.scandir(current) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        seen += len(entries)
+        if seen > MAX_UPLOAD_ENTRIES:
+            raise NotebookError(
+                f"the upload holds more than {MAX_UPLOAD_ENTRIES:,} files and folders: "
+                "upload only the notebook"
+            )
+        for entry in entries:
+            try:
+                is_folder = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_folder = False
+            (todo if is_folder else found).append(current / entry.name)
+    return sorted(found)
 
 
 def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> nbformat.NotebookNode:

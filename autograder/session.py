@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from dlhw.autograder.blame import error_fields
 from dlhw.autograder.breaker import Breaker, GivenUp
 from dlhw.autograder.confinement import (
     Identity,
@@ -714,9 +715,8 @@ def callables(message: dict[str, Any]) -> frozenset[str]:
 def _format_error(error: Any) -> str:
     if not isinstance(error, dict):
         return "raised an exception"
-    tb = str(error.get("traceback", "")).strip()
-    head = f"{error.get('type', 'Exception')}: {error.get('message', '')}"
-    return tb if tb else head
+    kind, message, tb = error_fields(error)
+    return tb.strip() or f"{kind}: {message}"
 
 
 def _describe_exit(code: int | None, limits: Limits) -> str:

@@ -19,11 +19,13 @@ import pytest
 
 from conftest import FAST_LIMITS, notebook_from_cells, reference_source
 from dlhw.autograder.batch import BatchError, find_submissions, grade_batch, grader_fingerprint
+from dlhw.autograder.confinement import remove_tree
 from dlhw.autograder.grading import grade
 from dlhw.autograder.homeworks import get_homework
 from dlhw.autograder.variants import load_variants, variant_notebook
 
 HW = get_homework("hw1")
+STUB = Path(__file__).resolve().parents[1] / "assignments" / "hw1_softmax" / "hw1_softmax.ipynb"
 
 # Cross-student attacks, written for this test: read every other notebook or results file it
 # can find, and plant a process that rewrites any it can reach later in the batch.
@@ -559,3 +561,47 @@ def test_ctrl_c_leaves_no_worker_folders_and_keeps_what_finished(
         assert not set(interrupted) & graded
     else:  # what was being graded finished
         assert interrupted == []
+
+
+def _deep(folder: Path, levels: int) -> None:
+    """`levels` nested folders under `folder`, without recursion, and a file at the bottom."""
+    here = folder
+    for _ in range(levels):
+        here = here / "d"
+        here.mkdir()
+    (here / "notes.txt").write_text("deep")
+
+
+def test_an_upload_deep_or_with_a_named_pipe_fails_no_other_submission(tmp_path: Path) -> None:
+    """One student's upload folder 1,500 folders deep, or holding a named pipe, stopped the
+    whole batch (RecursionError in the digest and in copytree; shutil.Error for the pipe)."""
+    stub = STUB
+    folder = tmp_path / "class"
+    for name in ("deep", "pipe", "plain"):
+        (folder / name).mkdir(parents=True)
+        shutil.copy(stub, folder / name / stub.name)
+    _deep(folder / "deep", 1500)
+    os.mkfifo(folder / "pipe" / "fifo")
+    try:
+        rows = grade_batch(HW, folder, tmp_path / "out", jobs=1, limits=FAST_LIMITS)
+    finally:
+        remove_tree(folder / "deep")  # pytest's own clean-up of tmp_path recurses
+    assert [(r.key, r.status) for r in rows] == [(n, "graded") for n in ("deep", "pipe", "plain")]
+
+
+def test_too_many_files_in_one_upload_fail_that_submission_only(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from dlhw.autograder import notebook
+
+    monkeypatch.setattr(notebook, "MAX_UPLOAD_ENTRIES", 50)
+    stub = STUB
+    folder = tmp_path / "class"
+    for name in ("many", "plain"):
+        (folder / name).mkdir(parents=True)
+        shutil.copy(stub, folder / name / stub.name)
+    for k in range(60):
+        (folder / "many" / f"{k}.txt").write_text("x")
+    rows = grade_batch(HW, folder, tmp_path / "out", jobs=1, limits=FAST_LIMITS)
+    assert [(r.key, r.status) for r in rows] == [("many", "grader failed"), ("plain", "graded")]
+    assert "more than 50 files" in rows[0].feedback["(grader)"]

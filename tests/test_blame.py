@@ -133,3 +133,22 @@ def test_what_was_raised_is_kept_as_names_not_read_back_from_the_message():
     ):
         assert raised_by(error) == ()
     assert raised_by({"type": "Own", "base": ["ValueError"]}) == ("Own",)  # base not a string
+
+
+def test_the_grader_keeps_no_more_of_an_error_than_the_worker_sends() -> None:
+    """A patched worker can describe an error with a whole frame header (4 MiB of JSON; 16 MiB
+    as a string with one character outside Latin-1) for every call: each failed test's feedback,
+    report and staff log held a copy, and homework 1's grader reached 2 GB (corpus case
+    huge_error_messages). The grader cuts each field to what describe_error itself sends."""
+    from dlhw.autograder.blame import raised_by
+    from dlhw.autograder.session import _format_error
+
+    huge = "A" * 4_000_000 + "\U0001f600"
+    error = {"type": "T" * 1_000_000, "message": huge, "traceback": ""}
+    text = explain("softmax_loss", error)
+    assert len(text) < 2500 and text.startswith("softmax_loss raised TTT")
+    assert len(_format_error(error)) < 2500
+    with_tb = {"type": "ValueError", "message": "m", "traceback": huge + "ValueError: m"}
+    assert len(explain("f", with_tb)) < 4500 and explain("f", with_tb).endswith("ValueError: m")
+    assert _format_error(with_tb).endswith("ValueError: m") and len(_format_error(with_tb)) <= 4000
+    assert len(raised_by(error)[0]) <= 200

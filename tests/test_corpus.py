@@ -311,6 +311,7 @@ EXPECTED.update(
         # rmdir takes ~1 ms on a busy machine
         "links_to_decoy_left_behind": Expect("15 links planted in scratch folders"),
         "reads_other_runs_files": Expect("read nothing of the earlier run"),
+        "huge_error_messages": Expect("softmax_loss raised ValueError: huge error AAA", ALL),
         "magics_beside_continuation_lines": Expect("code cells ran", hostile=False),
     }
 )

@@ -130,3 +130,31 @@ def test_a_cell_with_magics_and_not_equal_on_a_continuation_line_compiles():
     namespace: dict = {}
     exec(compile(neutralise_ipython(source) or "", "<t>", "exec"), namespace)
     assert namespace["ok"] is True
+
+
+def test_an_upload_folder_thousands_of_levels_deep_is_searched_without_recursion(
+    tmp_path, monkeypatch
+):
+    """rglob raised RecursionError on an upload 1,500 folders deep: the run failed as the
+    grader's own fault. The walk finds the notebook, follows no link, and stops past
+    MAX_UPLOAD_ENTRIES entries with a message."""
+    from dlhw.autograder import notebook
+    from dlhw.autograder.confinement import remove_tree
+    from dlhw.autograder.grading import locate_notebook
+    from dlhw.autograder.homeworks import get_homework
+
+    hw = get_homework("hw1")
+    upload = tmp_path / "upload"
+    here = upload
+    for _ in range(1500):
+        here = here / "d"
+        here.mkdir(parents=here.parent == upload)
+    (upload / hw.notebook_name).write_text("{}")
+    (upload / "outside").symlink_to(tmp_path, target_is_directory=True)
+    try:
+        assert locate_notebook(upload, hw) == upload / hw.notebook_name
+        monkeypatch.setattr(notebook, "MAX_UPLOAD_ENTRIES", 100)
+        with pytest.raises(NotebookError, match="more than 100 files and folders"):
+            locate_notebook(upload, hw)
+    finally:
+        remove_tree(upload)  # pytest's own clean-up of tmp_path recurses

@@ -44,6 +44,19 @@ MALFORMED_BODIES = [
     ' "scalar": false}, {"__ndarray__": 0, "dtype": "|u1", "shape": [8], "scalar": false}]}}',
 ]
 
+# The worker cuts what it says of an error (describe_error); a notebook can swap that function
+# for one that fills a frame's whole header, with one astral character making the string 4
+# bytes per character: the grader copied it into every failed test (2 GB for homework 1).
+HUGE_ERRORS = """
+import sys
+
+def huge_error(exc):
+    text = "huge error " + "A" * 1_900_000 + "\\U0001f600"
+    return {"type": "ValueError", "message": text, "traceback": text}
+
+sys.modules["dlhw.autograder.worker.loop"]._error = huge_error
+"""
+
 SEND_RAW = """
 import os
 import sys
@@ -265,6 +278,15 @@ BOUNDARY = [
             assign(EARLIER_UPLOAD=ctx.earlier_upload, EARLIER_RESULTS=ctx.earlier_results)
             + src(READ_OTHERS)
         ),
+    ),
+    Case(
+        "huge_error_messages",
+        "boundary io",
+        "errors described with 4 MiB of text each (16 MiB as strings), past the worker's cut",
+        lambda ctx: [
+            *with_functions(**every_function('raise ValueError("x")')),
+            src(HUGE_ERRORS),
+        ],
     ),
 ]
 
