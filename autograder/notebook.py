@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,15 @@ if TYPE_CHECKING:
 SKIP_TAG = "skip-grading"
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 MAX_UPLOAD_ENTRIES = 100_000  # files and folders of an upload folder looked at
+# JSON values a notebook may hold, and objects among them (counted before parsing, json_values).
+# Parsed, a value costs a Python object where its JSON can take 3 bytes (`[],`: 64 bytes of
+# memory; `{},`: ~480 as nbformat's NotebookNode), and nbformat builds more than one copy: a 49 MB
+# notebook of 17 million empty lists in a cell's metadata took the grader to 3.7 GB and 17 s.
+# The homeworks' notebooks hold under 1,000 values and 200 objects; a plotly figure of 100,000
+# points ~200,000 values (images and long outputs are single strings).
+MAX_NOTEBOOK_VALUES = 1_000_000
+MAX_NOTEBOOK_OBJECTS = 100_000
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 class NotebookError(Exception):
@@ -68,6 +78,14 @@ def upload_files(folder: Path) -> list[Path]:
     return sorted(found)
 
 
+def json_values(text: str) -> tuple[int, int]:
+    """At most how many values (containers, numbers, strings, keys) the JSON `text` holds, and
+    how many of them are objects: every value but the first follows a `,`, `[`, `{` or `:`
+    outside a string, and an object opens with `{` (~0.3 s for 50 MB)."""
+    rest = _JSON_STRING.sub("", text)
+    return 1 + sum(rest.count(c) for c in ",[{:"), rest.count("{")
+
+
 def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> nbformat.NotebookNode:
     """Load and validate with nbformat (older versions are converted to v4)."""
     # Imported here: `grade` reads the notebook while the worker boots, so nbformat's import
@@ -84,14 +102,20 @@ def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> nbformat.N
             f"{path.name} is {size / 2**20:.0f} MB, over the {max_bytes / 2**20:.0f} MB limit: "
             "clear the outputs (Kernel > Restart & Clear Output), save, and upload again"
         )
-    raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8")
+        text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise NotebookError(
             f"{path.name} is not a text file (is it a renamed binary, a zip or a PDF?); "
             "upload the .ipynb file saved by Jupyter"
         ) from None
+    values, objects = json_values(text)
+    if values > MAX_NOTEBOOK_VALUES or objects > MAX_NOTEBOOK_OBJECTS:
+        raise NotebookError(
+            f"{path.name} holds about {values:,} JSON values, {objects:,} of them objects, over "
+            f"the limits of {MAX_NOTEBOOK_VALUES:,} and {MAX_NOTEBOOK_OBJECTS:,}: clear the "
+            "outputs (Kernel > Restart & Clear Output), save, and upload again"
+        )
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -100,6 +124,7 @@ def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> nbformat.N
         ) from None
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise NotebookError(f"{path.name} is JSON but not a Jupyter notebook (no cells)")
+    del data  # checked; nbformat parses the text again, and two copies at once are one too many
     try:
         # Parsed and converted without `nbformat.reads`, which validates too (and only logs what
         # it finds): validated once, here, where a failure is the student's message.

@@ -9,7 +9,12 @@ import nbformat
 import pytest
 
 from conftest import notebook_from_cells
-from dlhw.autograder.notebook import NotebookError, graded_cells
+from dlhw.autograder.notebook import (
+    MAX_NOTEBOOK_OBJECTS,
+    MAX_NOTEBOOK_VALUES,
+    NotebookError,
+    graded_cells,
+)
 from dlhw.autograder.worker.magics import neutralise_ipython
 
 
@@ -51,6 +56,26 @@ def test_oversized_notebook_is_refused_before_parsing(tmp_path):
         from dlhw.autograder.notebook import read_notebook
 
         read_notebook(path, max_bytes=0)
+
+
+@pytest.mark.parametrize(
+    ("filler", "count"),
+    [("[]", MAX_NOTEBOOK_VALUES), ("{}", MAX_NOTEBOOK_OBJECTS + 1), ("0", MAX_NOTEBOOK_VALUES)],
+)
+def test_a_notebook_of_millions_of_tiny_values_is_refused_before_parsing(tmp_path, filler, count):
+    # 3 bytes of JSON parse into 64-480 bytes of Python objects, several times over: 17 million
+    # empty lists in a 49 MB notebook took the grader to 3.7 GB. Strings, however long, count
+    # as one value (a comma or bracket inside one counts for nothing).
+    nb = notebook_from_cells(["a = 1"])
+    nb.metadata["filler"] = "FILLER"
+    nb.cells.append(nbformat.v4.new_markdown_cell("[], {}, " * 1000))
+    text = nbformat.writes(nb)
+    path = tmp_path / "hw.ipynb"
+    path.write_text(text.replace('"FILLER"', "[" + ",".join([filler] * count) + "]"))
+    with pytest.raises(NotebookError, match="JSON values.*over the limits"):
+        graded_cells(path)
+    path.write_text(text.replace('"FILLER"', "[" + ",".join([filler] * 1000) + "]"))
+    assert [c.source for c in graded_cells(path).cells] == ["a = 1"]
 
 
 def test_tagged_cells_are_skipped_and_empty_cells_ignored(tmp_path):
