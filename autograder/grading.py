@@ -28,7 +28,13 @@ from dlhw.autograder.blame import missing_module_hint
 from dlhw.autograder.breaker import references
 from dlhw.autograder.classspec import ClassSpec, class_specs
 from dlhw.autograder.confinement import Limits
-from dlhw.autograder.feedback import code_span, defined_names, defines, misnamed
+from dlhw.autograder.feedback import (
+    code_span,
+    defined_names,
+    defines,
+    misnamed,
+    missing_name,
+)
 from dlhw.autograder.homeworks import Homework, course_root
 from dlhw.autograder.notebook import NotebookError, ReadNotebook, graded_cells, upload_files
 from dlhw.autograder.oracles import Mode, OracleRun, oracle_run
@@ -348,6 +354,11 @@ def _cell_line(source: str, report: CellReport) -> str:
     return f"  - cell {report.index + 1} (`{first}`) {what}:\n{body}"
 
 
+# Names that tests found missing compared with the notebook's (each ~0.4 s at worst: 5,000 names
+# of feedback.MAX_NAME_CHARS). A student's own NameError can name a different one in every test.
+MAX_MISSING_LOOKED_UP = 3
+
+
 def _point_to_failed_cells(
     entries: list[dict[str, Any]], read: ReadNotebook, session: Session
 ) -> None:
@@ -358,8 +369,12 @@ def _point_to_failed_cells(
     missing = [e for e in entries if e["status"] == "failed" and "is not defined" in e["output"]]
     if missing:  # a misspelt or renamed function: say which of the notebook's names it may be
         defined = defined_names(c.source for c in read.cells)
+        notes: dict[str, str] = {}  # each missing name looked up once, and only a few of them
         for entry in missing:
-            entry["output"] += misnamed(entry["output"], defined)
+            name = missing_name(entry["output"])
+            if name not in notes and len(notes) < MAX_MISSING_LOOKED_UP:
+                notes[name] = misnamed(entry["output"], defined)
+            entry["output"] += notes.get(name, "")
     stopped = [r for r in _problem_cells(session) if r.status not in ("budget", "restarts")]
     if not stopped:
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -94,6 +96,44 @@ def test_a_name_not_defined_is_matched_with_one_the_notebook_defines() -> None:
     # Nothing alike, or defined after all (its cell failed: the cell is pointed to instead).
     assert feedback.misnamed("relu is not defined in your notebook", defined) == ""
     assert feedback.misnamed("THETA is not defined in your notebook", defined) == ""
+
+
+def test_names_the_student_chose_are_compared_in_bounded_time(monkeypatch) -> None:
+    # difflib's ratio costs up to the square of the names' length: a NameError naming a
+    # 1,900-character name (of distinct letters), beside 200 permutations of it defined in the
+    # notebook, cost 1 s per failed test, and 5,000 of them 25 s per test.
+    import random
+    from types import SimpleNamespace
+
+    from dlhw.autograder import grading
+    from dlhw.autograder.notebook import GradedCell, ReadNotebook
+
+    letters = [chr(c) for c in range(0x4E00, 0x4E00 + 1900)]
+    defined = []
+    for seed in range(200):
+        random.Random(seed).shuffle(letters)
+        defined.append("A" + "".join(letters))
+    compared: list[str] = []
+    close_matches = feedback.difflib.get_close_matches
+
+    def spy(word, possibilities, *args, **kwargs):
+        compared.extend([word, *possibilities])
+        return close_matches(word, possibilities, *args, **kwargs)
+
+    monkeypatch.setattr(feedback.difflib, "get_close_matches", spy)
+    assert feedback.misnamed(f"name '{defined[0][::-1]}' is not defined", defined) == ""
+    note = feedback.misnamed("name 'softmax_los' is not defined", [*defined, "softmax_loss"])
+    assert "`softmax_loss`" in note
+    assert compared and max(map(len, compared)) <= feedback.MAX_NAME_CHARS
+    # A different missing name in every test: only the first few are looked up.
+    looked_up: list[str] = []
+    monkeypatch.setattr(grading, "misnamed", lambda out, names: looked_up.append(out) or "")
+    entries = [
+        {"status": "failed", "output": f"name 'softmax_los{i}' is not defined"} for i in range(30)
+    ]
+    read = ReadNotebook(Path("nb.ipynb"), (GradedCell(0, "softmax_loss = 1"),), (), ())
+    grading._point_to_failed_cells(entries, read, SimpleNamespace(reports=[]))
+    assert len(looked_up) == grading.MAX_MISSING_LOOKED_UP
 
 
 def test_a_tests_note_ends_the_feedback_of_values_that_differ() -> None:
