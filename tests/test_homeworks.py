@@ -188,3 +188,21 @@ def test_doing_nothing_earns_nothing(grade_nb, hw: Homework) -> None:
     outcome = grade_nb(variant_notebook(hw, doing_nothing(hw)), hw=hw)
     earned = [t["name"] for t in outcome.results["tests"] if t["score"] > 0]
     assert outcome.score == 0, f"a submission that does nothing earned points in: {earned}"
+
+
+def test_a_string_of_megabytes_is_quoted_shortened_in_feedback(tmp_path) -> None:
+    # calculate_gain's tests quote what came back: a 4 MB string, whole in 8 tests' messages
+    # (and pytest's log), took the grader from 59 to 228 MiB.
+    from conftest import notebook_from_cells
+    from dlhw.autograder.grading import grade
+    from dlhw.autograder.homeworks import get_homework
+
+    hw = get_homework("hw5")
+    cells = [c.source for c in graded_cells(hw.master).cells]
+    cells.append("def calculate_gain(nonlinearity, param=None):\n    return 'x' * 4_000_000")
+    path = tmp_path / "hw5_init.ipynb"
+    nbformat.write(notebook_from_cells(cells), path)
+    results = grade(hw, path).results
+    gains = [t for t in results["tests"] if t["name"].startswith("calculate_gain")]
+    assert gains and all(t["status"] == "failed" for t in gains)
+    assert max(len(t["output"]) for t in results["tests"]) < 10_000
