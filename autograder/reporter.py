@@ -73,6 +73,25 @@ def _marker_arg(item: pytest.Item, name: str, default: Any) -> Any:
 GRADER_ERROR = "The autograder could not run this test"
 
 
+# A test's message may quote what the submission returned (`f"got {value!r}"`), and a reply may
+# be a string of megabytes: a hw5 test quoting one held 228 MB in the grader (its feedback, the
+# report and pytest's log each kept a copy). Messages are cut here, whatever a test writes.
+MAX_MESSAGE_CHARS = 20_000
+
+
+def _shorten(exc: BaseException) -> None:
+    """Cut the message of a test's exception to MAX_MESSAGE_CHARS (in place: pytest's log and the
+    feedback both read it from the exception)."""
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - a message that cannot be made is not too long
+        return
+    if len(text) > MAX_MESSAGE_CHARS and len(exc.args) == 1 and exc.args[0] is not None:
+        exc.args = (
+            f"{text[:MAX_MESSAGE_CHARS]}\n... ({len(text) - MAX_MESSAGE_CHARS:,} more characters cut)",
+        )
+
+
 def _message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
     exc = excinfo.value
     if isinstance(exc, GraderError):
@@ -130,6 +149,8 @@ class GradescopeReporter:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        if call.excinfo is not None:  # before pytest formats it for its log
+            _shorten(call.excinfo.value)
         outcome = yield
         report = outcome.get_result()
         entry = self.entries.get(item.nodeid)

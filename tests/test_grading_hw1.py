@@ -453,6 +453,28 @@ def test_a_grader_failure_before_the_cells_are_handed_over_ends_the_cells_thread
             assert not thread.is_alive(), "the cells thread still waits for cells"
 
 
+def test_a_test_message_of_megabytes_is_cut(tmp_path, hw1):
+    """A test that quotes a reply of megabytes in its message (`f"got {value!r}"`) gets it cut
+    in the feedback and in pytest's log, whatever the test wrote."""
+    from dlhw.autograder.grading import grade
+    from dlhw.autograder.reporter import MAX_MESSAGE_CHARS
+
+    tests = tmp_path / "test_quotes.py"
+    tests.write_text(
+        "def test_quotes(sub):\n"
+        "    got = 'x' * 3_000_000\n"
+        "    assert False, f'got {got!r}'\n"
+        "def test_raises(sub):\n"
+        "    raise TypeError('y' * 3_000_000)\n"
+    )
+    outcome = grade(hw1, hw1.master, tmp_path / "results.json", tests=[tests])
+    for test in outcome.results["tests"]:
+        assert test["status"] == "failed"
+        assert MAX_MESSAGE_CHARS < len(test["output"]) < MAX_MESSAGE_CHARS + 2_000
+        assert "more characters cut" in test["output"]
+    assert len(outcome.staff_log) < 10 * MAX_MESSAGE_CHARS
+
+
 def test_each_run_imports_the_test_files_afresh(tmp_path, hw1):
     """A batch job grades many submissions in one process, and pytest reuses a test module it
     imported before: what a test leaves in its module (here a list it appends to, and a setting
