@@ -310,6 +310,31 @@ BUGS = {
                 return X.astype(np.float32) / 255, y.copy()
         """,
     },
+    # Patterns copied from popular sources (micrograd, CS231n, d2l.ai, torch source, ChatGPT).
+    # ChatGPT-style guard: labels must be int64 (parse_mnist itself gives uint8 labels).
+    "loss_asserts_int64_labels": {
+        "softmax_loss": """
+            def softmax_loss(Z: np.ndarray, y: np.ndarray) -> float:
+                \"\"\"Numerically stable mean cross-entropy.\"\"\"
+                assert Z.ndim == 2, "Z must be 2-D"
+                assert y.dtype == np.int64, f"y must be int64, got {y.dtype}"
+                Z = Z - np.max(Z, axis=1, keepdims=True)
+                log_probs = Z - np.log(np.sum(np.exp(Z), axis=1, keepdims=True))
+                return float(-np.mean(log_probs[np.arange(len(y)), y]))
+        """,
+    },
+    # ChatGPT-style guard: float32 only ("we train in float32").
+    "grad_asserts_float32": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X: np.ndarray, y: np.ndarray, theta: np.ndarray) -> np.ndarray:
+                assert X.dtype == np.float32 and theta.dtype == np.float32, "expected float32 inputs"
+                Z = X @ theta
+                S = np.exp(Z - Z.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                S[np.arange(X.shape[0]), y] -= 1
+                return X.T @ S / X.shape[0]
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -623,6 +648,98 @@ UNUSUAL = {
                     j = min(i + batch, len(y))
                     np.add(theta, -lr * softmax_regression_grad(X[i:j], y[i:j], theta), out=theta)
                     i = j
+        """,
+    },
+    # Patterns copied from popular sources (micrograd, CS231n, d2l.ai, torch source, ChatGPT).
+    # d2l.ai: softmax via exp/partition after a max shift, y_hat[range(len(y_hat)), y], and a
+    # d2l sgd helper fed the summed gradient with batch_size = the actual batch.
+    "d2l_style_softmax_and_sgd": {
+        "softmax_loss": """
+            def softmax(X):
+                X = X - X.max(axis=1, keepdims=True)
+                X_exp = np.exp(X)
+                partition = X_exp.sum(1, keepdims=True)
+                return X_exp / partition
+
+
+            def softmax_loss(Z, y):
+                Z = Z - Z.max(axis=1, keepdims=True)
+                log_partition = np.log(np.exp(Z).sum(1))
+                return float((log_partition - Z[range(len(Z)), y]).mean())
+        """,
+        "softmax_regression_epoch": """
+            def sgd(params, grads, lr, batch_size):
+                for param, grad in zip(params, grads):
+                    param -= lr * grad / batch_size
+
+
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                for i in range(0, len(X), batch):
+                    X_b, y_b = X[i:i + batch], y[i:i + batch]
+                    y_hat = softmax(X_b @ theta)
+                    y_hat[range(len(y_hat)), y_b] -= 1
+                    sgd([theta], [X_b.T @ y_hat], lr, len(X_b))
+        """,
+    },
+    # CS231n softmax_loss(x, y) -> (loss, dx) reused for both the loss and the gradient.
+    "cs231n_softmax_loss_with_dx": {
+        "softmax_loss": """
+            def cs231n_softmax_loss(x, y):
+                shifted_logits = x - np.max(x, axis=1, keepdims=True)
+                Z = np.sum(np.exp(shifted_logits), axis=1, keepdims=True)
+                log_probs = shifted_logits - np.log(Z)
+                probs = np.exp(log_probs)
+                N = x.shape[0]
+                loss = -np.sum(log_probs[np.arange(N), y]) / N
+                dx = probs.copy()
+                dx[np.arange(N), y] -= 1
+                dx /= N
+                return loss, dx
+
+
+            def softmax_loss(Z, y):
+                loss, _ = cs231n_softmax_loss(Z, y)
+                return float(loss)
+        """,
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                _, dscores = cs231n_softmax_loss(X.dot(theta), y)
+                return X.T.dot(dscores)
+        """,
+    },
+    # ChatGPT-style: type hints, docstrings, shape asserts that the notebook's contract implies,
+    # and the Stack Overflow log-sum-exp with a squeezed max.
+    "typed_asserts_that_hold": {
+        "softmax_loss": """
+            def softmax_loss(Z: np.ndarray, y: np.ndarray) -> float:
+                \"\"\"Mean cross-entropy via log-sum-exp.\"\"\"
+                assert Z.ndim == 2 and y.ndim == 1 and Z.shape[0] == y.shape[0], "shape mismatch"
+                assert np.issubdtype(y.dtype, np.integer), "labels must be integers"
+                m = np.max(Z, axis=1)
+                lse = m + np.log(np.sum(np.exp(Z - m[:, None]), axis=1))
+                return float(np.mean(lse - Z[np.arange(Z.shape[0]), y]))
+        """,
+        "parse_mnist": """
+            def parse_mnist(image_filename: str, label_filename: str) -> "tuple[np.ndarray, np.ndarray]":
+                with gzip.open(image_filename, "rb") as f:
+                    data = f.read()
+                magic, n, rows, cols = struct.unpack(">IIII", data[:16])
+                if magic != 2051:
+                    raise ValueError(f"bad magic {magic} in {image_filename}")
+                images = np.frombuffer(data, dtype=np.uint8, offset=16)
+                if images.size != n * rows * cols:
+                    raise ValueError("image file truncated or too long")
+                with gzip.open(label_filename, "rb") as f:
+                    data = f.read()
+                magic, m = struct.unpack(">II", data[:8])
+                if magic != 2049:
+                    raise ValueError(f"bad magic {magic} in {label_filename}")
+                labels = np.frombuffer(data, dtype=np.uint8, offset=8)
+                if labels.size != m or m != n:
+                    raise ValueError("label count does not match")
+                X = images.reshape(n, rows * cols).astype(np.float32) / 255.0
+                assert X.dtype == np.float32 and X.shape == (n, 784)
+                return X, labels.copy()
         """,
     },
 }

@@ -373,6 +373,26 @@ BUGS = {
                     W2 -= lr * dW2
         """,
     },
+    # Patterns copied from popular sources (micrograd, CS231n, d2l.ai, torch source, ChatGPT).
+    # ChatGPT-style guard: relu only for matrices (the notebook: "an array Z of any shape").
+    "relu_asserts_2d": {
+        "relu": """
+            def relu(Z: np.ndarray) -> np.ndarray:
+                \"\"\"Elementwise ReLU.\"\"\"
+                assert Z.ndim == 2, f"expected a 2-D array, got shape {Z.shape}"
+                return np.maximum(Z, 0)
+        """,
+    },
+    # ChatGPT: the bias checked as PyTorch's 1-D (d,) vector; the notebook's bias is (1, d).
+    "linear_asserts_torch_bias_shape": {
+        "linear": """
+            def linear(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+                \"\"\"Affine layer y = XW + b.\"\"\"
+                assert X.shape[1] == W.shape[0], "inner dimensions must agree"
+                assert b.shape == (W.shape[1],), f"bias must have shape ({W.shape[1]},), got {b.shape}"
+                return X @ W + b
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -693,6 +713,101 @@ UNUSUAL = {
                     grads = dict(zip(("W1", "W2"), two_layer_grads(X[s:s + batch], y[s:s + batch], **params)))
                     for key in params:
                         params[key] -= lr * grads[key]
+        """,
+    },
+    # Patterns copied from popular sources (micrograd, CS231n, d2l.ai, torch source, ChatGPT).
+    # CS231n: layers as functions with cache tuples (affine_forward/backward, relu_forward/
+    # backward with `dx[x <= 0] = 0`), softmax_loss returning (loss, dx), composed.
+    "cs231n_layer_functions_with_caches": {
+        "two_layer_grads": """
+            def affine_forward(x, w):
+                out = x.reshape(x.shape[0], -1).dot(w)
+                cache = (x, w)
+                return out, cache
+
+
+            def affine_backward(dout, cache):
+                x, w = cache
+                dx = dout.dot(w.T).reshape(x.shape)
+                dw = x.reshape(x.shape[0], -1).T.dot(dout)
+                return dx, dw
+
+
+            def relu_forward(x):
+                out = np.maximum(0, x)
+                cache = x
+                return out, cache
+
+
+            def relu_backward(dout, cache):
+                dx, x = None, cache
+                dx = dout.copy()
+                dx[x <= 0] = 0
+                return dx
+
+
+            def affine_relu_forward(x, w):
+                a, fc_cache = affine_forward(x, w)
+                out, relu_cache = relu_forward(a)
+                return out, (fc_cache, relu_cache)
+
+
+            def affine_relu_backward(dout, cache):
+                fc_cache, relu_cache = cache
+                da = relu_backward(dout, relu_cache)
+                return affine_backward(da, fc_cache)
+
+
+            def cs231n_softmax_loss(x, y):
+                shifted_logits = x - np.max(x, axis=1, keepdims=True)
+                Z = np.sum(np.exp(shifted_logits), axis=1, keepdims=True)
+                log_probs = shifted_logits - np.log(Z)
+                probs = np.exp(log_probs)
+                N = x.shape[0]
+                loss = -np.sum(log_probs[np.arange(N), y]) / N
+                dx = probs.copy()
+                dx[np.arange(N), y] -= 1
+                dx /= N
+                return loss, dx
+
+
+            def two_layer_grads(X, y, W1, W2):
+                grads = {}
+                h1, cache1 = affine_relu_forward(X, W1)
+                scores, cache2 = affine_forward(h1, W2)
+                loss, dscores = cs231n_softmax_loss(scores, y)
+                dh1, grads["W2"] = affine_backward(dscores, cache2)
+                _, grads["W1"] = affine_relu_backward(dh1, cache1)
+                return grads["W1"], grads["W2"]
+        """,
+        "linear": """
+            def linear(X, W, b):
+                out = X.reshape(X.shape[0], -1).dot(W) + b
+                return out
+        """,
+    },
+    # d2l.ai: net() as a composition, sgd helper over [W1, W2] with batch_size = len(batch)
+    # fed summed gradients (the mean computed as sum / batch_size at the update).
+    "d2l_sgd_over_params": {
+        "nn_epoch": """
+            def sgd(params, grads, lr, batch_size):
+                for param, grad in zip(params, grads):
+                    param -= lr * grad / batch_size
+
+
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                num_examples = len(X)
+                indices = list(range(num_examples))
+                for i in range(0, num_examples, batch):
+                    batch_indices = np.array(indices[i: min(i + batch, num_examples)])
+                    X_b, y_b = X[batch_indices], y[batch_indices]
+                    dW1, dW2 = two_layer_grads(X_b, y_b, W1, W2)
+                    n_b = len(batch_indices)
+                    sgd([W1, W2], [dW1 * n_b, dW2 * n_b], lr, n_b)
+        """,
+        "relu": """
+            def relu(Z):
+                return np.maximum(Z, np.zeros_like(Z))
         """,
     },
 }

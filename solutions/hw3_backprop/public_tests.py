@@ -30,7 +30,12 @@ def test_linear_by_hand(sub):
     X = np.array([[1.0, 1.0], [2.0, 0.0]])
     # X @ W + b: [1 + 3, 2 + 4] + b and [2, 4] + b.
     assert_close(
-        lin.forward(X), [[4.5, 5.5], [2.5, 3.5]], rtol=RTOL, atol=ATOL, name="forward's output"
+        lin.forward(X),
+        [[4.5, 5.5], [2.5, 3.5]],
+        rtol=RTOL,
+        atol=ATOL,
+        name="forward's output",
+        note="The test set lin.W and lin.b first: forward must use self.W and self.b.",
     )
     G = np.array([[1.0, 0.0], [0.0, 1.0]])
     # dX = G @ W.T = W.T; dW = X.T @ G = X.T; db = the column sums of G.

@@ -679,6 +679,112 @@ BUGS = {
                 return grad_out * (1.0 - np.tanh(self.T) ** 2)
         """,
     },
+    # Patterns copied from popular sources (micrograd, CS231n, d2l.ai, torch source, ChatGPT).
+    # micrograd's Value.backward with its own recursive build_topo (topo_sort itself is fine):
+    # a chain of 10,000 nodes passes Python's recursion limit.
+    "backward_micrograd_recursive_build_topo": {
+        "Value.backward": """
+            def backward(self):
+                topo = []
+                visited = set()
+
+                def build_topo(v):
+                    if v not in visited:
+                        visited.add(v)
+                        for child in v._prev:
+                            build_topo(child)
+                        topo.append(v)
+
+                build_topo(self)
+                self.grad = 1
+                for v in reversed(topo):
+                    v._backward()
+        """,
+    },
+    # "Deep Learning from Scratch" (Saito) Relu: backward zeroes the incoming gradient in place
+    # (dout[self.mask] = 0; return dout): the caller's array changes.
+    "relu_saito_backward_zeroes_dout_in_place": {
+        "ReLU": """
+            class ReLU:
+                def __init__(self):
+                    self.mask = None
+
+                def forward(self, X):
+                    self.mask = (X <= 0)
+                    out = X.copy()
+                    out[self.mask] = 0
+                    return out
+
+                def backward(self, grad_out):
+                    grad_out[self.mask] = 0
+                    dx = grad_out
+                    return dx
+        """,
+    },
+    # Saito's SoftmaxWithLoss: cross_entropy_error adds delta = 1e-7 inside the log.
+    "cross_entropy_saito_log_plus_delta": {
+        "SoftmaxCrossEntropy": """
+            def softmax(x):
+                x = x - np.max(x, axis=-1, keepdims=True)
+                return np.exp(x) / np.sum(np.exp(x), axis=-1, keepdims=True)
+
+
+            def cross_entropy_error(y, t):
+                if y.ndim == 1:
+                    t = t.reshape(1, t.size)
+                    y = y.reshape(1, y.size)
+                batch_size = y.shape[0]
+                return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
+
+
+            class SoftmaxCrossEntropy:
+                def __init__(self):
+                    self.loss = None
+                    self.y = None
+                    self.t = None
+
+                def forward(self, logits, y):
+                    self.t = y
+                    self.y = softmax(logits)
+                    self.loss = cross_entropy_error(self.y, self.t)
+                    return float(self.loss)
+
+                def backward(self, dout=1):
+                    batch_size = self.t.shape[0]
+                    dx = self.y.copy()
+                    dx[np.arange(batch_size), self.t] -= 1
+                    return dx * dout / batch_size
+        """,
+    },
+    # Karpathy's makemore Linear: weight / bias (bias of shape (fan_out,)), __call__ and
+    # parameters(), but not the W, b, dW, db the notebook names.
+    "linear_makemore_weight_bias_names": {
+        "Linear": """
+            class Linear:
+                def __init__(self, in_features, out_features, rng=None, bias=True):
+                    g = np.random.default_rng(rng)
+                    self.weight = g.standard_normal((in_features, out_features)) / in_features**0.5
+                    self.bias = np.zeros(out_features) if bias else None
+
+                def __call__(self, x):
+                    return self.forward(x)
+
+                def forward(self, X):
+                    self.x = X
+                    self.out = X @ self.weight
+                    if self.bias is not None:
+                        self.out += self.bias
+                    return self.out
+
+                def backward(self, grad_out):
+                    self.weight_grad = self.x.T @ grad_out
+                    self.bias_grad = grad_out.sum(0)
+                    return grad_out @ self.weight.T
+
+                def parameters(self):
+                    return [self.weight] + ([] if self.bias is None else [self.bias])
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -1919,6 +2025,181 @@ UNUSUAL = {
 
                 out._backward = _backward
                 return out
+        """,
+    },
+    # Patterns copied from popular sources (micrograd, CS231n, d2l.ai, torch source, ChatGPT).
+    # CS231n: layer functions with cache tuples (affine/relu/sigmoid forward and backward,
+    # softmax_loss returning (loss, dx)), wrapped by the modules; db reshaped to b's shape.
+    "modules_wrap_cs231n_layer_functions": {
+        "Linear": """
+            def affine_forward(x, w, b):
+                out = x.reshape(x.shape[0], -1).dot(w) + b
+                cache = (x, w, b)
+                return out, cache
+
+
+            def affine_backward(dout, cache):
+                x, w, b = cache
+                dx = dout.dot(w.T).reshape(x.shape)
+                dw = x.reshape(x.shape[0], -1).T.dot(dout)
+                db = np.sum(dout, axis=0).reshape(b.shape)
+                return dx, dw, db
+
+
+            class Linear:
+                def __init__(self, in_features, out_features, rng=None):
+                    rng = np.random.default_rng(rng)
+                    self.W = rng.standard_normal((in_features, out_features)) / np.sqrt(in_features)
+                    self.b = np.zeros((1, out_features))
+
+                def forward(self, X):
+                    out, self.cache = affine_forward(X, self.W, self.b)
+                    return out
+
+                def backward(self, grad_out):
+                    dx, self.dW, self.db = affine_backward(grad_out, self.cache)
+                    return dx
+        """,
+        "ReLU": """
+            def relu_forward(x):
+                out = np.maximum(0, x)
+                cache = x
+                return out, cache
+
+
+            def relu_backward(dout, cache):
+                dx, x = None, cache
+                dx = np.where(x > 0, dout, 0)
+                return dx
+
+
+            class ReLU:
+                def forward(self, X):
+                    out, self.cache = relu_forward(X)
+                    return out
+
+                def backward(self, grad_out):
+                    return relu_backward(grad_out, self.cache)
+        """,
+        "Sigmoid": """
+            def sigmoid(x):
+                pos_mask = x >= 0
+                neg_mask = x < 0
+                z = np.zeros_like(x)
+                z[pos_mask] = np.exp(-x[pos_mask])
+                z[neg_mask] = np.exp(x[neg_mask])
+                top = np.ones_like(x)
+                top[neg_mask] = z[neg_mask]
+                return top / (1 + z)
+
+
+            class Sigmoid:
+                def forward(self, X):
+                    self.cache = sigmoid(X)
+                    return self.cache
+
+                def backward(self, grad_out):
+                    s = self.cache
+                    return grad_out * s * (1 - s)
+        """,
+        "SoftmaxCrossEntropy": """
+            def softmax_loss(x, y):
+                shifted_logits = x - np.max(x, axis=1, keepdims=True)
+                Z = np.sum(np.exp(shifted_logits), axis=1, keepdims=True)
+                log_probs = shifted_logits - np.log(Z)
+                probs = np.exp(log_probs)
+                N = x.shape[0]
+                loss = -np.sum(log_probs[np.arange(N), y]) / N
+                dx = probs.copy()
+                dx[np.arange(N), y] -= 1
+                dx /= N
+                return loss, dx
+
+
+            class SoftmaxCrossEntropy:
+                def forward(self, logits, y):
+                    loss, self.dx = softmax_loss(logits, y)
+                    return float(loss)
+
+                def backward(self):
+                    return self.dx
+        """,
+    },
+    # micrograd's Value with its recursive build_topo made iterative (a stack of (node, done)),
+    # _prev a set, _op labels, sigmoid as 1 / (1 + exp(-x)) with the exp of -|x| only.
+    "value_micrograd_iterative_build_topo": {
+        "Value.backward": """
+            def backward(self):
+                topo, visited, stack = [], set(), [(self, False)]
+                while stack:
+                    v, expanded = stack.pop()
+                    if expanded:
+                        topo.append(v)
+                    elif v not in visited:
+                        visited.add(v)
+                        stack.append((v, True))
+                        for child in v._prev:
+                            stack.append((child, False))
+                self.grad = 1
+                for v in reversed(topo):
+                    v._backward()
+        """,
+    },
+    # ChatGPT-style elementwise modules: type hints, docstrings, asserts that hold for any
+    # input the notebook allows (same shapes), Tanh and Sigmoid from the cached input.
+    "elementwise_typed_from_input": {
+        "Tanh": """
+            class Tanh:
+                \"\"\"Hyperbolic tangent.\"\"\"
+
+                def forward(self, X: np.ndarray) -> np.ndarray:
+                    self._input = X
+                    return np.tanh(X)
+
+                def backward(self, grad_out: np.ndarray) -> np.ndarray:
+                    assert grad_out.shape == self._input.shape, "gradient shape mismatch"
+                    return grad_out / np.cosh(self._input) ** 2
+        """,
+    },
+    # Saito's Affine (x, original_x_shape, dW, db) and Relu with a mask, copying dout first.
+    "saito_affine_and_relu": {
+        "Linear": """
+            class Linear:
+                def __init__(self, in_features, out_features, rng=None):
+                    self.W = np.random.default_rng(rng).standard_normal((in_features, out_features)) / np.sqrt(in_features)
+                    self.b = np.zeros((1, out_features))
+                    self.x = None
+                    self.original_x_shape = None
+                    self.dW = None
+                    self.db = None
+
+                def forward(self, X):
+                    self.original_x_shape = X.shape
+                    x = X.reshape(X.shape[0], -1)
+                    self.x = x
+                    return np.dot(self.x, self.W) + self.b
+
+                def backward(self, grad_out):
+                    dx = np.dot(grad_out, self.W.T)
+                    self.dW = np.dot(self.x.T, grad_out)
+                    self.db = np.sum(grad_out, axis=0, keepdims=True)
+                    return dx.reshape(*self.original_x_shape)
+        """,
+        "ReLU": """
+            class ReLU:
+                def __init__(self):
+                    self.mask = None
+
+                def forward(self, X):
+                    self.mask = (X <= 0)
+                    out = X.copy()
+                    out[self.mask] = 0
+                    return out
+
+                def backward(self, grad_out):
+                    dx = grad_out.copy()
+                    dx[self.mask] = 0
+                    return dx
         """,
     },
 }

@@ -687,6 +687,88 @@ BUGS = {
                 self.v = [np.zeros_like(p) for p in params]
         """,
     },
+    # Patterns copied from popular sources (micrograd, CS231n, d2l.ai, torch source, ChatGPT).
+    # torch keeps state['step'] as a float32 tensor (torch.tensor(0.0)); emulated with a 0-d
+    # float32 array, 1 - beta2 ** step is then float32 and the float64 trajectory drifts.
+    "adam_torch_state_step_float32": {
+        "Adam": """
+            import math
+
+
+            class Adam:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, bias_correction=True):
+                    self.params = params
+                    self.defaults = dict(lr=lr, betas=(beta1, beta2), eps=eps, bias_correction=bias_correction)
+                    self.state = [dict() for _ in params]
+
+                def step(self, grads):
+                    lr = self.defaults["lr"]
+                    beta1, beta2 = self.defaults["betas"]
+                    eps = self.defaults["eps"]
+                    for param, grad, state in zip(self.params, grads, self.state):
+                        if len(state) == 0:
+                            state["step"] = np.zeros((), dtype=np.float32)
+                            state["exp_avg"] = np.zeros_like(param)
+                            state["exp_avg_sq"] = np.zeros_like(param)
+                        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                        state["step"] += 1
+                        step = state["step"]
+                        np.multiply(exp_avg, beta1, out=exp_avg)
+                        np.add(exp_avg, (1 - beta1) * grad, out=exp_avg)
+                        np.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
+                        np.add(exp_avg_sq, (1 - beta2) * grad * grad, out=exp_avg_sq)
+                        if self.defaults["bias_correction"]:
+                            bias_correction1 = 1 - beta1 ** step
+                            bias_correction2 = 1 - beta2 ** step
+                        else:
+                            bias_correction1 = bias_correction2 = 1.0
+                        step_size = lr / bias_correction1
+                        bias_correction2_sqrt = math.sqrt(bias_correction2)
+                        denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt + eps
+                        param -= step_size * exp_avg / denom
+        """,
+    },
+    # ChatGPT-style guard: float64 only. Float32 parameters are allowed by the notebook.
+    "rmsprop_asserts_float64": {
+        "RMSprop.step": """
+            def step(self, grads):
+                assert len(grads) == len(self.params), "one gradient per parameter"
+                for p, g, v in zip(self.params, grads, self.v):
+                    assert p.dtype == np.float64, f"expected float64 parameters, got {p.dtype}"
+                    assert g.shape == p.shape
+                    v *= self.alpha
+                    v += (1 - self.alpha) * g * g
+                    p -= self.lr * g / (np.sqrt(v) + self.eps)
+        """,
+    },
+    # ChatGPT-style guard: parameters must be matrices (a 0-d or 1-d bias is valid).
+    "sgd_asserts_2d": {
+        "SGD.step": """
+            def step(self, grads: list) -> None:
+                \"\"\"In-place SGD step.\"\"\"
+                for p, g in zip(self.params, grads):
+                    assert p.ndim == 2, f"parameter must be 2-D, got shape {p.shape}"
+                    p -= self.lr * g
+        """,
+    },
+    # torch's Adagrad with lr_decay copied but the decay applied from step 1 (step not step-1).
+    "adagrad_torch_lr_decay_default_nonzero": {
+        "Adagrad": """
+            class Adagrad:
+                def __init__(self, params, lr=1e-2, eps=1e-10, lr_decay=1e-3, initial_accumulator_value=0.0):
+                    self.params = params
+                    self.lr, self.eps, self.lr_decay = lr, eps, lr_decay
+                    self.state = [{"step": 0, "sum": np.full_like(p, initial_accumulator_value)} for p in params]
+
+                def step(self, grads):
+                    for param, grad, state in zip(self.params, grads, self.state):
+                        state["step"] += 1
+                        clr = self.lr / (1 + (state["step"] - 1) * self.lr_decay)
+                        state["sum"] += grad * grad
+                        std = np.sqrt(state["sum"]) + self.eps
+                        param -= clr * grad / std
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -1275,6 +1357,145 @@ UNUSUAL = {
                         buf += g
                         p -= self.lr * g
                         p -= self.lr * self.momentum * buf
+        """,
+    },
+    # Patterns copied from popular sources (micrograd, CS231n, d2l.ai, torch source, ChatGPT).
+    # torch.optim.Adam's source with numpy out= for mul_/add_/addcmul_, state dicts per
+    # parameter, a per-parameter state['step'] (ints), and an ignored amsgrad flag.
+    "adam_torch_source_state_dicts": {
+        "Adam": """
+            import math
+
+
+            class Adam:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, bias_correction=True, amsgrad=False):
+                    self.params = params
+                    self.defaults = dict(lr=lr, betas=(beta1, beta2), eps=eps, amsgrad=amsgrad,
+                                         bias_correction=bias_correction)
+                    self.state = {}
+
+                def step(self, grads):
+                    beta1, beta2 = self.defaults["betas"]
+                    lr, eps = self.defaults["lr"], self.defaults["eps"]
+                    for i, (param, grad) in enumerate(zip(self.params, grads)):
+                        state = self.state.setdefault(i, {})
+                        if len(state) == 0:
+                            state["step"] = 0
+                            state["exp_avg"] = np.zeros_like(param)
+                            state["exp_avg_sq"] = np.zeros_like(param)
+                        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                        state["step"] += 1
+                        step = state["step"]
+                        # exp_avg.lerp_(grad, 1 - beta1)
+                        np.add(exp_avg, (1 - beta1) * (grad - exp_avg), out=exp_avg)
+                        # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                        np.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
+                        np.add(exp_avg_sq, (1 - beta2) * grad * grad, out=exp_avg_sq)
+                        if self.defaults["bias_correction"]:
+                            bias_correction1 = 1 - beta1 ** step
+                            bias_correction2 = 1 - beta2 ** step
+                        else:
+                            bias_correction1 = bias_correction2 = 1
+                        step_size = lr / bias_correction1
+                        bias_correction2_sqrt = math.sqrt(bias_correction2)
+                        denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt
+                        denom += eps
+                        # param.addcdiv_(exp_avg, denom, value=-step_size)
+                        param -= step_size * (exp_avg / denom)
+        """,
+    },
+    # torch.optim.RMSprop / Adagrad source: state dicts, addcmul_/addcdiv_ as numpy out=.
+    "rmsprop_adagrad_torch_source": {
+        "RMSprop": """
+            class RMSprop:
+                def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False):
+                    self.params = params
+                    self.param_groups = [dict(params=params, lr=lr, alpha=alpha, eps=eps)]
+                    self.state = [{} for _ in params]
+
+                def step(self, grads):
+                    group = self.param_groups[0]
+                    for p, grad, state in zip(group["params"], grads, self.state):
+                        if not state:
+                            state["step"] = 0
+                            state["square_avg"] = np.zeros_like(p)
+                        square_avg = state["square_avg"]
+                        state["step"] += 1
+                        square_avg *= group["alpha"]
+                        square_avg += (1 - group["alpha"]) * np.square(grad)
+                        avg = np.sqrt(square_avg)
+                        avg += group["eps"]
+                        p -= group["lr"] * np.divide(grad, avg)
+        """,
+        "Adagrad": """
+            class Adagrad:
+                def __init__(self, params, lr=1e-2, eps=1e-10, lr_decay=0, initial_accumulator_value=0):
+                    self.params = params
+                    self.lr, self.eps, self.lr_decay = lr, eps, lr_decay
+                    self.state = [{"step": 0, "sum": np.full_like(p, initial_accumulator_value)} for p in params]
+
+                def step(self, grads):
+                    for param, grad, state in zip(self.params, grads, self.state):
+                        state["step"] += 1
+                        clr = self.lr / (1 + (state["step"] - 1) * self.lr_decay)
+                        state["sum"] += grad * grad
+                        std = np.sqrt(state["sum"])
+                        std += self.eps
+                        param -= clr * grad / std
+        """,
+    },
+    # torch.optim.SGD(nesterov=True) source: momentum_buffer None until the first step, then
+    # buf = clone(grad); torch's own functional form.
+    "nesterov_torch_momentum_buffer": {
+        "Nesterov": """
+            class Nesterov:
+                def __init__(self, params, lr, momentum=0.9, dampening=0, weight_decay=0):
+                    self.params = params
+                    self.lr, self.momentum, self.dampening = lr, momentum, dampening
+                    self.momentum_buffer_list = [None] * len(params)
+
+                def step(self, grads):
+                    for i, (param, grad) in enumerate(zip(self.params, grads)):
+                        buf = self.momentum_buffer_list[i]
+                        if buf is None:
+                            buf = np.copy(grad)
+                            self.momentum_buffer_list[i] = buf
+                        else:
+                            buf *= self.momentum
+                            buf += (1 - self.dampening) * grad
+                        d_p = grad + self.momentum * buf
+                        param -= self.lr * d_p
+        """,
+    },
+    # torch.optim.AdamW source: param.mul_(1 - lr * weight_decay), then Adam; per-param step,
+    # exp_avg_sq.sqrt() / bias_correction2_sqrt.
+    "adamw_torch_source": {
+        "AdamW": """
+            import math
+
+
+            class AdamW:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2, amsgrad=False):
+                    self.params = params
+                    self.lr, self.betas, self.eps, self.weight_decay = lr, (beta1, beta2), eps, weight_decay
+                    self.state = [dict(step=0, exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p)) for p in params]
+
+                def step(self, grads):
+                    beta1, beta2 = self.betas
+                    for param, grad, state in zip(self.params, grads, self.state):
+                        np.multiply(param, 1 - self.lr * self.weight_decay, out=param)
+                        state["step"] += 1
+                        step = state["step"]
+                        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                        exp_avg *= beta1
+                        exp_avg += (1 - beta1) * grad
+                        exp_avg_sq *= beta2
+                        exp_avg_sq += (1 - beta2) * grad * grad
+                        bias_correction1 = 1 - beta1 ** step
+                        bias_correction2 = 1 - beta2 ** step
+                        step_size = self.lr / bias_correction1
+                        denom = np.sqrt(exp_avg_sq) / math.sqrt(bias_correction2) + self.eps
+                        param -= step_size * exp_avg / denom
         """,
     },
 }

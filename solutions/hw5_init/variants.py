@@ -319,6 +319,33 @@ BUGS = {
                 return np.random.default_rng(rng).normal(0.0, std, size=(fan_in, fan_out))
         """,
     },
+    # Patterns copied from popular sources (micrograd, CS231n, d2l.ai, torch source, ChatGPT).
+    # ChatGPT-style type hints and a guard that refuses an int seed (the notebook allows one).
+    "rng_asserted_to_be_a_generator": {
+        "xavier_normal": """
+            def xavier_normal(fan_in: int, fan_out: int, gain: float = 1.0,
+                              rng: "np.random.Generator | None" = None) -> np.ndarray:
+                \"\"\"Glorot normal initialization.\"\"\"
+                assert rng is None or isinstance(rng, np.random.Generator), "rng must be a Generator or None"
+                rng = rng if rng is not None else np.random.default_rng()
+                std = gain * math.sqrt(2.0 / (fan_in + fan_out))
+                return rng.normal(0.0, std, size=(fan_in, fan_out))
+        """,
+    },
+    # ChatGPT: the norms as squared norms ("energy") via einsum.
+    "norms_squared_einsum": {
+        "activation_norms": """
+            def activation_norms(depth: int, width: int, sigma2: float, n_samples: int = 1000, rng=None) -> np.ndarray:
+                rng = np.random.default_rng(rng)
+                h = rng.standard_normal((n_samples, width))
+                out = []
+                for _ in range(depth):
+                    W = rng.normal(0.0, math.sqrt(sigma2), size=(width, width))
+                    h = np.maximum(h @ W, 0.0)
+                    out.append(np.einsum("ij,ij->i", h, h).mean())
+                return np.array(out)
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -621,6 +648,103 @@ UNUSUAL = {
                 std = kaiming_std(fan_in, fan_out, nonlinearity, mode)
                 gain = std * math.sqrt((fan_in + fan_out) / 2.0)
                 return xavier_normal(fan_in, fan_out, gain=gain, rng=rng)
+        """,
+    },
+    # Patterns copied from popular sources (micrograd, CS231n, d2l.ai, torch source, ChatGPT).
+    # torch.nn.init.calculate_gain's source, nearly verbatim: returns the int 1 for linear and
+    # sigmoid, knows conv names and selu, and validates param as torch does.
+    "calculate_gain_torch_source": {
+        "calculate_gain": """
+            def calculate_gain(nonlinearity, param=None):
+                linear_fns = ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+                              "conv_transpose2d", "conv_transpose3d"]
+                if nonlinearity in linear_fns or nonlinearity == "sigmoid":
+                    return 1
+                elif nonlinearity == "tanh":
+                    return 5.0 / 3
+                elif nonlinearity == "relu":
+                    return math.sqrt(2.0)
+                elif nonlinearity == "leaky_relu":
+                    if param is None:
+                        negative_slope = 0.01
+                    elif not isinstance(param, bool) and isinstance(param, int) or isinstance(param, float):
+                        negative_slope = param
+                    else:
+                        raise ValueError(f"negative_slope {param} not a valid number")
+                    return math.sqrt(2.0 / (1 + negative_slope**2))
+                elif nonlinearity == "selu":
+                    return 3.0 / 4
+                else:
+                    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+        """,
+    },
+    # torch.nn.init's xavier/kaiming source: a fan helper on a torch-layout shape (out, in),
+    # std and bound as torch computes them, the draw transposed back to (fan_in, fan_out).
+    "init_torch_source_fan_helper": {
+        "xavier_uniform": """
+            def _calculate_fan_in_and_fan_out(shape):
+                if len(shape) < 2:
+                    raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
+                fan_in, fan_out = shape[1], shape[0]
+                receptive_field_size = 1
+                for s in shape[2:]:
+                    receptive_field_size *= s
+                return fan_in * receptive_field_size, fan_out * receptive_field_size
+
+
+            def _calculate_correct_fan(shape, mode):
+                mode = mode.lower()
+                valid_modes = ["fan_in", "fan_out"]
+                if mode not in valid_modes:
+                    raise ValueError(f"Mode {mode} not supported, please use one of {valid_modes}")
+                fan_in, fan_out = _calculate_fan_in_and_fan_out(shape)
+                return fan_in if mode == "fan_in" else fan_out
+
+
+            def xavier_uniform(fan_in, fan_out, gain=1.0, rng=None):
+                shape = (fan_out, fan_in)  # torch's layout
+                fi, fo = _calculate_fan_in_and_fan_out(shape)
+                std = gain * math.sqrt(2.0 / float(fi + fo))
+                a = math.sqrt(3.0) * std
+                return np.random.default_rng(rng).uniform(-a, a, size=shape).T
+        """,
+        "kaiming_uniform": """
+            def kaiming_uniform(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                shape = (fan_out, fan_in)
+                fan = _calculate_correct_fan(shape, mode)
+                gain = calculate_gain(nonlinearity)
+                std = gain / math.sqrt(fan)
+                bound = math.sqrt(3.0) * std
+                return np.random.default_rng(rng).uniform(-bound, bound, size=shape).T
+        """,
+        "kaiming_normal": """
+            def kaiming_normal(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                shape = (fan_out, fan_in)
+                fan = _calculate_correct_fan(shape, mode)
+                std = calculate_gain(nonlinearity) / math.sqrt(fan)
+                W = np.empty(shape)
+                W[...] = np.random.default_rng(rng).normal(0, std, size=shape)
+                return W.T.copy()
+        """,
+    },
+    # ChatGPT: type hints, docstring, shape asserts that hold; Stack Overflow norms via sqrt of sums.
+    "norms_typed_with_asserts": {
+        "activation_norms": """
+            def activation_norms(depth: int, width: int, sigma2: float, n_samples: int = 1000,
+                                 rng: "int | np.random.Generator | None" = None) -> np.ndarray:
+                \"\"\"Mean L2 norm per layer.\"\"\"
+                assert depth >= 1 and width >= 1 and sigma2 >= 0
+                gen = np.random.default_rng(rng)
+                x = gen.standard_normal(size=(n_samples, width))
+                assert x.shape == (n_samples, width)
+                result = np.zeros(depth, dtype=np.float64)
+                std = np.sqrt(sigma2)
+                for i in range(depth):
+                    weight = gen.normal(loc=0.0, scale=std, size=(width, width))
+                    x = np.clip(x @ weight, 0, None)
+                    result[i] = np.mean(np.sqrt(np.sum(x ** 2, axis=-1)))
+                assert result.shape == (depth,)
+                return result
         """,
     },
 }

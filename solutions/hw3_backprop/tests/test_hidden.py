@@ -53,6 +53,12 @@ NUMERIC_ATOL = 1e-6
 # (batch, in, out): batch 1, non-square both ways, one square layer, a larger batch.
 SHAPES = [(1, 3, 5), (7, 4, 2), (5, 6, 6), (16, 10, 3), (2, 1, 4)]
 ACTIVATIONS = ("ReLU", "Sigmoid", "Tanh")
+# A Linear that keeps its parameters under other names (makemore's self.weight, self.bias)
+# ignores the test's W and b: its output differs for no reason the numbers alone would show.
+SETS_W_AND_B = (
+    "The test sets lin.W and lin.b before calling forward: forward and backward must use "
+    "self.W and self.b (not parameters under other names)."
+)
 
 
 def rng(seed: int) -> np.random.Generator:
@@ -353,7 +359,7 @@ def test_linear_against_torch(sub, shape):
     out_t, dX_t, dW_t, db_t = torch_module([("Linear", W, b)], X, G)
     lin = sub.Linear(n_in, n_out, rng=0)
     lin.W, lin.b = W, b
-    assert_close(lin.forward(X), out_t, **TORCH, name="forward's output")
+    assert_close(lin.forward(X), out_t, **TORCH, name="forward's output", note=SETS_W_AND_B)
     assert_close(lin.backward(G), dX_t, **TORCH, name="backward's return value (dX)")
     assert_close(lin.dW, dW_t, **TORCH, name="dW")
     assert_close(lin.db, db_t, **TORCH, name="db")
@@ -585,6 +591,42 @@ def test_activation_cache_is_per_object_and_latest(sub, name):
         name=f"the first {name}'s backward (after the second {name}'s forwards)",
     )  # fmt: skip
     assert_close(second.backward(G2), dX2, **TORCH, name=f"the second {name}'s backward")
+
+
+@pytest.mark.points(0.5)
+@pytest.mark.parametrize("name", ("Linear", *ACTIVATIONS))
+def test_backward_leaves_grad_out_unchanged(sub, name):
+    """Modules: backward leaves the gradient it is given unchanged"""
+    # The notebook: never change an array you are given in place. "Deep Learning from Scratch"'s
+    # Relu zeroes the incoming gradient and returns it (dout[self.mask] = 0; return dout): its
+    # dX is right, and every other test sends the gradient by value, so only a gradient kept in
+    # the student's process shows it. Harmless in a chain of fresh arrays, it corrupts a loss
+    # whose backward returns its own cached gradient (self.dx, CS231n's softmax_loss), so the
+    # next backward() is wrong. The dX is checked too (a kept value alone is worth little).
+    r = rng(495 + ("Linear", *ACTIVATIONS).index(name))
+    X, G = 2.0 * r.standard_normal((4, 3)), r.standard_normal((4, 3))
+    W, b = r.standard_normal((3, 3)), r.standard_normal((1, 3))
+    layers = [("Linear", W, b)] if name == "Linear" else [(name,)]
+    expected = torch_module(layers, X, G)
+    module = sub.Linear(3, 3, rng=0) if name == "Linear" else getattr(sub, name)()
+    if name == "Linear":
+        module.W, module.b = W, b
+    with sub.batch():
+        kept = sub.keep(G)
+    with sub.batch():
+        module.forward(X)
+        dX = module.backward(kept)
+        after = sub.value(kept)  # queued: the gradient as backward left it
+    assert_close(sub.value(dX), expected[1], **TORCH, name=f"{name}.backward's return value (dX)")
+    assert_close(
+        sub.value(after),
+        G,
+        rtol=0,
+        atol=0,
+        name=f"the gradient given to {name}.backward",
+        note="backward changed the array it was given (grad_out[...] = 0, grad_out *= ...): "
+        "compute dX in a new array (grad_out * mask, np.where(...), grad_out.copy()).",
+    )  # exact: an untouched array is bit for bit the same
 
 
 @pytest.mark.points(1)
