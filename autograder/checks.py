@@ -133,7 +133,7 @@ def assert_close(
     first = tuple(int(i) for i in positions[0])
     max_abs, max_rel = float(np.nanmax(diff)), float(np.nanmax(rel))
     tolerance = f"atol {atol:g} + rtol {rtol:g} * |expected|"
-    hint = _constant_factor(a, e)
+    hint = _constant_factor(a, e) or _nearly(max_rel, rtol)
     entries = tuple(
         Entry(str(idx) if a.ndim else "()", float(a[idx]), float(e[idx]))
         for idx in (tuple(int(i) for i in row) for row in positions[:MAX_TABLE_ROWS])
@@ -169,6 +169,20 @@ def differ(count: int, size: int) -> str:
 def relative(error: float) -> str:
     """A relative error as a student reads it: an infinite one says where it comes from."""
     return "inf (a value that should be 0 is not)" if math.isinf(error) else f"{error:.3g}"
+
+
+def _nearly(max_rel: float, rtol: float) -> str:
+    """A hint when every entry is within 1e-5 of the expected value, relatively, where the test
+    asks for far more (rtol under 1e-6): what makes differences this small, without claiming
+    which (float32 rounding and a misplaced eps look alike here)."""
+    if not (0 < max_rel <= 1e-5 and rtol < 1e-6):
+        return ""
+    return (
+        f"every entry agrees with the expected value to about {int(-math.log10(max_rel))} "
+        "significant digits, but the test asks for more: float32 arithmetic somewhere (a float32 "
+        "constant, state or cast) or a small term such as eps in another place makes differences "
+        "this small"
+    )
 
 
 def _constant_factor(actual: np.ndarray, expected: np.ndarray) -> str:

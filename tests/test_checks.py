@@ -115,3 +115,14 @@ def test_numeric_grad_matches_an_analytic_gradient():
     x = np.array([0.3, -1.2, 2.0])
     # f(x) = sum(x^3) has gradient 3 x^2; central differences err by eps^2 * |f'''| ~ 1e-12.
     np.testing.assert_allclose(numeric_grad(lambda v: float((v**3).sum()), x), 3 * x**2, rtol=1e-8)
+
+
+def test_values_right_to_float32_precision_are_told_what_makes_differences_that_small():
+    expected = np.linspace(0.1, 2.0, 12)
+    text = message(expected.astype(np.float32).astype(np.float64), expected, atol=0, rtol=1e-9)
+    assert "agrees with the expected value to about 7 significant digits" in text
+    assert "float32" in text and "eps" in text
+    # Not when the values are far off (a factor says more), nor when the test is loose.
+    assert "significant digits" not in message(2 * expected, expected, atol=0, rtol=1e-9)
+    loose = message(expected * (1 + 5e-4), expected, atol=0, rtol=1e-4)
+    assert "significant digits" not in loose
