@@ -6,7 +6,7 @@ Each job is one grader process that imports the grader, the tests and their orac
 grades submission after submission, each in its own fresh confined worker under a fresh sandbox
 uid: as isolated as `autograder grade`, without paying start-up per student. Results land in
 OUT/results/<student>/results.json as they finish; a re-run skips submissions whose notebook,
-homework and grader are unchanged (the key beside each results file). One bad submission never
+homework, grader and limits are unchanged (the key beside each results file). One bad submission never
 stops the batch; Ctrl-C stops it, keeping what finished (a second Ctrl-C stops at once, each
 job still closing the session of the submission it was grading).
 The gradebook and class summary (dlhw.autograder.gradebook) are written at the end, also after
@@ -300,9 +300,10 @@ def _closed_to_others(*folders: Path) -> Iterator[None]:
             os.chmod(folder, mode)
 
 
-def check_batch_folders(submissions: Path, out: Path) -> None:
+def check_batch_folders(submissions: Path, out: Path, hw_id: str | None = None) -> None:
     """The output folder may be neither the submissions' folder nor inside it (a re-run would
-    grade it as a student), nor a file."""
+    grade it as a student), nor a file; an existing one must be a batch's output folder, of the
+    same homework (a re-run), never one whose results or other files a batch would overwrite."""
     inside, folder = Path(os.path.realpath(out)), Path(os.path.realpath(submissions))
     if inside == folder or folder in inside.parents:
         raise BatchError(
@@ -311,6 +312,20 @@ def check_batch_folders(submissions: Path, out: Path) -> None:
         )
     if out.exists() and not out.is_dir():
         raise BatchError(f"the output {out} is a file, not a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not (out / "results").is_dir():
+        raise BatchError(
+            f"the output folder {out} already holds files and is not a batch's output folder; "
+            "choose a new folder (a re-run into the same one skips unchanged submissions)"
+        )
+    for entry in (out / "results").iterdir():
+        other = _read(entry / KEY_FILE).split(":", 1)[0]
+        if hw_id and other and other != hw_id:
+            raise BatchError(
+                f"the output folder {out} holds results of {other}, not {hw_id}: grading into "
+                "it would mix two homeworks' results; choose another folder"
+            )
 
 
 def grade_batch(
@@ -326,7 +341,7 @@ def grade_batch(
     """Grade every submission in `submissions` into `out`; returns the gradebook's rows.
     Raises BatchError, having written nothing, when there is nothing to grade or `out` cannot
     hold the results."""
-    check_batch_folders(submissions, out)
+    check_batch_folders(submissions, out, hw.id)
     items = find_submissions(submissions)
     if not items:
         raise BatchError(
@@ -343,8 +358,11 @@ def grade_batch(
     limits = limits or Limits()
     rows: dict[str, Row] = {}
     todo: list[tuple[Item, str]] = []
+    # The limits decide grades too: a re-run with a longer --call-timeout grades every
+    # submission again, not only the changed ones.
+    settings = hashlib.sha256(repr(limits).encode()).hexdigest()[:16]
     for item in items:
-        key = f"{hw.id}:{fingerprint}:{submission_digest(item.path)}"
+        key = f"{hw.id}:{fingerprint}:{settings}:{submission_digest(item.path)}"
         folder = out / "results" / item.key
         if not rerun and _read(folder / KEY_FILE) == key and (folder / "results.json").is_file():
             previous = json.loads((folder / "results.json").read_text())
@@ -432,7 +450,7 @@ def grade_batch(
     ordered = [rows[item.key] for item in items]
     from dlhw.autograder.gradebook import write_gradebook
 
-    write_gradebook(ordered, out)
+    write_gradebook(ordered, out, title=f"{hw.id} ({hw.title}), {submissions}")
     if interrupted:
         raise KeyboardInterrupt
     return ordered

@@ -72,7 +72,7 @@ def _text_cell(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def write_gradebook(rows: list[Row], out: Path) -> list[Path]:
+def write_gradebook(rows: list[Row], out: Path, title: str = "") -> list[Path]:
     tests = test_summaries(rows)
     names = [t.name for t in tests]
     written = [out / "gradebook.csv", out / "gradebook.json", out / "summary.md"]
@@ -88,7 +88,7 @@ def write_gradebook(rows: list[Row], out: Path) -> list[Path]:
     (out / "gradebook.json").write_text(
         json.dumps([r.to_json() for r in rows], indent=2) + "\n", encoding="utf-8"
     )
-    (out / "summary.md").write_text(summary_markdown(rows, tests), encoding="utf-8")
+    (out / "summary.md").write_text(summary_markdown(rows, tests, title), encoding="utf-8")
     written += _plots(rows, tests, out)
     return written
 
@@ -101,11 +101,12 @@ def _histogram(rows: list[Row]) -> list[tuple[str, int]]:
     return [(f"{10 * i}-{10 * (i + 1)}%", c) for i, c in enumerate(counts)]
 
 
-def summary_markdown(rows: list[Row], tests: list[TestSummary]) -> str:
+def summary_markdown(rows: list[Row], tests: list[TestSummary], title: str = "") -> str:
+    """`title` says what was graded (the batch gives the homework and the submissions' folder)."""
     statuses = Counter(r.status for r in rows)
     scored = sorted(r.score for r in rows if r.max_score > 0)
     lines = [
-        f"# Class summary: {len(rows)} submissions",
+        f"# Class summary: {title + ': ' if title else ''}{len(rows)} submissions",
         "",
         ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())),
     ]
