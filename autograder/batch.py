@@ -50,6 +50,7 @@ class Item:
     key: str  # folder name under OUT/results (unique, filesystem-safe)
     path: Path  # a notebook or a folder holding one
     students: tuple[str, ...]
+    sids: tuple[str, ...] = ()  # the students' ids (SID), from Gradescope's export
 
 
 @dataclass
@@ -65,10 +66,12 @@ class Row:
     tests: dict[str, float] = field(default_factory=dict)  # test name -> points
     test_max: dict[str, float] = field(default_factory=dict)  # test name -> its maximum
     feedback: dict[str, str] = field(default_factory=dict)  # failed test -> first line
+    sids: tuple[str, ...] = ()  # the students' ids, to match with the course's roster
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["students"] = list(self.students)
+        out["sids"] = list(self.sids)
         return out
 
 
@@ -124,8 +127,10 @@ def _from_export(folder: Path) -> list[Item]:
         if name in ("", ".", "..") or "/" in name or "\\" in name or name.startswith("."):
             raise BatchError(f"{path} names {name!r}, which is not a folder of the export")
         people = info.get(":submitters") or info.get("submitters") if isinstance(info, dict) else []
-        students = tuple(_student(p) for p in people or []) if isinstance(people, list) else ()
-        items.append(Item(_safe(name), folder / name, students or (name,)))
+        people = people if isinstance(people, list) else []
+        students = tuple(_student(p) for p in people)
+        sids = tuple(_sid(p) for p in people)
+        items.append(Item(_safe(name), folder / name, students or (name,), sids))
     return _unique(items)
 
 
@@ -138,13 +143,21 @@ def _student(person: Any) -> str:
     return f"{name} <{email}>" if name and email else str(name or email or "?")
 
 
+def _sid(person: Any) -> str:
+    """One submitter's student id (`:sid`, which Gradescope leaves empty when the roster has none)."""
+    sid = (person.get(":sid") or person.get("sid")) if isinstance(person, dict) else None
+    return str(sid) if sid is not None else ""
+
+
 def _unique(items: list[Item]) -> list[Item]:
     seen: dict[str, int] = {}
     out = []
     for item in items:
         n = seen.get(item.key, 0)
         seen[item.key] = n + 1
-        out.append(item if n == 0 else Item(f"{item.key}-{n + 1}", item.path, item.students))
+        out.append(
+            item if n == 0 else Item(f"{item.key}-{n + 1}", item.path, item.students, item.sids)
+        )
     return out
 
 
@@ -266,6 +279,7 @@ def row_from_results(item: Item, results: dict[str, Any], seconds: float, status
     return Row(
         key=item.key,
         students=item.students,
+        sids=item.sids,
         status=status,
         score=float(results.get("score", 0)),
         max_score=float(sum(t.get("max_score", 0) for t in tests)),
@@ -446,7 +460,7 @@ def grade_batch(
             except OSError:
                 pass
     for item in items:  # not graded: interrupted before its turn
-        rows.setdefault(item.key, Row(item.key, item.students, "not graded"))
+        rows.setdefault(item.key, Row(item.key, item.students, "not graded", sids=item.sids))
     ordered = [rows[item.key] for item in items]
     from dlhw.autograder.gradebook import write_gradebook
 
@@ -488,7 +502,13 @@ def _outcome(future: Future[Row], item: Item) -> Row:
     try:
         return future.result()
     except Exception as exc:  # noqa: BLE001 - a job that died: this submission only
-        return Row(item.key, item.students, "grader failed", feedback={"(grader)": repr(exc)})
+        return Row(
+            item.key,
+            item.students,
+            "grader failed",
+            feedback={"(grader)": repr(exc)},
+            sids=item.sids,
+        )
 
 
 def _stage(item: Item, staging: Path) -> Path:

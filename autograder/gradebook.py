@@ -1,6 +1,7 @@
 """A class's gradebook and summary, from the batch's rows.
 
-    OUT/gradebook.csv, OUT/gradebook.json   student(s), points per test, total, status, time
+    OUT/gradebook.csv, OUT/gradebook.json   student(s), their ids (SID), points per test, total,
+                                            status, time
     OUT/summary.md                          score distribution, and per test: pass rate and the
                                             most common first line of feedback among failures
     OUT/scores.png, OUT/pass_rates.png      the same as pictures (matplotlib, when installed)
@@ -78,10 +79,14 @@ def write_gradebook(rows: list[Row], out: Path, title: str = "") -> list[Path]:
     written = [out / "gradebook.csv", out / "gradebook.json", out / "summary.md"]
     with (out / "gradebook.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["submission", "students", "status", "total", "max", "seconds", *names])
+        writer.writerow(
+            ["submission", "students", "sids", "status", "total", "max", "seconds", *names]
+        )
         for r in rows:
             writer.writerow(
-                [_text_cell(r.key), _text_cell("; ".join(r.students)), r.status,
+                [_text_cell(r.key), _text_cell("; ".join(r.students)),
+                 _text_cell("; ".join(r.sids) if any(r.sids) else ""),
+                 r.status,
                  f"{r.score:g}", f"{r.max_score:g}",
                  f"{r.seconds:.2f}", *(f"{r.tests[n]:g}" if n in r.tests else "" for n in names)]
             )  # fmt: skip

@@ -108,7 +108,8 @@ def test_gradescope_export_names_the_students(tmp_path: Path) -> None:
     (tmp_path / "submission_101").mkdir()
     (tmp_path / "submission_102").mkdir()
     (tmp_path / "submission_metadata.yml").write_text(
-        "submission_101:\n  :submitters:\n  - :name: Ada Lovelace\n    :email: ada@example.edu\n"
+        "submission_101:\n  :submitters:\n  - :name: Ada Lovelace\n    :sid: '007'\n"
+        "    :email: ada@example.edu\n"
         "  :created_at: 2026-11-20 10:00:00.000000000 -08:00\n"
         "submission_102:\n  :submitters:\n  - :name: Bo\n    :email: bo@example.edu\n"
         "  - :name: Cy\n    :email: cy@example.edu\n"
@@ -117,6 +118,13 @@ def test_gradescope_export_names_the_students(tmp_path: Path) -> None:
     assert [i.key for i in items] == ["submission_101", "submission_102"]
     assert items[0].students == ("Ada Lovelace <ada@example.edu>",)
     assert items[1].students == ("Bo <bo@example.edu>", "Cy <cy@example.edu>")
+    assert items[0].sids == ("007",) and items[1].sids == ("", "")  # a roster without ids
+    from dlhw.autograder.batch import Row
+    from dlhw.autograder.gradebook import write_gradebook
+
+    write_gradebook([Row(i.key, i.students, "not graded", sids=i.sids) for i in items], tmp_path)
+    with (tmp_path / "gradebook.csv").open() as fh:
+        assert [r["sids"] for r in csv.DictReader(fh)] == ["007", ""]
 
 
 @pytest.mark.parametrize(
