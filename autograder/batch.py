@@ -6,7 +6,7 @@ Each job is one grader process that imports the grader, the tests and their orac
 grades submission after submission, each in its own fresh confined worker under a fresh sandbox
 uid: as isolated as `autograder grade`, without paying start-up per student. Results land in
 OUT/results/<student>/results.json as they finish; a re-run skips submissions whose notebook,
-homework and grader are unchanged (the key beside each results file). One bad submission never
+homework, grader and limits are unchanged (the key beside each results file). One bad submission never
 stops the batch; Ctrl-C stops it, keeping what finished (a second Ctrl-C stops at once, each
 job still closing the session of the submission it was grading).
 The gradebook and class summary (dlhw.autograder.gradebook) are written at the end, also after
@@ -50,6 +50,7 @@ class Item:
     key: str  # folder name under OUT/results (unique, filesystem-safe)
     path: Path  # a notebook or a folder holding one
     students: tuple[str, ...]
+    sids: tuple[str, ...] = ()  # the students' ids (SID), from Gradescope's export
 
 
 @dataclass
@@ -65,10 +66,12 @@ class Row:
     tests: dict[str, float] = field(default_factory=dict)  # test name -> points
     test_max: dict[str, float] = field(default_factory=dict)  # test name -> its maximum
     feedback: dict[str, str] = field(default_factory=dict)  # failed test -> first line
+    sids: tuple[str, ...] = ()  # the students' ids, to match with the course's roster
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["students"] = list(self.students)
+        out["sids"] = list(self.sids)
         return out
 
 
@@ -124,8 +127,10 @@ def _from_export(folder: Path) -> list[Item]:
         if name in ("", ".", "..") or "/" in name or "\\" in name or name.startswith("."):
             raise BatchError(f"{path} names {name!r}, which is not a folder of the export")
         people = info.get(":submitters") or info.get("submitters") if isinstance(info, dict) else []
-        students = tuple(_student(p) for p in people or []) if isinstance(people, list) else ()
-        items.append(Item(_safe(name), folder / name, students or (name,)))
+        people = people if isinstance(people, list) else []
+        students = tuple(_student(p) for p in people)
+        sids = tuple(_sid(p) for p in people)
+        items.append(Item(_safe(name), folder / name, students or (name,), sids))
     return _unique(items)
 
 
@@ -138,13 +143,21 @@ def _student(person: Any) -> str:
     return f"{name} <{email}>" if name and email else str(name or email or "?")
 
 
+def _sid(person: Any) -> str:
+    """One submitter's student id (`:sid`, which Gradescope leaves empty when the roster has none)."""
+    sid = (person.get(":sid") or person.get("sid")) if isinstance(person, dict) else None
+    return str(sid) if sid is not None else ""
+
+
 def _unique(items: list[Item]) -> list[Item]:
     seen: dict[str, int] = {}
     out = []
     for item in items:
         n = seen.get(item.key, 0)
         seen[item.key] = n + 1
-        out.append(item if n == 0 else Item(f"{item.key}-{n + 1}", item.path, item.students))
+        out.append(
+            item if n == 0 else Item(f"{item.key}-{n + 1}", item.path, item.students, item.sids)
+        )
     return out
 
 
@@ -266,6 +279,7 @@ def row_from_results(item: Item, results: dict[str, Any], seconds: float, status
     return Row(
         key=item.key,
         students=item.students,
+        sids=item.sids,
         status=status,
         score=float(results.get("score", 0)),
         max_score=float(sum(t.get("max_score", 0) for t in tests)),
@@ -300,9 +314,10 @@ def _closed_to_others(*folders: Path) -> Iterator[None]:
             os.chmod(folder, mode)
 
 
-def check_batch_folders(submissions: Path, out: Path) -> None:
+def check_batch_folders(submissions: Path, out: Path, hw_id: str | None = None) -> None:
     """The output folder may be neither the submissions' folder nor inside it (a re-run would
-    grade it as a student), nor a file."""
+    grade it as a student), nor a file; an existing one must be a batch's output folder, of the
+    same homework (a re-run), never one whose results or other files a batch would overwrite."""
     inside, folder = Path(os.path.realpath(out)), Path(os.path.realpath(submissions))
     if inside == folder or folder in inside.parents:
         raise BatchError(
@@ -311,6 +326,20 @@ def check_batch_folders(submissions: Path, out: Path) -> None:
         )
     if out.exists() and not out.is_dir():
         raise BatchError(f"the output {out} is a file, not a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not (out / "results").is_dir():
+        raise BatchError(
+            f"the output folder {out} already holds files and is not a batch's output folder; "
+            "choose a new folder (a re-run into the same one skips unchanged submissions)"
+        )
+    for entry in (out / "results").iterdir():
+        other = _read(entry / KEY_FILE).split(":", 1)[0]
+        if hw_id and other and other != hw_id:
+            raise BatchError(
+                f"the output folder {out} holds results of {other}, not {hw_id}: grading into "
+                "it would mix two homeworks' results; choose another folder"
+            )
 
 
 def grade_batch(
@@ -326,7 +355,7 @@ def grade_batch(
     """Grade every submission in `submissions` into `out`; returns the gradebook's rows.
     Raises BatchError, having written nothing, when there is nothing to grade or `out` cannot
     hold the results."""
-    check_batch_folders(submissions, out)
+    check_batch_folders(submissions, out, hw.id)
     items = find_submissions(submissions)
     if not items:
         raise BatchError(
@@ -343,8 +372,11 @@ def grade_batch(
     limits = limits or Limits()
     rows: dict[str, Row] = {}
     todo: list[tuple[Item, str]] = []
+    # The limits decide grades too: a re-run with a longer --call-timeout grades every
+    # submission again, not only the changed ones.
+    settings = hashlib.sha256(repr(limits).encode()).hexdigest()[:16]
     for item in items:
-        key = f"{hw.id}:{fingerprint}:{submission_digest(item.path)}"
+        key = f"{hw.id}:{fingerprint}:{settings}:{submission_digest(item.path)}"
         folder = out / "results" / item.key
         if not rerun and _read(folder / KEY_FILE) == key and (folder / "results.json").is_file():
             previous = json.loads((folder / "results.json").read_text())
@@ -428,11 +460,11 @@ def grade_batch(
             except OSError:
                 pass
     for item in items:  # not graded: interrupted before its turn
-        rows.setdefault(item.key, Row(item.key, item.students, "not graded"))
+        rows.setdefault(item.key, Row(item.key, item.students, "not graded", sids=item.sids))
     ordered = [rows[item.key] for item in items]
     from dlhw.autograder.gradebook import write_gradebook
 
-    write_gradebook(ordered, out)
+    write_gradebook(ordered, out, title=f"{hw.id} ({hw.title}), {submissions}")
     if interrupted:
         raise KeyboardInterrupt
     return ordered
@@ -470,7 +502,13 @@ def _outcome(future: Future[Row], item: Item) -> Row:
     try:
         return future.result()
     except Exception as exc:  # noqa: BLE001 - a job that died: this submission only
-        return Row(item.key, item.students, "grader failed", feedback={"(grader)": repr(exc)})
+        return Row(
+            item.key,
+            item.students,
+            "grader failed",
+            feedback={"(grader)": repr(exc)},
+            sids=item.sids,
+        )
 
 
 def _stage(item: Item, staging: Path) -> Path:

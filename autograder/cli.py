@@ -237,6 +237,9 @@ def cmd_check(opts: argparse.Namespace) -> int:
     hw = get_homework(opts.homework)
     public = hw.assignment_dir / "public_tests.py"  # the students' copy: they have no solutions/
     outcome = grade(hw, Path(opts.notebook), None, limits=_limits(opts), tests=[public])
+    if outcome.unreadable:  # the same reason on every test: once, and no table
+        print(f"autograder: {opts.notebook}: {outcome.unreadable}", file=sys.stderr)
+        return 1
     print(format_table(outcome, f"{hw.id} public tests: {opts.notebook}"))
     print("\n" + clean(outcome.results.get("output", "")))
     for t in outcome.results.get("tests", []):
@@ -425,11 +428,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grade every submission in DIR: one .ipynb or one folder per student, or a "
         "Gradescope 'Export Submissions' folder (submission_metadata.yml). Writes "
         "OUT/results/<submission>/results.json, OUT/gradebook.{csv,json}, OUT/summary.md and "
-        "plots. Re-runs skip unchanged submissions (same notebook, homework and grader).",
+        "plots. Re-runs into the same OUT skip unchanged submissions (same notebook, homework, "
+        "grader and limits); OUT may not hold another homework's results.",
     )
     p.add_argument("homework", help="homework id, e.g. hw1")
-    p.add_argument("submissions", help="the folder of submissions")
-    p.add_argument("-o", "--output", required=True, help="the output folder")
+    p.add_argument("submissions", metavar="DIR", help="the folder of submissions")
+    p.add_argument("-o", "--output", metavar="OUT", required=True,
+                   help="the output folder: new, or one this homework's batch wrote")  # fmt: skip
     p.add_argument("-j", "--jobs", type=int, default=2,
                    help="graders side by side (default %(default)s)")  # fmt: skip
     p.add_argument("--rerun", action="store_true", help="grade unchanged submissions again")

@@ -1,6 +1,7 @@
 """A class's gradebook and summary, from the batch's rows.
 
-    OUT/gradebook.csv, OUT/gradebook.json   student(s), points per test, total, status, time
+    OUT/gradebook.csv, OUT/gradebook.json   student(s), their ids (SID), points per test, total,
+                                            status, time
     OUT/summary.md                          score distribution, and per test: pass rate and the
                                             most common first line of feedback among failures
     OUT/scores.png, OUT/pass_rates.png      the same as pictures (matplotlib, when installed)
@@ -72,23 +73,27 @@ def _text_cell(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def write_gradebook(rows: list[Row], out: Path) -> list[Path]:
+def write_gradebook(rows: list[Row], out: Path, title: str = "") -> list[Path]:
     tests = test_summaries(rows)
     names = [t.name for t in tests]
     written = [out / "gradebook.csv", out / "gradebook.json", out / "summary.md"]
     with (out / "gradebook.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["submission", "students", "status", "total", "max", "seconds", *names])
+        writer.writerow(
+            ["submission", "students", "sids", "status", "total", "max", "seconds", *names]
+        )
         for r in rows:
             writer.writerow(
-                [_text_cell(r.key), _text_cell("; ".join(r.students)), r.status,
+                [_text_cell(r.key), _text_cell("; ".join(r.students)),
+                 _text_cell("; ".join(r.sids) if any(r.sids) else ""),
+                 r.status,
                  f"{r.score:g}", f"{r.max_score:g}",
                  f"{r.seconds:.2f}", *(f"{r.tests[n]:g}" if n in r.tests else "" for n in names)]
             )  # fmt: skip
     (out / "gradebook.json").write_text(
         json.dumps([r.to_json() for r in rows], indent=2) + "\n", encoding="utf-8"
     )
-    (out / "summary.md").write_text(summary_markdown(rows, tests), encoding="utf-8")
+    (out / "summary.md").write_text(summary_markdown(rows, tests, title), encoding="utf-8")
     written += _plots(rows, tests, out)
     return written
 
@@ -101,11 +106,12 @@ def _histogram(rows: list[Row]) -> list[tuple[str, int]]:
     return [(f"{10 * i}-{10 * (i + 1)}%", c) for i, c in enumerate(counts)]
 
 
-def summary_markdown(rows: list[Row], tests: list[TestSummary]) -> str:
+def summary_markdown(rows: list[Row], tests: list[TestSummary], title: str = "") -> str:
+    """`title` says what was graded (the batch gives the homework and the submissions' folder)."""
     statuses = Counter(r.status for r in rows)
     scored = sorted(r.score for r in rows if r.max_score > 0)
     lines = [
-        f"# Class summary: {len(rows)} submissions",
+        f"# Class summary: {title + ': ' if title else ''}{len(rows)} submissions",
         "",
         ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())),
     ]

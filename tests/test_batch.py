@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -19,7 +20,7 @@ import pytest
 
 from conftest import FAST_LIMITS, notebook_from_cells, reference_source
 from dlhw.autograder.batch import BatchError, find_submissions, grade_batch, grader_fingerprint
-from dlhw.autograder.confinement import remove_tree
+from dlhw.autograder.confinement import Limits, remove_tree
 from dlhw.autograder.grading import grade
 from dlhw.autograder.homeworks import get_homework
 from dlhw.autograder.variants import load_variants, variant_notebook
@@ -107,7 +108,8 @@ def test_gradescope_export_names_the_students(tmp_path: Path) -> None:
     (tmp_path / "submission_101").mkdir()
     (tmp_path / "submission_102").mkdir()
     (tmp_path / "submission_metadata.yml").write_text(
-        "submission_101:\n  :submitters:\n  - :name: Ada Lovelace\n    :email: ada@example.edu\n"
+        "submission_101:\n  :submitters:\n  - :name: Ada Lovelace\n    :sid: '007'\n"
+        "    :email: ada@example.edu\n"
         "  :created_at: 2026-11-20 10:00:00.000000000 -08:00\n"
         "submission_102:\n  :submitters:\n  - :name: Bo\n    :email: bo@example.edu\n"
         "  - :name: Cy\n    :email: cy@example.edu\n"
@@ -116,6 +118,13 @@ def test_gradescope_export_names_the_students(tmp_path: Path) -> None:
     assert [i.key for i in items] == ["submission_101", "submission_102"]
     assert items[0].students == ("Ada Lovelace <ada@example.edu>",)
     assert items[1].students == ("Bo <bo@example.edu>", "Cy <cy@example.edu>")
+    assert items[0].sids == ("007",) and items[1].sids == ("", "")  # a roster without ids
+    from dlhw.autograder.batch import Row
+    from dlhw.autograder.gradebook import write_gradebook
+
+    write_gradebook([Row(i.key, i.students, "not graded", sids=i.sids) for i in items], tmp_path)
+    with (tmp_path / "gradebook.csv").open() as fh:
+        assert [r["sids"] for r in csv.DictReader(fh)] == ["007", ""]
 
 
 @pytest.mark.parametrize(
@@ -190,6 +199,44 @@ def test_cli_batch_refuses_folders_it_cannot_use_before_grading(
     assert not (tmp_path / "out").exists() and (tmp_path / "notes.txt").read_text() == "kept"
 
 
+@pytest.mark.parametrize("layout", ["other-homework", "other-files"])
+def test_batch_refuses_an_output_folder_it_would_overwrite(tmp_path: Path, layout) -> None:
+    folder, out = tmp_path / "class", tmp_path / "out"
+    folder.mkdir()
+    (folder / "ada.ipynb").write_text("{}")
+    if layout == "other-homework":  # hw2's batch graded ada before: hw1 would overwrite it
+        (out / "results" / "ada").mkdir(parents=True)
+        (out / "results" / "ada" / ".grading-key").write_text("hw2:abc:def:123\n")
+        (out / "results" / "ada" / "results.json").write_text("{}")
+        message = "holds results of hw2, not hw1"
+    else:  # -o ~/Documents
+        out.mkdir()
+        (out / "notes.txt").write_text("kept")
+        message = "already holds files and is not a batch's output folder"
+    before = sorted(str(p) for p in out.rglob("*"))
+    with pytest.raises(BatchError, match=re.escape(message)):
+        grade_batch(HW, folder, out, jobs=1)
+    assert sorted(str(p) for p in out.rglob("*")) == before
+
+
+def test_a_rerun_with_other_limits_grades_again_and_the_summary_names_the_homework(
+    tmp_path: Path,
+) -> None:
+    folder, out = tmp_path / "class", tmp_path / "out"
+    folder.mkdir()
+    nbformat.write(nbformat.read(HW.stub, as_version=4), folder / "bo.ipynb")
+    assert [r.status for r in grade_batch(HW, folder, out, jobs=1, limits=FAST_LIMITS)] == [
+        "graded"
+    ]
+    assert [r.status for r in grade_batch(HW, folder, out, jobs=1, limits=FAST_LIMITS)] == [
+        "unchanged"
+    ]
+    longer = replace(FAST_LIMITS, call_timeout_s=FAST_LIMITS.call_timeout_s * 2)
+    assert [r.status for r in grade_batch(HW, folder, out, jobs=1, limits=longer)] == ["graded"]
+    title = (out / "summary.md").read_text().splitlines()[0]
+    assert title == f"# Class summary: hw1 ({HW.title}), {folder}: 1 submissions", title
+
+
 def test_the_fingerprint_changes_with_the_hidden_tests(tmp_path: Path, monkeypatch) -> None:
     first = grader_fingerprint(HW)
     assert first == grader_fingerprint(HW)
@@ -200,8 +247,6 @@ def test_the_fingerprint_changes_with_the_hidden_tests(tmp_path: Path, monkeypat
     for test in (HW.solution_dir / "tests").iterdir():  # tests and their recorded oracles
         if test.is_file():
             (copy / "tests" / test.name).write_bytes(test.read_bytes())
-    from dataclasses import replace
-
     moved = replace(HW, root=tmp_path)
     assert grader_fingerprint(moved) == first
     (copy / "tests" / HW.hidden_tests[0].name).write_text("# changed\n")
@@ -269,7 +314,7 @@ def test_ctrl_c_stops_the_batch_and_keeps_what_finished(tmp_path: Path) -> None:
     finished = [r for r in book if r["status"] == "graded"]
     assert finished and len(finished) < 12
     assert {r["status"] for r in book} <= {"graded", "not graded"}
-    rerun = grade_batch(HW, folder, out, jobs=2, limits=FAST_LIMITS)
+    rerun = grade_batch(HW, folder, out, jobs=2, limits=Limits())  # the CLI's: the same key
     assert sum(r.status == "unchanged" for r in rerun) == len(finished)
     assert all(r.score == r.max_score for r in rerun)
 

@@ -186,6 +186,16 @@ def test_grade_says_in_one_line_why_an_upload_could_not_be_read(tmp_path, capsys
     assert json.loads(out.read_text())["score"] == 0
 
 
+def test_check_says_once_why_a_notebook_could_not_be_read(tmp_path, capsys):
+    missing = tmp_path / "nope.ipynb"
+    assert main(["check", "hw1", str(missing)]) == 1
+    captured = capsys.readouterr()
+    assert (
+        captured.err == f"autograder: {missing}: nothing was submitted ({missing} does not exist)\n"
+    )
+    assert captured.out == ""
+
+
 def test_an_interrupted_grade_is_one_line_and_its_results_say_so(tmp_path, monkeypatch, capsys):
     from dlhw.autograder import cli
 
