@@ -554,3 +554,45 @@ def _read(path: Path) -> str:
         return path.read_text().strip()
     except OSError:
         return ""
+
+
+def export_scripts(hw: Homework, source: Path, out: Path) -> tuple[list[Path], list[str]]:
+    """Each submission's graded code cells as a Python script (nbconvert's PythonExporter, which
+    turns IPython's magics into Python), for plagiarism checkers such as MOSS or JPlag and for
+    reading in an editor: OUT/scripts/<submission>.py, one per submission of `source` (a
+    notebook, or a folder of them as `batch` reads it), and OUT/handout.py from the stub (MOSS's
+    base file: code every student was given is not a match). Nothing is run. Returns the scripts
+    written and, for each submission left out, why."""
+    import nbformat
+    from nbconvert.exporters import PythonExporter  # only this command needs nbconvert
+
+    from dlhw.autograder.grading import locate_notebook
+    from dlhw.autograder.notebook import graded_cells
+
+    items = [Item(_safe(source.stem), source, (source.stem,))] if source.is_file() else (
+        find_submissions(source)
+    )  # fmt: skip
+    if not items:
+        raise BatchError(f"{source} holds no submissions (no .ipynb, no folder)")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise BatchError(f"{out} exists and is not an empty folder; choose a new one")
+    exporter = PythonExporter(exclude_markdown=True, exclude_raw=True)
+
+    def script(notebook: Path) -> str:
+        cells = [nbformat.v4.new_code_cell(c.source) for c in graded_cells(notebook).cells]
+        text, _ = exporter.from_notebook_node(nbformat.v4.new_notebook(cells=cells))
+        return str(text)
+
+    (out / "scripts").mkdir(parents=True, exist_ok=True)
+    (out / "handout.py").write_text(script(hw.stub), encoding="utf-8")
+    written, skipped = [], []
+    for item in items:
+        try:
+            text = script(locate_notebook(item.path, hw))
+        except NotebookError as exc:
+            skipped.append(f"{item.key}: {exc}")
+            continue
+        path = out / "scripts" / f"{item.key}.py"
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written, skipped

@@ -161,6 +161,28 @@ def cmd_release(opts: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(opts: argparse.Namespace) -> int:
+    from dlhw.autograder.batch import BatchError, export_scripts
+
+    hw = get_homework(opts.homework)
+    source, out = Path(opts.submissions), Path(opts.output)
+    if not source.exists():
+        print(f"autograder: {source} does not exist", file=sys.stderr)
+        return 1
+    try:
+        written, skipped = export_scripts(hw, source, out)
+    except (BatchError, OSError) as exc:
+        print(f"autograder: cannot export: {exc}", file=sys.stderr)
+        return 1
+    for why in skipped:
+        print(f"  left out {why}")
+    print(
+        f"wrote {len(written)} scripts to {out / 'scripts'} and the handout's to "
+        f"{out / 'handout.py'} (a base file for MOSS: -b {out / 'handout.py'})"
+    )
+    return 0
+
+
 def cmd_batch(opts: argparse.Namespace) -> int:
     from dlhw.autograder.batch import BatchError, grade_batch
 
@@ -441,6 +463,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     limits_args(p)
     p.set_defaults(func=cmd_batch)
+
+    p = subs.add_parser(
+        "export",
+        help="each submission's graded code as a Python script (for MOSS, JPlag, an editor)",
+        description="Write the graded code cells of each submission in DIR (a notebook, or a "
+        "folder of submissions as `batch` reads it) to OUT/scripts/<submission>.py with "
+        "nbconvert (IPython magics become Python), and the handout stub's to OUT/handout.py, "
+        "the base file a plagiarism checker leaves out. Nothing is run.",
+    )
+    p.add_argument("homework", help="homework id, e.g. hw1")
+    p.add_argument("submissions", metavar="DIR", help="a notebook, or the folder of submissions")
+    p.add_argument("-o", "--output", metavar="OUT", required=True, help="a new, empty folder")
+    p.set_defaults(func=cmd_export)
 
     p = subs.add_parser(
         "mutate",

@@ -23,6 +23,7 @@ from dlhw.autograder.batch import BatchError, find_submissions, grade_batch, gra
 from dlhw.autograder.confinement import Limits, remove_tree
 from dlhw.autograder.grading import grade
 from dlhw.autograder.homeworks import get_homework
+from dlhw.autograder.notebook import graded_cells
 from dlhw.autograder.variants import load_variants, variant_notebook
 
 HW = get_homework("hw1")
@@ -650,3 +651,36 @@ def test_too_many_files_in_one_upload_fail_that_submission_only(
     rows = grade_batch(HW, folder, tmp_path / "out", jobs=1, limits=FAST_LIMITS)
     assert [(r.key, r.status) for r in rows] == [("many", "grader failed"), ("plain", "graded")]
     assert "more than 50 files" in rows[0].feedback["(grader)"]
+
+
+def test_export_writes_each_submissions_graded_code_as_a_script(tmp_path, capsys):
+    """`autograder export`: the graded cells of each submission as a Python script (magics made
+    Python by nbconvert), the stub's as the base file; an unreadable upload is left out with its
+    reason, nothing is run, and OUT must be new."""
+    from dlhw.autograder.cli import main
+
+    hw = get_homework("hw1")
+    cells = [c.source for c in graded_cells(hw.master).cells]
+    cells[0] = "%matplotlib inline\n" + cells[0]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "raise SystemExit('never run')", metadata={"tags": ["skip-grading"]}
+        )
+    )
+    folder = tmp_path / "class"
+    folder.mkdir()
+    nbformat.write(nb, folder / "alice.ipynb")
+    (folder / "bob.ipynb").write_text("not a notebook")
+    out = tmp_path / "out"
+    assert main(["export", "hw1", str(folder), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "left out bob: bob.ipynb is not valid JSON" in printed
+    script = (out / "scripts" / "alice.py").read_text()
+    assert "get_ipython().run_line_magic('matplotlib', 'inline')" in script
+    assert "def softmax_loss" in script and "never run" not in script
+    compile(script, "alice.py", "exec")  # plain Python
+    assert "def softmax_loss" in (out / "handout.py").read_text()
+    assert sorted(p.name for p in (out / "scripts").iterdir()) == ["alice.py"]
+    assert main(["export", "hw1", str(folder), "-o", str(out)]) == 1  # not a new folder
+    assert "not an empty folder" in capsys.readouterr().err
