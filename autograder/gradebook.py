@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import statistics
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,17 +107,21 @@ def _histogram(rows: list[Row]) -> list[tuple[str, int]]:
     return [(f"{10 * i}-{10 * (i + 1)}%", c) for i, c in enumerate(counts)]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def summary_markdown(rows: list[Row], tests: list[TestSummary], title: str = "") -> str:
     """`title` says what was graded (the batch gives the homework and the submissions' folder)."""
     statuses = Counter(r.status for r in rows)
     scored = sorted(r.score for r in rows if r.max_score > 0)
     lines = [
-        f"# Class summary: {title + ': ' if title else ''}{len(rows)} submissions",
+        f"# Class summary: {title + ': ' if title else ''}{_count(len(rows), 'submission')}",
         "",
         ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())),
     ]
     if scored:
-        mid = scored[len(scored) // 2]
+        mid = statistics.median(scored)
         full = max((r.max_score for r in rows), default=0)
         lines += ["", f"Median score {mid:g} of {full:g}; mean {sum(scored) / len(scored):.2f}."]
     lines += ["", "## Score distribution", "", "| score | submissions |", "|---|---:|"]
@@ -154,7 +159,7 @@ def _plots(rows: list[Row], tests: list[TestSummary], out: Path) -> list[Path]:
     ax.bar([h[0] for h in hist], [h[1] for h in hist], color="#4c72b0")
     ax.set_xlabel("score (share of the maximum)")
     ax.set_ylabel("submissions")
-    ax.set_title(f"Score distribution ({len(rows)} submissions)")
+    ax.set_title(f"Score distribution ({_count(len(rows), 'submission')})")
     ax.tick_params(axis="x", labelrotation=45)
     fig.tight_layout()
     fig.savefig(out / "scores.png", dpi=110)

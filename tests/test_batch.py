@@ -235,7 +235,7 @@ def test_a_rerun_with_other_limits_grades_again_and_the_summary_names_the_homewo
     longer = replace(FAST_LIMITS, call_timeout_s=FAST_LIMITS.call_timeout_s * 2)
     assert [r.status for r in grade_batch(HW, folder, out, jobs=1, limits=longer)] == ["graded"]
     title = (out / "summary.md").read_text().splitlines()[0]
-    assert title == f"# Class summary: hw1 ({HW.title}), {folder}: 1 submissions", title
+    assert title == f"# Class summary: hw1 ({HW.title}), {folder}: 1 submission", title
 
 
 def test_the_fingerprint_changes_with_the_hidden_tests(tmp_path: Path, monkeypatch) -> None:
@@ -684,3 +684,12 @@ def test_export_writes_each_submissions_graded_code_as_a_script(tmp_path, capsys
     assert sorted(p.name for p in (out / "scripts").iterdir()) == ["alice.py"]
     assert main(["export", "hw1", str(folder), "-o", str(out)]) == 1  # not a new folder
     assert "not an empty folder" in capsys.readouterr().err
+
+
+def test_the_summarys_median_of_an_even_class_is_the_mean_of_the_middle_two():
+    from dlhw.autograder.batch import Row
+    from dlhw.autograder.gradebook import summary_markdown
+
+    rows = [Row(f"s{i}", (f"s{i}",), "graded", score, 4.0) for i, score in enumerate([1, 2, 3, 4])]
+    assert "Median score 2.5 of 4; mean 2.50." in summary_markdown(rows, [])
+    assert "# Class summary: 4 submissions" in summary_markdown(rows, [])
