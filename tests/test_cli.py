@@ -237,3 +237,21 @@ def test_the_cli_leaves_what_a_grading_run_loads_later_to_be_loaded_later():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]", run.stdout
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
+    """`autograder grade ... | head`: the pipe closes before the table is printed; the results
+    file is written, and the command ends quietly (no BrokenPipeError traceback)."""
+    out = tmp_path / "results.json"
+    hw1 = REPO / "solutions" / "hw1_softmax" / "hw1_softmax.ipynb"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from dlhw.autograder.cli import run; run()",
+         "grade", "hw1", str(hw1), "-o", str(out), "-v"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader leaves before anything is printed
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert json.loads(out.read_text())["score"] > 0
