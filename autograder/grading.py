@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dlhw.autograder import remote
 from dlhw.autograder.blame import missing_module_hint
 from dlhw.autograder.breaker import references
 from dlhw.autograder.classspec import ClassSpec, class_specs
@@ -525,6 +526,7 @@ _runs = 0
 def _collector_resumes(enabled: bool) -> None:
     """The end of a run: what `grade` froze goes back to the collector, which runs as before."""
     global _runs
+    remote.WORLD_FROZEN = False
     gc.unfreeze()
     if enabled:
         gc.enable()
@@ -576,6 +578,7 @@ def grade(
         if ready is not None:
             ready()
         gc.freeze()
+        remote.WORLD_FROZEN = True
         if collector:
             gc.enable()
 
