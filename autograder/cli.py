@@ -183,6 +183,21 @@ def cmd_export(opts: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_bar(tqdm: Any, unit: str, quiet: bool) -> tuple[Any, list[Any]]:
+    """A `progress(done, total)` for grade_batch drawing a bar (count, rate and time left), made
+    once the count is known, and the list that then holds it (to close)."""
+    bars: list[Any] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars:  # drawn at 0 as it is made: a refresh now would draw a second "0%"
+            bars.append(tqdm(total=total, unit=unit, disable=quiet, initial=done))
+            return
+        bars[0].n = done
+        bars[0].refresh()
+
+    return progress, bars
+
+
 def cmd_batch(opts: argparse.Namespace) -> int:
     from dlhw.autograder.batch import BatchError, grade_batch
 
@@ -198,14 +213,7 @@ def cmd_batch(opts: argparse.Namespace) -> int:
             "autograder: batch grading needs its extra: pip install 'dlhw[batch]'", file=sys.stderr
         )
         return 1
-    bars: list[Any] = []
-
-    def progress(done: int, total: int) -> None:
-        if not bars:  # made once the count is known: count, rate and time left
-            bars.append(tqdm(total=total, unit="submission", disable=opts.quiet))
-        bars[0].n = done
-        bars[0].refresh()
-
+    progress, bars = _progress_bar(tqdm, "submission", opts.quiet)
     try:
         rows = grade_batch(
             hw, folder, out, jobs=opts.jobs, limits=_limits(opts), rerun=opts.rerun,
@@ -243,7 +251,19 @@ def cmd_mutate(opts: argparse.Namespace) -> int:
     except OutputPathError as exc:
         print(f"autograder: cannot write the report to {opts.output}: {exc}", file=sys.stderr)
         return 1
-    report = mutation_report(hw, jobs=opts.jobs)
+    progress: Any = None
+    bars: list[Any] = []
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the batch extra is not installed: no bar
+        pass
+    else:
+        progress, bars = _progress_bar(tqdm, "mutant", opts.quiet)
+    try:
+        report = mutation_report(hw, jobs=opts.jobs, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
     text = report.text()
     print(text)
     if opts.output:
@@ -490,6 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-score", type=float, default=0.9,
                    help="exit 1 below this share caught (default %(default)s)")  # fmt: skip
     p.add_argument("--list", action="store_true", help="only list the mutants' ids")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-o", "--output", help="also write the report to this file")
     p.set_defaults(func=cmd_mutate)
 

@@ -25,9 +25,10 @@ import difflib
 import re
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -256,8 +257,14 @@ class MutationReport:
         return "\n".join(lines)
 
 
-def mutation_report(hw: Homework, jobs: int = 2, limits: Limits = MUTANT_LIMITS) -> MutationReport:
-    """Grade every mutant (but the equivalent ones) with the batch engine."""
+def mutation_report(
+    hw: Homework,
+    jobs: int = 2,
+    limits: Limits = MUTANT_LIMITS,
+    progress: Callable[[int, int], Any] | None = None,
+) -> MutationReport:
+    """Grade every mutant (but the equivalent ones) with the batch engine; `progress(done,
+    total)` as for grade_batch."""
     from dlhw.autograder.batch import grade_batch
 
     mutants = make_mutants(hw)
@@ -278,7 +285,7 @@ def mutation_report(hw: Homework, jobs: int = 2, limits: Limits = MUTANT_LIMITS)
             nbformat.write(nb, folder / f"{name}.ipynb")
             names[name] = mutant
         nbformat.write(nbformat.read(hw.master, as_version=4), folder / "reference.ipynb")
-        rows = grade_batch(hw, folder, out, jobs=jobs, limits=limits, rerun=True)
+        rows = grade_batch(hw, folder, out, jobs=jobs, limits=limits, rerun=True, progress=progress)
     reference = next(r for r in rows if r.key == "reference")
     if reference.status != "graded" or reference.score < reference.max_score:
         # Every mutant would "lose points": the score would mean nothing.
