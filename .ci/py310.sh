@@ -11,7 +11,7 @@ if [ -z "$PY310" ] || [ ! -x "$PY310" ]; then
 fi
 VENV=.venv310
 [ -x "$VENV/bin/python" ] || "$PY310" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check "numpy>=1.23" "nbformat>=5.7" "pytest>=7.2" "jsonschema>=4.17" "tomli>=2"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check "numpy>=1.23" "nbformat>=5.7" "nbconvert>=7" "pytest>=7.2" "jsonschema>=4.17" "tomli>=2"
 CMAKE_ARGS="-DDLHW_CUDA=OFF" "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .
 # pyenv's 3.10 lives under /root, which the sandbox uid cannot enter: the uid layer is exercised
 # by the 3.11 run; here the worker runs as the current user.

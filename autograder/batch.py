@@ -24,6 +24,7 @@ import signal
 import stat
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -557,8 +558,8 @@ def _read(path: Path) -> str:
 
 
 def export_scripts(hw: Homework, source: Path, out: Path) -> tuple[list[Path], list[str]]:
-    """Each submission's graded code cells as a Python script (nbconvert's PythonExporter, which
-    turns IPython's magics into Python), for plagiarism checkers such as MOSS or JPlag and for
+    """Each submission's graded code cells as a Python script (nbconvert's PythonExporter), as
+    the grader runs them (IPython's syntax made Python as in the worker), for plagiarism checkers such as MOSS or JPlag and for
     reading in an editor: OUT/scripts/<submission>.py, one per submission of `source` (a
     notebook, or a folder of them as `batch` reads it), and OUT/handout.py from the stub (MOSS's
     base file: code every student was given is not a match). Nothing is run. Returns the scripts
@@ -568,6 +569,7 @@ def export_scripts(hw: Homework, source: Path, out: Path) -> tuple[list[Path], l
 
     from dlhw.autograder.grading import locate_notebook
     from dlhw.autograder.notebook import graded_cells
+    from dlhw.autograder.worker.magics import neutralise_ipython
 
     items = [Item(_safe(source.stem), source, (source.stem,))] if source.is_file() else (
         find_submissions(source)
@@ -578,8 +580,21 @@ def export_scripts(hw: Homework, source: Path, out: Path) -> tuple[list[Path], l
         raise BatchError(f"{out} exists and is not an empty folder; choose a new one")
     exporter = PythonExporter(exclude_markdown=True, exclude_raw=True)
 
+    def as_run(source: str) -> str:
+        """The cell as the grader's worker runs it: IPython's syntax made Python the same way
+        (worker/magics.py; nbconvert's own way needs IPython installed), a foreign cell magic
+        (%%bash ...) left out as the worker leaves it out."""
+        try:
+            compile(source, "<cell>", "exec")
+            return source
+        except (SyntaxError, ValueError):
+            python = neutralise_ipython(source)
+        if python is None:
+            return "# not run by the grader (a cell magic):\n" + textwrap.indent(source, "# ")
+        return python
+
     def script(notebook: Path) -> str:
-        cells = [nbformat.v4.new_code_cell(c.source) for c in graded_cells(notebook).cells]
+        cells = [nbformat.v4.new_code_cell(as_run(c.source)) for c in graded_cells(notebook).cells]
         text, _ = exporter.from_notebook_node(nbformat.v4.new_notebook(cells=cells))
         return str(text)
 

@@ -488,8 +488,8 @@ def build_parser() -> argparse.ArgumentParser:
         "export",
         help="each submission's graded code as a Python script (for MOSS, JPlag, an editor)",
         description="Write the graded code cells of each submission in DIR (a notebook, or a "
-        "folder of submissions as `batch` reads it) to OUT/scripts/<submission>.py with "
-        "nbconvert (IPython magics become Python), and the handout stub's to OUT/handout.py, "
+        "folder of submissions as `batch` reads it) to OUT/scripts/<submission>.py as the "
+        "grader runs them (IPython syntax made Python), and the handout stub's to OUT/handout.py, "
         "the base file a plagiarism checker leaves out. Nothing is run.",
     )
     p.add_argument("homework", help="homework id, e.g. hw1")

@@ -654,8 +654,8 @@ def test_too_many_files_in_one_upload_fail_that_submission_only(
 
 
 def test_export_writes_each_submissions_graded_code_as_a_script(tmp_path, capsys):
-    """`autograder export`: the graded cells of each submission as a Python script (magics made
-    Python by nbconvert), the stub's as the base file; an unreadable upload is left out with its
+    """`autograder export`: the graded cells of each submission as a Python script, as the
+    grader runs them (magics made Python as in the worker), the stub's as the base file; an unreadable upload is left out with its
     reason, nothing is run, and OUT must be new."""
     from dlhw.autograder.cli import main
 
@@ -677,7 +677,7 @@ def test_export_writes_each_submissions_graded_code_as_a_script(tmp_path, capsys
     printed = capsys.readouterr().out
     assert "left out bob: bob.ipynb is not valid JSON" in printed
     script = (out / "scripts" / "alice.py").read_text()
-    assert "get_ipython().run_line_magic('matplotlib', 'inline')" in script
+    assert "%matplotlib" not in script and "pass  # removed IPython magic" in script
     assert "def softmax_loss" in script and "never run" not in script
     compile(script, "alice.py", "exec")  # plain Python
     assert "def softmax_loss" in (out / "handout.py").read_text()
