@@ -133,3 +133,16 @@ def test_narrow_norm_constants(reference, hidden):
         0.5 * reference["activation_norms"](1, 2, 1.0, n_samples=200, rng=7)[0],
         rel_tol=1e-12,
     )
+
+
+def test_a_function_not_written_yet_is_not_blamed_on_its_signature(tmp_path):
+    """The by-position test advises keeping the signature only when the same call by keyword
+    works: on the stub, whose functions raise NotImplementedError, it says they are not written."""
+    from dlhw.autograder.grading import grade
+
+    results = grade(HW, HW.stub, tmp_path / "results.json").results
+    by_position = [t for t in results["tests"] if "given by position" in t["name"]]
+    assert len(by_position) == 5
+    for test in by_position:
+        assert test["status"] == "failed" and "is not implemented yet" in test["output"]
+        assert "signature" not in test["output"], test["output"]

@@ -380,7 +380,8 @@ def test_arguments_by_position(sub, name):
     except AssertionError as exc:  # what the student's code raised (blame.StudentError)
         if not getattr(exc, "raised", ()):
             raise
-        raise AssertionError(f"{positional} failed: {keep}.\n{exc}") from None
+        f(**{k: ARGUMENTS[k] for k in order})  # fails too (not written yet, say): its own message
+        raise AssertionError(f"{positional} failed, {by_name} did not: {keep}.\n{exc}") from None
     expected = f(**{k: ARGUMENTS[k] for k in order})
     if name == "activation_norms":
         got, expected = checked_norms(got, 4, 20), checked_norms(expected, 4, 20)
