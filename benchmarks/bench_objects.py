@@ -72,10 +72,27 @@ def leaves_batched(sub: Submission, nodes: int) -> tuple[float, float]:
 
 
 def worker_cpu(session: Session) -> float:
-    """CPU seconds (user + system) the worker process has used so far."""
-    pid = session._worker.proc.pid  # type: ignore[union-attr]
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds (user + system) the worker has used so far: the process the session started
+    and its descendants (the sandboxed worker runs as a child of the launcher the session
+    started; the launcher's own figure is about 0)."""
+    root = session._worker.proc.pid  # type: ignore[union-attr]
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stats[int(entry)] = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+    children: dict[int, list[int]] = {}
+    for pid, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(pid)
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        if pid in stats:
+            total += int(stats[pid][11]) + int(stats[pid][12])
+        stack.extend(children.get(pid, []))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def measure(
