@@ -146,3 +146,19 @@ def test_a_function_not_written_yet_is_not_blamed_on_its_signature(tmp_path):
     for test in by_position:
         assert test["status"] == "failed" and "is not implemented yet" in test["output"]
         assert "signature" not in test["output"], test["output"]
+
+
+def test_a_function_that_ignores_rng_is_not_blamed_on_its_signature(grade_nb):
+    """A function drawing from the global np.random differs from itself: the by-position test
+    says so, and never advises keeping a signature the student kept."""
+    from dlhw.autograder.variants import load_variants, variant_notebook
+
+    (variant,) = [v for v in load_variants(HW) if v.name == "global_np_random"]
+    results = grade_nb(variant_notebook(HW, variant), hw=HW).results
+    (test,) = [
+        t
+        for t in results["tests"]
+        if "given by position" in t["name"] and "[kaiming_normal]" in t["name"]
+    ]
+    assert test["status"] == "failed", test
+    assert "default_rng(rng)" in test["output"] and "signature" not in test["output"], test
