@@ -393,8 +393,10 @@ def test_arguments_by_position(sub, name):
     # Only a function that repeats itself can tell its parameters' order: one that ignores rng
     # (the global np.random) differs from itself, and keeping its signature would not help.
     again = f(**{k: ARGUMENTS[k] for k in order})
-    again = checked_norms(again, 4, 20) if name == "activation_norms" else as_weights(
-        again, (30, 70), name
+    again = (
+        checked_norms(again, 4, 20)
+        if name == "activation_norms"
+        else as_weights(again, (30, 70), name)
     )
     assert np.array_equal(again, expected), (
         f"{by_name} gave different values on a second call, so the order of its parameters "
