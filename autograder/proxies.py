@@ -64,6 +64,16 @@ def _refuse(what: str) -> StudentError:
     )
 
 
+def not_an_object(what: str, label: str, value: Any) -> str:
+    """`what` (".backward", "`-`") was used on what `label` gave, plain data where the test
+    needs an object of the submission: most often None, from a method that forgot `return`."""
+    got = "None (did it forget to `return`?)" if value is None else type(value).__name__
+    return (
+        f"{what} was used on the result of {label}, which should be an object of your "
+        f"submission but is {got}"
+    )
+
+
 def wrong_kind(cls: str, what: str) -> str:
     return (
         f"{what} was used on a {cls} of your submission, which the tests do not use that way: "
@@ -260,10 +270,7 @@ class Pending(Operand):
         if obj is not None:
             return getattr(obj, name)
         if self._step.state == "done":
-            raise StudentError(
-                f".{name} was used on the result of {self._step.label}, which should be an "
-                f"object of your submission but is {type(self._step.value).__name__} (plain data)"
-            )
+            raise StudentError(not_an_object(f".{name}", self._step.label, self._step.value))
         objects = self._objects
         if name in objects.methods and name not in objects.attributes:
             return RemoteMethod(self, name, f"object.{name}", member="methods")

@@ -53,6 +53,7 @@ from dlhw.autograder.proxies import (
     RemoteObject,
     Step,
     declare_hint,
+    not_an_object,
     wrong_kind,
 )
 from dlhw.autograder.wire.protocol import NUMERIC_KINDS, ProtocolError, Ref
@@ -217,6 +218,10 @@ class Objects:
         if error is not None:
             failed = chunk[len(values)]
             failed.state = "failed"
+            plain = _plain_operand(failed)
+            if plain is not None:  # Python's own operator failed on it, not the student's
+                what = f"`{SYMBOLS[failed.name]}`"
+                raise StudentError(not_an_object(what, _label(plain), plain.value))
             raise student_error(_label(failed), error)
 
     def undeclared(self, cls: str, what: str, name: str) -> Exception:
@@ -240,10 +245,8 @@ class Objects:
             return
         obj = step.target._step.value
         if not isinstance(obj, RemoteObject):
-            raise StudentError(
-                f".{step.name} was used on the result of {step.target._step.label}, which "
-                f"should be an object of your submission but is {type(obj).__name__}"
-            )
+            target = step.target._step
+            raise StudentError(not_an_object(f".{step.name}", _label(target), obj))
         if step.name not in getattr(obj._spec, step.member):
             raise self.undeclared(obj._ref.cls, step.member, step.name)
 
@@ -399,6 +402,23 @@ def _batch_label(chunk: list[Step]) -> str:
     if len(names) == 1 and None not in names:
         return f"{len(chunk)} calls of {names.pop()}"
     return f"a batch of {len(chunk)} operations"
+
+
+def _plain_operand(step: Step) -> Step | None:
+    """For an operator step that failed: the earlier step whose result, plain data, stands where
+    the test used an object. None as an operand is always one (a method that forgot `return`:
+    no test means it, and the student's operator then fails on it); other plain data only when
+    no operand is an object of the submission (Python's own operator failed, not the student's).
+    None when there is no such step."""
+    if step.kind != "op":
+        return None
+    done = [o._step for o in step.args if isinstance(o, Pending) and o._step.state == "done"]
+    forgotten = [p for p in done if p.value is None]
+    if forgotten:
+        return forgotten[0]
+    objects = [o for o in step.args if isinstance(o, RemoteObject)]
+    plain = [p for p in done if not isinstance(p.value, RemoteObject)]
+    return plain[0] if plain and not objects and len(plain) == len(done) else None
 
 
 def _label(step: Step) -> str:

@@ -79,6 +79,17 @@ class Spoof:
     __class__ = property(lambda self: Value)
 
 
+class Forgetful(Value):
+    """A Value whose tanh computes its result and forgets to return it."""
+
+    def tanh(self):
+        Value.tanh(self)
+
+
+def make_forgetful():
+    return Forgetful(0.5)
+
+
 def make_node():
     return Node(5.0)
 
@@ -320,6 +331,20 @@ def test_messages_name_the_class_a_pending_target_turned_out_to_be(sub):
         with sub.batch():
             v = sub.Value(1.0) * 1.0
             v.backward(3)  # the reference's backward takes no argument
+
+
+def test_a_method_that_forgot_to_return_is_named_by_what_used_its_none(sub):
+    """A method's None used in a batch (by an operator, in either order, with a number or an
+    object; by a method) names that method with its class, not "`-` on object" with Python's
+    TypeError, nor "object.tanh", nor the TypeError of the student's __mul__ given None."""
+    none = r"Value\.tanh, which should be an object of your submission but is None \(did it"
+    for use in (lambda t: t - 1.0, lambda t: 2.0 * t, lambda t: sub.Value(1.0) * t):
+        with pytest.raises(StudentError, match=r"^`[-*]` was used on the result of " + none):
+            with sub.batch():
+                use(sub.make_forgetful().tanh())
+    with pytest.raises(StudentError, match=r"^\.backward was used on the result of " + none):
+        with sub.batch():
+            sub.make_forgetful().tanh().backward()
 
 
 def test_undeclared_functions_blame_the_test(session):
