@@ -118,6 +118,26 @@ BUGS = {
                 return order
         """,
     },
+    # The visited set a global: backward's topo_sort marks the graph, so a later topo_sort of
+    # the same graph lists nothing (a new graph, never visited, still sorts right).
+    "topo_sort_global_visited_set": {
+        "topo_sort": """
+            _visited = set()
+
+
+            def topo_sort(root):
+                order, stack = [], [(root, False)]
+                while stack:
+                    node, done = stack.pop()
+                    if done:
+                        order.append(node)
+                    elif node not in _visited:
+                        _visited.add(node)
+                        stack.append((node, True))
+                        stack.extend((p, False) for p in node._prev)
+                return order
+        """,
+    },
     # __rsub__ as self - other: 2 - a computed as a - 2.
     "rsub_as_self_minus_other": {
         "Value.__rsub__": """

@@ -880,7 +880,19 @@ def test_topological_order(sub, seed):
         if k in needed:
             needed.update(ops[k - len(leaves)][1])
     missing = [k for k in sorted(needed) if id(nodes[k]) not in position]
-    assert not missing, f"topo_sort left out {len(missing)} of the graph's {len(needed)} nodes"
+    # run_program called backward first, which sorts the graph too: a topo_sort that keeps the
+    # nodes it visited from call to call (a global set) lists none of them the second time.
+    assert not missing, (
+        f"topo_sort(root), called after root.backward(), left out {len(missing)} of the graph's "
+        f"{len(needed)} nodes"
+        + (
+            ": it listed none of them. Does it remember the nodes of an earlier call? Keep no "
+            "set or list of visited nodes outside the call (no global, class-level or "
+            "default-argument one)"
+            if len(missing) == len(needed)
+            else ""
+        )
+    )
     for k in sorted(needed):
         if k >= len(leaves):
             for i in ops[k - len(leaves)][1]:
