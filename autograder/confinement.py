@@ -37,7 +37,13 @@ from dlhw.autograder import cgroups, forkserver
 from dlhw.autograder.cgroups import Cgroup
 from dlhw.autograder.jail import encode_config
 from dlhw.autograder.killing import converge, remove_ipc_as_owner
-from dlhw.autograder.view import DENIED_PACKAGES, JAIL, jail_config, namespaces_unavailable
+from dlhw.autograder.view import (
+    ABSENT_PACKAGES,
+    DENIED_PACKAGES,
+    JAIL,
+    jail_config,
+    namespaces_unavailable,
+)
 
 Process: TypeAlias = "subprocess.Popen[bytes] | forkserver.Forked"  # a worker, or its keeper
 
@@ -245,6 +251,7 @@ def worker_command(read_fd: int, write_fd: int, limits: Limits) -> list[str]:
         "--memory", str(limits.memory_bytes), "--cpu", str(int(limits.run_timeout_s) + 5),
         "--nproc", str(limits.max_processes), "--fsize", str(limits.max_file_bytes),
         "--nofile", str(limits.max_open_files), "--deny", ",".join(DENIED_PACKAGES),
+        "--absent", ",".join(ABSENT_PACKAGES),
     ]  # fmt: skip
 
 

@@ -315,3 +315,31 @@ def test_probing_for_a_denied_package_finds_it_missing_without_stopping_the_cell
         refused = sub.import_torch()  # importing it still says why
     assert refused.endswith("graded code may not use torch (compute it with NumPy, as the "
                             "homework asks)"), refused  # fmt: skip
+
+
+IMPORTS_MATPLOTLIB_FIRST = """
+import importlib.util
+
+
+def have_plots():
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+import matplotlib.pyplot as plt
+import numpy as np
+"""
+
+
+def test_a_graded_import_of_what_gradescope_lacks_fails_here_as_there() -> None:
+    """matplotlib (the batch extra) is beside the grader here and never in Gradescope's image: a
+    graded cell that imports it first stopped there on Gradescope, before its numpy import, and
+    kept every test here. Here too it is missing, in the words Python says it there."""
+    pytest.importorskip("matplotlib")
+    with Session(LIMITS) as session:
+        session.run_cells([(0, IMPORTS_MATPLOTLIB_FIRST)])
+        (report,) = session.reports
+        have_plots = Submission(session).have_plots()
+    assert not have_plots  # an optional import sees it missing, as there
+    assert report.status == "error", report
+    assert "ModuleNotFoundError: No module named 'matplotlib'" in report.message, report.message
+    assert "may not use" not in report.message, report.message

@@ -191,16 +191,20 @@ class Worker:
 class DeniedImports:
     """A finder first on sys.meta_path: graded code importing a denied package (view.py's
     DENIED_PACKAGES) gets a ModuleNotFoundError saying so. Student code can remove it; where
-    the worker has a view, the packages' folders are empty as well."""
+    the worker has a view, the packages' folders are empty as well. An absent one (view.py's
+    ABSENT_PACKAGES: beside the grader here, never on Gradescope) is missing, as there."""
 
-    def __init__(self, names: frozenset[str]) -> None:
-        self.names = names
+    def __init__(self, names: frozenset[str], absent: frozenset[str] = frozenset()) -> None:
+        self.names, self.absent = names, absent
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
-        if fullname.partition(".")[0] in self.names:
+        top = fullname.partition(".")[0]
+        if top in self.absent:
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+        if top in self.names:
             raise ModuleNotFoundError(
                 f"No module named {fullname!r}: graded code may not use "
-                f"{fullname.partition('.')[0]} (compute it with NumPy, as the homework asks)",
+                f"{top} (compute it with NumPy, as the homework asks)",
                 name=fullname,
             )
 
@@ -212,7 +216,7 @@ class DeniedImports:
         @functools.wraps(find_spec)
         def find_spec_without_denied(name: str, package: str | None = None) -> Any:
             absolute = importlib.util.resolve_name(name, package) if name.startswith(".") else name
-            if absolute.partition(".")[0] in self.names:
+            if absolute.partition(".")[0] in self.names | self.absent:
                 return None
             return find_spec(name, package)
 
@@ -226,10 +230,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--deny", default="", help="comma-separated packages graded code may not import"
     )
+    parser.add_argument(
+        "--absent", default="", help="comma-separated packages graded code finds missing"
+    )
     opts = parser.parse_args(argv)
     notes = confine_self(opts.memory, opts.cpu, opts.nproc, opts.fsize, opts.nofile)
-    if opts.deny:
-        denied = DeniedImports(frozenset(opts.deny.split(",")))
+    if opts.deny or opts.absent:
+        names = [frozenset(filter(None, o.split(","))) for o in (opts.deny, opts.absent)]
+        denied = DeniedImports(*names)
         sys.meta_path.insert(0, denied)
         importlib.util.find_spec = denied.probing(importlib.util.find_spec)
     # What arrives here is the grader's (the cells as the student wrote them, test arguments):
