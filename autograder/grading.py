@@ -335,6 +335,11 @@ class CellRunner:
             raise self.error
 
 
+# What a student whose graded cell ran past the cell limit needs to know (it is left out whole).
+SLOW_CELL_HINT = (
+    "Nothing this cell defines exists for the tests. Keep slow code (training, experiments) in"
+    " cells tagged skip-grading, apart from the functions and classes the tests use."
+)
 MAX_LISTED_CELLS = 20  # cells with problems listed one by one in the feedback; the rest counted
 
 
@@ -351,6 +356,8 @@ def _cell_line(source: str, report: CellReport) -> str:
     lines = report.message.splitlines()[-12:]
     if lines and lines[-1].startswith("ModuleNotFoundError"):
         lines.append(missing_module_hint(lines[-1]))
+    if report.status == "timeout":
+        lines.append(SLOW_CELL_HINT)
     body = "\n".join("      " + ln for ln in lines)
     return f"  - cell {report.index + 1} (`{first}`) {what}:\n{body}"
 
@@ -380,16 +387,37 @@ def _point_to_failed_cells(
     if not stopped:
         return
     sources = {c.index: c.source for c in read.cells}
-    cells = ", ".join(
-        f"{r.index + 1} ({code_span(_first_line(sources.get(r.index, '')))})" for r in stopped[:3]
-    )
-    more = f" and {len(stopped) - 3} more" if len(stopped) > 3 else ""
-    several = len(stopped) > 1
-    note = (
-        f"\n\nCell{'s' if several else ''} {cells}{more} did not run to the end, so what "
-        f"{'they define' if several else 'it defines'} after the line that failed does not "
-        "exist: see the top of this feedback."
-    )
+
+    def listed(reports: list[CellReport]) -> tuple[str, bool]:
+        cells = ", ".join(
+            f"{r.index + 1} ({code_span(_first_line(sources.get(r.index, '')))})"
+            for r in reports[:3]
+        )
+        more = f" and {len(reports) - 3} more" if len(reports) > 3 else ""
+        several = len(reports) > 1
+        return f"Cell{'s' if several else ''} {cells}{more}", several
+
+    # A cell that raised keeps what ran before the line that failed; one that hung, crashed or
+    # broke the protocol is left out whole (the worker starts again with the cells before it),
+    # so a class defined above a slow training loop in that cell does not exist either.
+    raised = [r for r in stopped if r.status == "error"]
+    left_out = [r for r in stopped if r.status != "error"]
+    parts = []
+    if raised:
+        cells, several = listed(raised)
+        parts.append(
+            f"{cells} did not run to the end, so what {'they define' if several else 'it defines'}"
+            " after the line that failed does not exist"
+        )
+    if left_out:
+        cells, several = listed(left_out)
+        they = "they" if several else "it"
+        parts.append(
+            f"{cells} {'were' if several else 'was'} stopped and left out, so nothing "
+            f"{'they define' if several else 'it defines'} exists, not even what comes before "
+            f"the line where {they} stopped"
+        )
+    note = "\n\n" + "; ".join(parts) + ": see the top of this feedback."
     for entry in entries:
         if entry["status"] == "failed" and "is not defined" in entry.get("output", ""):
             entry["output"] += note

@@ -302,6 +302,27 @@ def test_a_test_failing_on_an_undefined_name_points_to_the_cell_that_stopped(gra
     assert not any(pointer in t["output"] for t in outcome.results["tests"] if t not in undefined)
 
 
+def test_a_cell_stopped_for_time_is_said_to_be_left_out_whole(grade_nb, hw1):
+    """A graded cell that defines softmax_loss, then trains past the cell limit: the worker
+    starts again without the whole cell, so softmax_loss does not exist although it comes before
+    the slow line. The feedback says so (not "after the line that failed"), and where the
+    training belongs."""
+    cells = reference_source(hw1)
+    slow = next(i for i, c in enumerate(cells) if "def softmax_loss" in c)
+    cells[slow] += "\n\nimport time\n\ntime.sleep(60)  # training, say\n"
+    outcome = grade_nb(notebook_from_cells(cells))
+    undefined = [t for t in outcome.results["tests"] if "is not defined" in t["output"]]
+    assert undefined, "the cascade this test is about did not happen"
+    for test in undefined:
+        assert "was stopped and left out, so nothing it defines exists" in test["output"], test
+        assert "after the line that failed" not in test["output"], test
+    assert "did not finish in time" in outcome.results["output"]
+    assert (
+        "Keep slow code (training, experiments) in cells tagged skip-grading"
+        in (outcome.results["output"])
+    )
+
+
 def test_ctrl_c_during_the_tests_interrupts_the_run(tmp_path, hw1):
     """pytest catches Ctrl-C and stops: the run is interrupted, not a grader failure whose
     message is pytest's last line ("11 passed in 2.83s")."""
