@@ -32,6 +32,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import traceback
 import types
 from collections.abc import Iterator
@@ -48,6 +49,11 @@ SKIP_TAG = "skip-grading"
 # infinite loop; on Windows, or outside the main thread, there is no timer and Ctrl-C stops it.
 TEST_TIMEOUT_S = 30
 GRADER_CALL_TIMEOUT_S = 10
+# The autograder stops a graded cell after 30 s (its default cell limit) and leaves it out whole:
+# nothing the cell defines exists for the tests. A cell slower than this here is said to be at
+# risk (Gradescope's one CPU may be slower than yours).
+GRADER_CELL_TIMEOUT_S = 30
+SLOW_CELL_S = 10
 # What the autograder's Python has for graded cells, besides the standard library (not this
 # file: a graded cell that imports selfcheck stops there on Gradescope, and its later lines
 # never run).
@@ -429,7 +435,18 @@ def run_cells(cells: list[tuple[int, str]], namespace: dict[str, Any]) -> list[s
                 source = python
             future |= code.co_flags & _FUTURE_FLAGS
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-            exec(code, namespace)  # noqa: S102 - your own code
+            started = time.monotonic()
+            try:
+                exec(code, namespace)  # noqa: S102 - your own code
+            finally:
+                took = time.monotonic() - started
+                if took > SLOW_CELL_S:
+                    problems.append(
+                        f"cell {index + 1} (`{_first_line(source)}`) took {took:.0f} s here: the"
+                        f" autograder stops a graded cell after {GRADER_CELL_TIMEOUT_S} s and"
+                        " leaves it out whole, so that nothing it defines exists for the tests."
+                        " Keep slow code (training, experiments) in cells tagged skip-grading."
+                    )
         except Exception as exc:  # noqa: BLE001 - reported, as the autograder does
             frames = [
                 f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")

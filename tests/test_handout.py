@@ -317,6 +317,24 @@ def test_selfcheck_runs_cells_one_by_one_and_reports_a_failing_cell_like_the_gra
     assert '"<cell 5>", line 3' in shown and "return np.asarray(x)[5]" in shown
 
 
+def test_selfcheck_warns_of_a_cell_slower_than_the_graders_cell_limit(monkeypatch) -> None:
+    """A graded cell that trains after defining a class passes here, however long it takes; the
+    autograder leaves it out whole past its cell limit. The self-check says so, and still runs
+    the cell (its definitions are the student's to check)."""
+    import dlhw.autograder.selfcheck as selfcheck
+    from dlhw.autograder.confinement import Limits
+
+    assert Limits().cell_timeout_s == selfcheck.GRADER_CELL_TIMEOUT_S  # the copy is the same
+    monkeypatch.setattr(selfcheck, "SLOW_CELL_S", 0.05)
+    cells = [(2, "import time\n\ndef f(x):\n    return x\n\ntime.sleep(0.1)  # training")]
+    namespace: dict = {}
+    (problem,) = selfcheck.run_cells(cells, namespace)
+    assert problem.startswith("cell 3 (`import time`) took 0 s here: the autograder stops a")
+    assert "leaves it out whole" in problem and "skip-grading" in problem
+    assert callable(namespace["f"])
+    assert selfcheck.run_cells([(0, "x = 1")], {}) == []
+
+
 def test_selfcheck_compiles_cells_without_its_own_future_imports() -> None:
     """As in Jupyter and in the worker: selfcheck.py's `from __future__ import annotations` must
     not reach the student's cells (a dataclass with a ClassVar dict failed only there)."""
