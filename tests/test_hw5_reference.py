@@ -162,3 +162,34 @@ def test_a_function_that_ignores_rng_is_not_blamed_on_its_signature(grade_nb):
     ]
     assert test["status"] == "failed", test
     assert "default_rng(rng)" in test["output"] and "signature" not in test["output"], test
+
+
+FORGETS_RETURN = {
+    "kaiming_normal": """
+        def kaiming_normal(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+            rng = np.random.default_rng(rng)
+            W = rng.normal(0.0, kaiming_std(fan_in, fan_out, nonlinearity, mode), (fan_in, fan_out))
+    """,
+}
+
+
+def test_a_function_that_forgot_to_return_is_told_so_here_and_in_the_self_check(grade_nb):
+    """kaiming_normal without its `return` gives None: the public test said "shape (), expected
+    (fan_in, fan_out) = (40, 10)" (np.asarray(None) has shape ()), locally and on Gradescope;
+    both now say it returned None, as the hidden tests do."""
+    from dlhw.autograder.selfcheck import run_checks
+    from dlhw.autograder.variants import Variant, variant_cells, variant_notebook
+
+    variant = Variant("kaiming_normal_forgets_return", "bug", FORGETS_RETURN)
+    results = grade_nb(variant_notebook(HW, variant), hw=HW).results
+    said = "returned None (did the function forget to `return`?)"
+    (public,) = [t for t in results["tests"] if t["name"].startswith("public: kaiming_normal")]
+    assert said in public["output"] and "shape ()" not in public["output"], public
+    hidden = [t for t in results["tests"] if t["name"].startswith("kaiming_normal: N(0")]
+    assert hidden and all("not None (did it forget to `return`?)" in t["output"] for t in hidden)
+
+    namespace: dict = {"__name__": "student"}
+    for source in variant_cells(HW, variant):
+        exec(compile(source, "<cell>", "exec"), namespace)  # noqa: S102 - the course's own variant
+    (local,) = run_checks("kaiming_normal", namespace, folder=HW.assignment_dir)
+    assert not local.passed and said in local.message, local

@@ -18,6 +18,13 @@ import numpy as np
 import pytest
 
 
+def returned(value, call):
+    """What `call` returned, as an array; None (a function that forgot `return`) is said so,
+    not as "shape ()", which np.asarray makes of it."""
+    assert value is not None, f"{call} returned None (did the function forget to `return`?)"
+    return np.asarray(value)
+
+
 @pytest.mark.points(1)
 def test_gains_by_hand(sub):
     """public: calculate_gain for relu (sqrt 2), tanh (5/3) and linear (1)"""
@@ -33,7 +40,7 @@ def test_xavier_uniform_shape_and_bound(sub):
     """public: xavier_uniform(20, 30) is (20, 30) and within sqrt(6 / 50)"""
     # bound = gain * sqrt(6 / (fan_in + fan_out)) = sqrt(6 / 50) = 0.3464...; 600 draws of
     # U(-0.346, 0.346) reach beyond 0.9 of the bound with probability 1 - 0.9^600 (certain).
-    w = np.asarray(sub.xavier_uniform(20, 30, rng=0))
+    w = returned(sub.xavier_uniform(20, 30, rng=0), "xavier_uniform(20, 30, rng=0)")
     assert w.shape == (20, 30), f"shape {w.shape}, expected (fan_in, fan_out) = (20, 30)"
     bound = math.sqrt(6 / 50)
     assert np.abs(w).max() <= bound * (1 + 1e-6), "an entry is beyond the bound"
@@ -43,8 +50,8 @@ def test_xavier_uniform_shape_and_bound(sub):
 @pytest.mark.points(1)
 def test_kaiming_normal_shape_and_seed(sub):
     """public: kaiming_normal(40, 10) is (40, 10) and repeatable with a seed"""
-    a = np.asarray(sub.kaiming_normal(40, 10, rng=3))
-    b = np.asarray(sub.kaiming_normal(40, 10, rng=3))
+    a = returned(sub.kaiming_normal(40, 10, rng=3), "kaiming_normal(40, 10, rng=3)")
+    b = returned(sub.kaiming_normal(40, 10, rng=3), "kaiming_normal(40, 10, rng=3)")
     assert a.shape == (40, 10), f"shape {a.shape}, expected (fan_in, fan_out) = (40, 10)"
     assert np.array_equal(a, b), "the same seed should give the same weights"
 
@@ -52,6 +59,7 @@ def test_kaiming_normal_shape_and_seed(sub):
 @pytest.mark.points(1)
 def test_activation_norms_shape(sub):
     """public: activation_norms(depth=4, ...) returns 4 positive norms"""
-    norms = np.asarray(sub.activation_norms(4, 10, 0.2, n_samples=50, rng=0))
+    call = "activation_norms(4, 10, 0.2, n_samples=50, rng=0)"
+    norms = returned(sub.activation_norms(4, 10, 0.2, n_samples=50, rng=0), call)
     assert norms.shape == (4,), f"shape {norms.shape}, expected (depth,) = (4,)"
     assert np.all(norms > 0), "norms of ReLU activations of random inputs are positive"

@@ -77,9 +77,14 @@ def kaiming_std(fan_in: int, fan_out: int, nonlinearity: str, mode: str) -> floa
 # ---- checks ---------------------------------------------------------------------------------
 
 
+def kind(value) -> str:
+    """What came back, named for a message: None says what most often gives it."""
+    return "None (did it forget to `return`?)" if value is None else type(value).__name__
+
+
 def as_weights(w, shape, name: str) -> np.ndarray:
     arr = np.asarray(w)
-    assert isinstance(w, np.ndarray), f"{name} should return a numpy array, not {type(w).__name__}"
+    assert isinstance(w, np.ndarray), f"{name} should return a numpy array, not {kind(w)}"
     assert arr.shape == shape, (
         f"{name} returned shape {arr.shape}, expected (fan_in, fan_out) = {shape} (weights are "
         "(fan_in, fan_out) in this course, the transpose of torch's)"
@@ -443,8 +448,7 @@ def checked_norms(got, depth, width, name="activation_norms"):
     shape = getattr(arr, "shape", None)
     assert isinstance(arr, np.ndarray) and shape == (depth,), (
         f"{name}({depth}, {width}, ...) should return an array of shape (depth,) = ({depth},), "
-        f"one norm per layer, not {type(got).__name__}"
-        + (f" of shape {shape}" if shape is not None else "")
+        f"one norm per layer, not {kind(got)}" + (f" of shape {shape}" if shape is not None else "")
     )
     assert np.issubdtype(arr.dtype, np.floating) and np.all(arr >= 0) and np.isfinite(arr).all(), (
         f"{name} should return finite, non-negative norms"
