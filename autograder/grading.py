@@ -526,13 +526,27 @@ def _with_line(summary: str, line: str) -> str:
 def _with_failed_by_name(summary: str, entries: list[TestEntry], names: Sequence[str]) -> str:
     """The summary with, after its first line, where the failed tests point: for each function or
     class the homework declares (in the notebook's order), how many of the tests that use it
-    failed and the points they carry. Only tests students see now count (visibility "visible"):
+    failed and the points they carry (a failed test counts for the names it uses whose own tests
+    do not all pass, when there are such names). Only tests students see now count (visibility "visible"):
     the summary must not tell of hidden ones. Unchanged when no such test failed."""
     shown = [e for e in entries if e.visibility == "visible" and not e.grader_error]
+    # A name whose own tests (those that use no other name) all pass is cleared: a failed test
+    # that uses it with others points to the others (Sequential's tests, failing, use a Linear
+    # whose own tests pass: "Linear: 8 of 21 tests failed" sent the student to the wrong class
+    # first). A test whose names are all cleared still counts for each of them.
+    own: dict[str, list[TestEntry]] = {}
+    for e in shown:
+        if len(e.uses) == 1:
+            own.setdefault(e.uses[0], []).append(e)
+    cleared = {n for n, tests in own.items() if all(e.status == "passed" for e in tests)}
+
+    def points_to(e: TestEntry, name: str) -> bool:
+        return name not in cleared or all(n in cleared for n in e.uses)
+
     rows = []
     for name in names:
         using = [e for e in shown if name in e.uses]
-        failed = [e for e in using if e.status != "passed"]
+        failed = [e for e in using if e.status != "passed" and points_to(e, name)]
         if failed:
             lost = sum(e.max_score - e.score for e in failed)
             points = f"{lost:g} point" + ("" if lost == 1 else "s")

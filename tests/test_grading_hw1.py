@@ -68,6 +68,34 @@ def test_failed_tests_by_name_tell_nothing_of_hidden_tests():
     assert _with_failed_by_name(summary, entries[3:], ["f", "g", "h", "k"]) == summary
 
 
+def test_failed_tests_by_name_leave_out_names_whose_own_tests_pass():
+    """hw3 with a wrong Sequential and right modules: Sequential's tests, failing, use Linear
+    too, and the summary's first row was "Linear: 8 of 21 tests failed", Linear's own tests all
+    passing. A test counts for the names it uses whose own tests do not all pass; one whose
+    names all pass their own tests still counts for each."""
+    from dlhw.autograder.grading import _with_failed_by_name
+    from dlhw.autograder.reporter import TestEntry
+
+    def entry(name, uses, status="failed"):
+        return TestEntry(name, name, "1", 1.0, "visible", (), status=status, uses=uses)
+
+    summary = "Graded nb.ipynb: 3 code cells ran."
+    entries = [
+        entry("lin", ("Linear",), "passed"), entry("relu", ("ReLU",), "passed"),
+        entry("seq", ("Sequential", "Linear", "ReLU")),
+        entry("relu0", ("ReLU", "Value")), entry("value", ("Value",)),
+        entry("both", ("Linear", "ReLU")),  # its names pass their own tests: counted for both
+    ]  # fmt: skip
+    assert _with_failed_by_name(summary, entries, ["Linear", "ReLU", "Sequential", "Value"]) == (
+        "Graded nb.ipynb: 3 code cells ran.\n"
+        "Failed tests, by what they use (in the notebook's order):\n"
+        "  Linear: 1 of 3 tests failed (1 point)\n"
+        "  ReLU: 1 of 4 tests failed (1 point)\n"
+        "  Sequential: 1 of 1 tests failed (1 point)\n"
+        "  Value: 2 of 2 tests failed (2 points)"
+    )
+
+
 def test_missing_function_is_named(grade_nb, hw1):
     cells = [c for c in reference_source(hw1) if "def parse_mnist" not in c]
     outcome = grade_nb(notebook_from_cells(cells))
