@@ -117,3 +117,19 @@ def test_a_topo_sort_that_remembers_its_visits_is_told_so(tmp_path) -> None:
     for test in topo:
         assert "called after root.backward()" in test["output"], test["output"]
         assert "outside the call" in test["output"], test["output"]
+
+
+def test_a_linear_that_ignores_rng_is_told_where_to_draw_from(tmp_path) -> None:
+    """Linear drawing W from the global np.random (rng ignored) was told only "Linear(...,
+    rng=7) twice gave different W"; it is told to use np.random.default_rng(rng), as hw5 is."""
+    from dlhw.autograder.grading import grade
+    from dlhw.autograder.variants import load_variants, variant_notebook
+
+    (variant,) = [v for v in load_variants(HW) if v.name == "linear_global_np_random"]
+    path = tmp_path / HW.notebook_name
+    nbformat.write(variant_notebook(HW, variant), path)
+    outcome = grade(HW, path, tmp_path / "results.json", tests=HW.hidden_tests)
+    (init,) = [
+        t for t in outcome.results["tests"] if t["name"].startswith("Linear(in, out, rng): W")
+    ]
+    assert init["status"] == "failed" and "np.random.default_rng(rng)" in init["output"], init

@@ -290,6 +290,14 @@ BUGS = {
                 return matmul(grad_out, self.W.T)
         """,
     },
+    # rng ignored: W from the global np.random (cs231n's np.random.randn), the right scale.
+    "linear_global_np_random": {
+        "Linear.__init__": """
+            def __init__(self, in_features, out_features, rng=None):
+                self.W = np.random.randn(in_features, out_features) / np.sqrt(in_features)
+                self.b = np.zeros((1, out_features))
+        """,
+    },
     # A Generator passed as rng is ignored (only int seeds are used): fresh weights every time.
     "linear_ignores_a_generator": {
         "Linear.__init__": """

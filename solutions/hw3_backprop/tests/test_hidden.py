@@ -290,7 +290,10 @@ def test_linear_init(sub):
     assert b.shape == (1, 3), f"b has shape {b.shape}, expected (1, out_features)"
     assert np.all(np.isfinite(W)) and np.any(W != 0), "W should be random, finite, not all zero"
     assert not np.any(b), "b should start at zero"
-    assert np.array_equal(W, np.asarray(again.W)), "Linear(..., rng=7) twice gave different W"
+    assert np.array_equal(W, np.asarray(again.W)), (
+        "Linear(..., rng=7) twice gave different W: draw W from a generator seeded with rng "
+        "(np.random.default_rng(rng)), not from the global np.random"
+    )
     assert not np.array_equal(W, np.asarray(other.W)), "rng=7 and rng=8 gave the same W"
     # The initial parameters are the ones forward uses (one matmul: rtol 1e-12).
     X = rng(0).standard_normal((2, 6))
