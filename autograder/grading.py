@@ -375,9 +375,9 @@ def _point_to_failed_cells(
     a library the grader lacks leaves every later name of that cell undefined), and which name
     of the notebook it may be misspelt as."""
     missing = [e for e in entries if e["status"] == "failed" and "is not defined" in e["output"]]
+    notes: dict[str, str] = {}  # each missing name looked up once, and only a few of them
     if missing:  # a misspelt or renamed function: say which of the notebook's names it may be
         defined = defined_names(c.source for c in read.cells)
-        notes: dict[str, str] = {}  # each missing name looked up once, and only a few of them
         for entry in missing:
             name = missing_name(entry["output"])
             if name not in notes and len(notes) < MAX_MISSING_LOOKED_UP:
@@ -420,7 +420,10 @@ def _point_to_failed_cells(
     note = "\n\n" + "; ".join(parts) + ": see the top of this feedback."
     for entry in entries:
         if entry["status"] == "failed" and "is not defined" in entry.get("output", ""):
-            entry["output"] += note
+            # A name the notebook defines nowhere, but one much like it: the rename is the
+            # cause, whatever cell stopped (a renamed topo_sort is in no cell that failed).
+            if not notes.get(missing_name(entry["output"])):
+                entry["output"] += note
 
 
 def _skipped_magic(report: CellReport) -> bool:

@@ -116,6 +116,28 @@ def test_a_renamed_function_is_pointed_to(grade_nb, hw1):
     )
 
 
+def test_a_renamed_function_is_not_pointed_to_a_cell_that_stopped_elsewhere(grade_nb, hw1):
+    """A renamed parse_mnist and, elsewhere, a cell that fails after defining what it defines:
+    the parse_mnist tests point to the rename, not to that cell, which never defined it; a
+    name defined after the failing line is still pointed to the cell."""
+    cells = [c.replace("def parse_mnist(", "def parse_MNIST(") for c in reference_source(hw1)]
+    cells = [
+        c
+        if "def softmax_loss" not in c
+        else c.replace("def softmax_loss", "1 / 0\ndef softmax_loss")
+        for c in cells
+    ]
+    outcome = grade_nb(notebook_from_cells(cells))
+    tests = outcome.results["tests"]
+    parse_tests = [t for t in tests if t["name"].startswith("parse_mnist")]
+    assert parse_tests, "the renamed function's tests did not fail"
+    for test in parse_tests:
+        assert "should it be named `parse_mnist`?" in test["output"], test
+        assert "did not run to the end" not in test["output"], test
+    loss_tests = [t for t in tests if "softmax_loss is not defined" in t["output"]]
+    assert loss_tests and all("did not run to the end" in t["output"] for t in loss_tests)
+
+
 def test_a_cell_that_raises_is_reported_and_the_rest_still_runs(grade_nb, hw1):
     cells = ["X_tr, y_tr = parse_mnist('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz')"]
     outcome = grade_nb(notebook_from_cells(reference_source(hw1) + cells))
