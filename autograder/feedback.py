@@ -158,6 +158,32 @@ def defines(sources: Iterable[str], names: Iterable[str]) -> set[str]:
     return found
 
 
+def defined_again(cells: Iterable[tuple[int, str]], names: Iterable[str]) -> str:
+    """A line for the summary naming each of `names` that more than one graded cell defines at
+    top level (cells given by their 0-based index): the tests meet the last definition, which
+    need not be the one a notebook run out of order last used (an old attempt pasted into a
+    scratch cell below the real one). "" when no name is defined twice."""
+    wanted = frozenset(names)
+    where: dict[str, list[int]] = {}
+    for index, source in cells:
+        for match in _DEFINED.finditer(source):
+            name = match.group(1) or match.group(2)
+            if name in wanted and index + 1 not in where.setdefault(name, []):
+                where[name].append(index + 1)
+    again = [(name, cells) for name, cells in where.items() if len(cells) > 1]
+    if not again:
+        return ""
+    listed = "; ".join(
+        f"{code_span(name)} in cells {', '.join(map(str, cells[:-1]))} and {cells[-1]}"
+        for name, cells in again
+    )
+    return (
+        f"Defined in more than one graded cell: {listed}. The grader runs the cells from top to "
+        "bottom: the tests use the definition in the last of these cells, even if you ran "
+        "another one last in Jupyter."
+    )
+
+
 def missing_name(output: str) -> str:
     """The name a feedback says is not defined ("" when it says none is)."""
     match = _NOT_DEFINED.search(output)

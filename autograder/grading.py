@@ -31,6 +31,7 @@ from dlhw.autograder.classspec import ClassSpec, class_specs
 from dlhw.autograder.confinement import Limits
 from dlhw.autograder.feedback import (
     code_span,
+    defined_again,
     defined_names,
     defines,
     misnamed,
@@ -677,6 +678,8 @@ def grade(
             _point_to_failed_cells(entries_json, read, session)
         summary = _summary(read, session, problem, with_printed=stdout_visibility is None)
         if read is not None:
+            cells = ((c.index, c.source) for c in read.cells)
+            summary = _with_line(summary, defined_again(cells, hw.names))
             summary = _with_failed_by_name(summary, entries, hw.names)
             passed_any = any(e.status == "passed" for e in entries)
             summary = _with_line(summary, _another_homework(read, hw, passed_any))

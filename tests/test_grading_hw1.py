@@ -138,6 +138,20 @@ def test_a_renamed_function_is_not_pointed_to_a_cell_that_stopped_elsewhere(grad
     assert loss_tests and all("did not run to the end" in t["output"] for t in loss_tests)
 
 
+def test_a_function_defined_again_in_a_later_cell_is_named_in_the_summary(grade_nb, hw1):
+    """An old attempt pasted into a scratch cell below the real one: Jupyter used whichever ran
+    last, the grader uses the scratch one, and the tests' feedback describes code the student
+    believes fixed. The summary names the function and both cells; the reference has no line."""
+    cells = reference_source(hw1)
+    first = next(i for i, c in enumerate(cells) if "def softmax_loss" in c)
+    old_try = "def softmax_loss(Z, y):\n    return 0.0  # my first try\n"
+    outcome = grade_nb(notebook_from_cells([*cells, old_try]))
+    assert outcome.score < outcome.max_score
+    again = f"Defined in more than one graded cell: `softmax_loss` in cells {first + 1} and "
+    assert f"{again}{len(cells) + 1}." in outcome.results["output"]
+    assert "Defined in more than one" not in grade_nb(hw1.master).results["output"]
+
+
 def test_a_cell_that_raises_is_reported_and_the_rest_still_runs(grade_nb, hw1):
     cells = ["X_tr, y_tr = parse_mnist('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz')"]
     outcome = grade_nb(notebook_from_cells(reference_source(hw1) + cells))
