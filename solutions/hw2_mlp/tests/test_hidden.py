@@ -239,7 +239,11 @@ def test_relu_leaves_its_input_unchanged(sub):
     assert_close(call.value, torch_relu(Z), rtol=1e-12, atol=0, name="relu(Z)")
     assert_close(
         call.args[0], Z, rtol=0, atol=0, name="Z after relu(Z)",
-        note="your relu changed Z itself: leave Z as it is and return a new array",
+        note=(
+            "your relu changed Z itself: leave Z as it is and return a new array (Z[:], "
+            "Z.view() and Z.reshape(...) are views that share Z's memory, not copies: writing "
+            "into them writes into Z; Z.copy() or np.maximum(Z, 0) make a new array)"
+        ),
     )  # fmt: skip
 
 
