@@ -946,6 +946,51 @@ BUGS = {
                     self.params[i] = self.params[i] - self.lr * self.u[i]
         """,
     },
+    # Squared averages in a class-level dict keyed by id(p), emptied by __init__ (which made the
+    # restart test pass): making a new optimizer, for another model, wipes the state of one
+    # still in use (before the two-optimizer test made a third half-way: full marks).
+    "rmsprop_class_state_cleared_in_init": {
+        "RMSprop": """
+            class RMSprop:
+                _square_avg = {}  # id(param) -> running average of g**2
+
+                def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
+                    self.params = params
+                    self.lr, self.alpha, self.eps = lr, alpha, eps
+                    self._square_avg.clear()  # start from zero state
+
+                def step(self, grads):
+                    for p, g in zip(self.params, grads):
+                        v = self._square_avg.setdefault(id(p), np.zeros_like(p))
+                        v *= self.alpha
+                        v += (1 - self.alpha) * g * g
+                        p -= self.lr * g / (np.sqrt(v) + self.eps)
+        """,
+    },
+    # Velocities in a class attribute that __init__ rebinds to a new dict: every optimizer
+    # reads self.velocities from the class, so a new optimizer leaves the old ones with its
+    # empty dict (before the two-optimizer test made a third half-way: full marks).
+    "momentum_class_dict_rebound_in_init": {
+        "Momentum": """
+            class Momentum:
+                velocities = {}
+
+                def __init__(self, params, lr, beta=0.9):
+                    self.params = params
+                    self.lr, self.beta = lr, beta
+                    Momentum.velocities = {}
+
+                def step(self, grads):
+                    for i, (p, g) in enumerate(zip(self.params, grads)):
+                        key = (id(p), i)
+                        if key not in self.velocities:
+                            self.velocities[key] = np.zeros_like(p)
+                        u = self.velocities[key]
+                        u *= self.beta
+                        u += (1 - self.beta) * g
+                        p -= self.lr * u
+        """,
+    },
 }
 
 UNUSUAL = {

@@ -350,15 +350,29 @@ def test_float32_parameters_stay_float32(sub, name):
     )
 
 
+SHARED_NOTE = (
+    "two optimizers were stepped in turn, and a third was made and stepped after 6 steps: each "
+    "keeps its own state in the object (self.m = [...] in __init__), never in a class attribute, "
+    "a module-level variable or a default argument"
+)
+
+
 @pytest.mark.points(1)
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_two_optimizers_do_not_share_state(sub, name):
     """two optimizers of one class, stepped in turn, each follow their own trajectory"""
+    # Half-way, a third optimizer is made (on other arrays) and takes a step: state kept outside
+    # the objects and reset by __init__ (a class-level dict emptied, or a class attribute
+    # rebound, to start the new one afresh) would wipe the state of the two in use. Made before
+    # any step, as the first two are, it goes unseen.
     (p1, g1), (p2, g2) = problem(400, steps=12), problem(401, steps=12)
+    p3, g3 = problem(402, steps=1)
     hyper = SETTINGS[name]
     with sub.batch():  # one round trip for the steps and the reads
         opt1, opt2 = getattr(sub, name)(p1, **hyper), getattr(sub, name)(p2, **hyper)
         for t in range(12):
+            if t == 6:
+                getattr(sub, name)(p3, **hyper).step(g3[0])
             opt1.step(g1[t])
             opt2.step(g2[t])
         after = opt1.params, opt2.params
@@ -366,7 +380,10 @@ def test_two_optimizers_do_not_share_state(sub, name):
         expected = torch_trajectory(name, params, grads, hyper)[-1]
         got = checked_params(sub.value(read), params, "after 12 steps")
         for i, (g, e) in enumerate(zip(got, expected, strict=True)):
-            assert_close(g, e, **F64, name=f"the {label} optimizer's params[{i}] after 12 steps")
+            assert_close(
+                g, e, **F64, name=f"the {label} optimizer's params[{i}] after 12 steps",
+                note=SHARED_NOTE,
+            )  # fmt: skip
 
 
 # The second optimizer starts where the first left the caller's arrays: one that updates copies
