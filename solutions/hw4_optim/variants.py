@@ -1903,4 +1903,63 @@ UNUSUAL = {
                         start += size
         """,
     },
+    # __slots__ for the attributes (no instance __dict__), and the optimizer a container of its
+    # parameters: len(opt), iter(opt), opt[i].
+    "sgd_slots_and_container_protocol": {
+        "SGD": """
+            class SGD:
+                __slots__ = ("params", "lr")
+
+                def __init__(self, params, lr):
+                    self.params = params
+                    self.lr = lr
+
+                def __len__(self):
+                    return len(self.params)
+
+                def __iter__(self):
+                    return iter(self.params)
+
+                def __getitem__(self, i):
+                    return self.params[i]
+
+                def step(self, grads):
+                    for p, g in zip(self, grads):
+                        p -= self.lr * g
+        """,
+        "Adam": """
+            class Adam:
+                __slots__ = ("params", "lr", "beta1", "beta2", "eps", "bias_correction", "t", "m", "v")
+
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             bias_correction=True):
+                    self.params = params
+                    self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                    self.bias_correction = bias_correction
+                    self.t = 0
+                    self.m = [np.zeros_like(p) for p in params]
+                    self.v = [np.zeros_like(p) for p in params]
+
+                def __len__(self):
+                    return len(self.params)
+
+                def __bool__(self):
+                    return self.t > 0
+
+                def step(self, grads):
+                    self.t += 1
+                    for i in range(len(self)):
+                        p, g, m, v = self.params[i], grads[i], self.m[i], self.v[i]
+                        m *= self.beta1
+                        m += (1 - self.beta1) * g
+                        v *= self.beta2
+                        v += (1 - self.beta2) * g * g
+                        if self.bias_correction:
+                            m_hat = m / (1 - self.beta1**self.t)
+                            v_hat = v / (1 - self.beta2**self.t)
+                        else:
+                            m_hat, v_hat = m, v
+                        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
 }
