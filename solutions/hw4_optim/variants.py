@@ -991,6 +991,45 @@ BUGS = {
                         p -= self.lr * u
         """,
     },
+    # torch's step_size = lr / (1 - beta1^t) applied to the decay too: the weights shrink by
+    # lr * weight_decay / (1 - beta1^t), ten times too much on the first step.
+    "adamw_decay_in_the_bias_corrected_step_size": {
+        "AdamW.step": """
+            def step(self, grads):
+                self.t += 1
+                bias_correction1 = 1 - self.beta1**self.t
+                bias_correction2 = 1 - self.beta2**self.t
+                step_size = self.lr / bias_correction1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v):
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    denom = np.sqrt(v / bias_correction2) + self.eps
+                    p -= step_size * (m / denom + self.weight_decay * p)
+        """,
+    },
+    # The average of squares started at the first squared gradient (v1 = g1^2, as some blog
+    # posts do "to avoid the cold start"), not at 0.
+    "rmsprop_average_starts_at_first_square": {
+        "RMSprop": """
+            class RMSprop:
+                def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
+                    self.params = params
+                    self.lr, self.alpha, self.eps = lr, alpha, eps
+                    self.v = None
+
+                def step(self, grads):
+                    if self.v is None:
+                        self.v = [g * g for g in grads]
+                    else:
+                        for v, g in zip(self.v, grads):
+                            v *= self.alpha
+                            v += (1 - self.alpha) * g * g
+                    for p, g, v in zip(self.params, grads, self.v):
+                        p -= self.lr * g / (np.sqrt(v) + self.eps)
+        """,
+    },
 }
 
 UNUSUAL = {
