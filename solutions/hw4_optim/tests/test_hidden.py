@@ -482,8 +482,8 @@ def unchanged_callers_array(i: int, held: Any, initial: np.ndarray) -> str:
                 f"opt.params[{i}] has moved, but it is no longer the caller's array: keep "
                 "self.params = params as given (no copies: np.array(p), p.copy(), p.astype(...), "
                 "np.asarray(p, dtype=...), copy.deepcopy(params)), never put new arrays in it "
-                "(self.params = [p - ...], self.params[i] = p - ...), and update those very arrays in place (p -= ..., or "
-                "p[...] = ...)"
+                "(self.params = [p - ...], self.params[i] = p - ...), and update those very "
+                "arrays in place (p -= ..., or p[...] = ...)"
             )
     return head + (
         "update the caller's arrays in place (p -= ..., or p[...] = ...), never replace them by "
