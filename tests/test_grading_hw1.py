@@ -475,6 +475,44 @@ def test_a_test_message_of_megabytes_is_cut(tmp_path, hw1):
     assert len(outcome.staff_log) < 10 * MAX_MESSAGE_CHARS
 
 
+def test_a_test_message_of_megabytes_is_cut_however_the_test_raises_it(tmp_path, hw1):
+    """pytest.fail(f"got {value!r}"), an exception of two arguments, and one raised from (or while
+    handling) another that quotes a reply of megabytes (`float(got)` failed), or noted with it:
+    the feedback and pytest's log (which shows chained exceptions and notes) are cut too."""
+    from dlhw.autograder.grading import grade
+    from dlhw.autograder.reporter import MAX_MESSAGE_CHARS
+
+    tests = tmp_path / "test_quotes.py"
+    tests.write_text(
+        "import pytest\n"
+        "GOT = 'x' * 3_000_000\n"
+        "def test_fails(sub):\n"
+        "    pytest.fail(f'got {GOT!r}')\n"
+        "def test_two_arguments(sub):\n"
+        "    raise ValueError('got', GOT)\n"
+        "def test_from(sub):\n"
+        "    try:\n"
+        "        float(GOT)\n"
+        "    except ValueError as exc:\n"
+        "        raise AssertionError('not a number') from exc\n"
+        "def test_during(sub):\n"
+        "    try:\n"
+        "        float(GOT)\n"
+        "    except ValueError:\n"
+        "        raise AssertionError('not a number')\n"
+        "def test_noted(sub):\n"
+        "    exc = AssertionError('not a number')\n"
+        "    exc.add_note(GOT)\n"
+        "    raise exc\n"
+    )
+    outcome = grade(hw1, hw1.master, tmp_path / "results.json", tests=[tests])
+    for test in outcome.results["tests"]:
+        assert test["status"] == "failed"
+        assert len(test["output"]) < MAX_MESSAGE_CHARS + 2_000, test["name"]
+    assert "more characters cut" in outcome.results["tests"][0]["output"]
+    assert len(outcome.staff_log) < 10 * MAX_MESSAGE_CHARS
+
+
 def test_each_run_imports_the_test_files_afresh(tmp_path, hw1):
     """A batch job grades many submissions in one process, and pytest reuses a test module it
     imported before: what a test leaves in its module (here a list it appends to, and a setting
