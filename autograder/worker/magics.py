@@ -15,7 +15,9 @@ import tokenize
 # makes the whole cell foreign, and it is skipped.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
 _LINE_MAGIC = re.compile(r"^(\s*)([%!].*)$")
-_ASSIGNED_MAGIC = re.compile(r"^(\s*)([A-Za-z_][\w, ]*?)\s*=\s*[%!].*$")
+# The names are matched greedily, spaces included, and cut after: a lazy `[\w, ]*?` before `\s*=`
+# tried every split of a run of spaces (a line of 8,000 took 0.2 s; of a megabyte, an hour).
+_ASSIGNED_MAGIC = re.compile(r"^(\s*)([A-Za-z_][\w, ]*)=\s*[%!].*$")
 _HELP = re.compile(r"^(\s*)[\w.]+\?\??\s*$|^(\s*)\?\??[\w.]+\s*$")
 
 
@@ -28,15 +30,19 @@ def neutralise_ipython(source: str) -> str | None:
             return None
         lines = ["pass  # removed cell magic: " + lines[0].strip()] + lines[1:]
     out: list[str] = []
+    statements = _Statements(len(source))
     for line in lines:
-        if not _LINE_MAGIC.match(line) and not _HELP.match(line) and "=" not in line:
+        assigned = _ASSIGNED_MAGIC.match(line) if "=" in line else None
+        if not assigned and not _LINE_MAGIC.match(line) and not _HELP.match(line):
             out.append(line)  # cannot be IPython syntax: no need to know where it stands
             continue
-        if not _starts_statement(out):
+        if not statements.start_after(out, line):
             out.append(line)  # inside brackets, a string or after a backslash: Python's
             continue
-        if m := _ASSIGNED_MAGIC.match(line):
-            out.append(f"{m.group(1)}{m.group(2)} = None  # removed IPython magic")
+        if assigned:
+            out.append(
+                f"{assigned.group(1)}{assigned.group(2).rstrip()} = None  # removed IPython magic"
+            )
         elif m := _LINE_MAGIC.match(line):
             out.append(f"{m.group(1)}pass  # removed IPython magic")
         elif m := _HELP.match(line):
@@ -46,16 +52,35 @@ def neutralise_ipython(source: str) -> str | None:
     return "\n".join(out)
 
 
-def _starts_statement(before: list[str]) -> bool:
-    """Whether the line after `before` (already rewritten to Python) starts a new statement, as
-    IPython decides where its escapes apply: not a continuation inside brackets, a multi-line
-    string, or after a backslash, where `!= b` or `%` are Python operators."""
-    text = "\n".join(before) + "\n"
-    try:
-        for _ in tokenize.generate_tokens(io.StringIO(text).readline):
-            pass
-    except tokenize.TokenError:  # "EOF in multi-line statement/string": a continuation
-        return False
-    except (SyntaxError, ValueError):  # a tokenizer that gives up on other text: decide as IPython
-        return True  # would for a line it cannot place, treating it as a new line
-    return True
+class _Statements:
+    """Whether a line starts a new statement, as IPython decides where its escapes apply: not a
+    continuation inside brackets, a multi-line string, or after a backslash, where `!= b` or `%`
+    are Python operators. The lines before it (already rewritten to Python) are tokenized from
+    the last line known to start a statement at the left margin, where the tokenizer's state is
+    as at the cell's start; reading the whole cell for every line took a cell of 3,000 lines
+    40 s. A cell that would make it read more than a few times its length in all (magic-looking
+    lines deep in one block or string) has its further lines left as they are."""
+
+    def __init__(self, cell_chars: int) -> None:
+        self.start = 0  # the lines before this one need not be read again
+        self.budget = 4 * cell_chars + 1_000_000  # characters tokenized for the cell, in all
+        self.lost = False  # the tokenizer gave up on a line already read: it will again
+
+    def start_after(self, before: list[str], line: str) -> bool:
+        if self.lost:
+            return True
+        if self.budget <= 0:
+            return False
+        text = "\n".join(before[self.start :]) + "\n"
+        self.budget -= len(text)
+        try:
+            for _ in tokenize.generate_tokens(io.StringIO(text).readline):
+                pass
+        except tokenize.TokenError:  # "EOF in multi-line statement/string": a continuation
+            return False
+        except (SyntaxError, ValueError):  # a tokenizer that gives up on other text: decide as
+            self.lost = True  # IPython would for a line it cannot place, treating it as a new line
+            return True
+        if line[:1].strip():  # at the left margin: nothing before it is needed to read on
+            self.start = len(before)
+        return True
