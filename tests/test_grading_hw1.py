@@ -594,6 +594,40 @@ def test_a_notebook_of_none_of_the_homeworks_names_is_asked_about_where_no_other
         assert "this assignment's notebook" not in grade_nb(fine).results["output"]
 
 
+def test_a_notebook_whose_functions_the_tests_reached_is_not_asked_whether_it_is_this_assignments(
+    grade_nb, hw1, monkeypatch
+):
+    """Definitions the source patterns miss (inside an `if`, `name: type = lambda`, `exec`), in a
+    notebook that passes no test: the tests called its functions (they raised, or returned wrong
+    values), so it is not told it defines none of them."""
+    from dlhw.autograder import homeworks
+
+    monkeypatch.setattr(homeworks, "homeworks", lambda: [hw1])  # as in a Gradescope zip
+    in_an_if = notebook_from_cells(
+        [
+            'import numpy as np\nBACKEND = "numpy"\nif BACKEND == "numpy":\n'
+            "    def parse_mnist(image_filename, label_filename):\n"
+            "        return npy.zeros(3)\n"
+            "    def softmax_loss(Z, y):\n        return npy.mean(Z)\n"
+            "    def softmax_regression_grad(X, y, theta):\n        return npy.zeros(3)\n"
+            "    def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):\n"
+            "        return npy.zeros(3)"
+        ]
+    )
+    odd = notebook_from_cells(
+        [
+            "import numpy as np\n"
+            'softmax_loss: "Callable" = lambda Z, y: float(np.mean(Z))\n'
+            "parse_mnist, softmax_regression_grad = (lambda a, b: 0), (lambda X, y, t: t)\n"
+            'exec("def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):\\n  return 0")'
+        ]
+    )
+    for notebook in (in_an_if, odd):
+        outcome = grade_nb(notebook)
+        assert outcome.score == 0
+        assert "this assignment's notebook" not in outcome.results["output"]
+
+
 def test_a_negative_loss_is_not_blamed_on_overflow(grade_nb, hw1):
     """A loss of the wrong sign is finite: the public large-logits test says a cross-entropy is
     never negative, not that exp() overflowed."""
