@@ -78,7 +78,7 @@ GRADER_ERROR = "The autograder could not run this test"
 # report and pytest's log each kept a copy). Messages are cut here, whatever a test writes:
 # `pytest.fail(...)` (whose message is its `msg`), an exception of several arguments, and those
 # it was raised from or while handling (`raise AssertionError(...) from exc` after `float(got)`
-# failed), which pytest's log shows with their notes.
+# failed), which pytest's log shows with their notes, and what a test printed.
 MAX_MESSAGE_CHARS = 20_000
 MAX_CHAINED = 32  # exceptions of one chain (`__cause__`, `__context__`) looked at
 
@@ -177,6 +177,8 @@ class GradescopeReporter:
             _shorten(call.excinfo.value)
         outcome = yield
         report = outcome.get_result()
+        # What the test printed (pytest's log shows it for a failed test): cut as messages are.
+        report.sections = [(title, _cut(text)) for title, text in report.sections]
         entry = self.entries.get(item.nodeid)
         if entry is None:
             return

@@ -477,8 +477,9 @@ def test_a_test_message_of_megabytes_is_cut(tmp_path, hw1):
 
 def test_a_test_message_of_megabytes_is_cut_however_the_test_raises_it(tmp_path, hw1):
     """pytest.fail(f"got {value!r}"), an exception of two arguments, and one raised from (or while
-    handling) another that quotes a reply of megabytes (`float(got)` failed), or noted with it:
-    the feedback and pytest's log (which shows chained exceptions and notes) are cut too."""
+    handling) another that quotes a reply of megabytes (`float(got)` failed), noted with it, or
+    printed it: the feedback and pytest's log (which shows chained exceptions, notes and what a
+    failed test printed) are cut too."""
     from dlhw.autograder.grading import grade
     from dlhw.autograder.reporter import MAX_MESSAGE_CHARS
 
@@ -504,6 +505,9 @@ def test_a_test_message_of_megabytes_is_cut_however_the_test_raises_it(tmp_path,
         "    exc = AssertionError('not a number')\n"
         "    exc.add_note(GOT)\n"
         "    raise exc\n"
+        "def test_printed(sub):\n"
+        "    print(GOT)\n"
+        "    raise AssertionError('not a number')\n"
     )
     outcome = grade(hw1, hw1.master, tmp_path / "results.json", tests=[tests])
     for test in outcome.results["tests"]:
