@@ -105,15 +105,15 @@ def _shorten(exc: BaseException) -> None:
         chain += [one.__cause__, one.__context__]
         try:
             text = str(one)
-        except Exception:  # noqa: BLE001 - a message that cannot be made is not too long
-            text = ""
-        if len(text) > MAX_MESSAGE_CHARS:
-            one.args = (_cut(text),)  # whatever arguments made the message
-            if isinstance(getattr(one, "msg", None), str):  # pytest.fail's and skip's message
-                one.msg = one.args[0]  # type: ignore[attr-defined]
-        notes = getattr(one, "__notes__", None)
-        if isinstance(notes, list):
-            one.__notes__ = [_cut(n) if isinstance(n, str) else n for n in notes]  # type: ignore[attr-defined]
+            if len(text) > MAX_MESSAGE_CHARS:
+                one.args = (_cut(text),)  # whatever arguments made the message
+                if isinstance(getattr(one, "msg", None), str):  # pytest.fail's and skip's
+                    one.msg = one.args[0]  # type: ignore[attr-defined]
+            notes = getattr(one, "__notes__", None)
+            if isinstance(notes, list):
+                one.__notes__ = [_cut(n) if isinstance(n, str) else n for n in notes]  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - a message that cannot be made (or changed) stays
+            continue
 
 
 def _message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:

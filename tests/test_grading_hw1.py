@@ -508,8 +508,13 @@ def test_a_test_message_of_megabytes_is_cut_however_the_test_raises_it(tmp_path,
         "def test_printed(sub):\n"
         "    print(GOT)\n"
         "    raise AssertionError('not a number')\n"
+        "class Odd(Exception):\n"
+        "    msg = property(lambda self: 'a message that cannot be set')\n"
+        "def test_odd(sub):\n"
+        "    raise Odd(GOT)\n"
     )
     outcome = grade(hw1, hw1.master, tmp_path / "results.json", tests=[tests])
+    assert len(outcome.results["tests"]) == 7
     for test in outcome.results["tests"]:
         assert test["status"] == "failed"
         assert len(test["output"]) < MAX_MESSAGE_CHARS + 2_000, test["name"]
