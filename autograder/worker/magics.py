@@ -36,7 +36,7 @@ def neutralise_ipython(source: str) -> str | None:
         if not assigned and not _LINE_MAGIC.match(line) and not _HELP.match(line):
             out.append(line)  # cannot be IPython syntax: no need to know where it stands
             continue
-        if not statements.start_after(out, line):
+        if not statements.start_after(out):
             out.append(line)  # inside brackets, a string or after a backslash: Python's
             continue
         if assigned:
@@ -56,31 +56,37 @@ class _Statements:
     """Whether a line starts a new statement, as IPython decides where its escapes apply: not a
     continuation inside brackets, a multi-line string, or after a backslash, where `!= b` or `%`
     are Python operators. The lines before it (already rewritten to Python) are tokenized from
-    the last line known to start a statement at the left margin, where the tokenizer's state is
-    as at the cell's start; reading the whole cell for every line took a cell of 3,000 lines
-    40 s. A cell that would make it read more than a few times its length in all (magic-looking
-    lines deep in one block or string) has its further lines left as they are."""
+    the last line known to start a statement, after lines that restore the indentation in force
+    there (`pass` at each level), not from the cell's start: reading the whole cell for every
+    line took a cell of 3,000 lines 40 s. Magic-looking lines inside one long string or
+    bracket are read again each time: past a budget of a few times the cell's length in all,
+    they are left as they are (continuations)."""
 
     def __init__(self, cell_chars: int) -> None:
         self.start = 0  # the lines before this one need not be read again
-        self.budget = 4 * cell_chars + 1_000_000  # characters tokenized for the cell, in all
+        self.indents: list[str] = []  # the indentation in force at `start`, outermost first
+        self.budget = 8 * cell_chars + 1000  # characters tokenized for the cell, in all
         self.lost = False  # the tokenizer gave up on a line already read: it will again
 
-    def start_after(self, before: list[str], line: str) -> bool:
+    def start_after(self, before: list[str]) -> bool:
         if self.lost:
             return True
         if self.budget <= 0:
             return False
-        text = "\n".join(before[self.start :]) + "\n"
+        lines = [f"{level}pass" for level in self.indents] + before[self.start :]
+        text = "\n".join(lines) + "\n"
         self.budget -= len(text)
+        indents: list[str] = []
         try:
-            for _ in tokenize.generate_tokens(io.StringIO(text).readline):
-                pass
+            for token in tokenize.generate_tokens(io.StringIO(text).readline):
+                if token.type == tokenize.INDENT:
+                    indents.append(token.string)
+                elif token.type == tokenize.DEDENT and token.start[0] <= len(lines):
+                    indents.pop()  # not those that close every block at the end of the text
         except tokenize.TokenError:  # "EOF in multi-line statement/string": a continuation
             return False
         except (SyntaxError, ValueError):  # a tokenizer that gives up on other text: decide as
             self.lost = True  # IPython would for a line it cannot place, treating it as a new line
             return True
-        if line[:1].strip():  # at the left margin: nothing before it is needed to read on
-            self.start = len(before)
+        self.start, self.indents = len(before), indents
         return True
