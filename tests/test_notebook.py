@@ -113,6 +113,7 @@ def test_v3_notebook_is_converted(tmp_path):
         ("!pip install numpy", "pass  # removed IPython magic"),
         ("files = !ls\nx = 1", "files = None  # removed IPython magic\nx = 1"),
         ("a, b  = !ls", "a, b = None  # removed IPython magic"),
+        ("x\t= !ls", "x = None  # removed IPython magic"),
         (
             "def f():\n    %time g()\n    return 1",
             "def f():\n    pass  # removed IPython magic\n    return 1",

@@ -15,9 +15,9 @@ import tokenize
 # makes the whole cell foreign, and it is skipped.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
 _LINE_MAGIC = re.compile(r"^(\s*)([%!].*)$")
-# The names are matched greedily, spaces included, and cut after: a lazy `[\w, ]*?` before `\s*=`
-# tried every split of a run of spaces (a line of 8,000 took 0.2 s; of a megabyte, an hour).
-_ASSIGNED_MAGIC = re.compile(r"^(\s*)([A-Za-z_][\w, ]*)=\s*[%!].*$")
+# The names end on a name or comma, not a space: a lazy `[\w, ]*?` before `\s*=` tried every
+# split of a run of spaces (a line of 8,000 took 0.2 s; of a megabyte, an hour).
+_ASSIGNED_MAGIC = re.compile(r"^(\s*)([A-Za-z_](?:[\w, ]*[\w,])?)\s*=\s*[%!].*$")
 _HELP = re.compile(r"^(\s*)[\w.]+\?\??\s*$|^(\s*)\?\??[\w.]+\s*$")
 
 
@@ -40,9 +40,7 @@ def neutralise_ipython(source: str) -> str | None:
             out.append(line)  # inside brackets, a string or after a backslash: Python's
             continue
         if assigned:
-            out.append(
-                f"{assigned.group(1)}{assigned.group(2).rstrip()} = None  # removed IPython magic"
-            )
+            out.append(f"{assigned.group(1)}{assigned.group(2)} = None  # removed IPython magic")
         elif m := _LINE_MAGIC.match(line):
             out.append(f"{m.group(1)}pass  # removed IPython magic")
         elif m := _HELP.match(line):
