@@ -674,22 +674,26 @@ def grade(
         staff.append(details)
         results = failure_results(details.strip().splitlines()[-1], details)
     finally:
-        _collector_resumes(collector)
-        if runner is not None:
-            runner.release()
-        if session is not None:
-            try:
-                session.close()
-            except Exception:  # noqa: BLE001 - still write results; staff see why
-                staff.append("closing the session failed:\n" + traceback.format_exc())
-            staff.append(
-                f"worker restarts: {session.restarts}, leftover processes killed: "
-                f"{session.leftovers_killed}, scratch files removed: {session.files_removed}, "
-                f"notes: {session.notes}"
-            )
-        if results is None:  # a BaseException (KeyboardInterrupt) is on its way out
-            results = failure_results("the grading run was interrupted", "interrupted")
-        results["execution_time"] = round(time.monotonic() - start, 3)
-        results = write_results(results, output) if output is not None else finalize(results)
+        # The collector resumes last: a Ctrl-C during its periodic full collection must not
+        # skip closing the session or writing the results.
+        try:
+            if runner is not None:
+                runner.release()
+            if session is not None:
+                try:
+                    session.close()
+                except Exception:  # noqa: BLE001 - still write results; staff see why
+                    staff.append("closing the session failed:\n" + traceback.format_exc())
+                staff.append(
+                    f"worker restarts: {session.restarts}, leftover processes killed: "
+                    f"{session.leftovers_killed}, scratch files removed: {session.files_removed}, "
+                    f"notes: {session.notes}"
+                )
+            if results is None:  # a BaseException (KeyboardInterrupt) is on its way out
+                results = failure_results("the grading run was interrupted", "interrupted")
+            results["execution_time"] = round(time.monotonic() - start, 3)
+            results = write_results(results, output) if output is not None else finalize(results)
+        finally:
+            _collector_resumes(collector)
     printed = session.output() if session is not None else ""
     return GradeOutcome(results, output, "\n".join(staff), printed)

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, failed_tests, notebook_from_cells, reference_source
+from conftest import FAST_LIMITS, REPO, failed_tests, notebook_from_cells, reference_source
+from dlhw.autograder.results import validate
 
 # No torch marker: with recorded oracles a grading run needs no torch, so these also run under
 # Python 3.10 without torch (.ci/py310.sh), as on Gradescope.
@@ -146,6 +147,36 @@ def test_a_run_leaves_the_collector_as_it_found_it(grade_nb, hw1, monkeypatch):
         assert not gc.isenabled() and gc.get_freeze_count() == 0
     finally:
         gc.enable()
+
+
+def test_a_ctrl_c_as_the_collector_resumes_still_closes_and_writes(tmp_path, hw1, monkeypatch):
+    """The collector resumes after the session is closed and the results are written: a Ctrl-C
+    during its periodic full collection (every COLLECT_EVERY_RUNS runs) skips nothing."""
+    import gc
+
+    from dlhw.autograder import grading
+
+    closed = []
+    real_close = grading.Session.close
+
+    def close(self):  # noqa: ANN001, ANN202
+        closed.append(True)
+        return real_close(self)
+
+    def interrupted(enabled: bool) -> None:
+        gc.unfreeze()
+        gc.enable()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(grading.Session, "close", close)
+    monkeypatch.setattr(grading, "_collector_resumes", interrupted)
+    out = tmp_path / "results.json"
+    with pytest.raises(KeyboardInterrupt):
+        grading.grade(hw1, hw1.master, out, limits=FAST_LIMITS)
+    assert closed == [True]
+    results = json.loads(out.read_text())
+    validate(results)
+    assert results["score"] == sum(t["max_score"] for t in results["tests"])
 
 
 def test_cli_grades_and_writes_results(tmp_path, hw1):
