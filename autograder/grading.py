@@ -467,10 +467,8 @@ def _another_homework(read: ReadNotebook, hw: Homework, reached: bool = True) ->
 
     if share(hw.names) >= 0.5:
         return ""
-    best, other = (
-        max(((share(o.names), o) for o in others), key=lambda pair: pair[0])
-        if others
-        else (0.0, None)
+    best, other = max(
+        ((share(o.names), o) for o in others), key=lambda pair: pair[0], default=(0.0, None)
     )
     if other is not None and best >= 0.75:
         return (
