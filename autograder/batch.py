@@ -27,6 +27,7 @@ import tempfile
 import textwrap
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -151,14 +152,20 @@ def _sid(person: Any) -> str:
 
 
 def _unique(items: list[Item]) -> list[Item]:
-    seen: dict[str, int] = {}
+    """Each item's key made unique with a suffix ("a", "a-2"), one that no other item has as its
+    own ("a", "a" and "a-2" are a, a-3 and a-2: the second "a" took "a-2"'s folder, and the
+    results or script of one of them replaced the other's), and keys compared whatever their
+    case (a Mac's or Windows' disk holds "Ann" and "ann" in one folder)."""
+    own = {item.key.lower() for item in items}
+    taken: set[str] = set()
     out = []
     for item in items:
-        n = seen.get(item.key, 0)
-        seen[item.key] = n + 1
-        out.append(
-            item if n == 0 else Item(f"{item.key}-{n + 1}", item.path, item.students, item.sids)
-        )
+        key, n = item.key, 1
+        while key.lower() in taken or (n > 1 and key.lower() in own):
+            n += 1
+            key = f"{item.key}-{n}"
+        taken.add(key.lower())
+        out.append(item if key == item.key else Item(key, item.path, item.students, item.sids))
     return out
 
 
@@ -585,9 +592,12 @@ def export_scripts(hw: Homework, source: Path, out: Path) -> tuple[list[Path], l
         (worker/magics.py; nbconvert's own way needs IPython installed), a foreign cell magic
         (%%bash ...) left out as the worker leaves it out."""
         try:
-            compile(source, "<cell>", "exec")
+            with warnings.catch_warnings():  # a student's `x is 1` says nothing to the instructor
+                warnings.simplefilter("ignore")
+                compile(source, "<cell>", "exec")
             return source
-        except (SyntaxError, ValueError):
+        # Nesting too deep for the compiler (`1+1+...+1`, `- - - ... 1`) raises the last two.
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             python = neutralise_ipython(source)
         if python is None:
             return "# not run by the grader (a cell magic):\n" + textwrap.indent(source, "# ")
@@ -607,7 +617,11 @@ def export_scripts(hw: Homework, source: Path, out: Path) -> tuple[list[Path], l
         except NotebookError as exc:
             skipped.append(f"{item.key}: {exc}")
             continue
+        except Exception as exc:  # noqa: BLE001 - one submission never stops the class's export
+            skipped.append(f"{item.key}: could not be exported ({type(exc).__name__}: {exc})")
+            continue
         path = out / "scripts" / f"{item.key}.py"
-        path.write_text(text, encoding="utf-8")
+        # A lone surrogate (JSON's "\\ud800") has no UTF-8: written as its escape, as Python reads it.
+        path.write_text(text, encoding="utf-8", errors="backslashreplace")
         written.append(path)
     return written, skipped

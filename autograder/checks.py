@@ -116,11 +116,14 @@ def assert_close(
     if bad_nonfinite.any():
         idx = tuple(int(i) for i in np.argwhere(bad_nonfinite)[0])
         if not a.ndim:  # one number: no index, no count
-            raise AssertionError(f"{name} is {float(a)!r} where {float(e):.6g} was expected")
-        raise AssertionError(
-            f"{name} contains {float(a[idx])!r} at index {idx}"
-            f" where {e[idx]:.6g} was expected ({int(bad_nonfinite.sum())} non-finite values in all)"
-        )
+            found = f"{name} is {float(a)!r} where {float(e):.6g} was expected"
+        else:
+            found = (
+                f"{name} contains {float(a[idx])!r} at index {idx} where {e[idx]:.6g} was "
+                f"expected ({int(bad_nonfinite.sum())} non-finite values in all)"
+            )
+        # A note says what else the values depend on: nan there is a difference like any other.
+        raise AssertionError(found + (f"\n{note}" if note else ""))
     diff = np.abs(a - e)
     allowed = atol + rtol * np.abs(e)
     bad = ~(diff <= allowed)  # also true where expected is non-finite and actual differs

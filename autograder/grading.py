@@ -473,18 +473,18 @@ def _summary(
     return "\n".join(lines)
 
 
-def _another_homework(read: ReadNotebook, hw: Homework, passed_any: bool = True) -> str:
+def _another_homework(read: ReadNotebook, hw: Homework, reached: bool = True) -> str:
     """A line for the summary when the notebook defines few of this homework's functions and
     classes but most of another's (hw2's notebook uploaded to hw1's assignment); where no other
     homework is known (a Gradescope zip holds one) or none fits, when it defines none of this
-    homework's and no test passed; "" otherwise."""
+    homework's and no test `reached` its code (`_reached_the_code`); "" otherwise."""
     from dlhw.autograder.homeworks import homeworks
 
     try:
         others = [other for other in homeworks() if other.id != hw.id]
     except Exception:  # noqa: BLE001 - another homework's broken manifest is not this run's
         others = []
-    if not others and passed_any:  # nothing to compare and nothing to say: nothing to read
+    if not others and reached:  # nothing to compare and nothing to say: nothing to read
         return ""
     # Only the names compared are kept, from every cell: the first 5,000 names of any kind
     # (defined_names' cap) left a hw2 notebook with hw1's functions and 5,000 settings first
@@ -499,10 +499,8 @@ def _another_homework(read: ReadNotebook, hw: Homework, passed_any: bool = True)
 
     if share(hw.names) >= 0.5:
         return ""
-    best, other = (
-        max(((share(o.names), o) for o in others), key=lambda pair: pair[0])
-        if others
-        else (0.0, None)
+    best, other = max(
+        ((share(o.names), o) for o in others), key=lambda pair: pair[0], default=(0.0, None)
     )
     if other is not None and best >= 0.75:
         return (
@@ -511,11 +509,30 @@ def _another_homework(read: ReadNotebook, hw: Homework, passed_any: bool = True)
             f"{len(hw.names)} {hw.id} asks for: was it "
             "uploaded to the wrong assignment?"
         )
-    if passed_any or count(hw.names) or not hw.names:
+    if reached or count(hw.names) or not hw.names:
         return ""
     return (
         f"This notebook defines none of the functions and classes {hw.id} ({hw.title}) asks for "
         f"({', '.join(hw.names)}): is it this assignment's notebook?"
+    )
+
+
+def _reached_the_code(entries: list[TestEntry]) -> bool:
+    """Whether a test got to the notebook's functions: it passed, or it failed on what they did
+    (a value, an exception they raised, a time-out), not on a name the notebook lacks or a call
+    that was not made. Definitions are found in the source by pattern, which misses those inside
+    an `if` or made by `exec` or `name: type = lambda ...`: such a notebook, all of whose tests
+    failed, was asked whether it was this assignment's."""
+    return any(
+        e.status == "passed"
+        or (
+            e.uses
+            and not e.grader_error
+            and e.output != "skipped"
+            and "is not defined in your notebook" not in e.output
+            and " was not run: " not in e.output
+        )
+        for e in entries
     )
 
 
@@ -681,8 +698,8 @@ def grade(
             cells = ((c.index, c.source) for c in read.cells)
             summary = _with_line(summary, defined_again(cells, hw.names))
             summary = _with_failed_by_name(summary, entries, hw.names)
-            passed_any = any(e.status == "passed" for e in entries)
-            summary = _with_line(summary, _another_homework(read, hw, passed_any))
+            reached = _reached_the_code(entries)
+            summary = _with_line(summary, _another_homework(read, hw, reached))
         broken = [e.name for e in entries if e.grader_error]
         if broken:  # the test author's mistakes: said plainly, and logged for staff
             staff.append(f"GRADER ERRORS in tests: {broken}")
@@ -703,22 +720,26 @@ def grade(
         staff.append(details)
         results = failure_results(details.strip().splitlines()[-1], details)
     finally:
-        _collector_resumes(collector)
-        if runner is not None:
-            runner.release()
-        if session is not None:
-            try:
-                session.close()
-            except Exception:  # noqa: BLE001 - still write results; staff see why
-                staff.append("closing the session failed:\n" + traceback.format_exc())
-            staff.append(
-                f"worker restarts: {session.restarts}, leftover processes killed: "
-                f"{session.leftovers_killed}, scratch files removed: {session.files_removed}, "
-                f"notes: {session.notes}"
-            )
-        if results is None:  # a BaseException (KeyboardInterrupt) is on its way out
-            results = failure_results("the grading run was interrupted", "interrupted")
-        results["execution_time"] = round(time.monotonic() - start, 3)
-        results = write_results(results, output) if output is not None else finalize(results)
+        # The collector resumes last: a Ctrl-C during its periodic full collection must not
+        # skip closing the session or writing the results.
+        try:
+            if runner is not None:
+                runner.release()
+            if session is not None:
+                try:
+                    session.close()
+                except Exception:  # noqa: BLE001 - still write results; staff see why
+                    staff.append("closing the session failed:\n" + traceback.format_exc())
+                staff.append(
+                    f"worker restarts: {session.restarts}, leftover processes killed: "
+                    f"{session.leftovers_killed}, scratch files removed: {session.files_removed}, "
+                    f"notes: {session.notes}"
+                )
+            if results is None:  # a BaseException (KeyboardInterrupt) is on its way out
+                results = failure_results("the grading run was interrupted", "interrupted")
+            results["execution_time"] = round(time.monotonic() - start, 3)
+            results = write_results(results, output) if output is not None else finalize(results)
+        finally:
+            _collector_resumes(collector)
     printed = session.output() if session is not None else ""
     return GradeOutcome(results, output, "\n".join(staff), printed)

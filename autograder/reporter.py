@@ -75,21 +75,45 @@ GRADER_ERROR = "The autograder could not run this test"
 
 # A test's message may quote what the submission returned (`f"got {value!r}"`), and a reply may
 # be a string of megabytes: a hw5 test quoting one held 228 MB in the grader (its feedback, the
-# report and pytest's log each kept a copy). Messages are cut here, whatever a test writes.
+# report and pytest's log each kept a copy). Messages are cut here, whatever a test writes:
+# `pytest.fail(...)` (whose message is its `msg`), an exception of several arguments, and those
+# it was raised from or while handling (`raise AssertionError(...) from exc` after `float(got)`
+# failed), which pytest's log shows with their notes, and what a test printed.
 MAX_MESSAGE_CHARS = 20_000
+MAX_CHAINED = 32  # exceptions of one chain (`__cause__`, `__context__`) looked at
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_MESSAGE_CHARS:
+        return text
+    return (
+        f"{text[:MAX_MESSAGE_CHARS]}\n... ({len(text) - MAX_MESSAGE_CHARS:,} more characters cut)"
+    )
 
 
 def _shorten(exc: BaseException) -> None:
-    """Cut the message of a test's exception to MAX_MESSAGE_CHARS (in place: pytest's log and the
-    feedback both read it from the exception)."""
-    try:
-        text = str(exc)
-    except Exception:  # noqa: BLE001 - a message that cannot be made is not too long
-        return
-    if len(text) > MAX_MESSAGE_CHARS and len(exc.args) == 1 and exc.args[0] is not None:
-        exc.args = (
-            f"{text[:MAX_MESSAGE_CHARS]}\n... ({len(text) - MAX_MESSAGE_CHARS:,} more characters cut)",
-        )
+    """Cut the message of a test's exception, of those chained to it and of their notes to
+    MAX_MESSAGE_CHARS each (in place: pytest's log and the feedback both read them from the
+    exceptions)."""
+    seen: set[int] = set()
+    chain: list[BaseException | None] = [exc]
+    while chain and len(seen) < MAX_CHAINED:
+        one = chain.pop()
+        if one is None or id(one) in seen:
+            continue
+        seen.add(id(one))
+        chain += [one.__cause__, one.__context__]
+        try:
+            text = str(one)
+            if len(text) > MAX_MESSAGE_CHARS:
+                one.args = (_cut(text),)  # whatever arguments made the message
+                if isinstance(getattr(one, "msg", None), str):  # pytest.fail's and skip's
+                    one.msg = one.args[0]  # type: ignore[attr-defined]
+            notes = getattr(one, "__notes__", None)
+            if isinstance(notes, list):
+                one.__notes__ = [_cut(n) if isinstance(n, str) else n for n in notes]  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - a message that cannot be made (or changed) stays
+            continue
 
 
 def _message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
@@ -153,6 +177,8 @@ class GradescopeReporter:
             _shorten(call.excinfo.value)
         outcome = yield
         report = outcome.get_result()
+        # What the test printed (pytest's log shows it for a failed test): cut as messages are.
+        report.sections = [(title, _cut(text)) for title, text in report.sections]
         entry = self.entries.get(item.nodeid)
         if entry is None:
             return

@@ -80,7 +80,9 @@ def worker_cpu(session: Session) -> float:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                stats[int(entry)] = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                stats[int(entry)] = (
+                    Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                )
             except (OSError, IndexError):
                 continue
     children: dict[int, list[int]] = {}

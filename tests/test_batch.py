@@ -104,6 +104,18 @@ def test_submissions_are_found_one_per_student(tmp_path: Path) -> None:
     assert [(i.key, i.students) for i in items] == [("a", ("a",)), ("b_b", ("b b",))]
 
 
+def test_submissions_made_unique_never_take_anothers_key(tmp_path: Path) -> None:
+    """A folder and a notebook of one name, and a student named as the suffix the second would
+    get: three folders of results (and three scripts for export), none written over another;
+    keys differ whatever their case, as folders on a Mac's or Windows' disk must."""
+    (tmp_path / "a").mkdir()
+    for name in ("a.ipynb", "a-2.ipynb", "Ann.ipynb", "ann.ipynb"):
+        (tmp_path / name).write_text("{}")
+    keys = [i.key for i in find_submissions(tmp_path)]
+    assert keys == ["Ann", "a", "a-2", "a-3", "ann-2"], keys  # sorted: a/, a-2.ipynb, a.ipynb
+    assert len({k.lower() for k in keys}) == len(keys)
+
+
 def test_gradescope_export_names_the_students(tmp_path: Path) -> None:
     pytest.importorskip("yaml")  # the batch extra (absent from the Python 3.10 run, .ci/py310.sh)
     (tmp_path / "submission_101").mkdir()
@@ -684,6 +696,35 @@ def test_export_writes_each_submissions_graded_code_as_a_script(tmp_path, capsys
     assert sorted(p.name for p in (out / "scripts").iterdir()) == ["alice.py"]
     assert main(["export", "hw1", str(folder), "-o", str(out)]) == 1  # not a new folder
     assert "not an empty folder" in capsys.readouterr().err
+
+
+def test_export_writes_cells_the_compiler_or_utf8_refuses(tmp_path, capsys):
+    """Cells nested too deep for the compiler (RecursionError, MemoryError: not SyntaxErrors) and
+    a lone surrogate (JSON's "\\ud800", which UTF-8 cannot write) stopped the export of the whole
+    class with a traceback: each is written as it is, and the other students' scripts too."""
+    from dlhw.autograder.cli import main
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    cells = {
+        "deep": "x = " + "+".join(["1"] * 100_000),
+        "minus": "x = " + "-" * 100_000 + "1",
+        "surrogate": "x = '\ud800'",  # a lone surrogate: JSON holds it as an escape
+    }
+    for name, source in cells.items():
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        (folder / f"{name}.ipynb").write_text(json.dumps(nb, ensure_ascii=True))
+    shutil.copy(HW.master, folder / "zoe.ipynb")
+    out = tmp_path / "out"
+    assert main(["export", "hw1", str(folder), "-o", str(out)]) == 0
+    assert "left out" not in capsys.readouterr().out
+    scripts = out / "scripts"
+    assert sorted(p.name for p in scripts.iterdir()) == [
+        "deep.py", "minus.py", "surrogate.py", "zoe.py",
+    ]  # fmt: skip
+    assert "+".join(["1"] * 100_000) in (scripts / "deep.py").read_text()
+    assert "x = '\\ud800'" in (scripts / "surrogate.py").read_text()
+    assert "def softmax_loss" in (scripts / "zoe.py").read_text()
 
 
 def test_the_summarys_median_of_an_even_class_is_the_mean_of_the_middle_two():

@@ -40,6 +40,22 @@ def test_nan_is_located():
     assert "contains nan at index (1, 0)" in message(actual, np.ones((2, 2)))
 
 
+def test_a_note_ends_the_message_for_non_finite_values_too():
+    """An epoch whose weights come back nan says, as for any other difference, that it steps
+    with the student's gradient (the note); before, only finite differences carried it."""
+    note = "the epoch calls your gradient: if its tests fail, fix it first"
+    actual = np.ones((2, 2))
+    actual[0, 1] = np.inf
+    assert message(actual, np.ones((2, 2)), note=note).endswith("\n" + note)
+    assert message(np.float64(np.nan), 2.5, name="the loss", note=note) == (
+        "the loss is nan where 2.5 was expected\n" + note
+    )
+    assert (
+        message(np.float64(np.nan), 2.5, name="the loss")
+        == "the loss is nan where 2.5 was expected"
+    )
+
+
 def test_errors_and_first_index_are_reported():
     expected = np.arange(6.0).reshape(2, 3)
     actual = expected.copy()

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, failed_tests, notebook_from_cells, reference_source
+from conftest import FAST_LIMITS, REPO, failed_tests, notebook_from_cells, reference_source
+from dlhw.autograder.results import validate
 
 # No torch marker: with recorded oracles a grading run needs no torch, so these also run under
 # Python 3.10 without torch (.ci/py310.sh), as on Gradescope.
@@ -210,6 +211,36 @@ def test_a_run_leaves_the_collector_as_it_found_it(grade_nb, hw1, monkeypatch):
         assert not gc.isenabled() and gc.get_freeze_count() == 0
     finally:
         gc.enable()
+
+
+def test_a_ctrl_c_as_the_collector_resumes_still_closes_and_writes(tmp_path, hw1, monkeypatch):
+    """The collector resumes after the session is closed and the results are written: a Ctrl-C
+    during its periodic full collection (every COLLECT_EVERY_RUNS runs) skips nothing."""
+    import gc
+
+    from dlhw.autograder import grading
+
+    closed = []
+    real_close = grading.Session.close
+
+    def close(self):  # noqa: ANN001, ANN202
+        closed.append(True)
+        return real_close(self)
+
+    def interrupted(enabled: bool) -> None:
+        gc.unfreeze()
+        gc.enable()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(grading.Session, "close", close)
+    monkeypatch.setattr(grading, "_collector_resumes", interrupted)
+    out = tmp_path / "results.json"
+    with pytest.raises(KeyboardInterrupt):
+        grading.grade(hw1, hw1.master, out, limits=FAST_LIMITS)
+    assert closed == [True]
+    results = json.loads(out.read_text())
+    validate(results)
+    assert results["score"] == sum(t["max_score"] for t in results["tests"])
 
 
 def test_cli_grades_and_writes_results(tmp_path, hw1):
@@ -560,6 +591,53 @@ def test_a_test_message_of_megabytes_is_cut(tmp_path, hw1):
     assert len(outcome.staff_log) < 10 * MAX_MESSAGE_CHARS
 
 
+def test_a_test_message_of_megabytes_is_cut_however_the_test_raises_it(tmp_path, hw1):
+    """pytest.fail(f"got {value!r}"), an exception of two arguments, and one raised from (or while
+    handling) another that quotes a reply of megabytes (`float(got)` failed), noted with it, or
+    printed it: the feedback and pytest's log (which shows chained exceptions, notes and what a
+    failed test printed) are cut too."""
+    from dlhw.autograder.grading import grade
+    from dlhw.autograder.reporter import MAX_MESSAGE_CHARS
+
+    tests = tmp_path / "test_quotes.py"
+    tests.write_text(
+        "import pytest\n"
+        "GOT = 'x' * 3_000_000\n"
+        "def test_fails(sub):\n"
+        "    pytest.fail(f'got {GOT!r}')\n"
+        "def test_two_arguments(sub):\n"
+        "    raise ValueError('got', GOT)\n"
+        "def test_from(sub):\n"
+        "    try:\n"
+        "        float(GOT)\n"
+        "    except ValueError as exc:\n"
+        "        raise AssertionError('not a number') from exc\n"
+        "def test_during(sub):\n"
+        "    try:\n"
+        "        float(GOT)\n"
+        "    except ValueError:\n"
+        "        raise AssertionError('not a number')\n"
+        "def test_noted(sub):\n"
+        "    exc = AssertionError('not a number')\n"
+        "    exc.add_note(GOT)\n"
+        "    raise exc\n"
+        "def test_printed(sub):\n"
+        "    print(GOT)\n"
+        "    raise AssertionError('not a number')\n"
+        "class Odd(Exception):\n"
+        "    msg = property(lambda self: 'a message that cannot be set')\n"
+        "def test_odd(sub):\n"
+        "    raise Odd(GOT)\n"
+    )
+    outcome = grade(hw1, hw1.master, tmp_path / "results.json", tests=[tests])
+    assert len(outcome.results["tests"]) == 7
+    for test in outcome.results["tests"]:
+        assert test["status"] == "failed"
+        assert len(test["output"]) < MAX_MESSAGE_CHARS + 2_000, test["name"]
+    assert "more characters cut" in outcome.results["tests"][0]["output"]
+    assert len(outcome.staff_log) < 10 * MAX_MESSAGE_CHARS
+
+
 def test_each_run_imports_the_test_files_afresh(tmp_path, hw1):
     """A batch job grades many submissions in one process, and pytest reuses a test module it
     imported before: what a test leaves in its module (here a list it appends to, and a setting
@@ -639,6 +717,40 @@ def test_a_notebook_of_none_of_the_homeworks_names_is_asked_about_where_no_other
     assert "this assignment's notebook" in grade_nb(helpers).results["output"]
     for fine in (hw1.stub, get_homework("hw2").stub):  # defines all / one of hw1's names
         assert "this assignment's notebook" not in grade_nb(fine).results["output"]
+
+
+def test_a_notebook_whose_functions_the_tests_reached_is_not_asked_whether_it_is_this_assignments(
+    grade_nb, hw1, monkeypatch
+):
+    """Definitions the source patterns miss (inside an `if`, `name: type = lambda`, `exec`), in a
+    notebook that passes no test: the tests called its functions (they raised, or returned wrong
+    values), so it is not told it defines none of them."""
+    from dlhw.autograder import homeworks
+
+    monkeypatch.setattr(homeworks, "homeworks", lambda: [hw1])  # as in a Gradescope zip
+    in_an_if = notebook_from_cells(
+        [
+            'import numpy as np\nBACKEND = "numpy"\nif BACKEND == "numpy":\n'
+            "    def parse_mnist(image_filename, label_filename):\n"
+            "        return npy.zeros(3)\n"
+            "    def softmax_loss(Z, y):\n        return npy.mean(Z)\n"
+            "    def softmax_regression_grad(X, y, theta):\n        return npy.zeros(3)\n"
+            "    def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):\n"
+            "        return npy.zeros(3)"
+        ]
+    )
+    odd = notebook_from_cells(
+        [
+            "import numpy as np\n"
+            'softmax_loss: "Callable" = lambda Z, y: float(np.mean(Z))\n'
+            "parse_mnist, softmax_regression_grad = (lambda a, b: 0), (lambda X, y, t: t)\n"
+            'exec("def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):\\n  return 0")'
+        ]
+    )
+    for notebook in (in_an_if, odd):
+        outcome = grade_nb(notebook)
+        assert outcome.score == 0
+        assert "this assignment's notebook" not in outcome.results["output"]
 
 
 def test_a_negative_loss_is_not_blamed_on_overflow(grade_nb, hw1):

@@ -112,6 +112,8 @@ def test_v3_notebook_is_converted(tmp_path):
         ("%matplotlib inline\nx = 1", "pass  # removed IPython magic\nx = 1"),
         ("!pip install numpy", "pass  # removed IPython magic"),
         ("files = !ls\nx = 1", "files = None  # removed IPython magic\nx = 1"),
+        ("a, b  = !ls", "a, b = None  # removed IPython magic"),
+        ("x\t= !ls", "x = None  # removed IPython magic"),
         (
             "def f():\n    %time g()\n    return 1",
             "def f():\n    pass  # removed IPython magic\n    return 1",
@@ -155,6 +157,56 @@ def test_a_cell_with_magics_and_not_equal_on_a_continuation_line_compiles():
     namespace: dict = {}
     exec(compile(neutralise_ipython(source) or "", "<t>", "exec"), namespace)
     assert namespace["ok"] is True
+
+
+def test_a_long_cell_with_a_magic_is_read_a_few_times_not_once_a_line(monkeypatch):
+    """Whether a line starts a statement is read from the lines before it: from the last that
+    starts one (its indentation restored), not from the cell's start (a cell of 3,000
+    assignments and one magic took 40 s, in the worker and in `autograder export`); lines in
+    one long string stop being looked at past a budget of a few times the cell's length."""
+    import tokenize
+
+    from dlhw.autograder.worker import magics
+
+    read = [0]
+    generate_tokens = tokenize.generate_tokens
+
+    def counting(readline):  # type: ignore[no-untyped-def]
+        def counted() -> str:
+            line = readline()
+            read[0] += len(line)
+            return line
+
+        return generate_tokens(counted)
+
+    monkeypatch.setattr(magics.tokenize, "generate_tokens", counting)
+    assignments = "%matplotlib inline\n" + "\n".join(f"x{i} = {i}" for i in range(3000))
+    at_the_margin = "\n".join(["x = 1", *("%time f()" for _ in range(3000))])
+    in_a_block = "def f():\n    for i in range(3):\n" + "\n".join(
+        f"        %time g({i})\n        y = {i}" for i in range(3000)
+    )
+    for source in (assignments, at_the_margin, in_a_block):
+        read[0] = 0
+        out = neutralise_ipython(source)
+        assert out is not None and out.count("removed IPython magic") == source.count("%")
+        assert read[0] < 4 * len(source), read[0]
+    in_a_string = "%time f()\ns = '''\n" + "\n".join("%time f()" for _ in range(20_000))
+    read[0] = 0
+    assert neutralise_ipython(in_a_string) == "pass  # removed IPython magic\n" + "\n".join(
+        in_a_string.splitlines()[1:]
+    )
+    assert read[0] < 10 * len(in_a_string), read[0]
+
+
+def test_a_long_line_is_looked_at_in_linear_time():
+    """A lazy pattern before `\\s*=` tried every split of a run of spaces: a line of 8,000 took
+    0.2 s, one of a megabyte an hour (export reads the cells in the instructor's process)."""
+    import time
+
+    start = time.monotonic()
+    out = neutralise_ipython("%time f()\na" + " " * 100_000 + "b = 1")  # 30 s before
+    assert out is not None and out.endswith("b = 1")
+    assert time.monotonic() - start < 2
 
 
 def test_an_upload_folder_thousands_of_levels_deep_is_searched_without_recursion(

@@ -15,7 +15,9 @@ import tokenize
 # makes the whole cell foreign, and it is skipped.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
 _LINE_MAGIC = re.compile(r"^(\s*)([%!].*)$")
-_ASSIGNED_MAGIC = re.compile(r"^(\s*)([A-Za-z_][\w, ]*?)\s*=\s*[%!].*$")
+# The names end on a name or comma, not a space: a lazy `[\w, ]*?` before `\s*=` tried every
+# split of a run of spaces (a line of 8,000 took 0.2 s; of a megabyte, an hour).
+_ASSIGNED_MAGIC = re.compile(r"^(\s*)([A-Za-z_](?:[\w, ]*[\w,])?)\s*=\s*[%!].*$")
 _HELP = re.compile(r"^(\s*)[\w.]+\?\??\s*$|^(\s*)\?\??[\w.]+\s*$")
 
 
@@ -28,15 +30,17 @@ def neutralise_ipython(source: str) -> str | None:
             return None
         lines = ["pass  # removed cell magic: " + lines[0].strip()] + lines[1:]
     out: list[str] = []
+    statements = _Statements(len(source))
     for line in lines:
-        if not _LINE_MAGIC.match(line) and not _HELP.match(line) and "=" not in line:
+        assigned = _ASSIGNED_MAGIC.match(line) if "=" in line else None
+        if not assigned and not _LINE_MAGIC.match(line) and not _HELP.match(line):
             out.append(line)  # cannot be IPython syntax: no need to know where it stands
             continue
-        if not _starts_statement(out):
+        if not statements.start_after(out):
             out.append(line)  # inside brackets, a string or after a backslash: Python's
             continue
-        if m := _ASSIGNED_MAGIC.match(line):
-            out.append(f"{m.group(1)}{m.group(2)} = None  # removed IPython magic")
+        if assigned:
+            out.append(f"{assigned.group(1)}{assigned.group(2)} = None  # removed IPython magic")
         elif m := _LINE_MAGIC.match(line):
             out.append(f"{m.group(1)}pass  # removed IPython magic")
         elif m := _HELP.match(line):
@@ -46,16 +50,41 @@ def neutralise_ipython(source: str) -> str | None:
     return "\n".join(out)
 
 
-def _starts_statement(before: list[str]) -> bool:
-    """Whether the line after `before` (already rewritten to Python) starts a new statement, as
-    IPython decides where its escapes apply: not a continuation inside brackets, a multi-line
-    string, or after a backslash, where `!= b` or `%` are Python operators."""
-    text = "\n".join(before) + "\n"
-    try:
-        for _ in tokenize.generate_tokens(io.StringIO(text).readline):
-            pass
-    except tokenize.TokenError:  # "EOF in multi-line statement/string": a continuation
-        return False
-    except (SyntaxError, ValueError):  # a tokenizer that gives up on other text: decide as IPython
-        return True  # would for a line it cannot place, treating it as a new line
-    return True
+class _Statements:
+    """Whether a line starts a new statement, as IPython decides where its escapes apply: not a
+    continuation inside brackets, a multi-line string, or after a backslash, where `!= b` or `%`
+    are Python operators. The lines before it (already rewritten to Python) are tokenized from
+    the last line known to start a statement, after lines that restore the indentation in force
+    there (`pass` at each level), not from the cell's start: reading the whole cell for every
+    line took a cell of 3,000 lines 40 s. Magic-looking lines inside one long string or
+    bracket are read again each time: past a budget of a few times the cell's length in all,
+    they are left as they are (continuations)."""
+
+    def __init__(self, cell_chars: int) -> None:
+        self.start = 0  # the lines before this one need not be read again
+        self.indents: list[str] = []  # the indentation in force at `start`, outermost first
+        self.budget = 8 * cell_chars + 1000  # characters tokenized for the cell, in all
+        self.lost = False  # the tokenizer gave up on a line already read: it will again
+
+    def start_after(self, before: list[str]) -> bool:
+        if self.lost:
+            return True
+        if self.budget <= 0:
+            return False
+        lines = [f"{level}pass" for level in self.indents] + before[self.start :]
+        text = "\n".join(lines) + "\n"
+        self.budget -= len(text)
+        indents: list[str] = []
+        try:
+            for token in tokenize.generate_tokens(io.StringIO(text).readline):
+                if token.type == tokenize.INDENT:
+                    indents.append(token.string)
+                elif token.type == tokenize.DEDENT and token.start[0] <= len(lines):
+                    indents.pop()  # not those that close every block at the end of the text
+        except tokenize.TokenError:  # "EOF in multi-line statement/string": a continuation
+            return False
+        except (SyntaxError, ValueError):  # a tokenizer that gives up on other text: decide as
+            self.lost = True  # IPython would for a line it cannot place, treating it as a new line
+            return True
+        self.start, self.indents = len(before), indents
+        return True

@@ -335,6 +335,89 @@ BUGS = {
                 return X.T @ S / X.shape[0]
         """,
     },
+    # More: byte order, ChatGPT habits (int64 labels, asserts, scipy), a shift not added back.
+    # struct.unpack("IIII", ...) without ">": native byte order, little-endian on x86, so the
+    # magic number reads 0x03080000 and every well-formed file is refused.
+    "parse_native_byte_order": {
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                with gzip.open(image_filename, "rb") as f:
+                    magic, n, rows, cols = struct.unpack("IIII", f.read(16))
+                    if magic != 2051:
+                        raise ValueError(f"{image_filename}: bad magic number {magic}")
+                    pixels = np.frombuffer(f.read(), dtype=np.uint8)
+                if pixels.size != n * rows * cols:
+                    raise ValueError(f"{image_filename}: expected {n} images")
+                with gzip.open(label_filename, "rb") as f:
+                    magic, m = struct.unpack("II", f.read(8))
+                    if magic != 2049:
+                        raise ValueError(f"{label_filename}: bad magic number {magic}")
+                    y = np.frombuffer(f.read(), dtype=np.uint8).copy()
+                if y.size != m or m != n:
+                    raise ValueError(f"{label_filename}: expected {n} labels")
+                return pixels.reshape(n, rows * cols).astype(np.float32) / 255, y
+        """,
+    },
+    # Labels converted to int64 "for indexing" (ChatGPT's habit): the notebook asks for uint8.
+    "parse_labels_as_int64": {
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                with gzip.open(image_filename, "rb") as f:
+                    magic, n, rows, cols = struct.unpack(">4I", f.read(16))
+                    if magic != 2051:
+                        raise ValueError(f"{image_filename}: magic number {magic}, expected 2051")
+                    pixels = np.frombuffer(f.read(), dtype=np.uint8)
+                if pixels.size != n * rows * cols:
+                    raise ValueError(f"{image_filename}: expected {n * rows * cols} pixels")
+                with gzip.open(label_filename, "rb") as f:
+                    magic, m = struct.unpack(">2I", f.read(8))
+                    if magic != 2049:
+                        raise ValueError(f"{label_filename}: magic number {magic}, expected 2049")
+                    y = np.frombuffer(f.read(), dtype=np.uint8).astype(np.int64)  # int64 labels for indexing
+                if y.size != m or m != n:
+                    raise ValueError(f"{label_filename}: expected {n} labels")
+                return pixels.reshape(n, rows * cols).astype(np.float32) / 255, y
+        """,
+    },
+    # The checks written as asserts: AssertionError, not the ValueError the notebook asks for
+    # (and asserts vanish under python -O).
+    "parse_asserts_instead_of_value_error": {
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                with gzip.open(image_filename, "rb") as f:
+                    magic, n, rows, cols = struct.unpack(">4I", f.read(16))
+                    assert magic == 2051, f"bad magic number {magic} in {image_filename}"
+                    pixels = np.frombuffer(f.read(), dtype=np.uint8)
+                assert pixels.size == n * rows * cols, "image file is truncated"
+                with gzip.open(label_filename, "rb") as f:
+                    magic, m = struct.unpack(">2I", f.read(8))
+                    assert magic == 2049, f"bad magic number {magic} in {label_filename}"
+                    y = np.frombuffer(f.read(), dtype=np.uint8).copy()
+                assert y.size == m == n, "label file does not match the images"
+                return pixels.reshape(n, rows * cols).astype(np.float32) / 255, y
+        """,
+    },
+    # The log-sum-exp of the shifted logits minus the unshifted true-class logit: the shift
+    # (the row's max) is never added back.
+    "loss_shifted_lse_minus_unshifted_logit": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                Z_shift = Z - Z.max(axis=1, keepdims=True)
+                lse = np.log(np.sum(np.exp(Z_shift), axis=1))
+                return float(np.mean(lse - Z[np.arange(Z.shape[0]), y]))
+        """,
+    },
+    # scipy.special.logsumexp in a graded cell: scipy is not installed where the grader runs it
+    # (the notebook: graded cells use NumPy and the standard library only).
+    "loss_scipy_logsumexp": {
+        "softmax_loss": """
+            from scipy.special import logsumexp
+
+
+            def softmax_loss(Z, y):
+                return float(np.mean(logsumexp(Z, axis=1) - Z[np.arange(Z.shape[0]), y]))
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -740,6 +823,47 @@ UNUSUAL = {
                 X = images.reshape(n, rows * cols).astype(np.float32) / 255.0
                 assert X.dtype == np.float32 and X.shape == (n, 784)
                 return X, labels.copy()
+        """,
+    },
+    # More: int.from_bytes, take_along_axis, a boolean one-hot with einsum.
+    # The header fields by int.from_bytes(..., "big") on slices of the decompressed bytes.
+    "parse_int_from_bytes_header": {
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                with gzip.open(image_filename) as f:
+                    data = f.read()
+                magic, n, rows, cols = (int.from_bytes(data[i:i + 4], "big") for i in range(0, 16, 4))
+                if magic != 2051 or len(data) - 16 != n * rows * cols:
+                    raise ValueError(f"{image_filename} is not an IDX file of {n} {rows}x{cols} images")
+                X = np.frombuffer(data, dtype=np.uint8, offset=16).reshape(n, -1) / np.float32(255)
+                with gzip.open(label_filename) as f:
+                    data = f.read()
+                magic, m = int.from_bytes(data[:4], "big"), int.from_bytes(data[4:8], "big")
+                if magic != 2049 or len(data) - 8 != m or m != n:
+                    raise ValueError(f"{label_filename} does not hold {n} labels")
+                return X.astype(np.float32), np.frombuffer(data, dtype=np.uint8, offset=8).copy()
+        """,
+    },
+    # The true-class logits by np.take_along_axis with uint8 labels as a column of indices.
+    "loss_take_along_axis": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                m = np.max(Z, axis=1, keepdims=True)
+                lse = m + np.log(np.sum(np.exp(Z - m), axis=1, keepdims=True))
+                z_y = np.take_along_axis(Z, y[:, None].astype(np.intp), axis=1)
+                return float(np.mean(lse - z_y))
+        """,
+    },
+    # A boolean one-hot (y[:, None] == arange(k)) subtracted from the softmax, the sum of outer
+    # products by np.einsum.
+    "grad_bool_one_hot_einsum": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                Z = np.einsum("bn,nk->bk", X, theta)
+                E = np.exp(Z - Z.max(axis=1, keepdims=True))
+                S = E / E.sum(axis=1, keepdims=True)
+                one_hot = y[:, None] == np.arange(theta.shape[1])
+                return np.einsum("bn,bk->nk", X, S - one_hot) / len(y)
         """,
     },
 }

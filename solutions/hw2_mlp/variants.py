@@ -393,6 +393,91 @@ BUGS = {
                 return X @ W + b
         """,
     },
+    # More: copies and views, makemore and CS231n habits, slicing typos.
+    # A = Z[:] taken for a copy (it copies a Python list), but a NumPy slice is a view: zeroing
+    # its negatives zeroes the caller's Z.
+    "relu_slice_taken_for_a_copy": {
+        "relu": """
+            def relu(Z):
+                A = Z[:]  # copy, so Z is left alone
+                A[A < 0] = 0
+                return A
+        """,
+    },
+    # S - I_y written S[:, y] -= 1: every row loses 1 in each column that is some example's label.
+    "grads_label_columns_for_every_row": grads("S[np.arange(B), y] -= 1", "S[:, y] -= 1"),
+    # The softmax normalised by the sum over the whole batch (np.sum without axis).
+    "grads_softmax_normalised_over_the_batch": grads(
+        "S /= S.sum(axis=1, keepdims=True)", "S /= np.sum(S)"
+    ),
+    # makemore's "backprop ninja" chain (Karpathy): through logprobs = log(probs), dprobs =
+    # dlogprobs / probs. Right for moderate logits, but where the true class's probability
+    # underflows to 0 (logits in the thousands), 0 * inf gives nan.
+    "grads_makemore_chain_through_log_probs": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                n = X.shape[0]
+                hpreact = X @ W1
+                h = np.maximum(hpreact, 0)
+                logits = h @ W2
+                logit_maxes = logits.max(1, keepdims=True)
+                norm_logits = logits - logit_maxes
+                counts = np.exp(norm_logits)
+                counts_sum = counts.sum(1, keepdims=True)
+                counts_sum_inv = counts_sum**-1
+                probs = counts * counts_sum_inv
+                with np.errstate(divide="ignore"):
+                    logprobs = np.log(probs)
+                # loss = -logprobs[range(n), y].mean()
+                dlogprobs = np.zeros_like(logprobs)
+                dlogprobs[range(n), y] = -1.0 / n
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    dprobs = (1.0 / probs) * dlogprobs
+                    dcounts_sum_inv = (counts * dprobs).sum(1, keepdims=True)
+                    dcounts = counts_sum_inv * dprobs
+                dcounts_sum = (-counts_sum**-2) * dcounts_sum_inv
+                dcounts += np.ones_like(counts) * dcounts_sum
+                dnorm_logits = counts * dcounts
+                dlogits = dnorm_logits.copy()
+                dlogit_maxes = (-dnorm_logits).sum(1, keepdims=True)
+                dlogits += np.eye(logits.shape[1])[logits.argmax(1)] * dlogit_maxes
+                dh = dlogits @ W2.T
+                dW2 = h.T @ dlogits
+                dhpreact = (hpreact > 0) * dh
+                dW1 = X.T @ dhpreact
+                return dW1, dW2
+        """,
+    },
+    # for i in range(0, N, batch): X[i:batch] (a slice to `batch`, not to i + batch): the first
+    # minibatch, then empty ones, whose gradients are zero.
+    "epoch_slice_ends_at_batch": epoch(
+        "X[start:start + batch], y[start:start + batch]", "X[start:batch], y[start:batch]"
+    ),
+    # CS231n's L2 regularisation kept in the update with its usual strength, reg = 1e-3: the
+    # homework's loss has none.
+    "epoch_with_cs231n_weight_decay": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100, reg=1e-3):
+                for start in range(0, X.shape[0], batch):
+                    dW1, dW2 = two_layer_grads(X[start:start + batch], y[start:start + batch], W1, W2)
+                    dW1 += reg * W1
+                    dW2 += reg * W2
+                    W1 -= lr * dW1
+                    W2 -= lr * dW2
+        """,
+    },
+    # Updated in place, and the weights returned as well ("so the caller can use them"): the
+    # notebook asks for None.
+    "epoch_in_place_and_returns_weights": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                for start in range(0, X.shape[0], batch):
+                    dW1, dW2 = two_layer_grads(X[start:start + batch], y[start:start + batch], W1, W2)
+                    W1 -= lr * dW1
+                    W2 -= lr * dW2
+                return W1, W2
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -808,6 +893,60 @@ UNUSUAL = {
         "relu": """
             def relu(Z):
                 return np.maximum(Z, np.zeros_like(Z))
+        """,
+    },
+    # More: aliasing that happens to be harmless, CS231n and one-hot idioms.
+    # The ReLU applied in place to Z1 itself (A1 = Z1, then its negatives zeroed): Z1 is
+    # changed, but the mask Z1 > 0 is the same before and after (a zeroed entry is not > 0).
+    "grads_relu_in_place_on_z1": grads("A1 = np.maximum(Z1, 0)", "A1 = Z1\n    A1[A1 < 0] = 0"),
+    # CS231n's TwoLayerNet.loss signature: a reg parameter (default 0.0) whose term 0.5 * reg *
+    # ||W||^2 adds reg * W to each gradient, and the epoch passes nothing for it.
+    "grads_cs231n_reg_parameter_default_zero": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2, reg=0.0):
+                N = X.shape[0]
+                h = np.maximum(0, X.dot(W1))
+                scores = h.dot(W2)
+                scores -= np.max(scores, axis=1, keepdims=True)
+                probs = np.exp(scores)
+                probs /= np.sum(probs, axis=1, keepdims=True)
+                dscores = probs
+                dscores[np.arange(N), y] -= 1
+                dscores /= N
+                dW2 = h.T.dot(dscores) + reg * W2
+                dh = dscores.dot(W2.T)
+                dh[h <= 0] = 0
+                dW1 = X.T.dot(dh) + reg * W1
+                return dW1, dW2
+        """,
+    },
+    # N // batch + 1 minibatches, the last one empty when batch divides N, and not skipped: its
+    # gradients are zero matrices (X.T @ an empty G), so the step changes nothing.
+    "epoch_empty_last_batch_taken": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                for i in range(X.shape[0] // batch + 1):
+                    X_b = X[i * batch:(i + 1) * batch]
+                    y_b = y[i * batch:(i + 1) * batch]
+                    dW1, dW2 = two_layer_grads(X_b, y_b, W1, W2)
+                    W1 -= lr * dW1
+                    W2 -= lr * dW2
+        """,
+    },
+    # Labels turned into a one-hot float matrix with np.eye(k)[y] (uint8 labels index fine),
+    # the softmax through np.exp(Z - logsumexp), the mask from np.greater, products by np.matmul.
+    "grads_eye_one_hot_logsumexp": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                Z1 = np.matmul(X, W1)
+                A1 = np.maximum(Z1, 0)
+                Z2 = np.matmul(A1, W2)
+                m = Z2.max(axis=1, keepdims=True)
+                lse = m + np.log(np.exp(Z2 - m).sum(axis=1, keepdims=True))
+                P = np.exp(Z2 - lse)
+                Y = np.eye(W2.shape[1], dtype=Z2.dtype)[y]
+                G2 = (P - Y) / len(X)
+                return np.matmul(X.T, np.matmul(G2, W2.T) * np.greater(Z1, 0)), np.matmul(A1.T, G2)
         """,
     },
 }

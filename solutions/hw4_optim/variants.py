@@ -769,6 +769,267 @@ BUGS = {
                         param -= clr * grad / std
         """,
     },
+    # More from the same sources (torch.optim algorithm boxes, Keras defaults, ChatGPT, Python
+    # aliasing and copying gotchas).
+    # torch.optim.Adam's algorithm box copied with amsgrad switched on by default ("the fix for
+    # Adam's convergence"): the denominator uses the running maximum of v_hat.
+    "adam_amsgrad_on_by_default": {
+        "Adam": """
+            class Adam:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             bias_correction=True, amsgrad=True):
+                    self.params = params
+                    self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                    self.bias_correction, self.amsgrad = bias_correction, amsgrad
+                    self.t = 0
+                    self.m = [np.zeros_like(p) for p in params]
+                    self.v = [np.zeros_like(p) for p in params]
+                    self.v_max = [np.zeros_like(p) for p in params]
+
+                def step(self, grads):
+                    self.t += 1
+                    for p, g, m, v, v_max in zip(self.params, grads, self.m, self.v, self.v_max):
+                        m *= self.beta1
+                        m += (1 - self.beta1) * g
+                        v *= self.beta2
+                        v += (1 - self.beta2) * g * g
+                        c1 = 1 - self.beta1**self.t if self.bias_correction else 1.0
+                        c2 = 1 - self.beta2**self.t if self.bias_correction else 1.0
+                        if self.amsgrad:
+                            np.maximum(v_max, v, out=v_max)
+                            denom = np.sqrt(v_max / c2) + self.eps
+                        else:
+                            denom = np.sqrt(v / c2) + self.eps
+                        p -= self.lr * (m / c1) / denom
+        """,
+    },
+    # RMSprop given Adam's bias correction (v_hat = v / (1 - alpha^t)): not RMSprop's update.
+    "rmsprop_bias_corrected": {
+        "RMSprop": """
+            class RMSprop:
+                def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
+                    self.params = params
+                    self.lr, self.alpha, self.eps = lr, alpha, eps
+                    self.t = 0
+                    self.v = [np.zeros_like(p) for p in params]
+
+                def step(self, grads):
+                    self.t += 1
+                    for p, g, v in zip(self.params, grads, self.v):
+                        v *= self.alpha
+                        v += (1 - self.alpha) * g**2
+                        v_hat = v / (1 - self.alpha**self.t)
+                        p -= self.lr * g / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # Keras' Adagrad defaults: the accumulator starts at 0.1 and eps is 1e-7.
+    "adagrad_keras_initial_accumulator": {
+        "Adagrad": """
+            class Adagrad:
+                def __init__(self, params, lr=1e-2, eps=1e-7, initial_accumulator_value=0.1):
+                    self.params = params
+                    self.lr, self.eps = lr, eps
+                    self.s = [np.full_like(p, initial_accumulator_value) for p in params]
+
+                def step(self, grads):
+                    for p, g, s in zip(self.params, grads, self.s):
+                        s += g * g
+                        p -= self.lr * g / (np.sqrt(s) + self.eps)
+        """,
+    },
+    # AdamW as a subclass of Adam that advances the counter itself and then calls Adam's step,
+    # which advances it again: t = 2, 4, 6, ...
+    "adamw_subclass_counts_twice": {
+        "AdamW": """
+            class AdamW(Adam):
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             weight_decay=1e-2):
+                    super().__init__(params, lr, beta1, beta2, eps)
+                    self.weight_decay = weight_decay
+
+                def step(self, grads):
+                    self.t += 1
+                    for p in self.params:
+                        p -= self.lr * self.weight_decay * p
+                    super().step(grads)
+        """,
+    },
+    # Nesterov as (1 + mu) v_new - mu v_old with v_old = v (a name for the same array, not a
+    # copy): the in-place update changes v_old too, and the step is lr * v (plain momentum).
+    "nesterov_old_velocity_not_copied": {
+        "Nesterov.step": """
+            def step(self, grads):
+                for p, g, v in zip(self.params, grads, self.v):
+                    v_old = v
+                    v *= self.momentum
+                    v += g
+                    p -= self.lr * ((1 + self.momentum) * v - self.momentum * v_old)
+        """,
+    },
+    # [{}] * n: one dict for every array, so the state made for the first array (its shape) is
+    # found again for every other.
+    "adam_state_list_of_one_dict": {
+        "Adam": """
+            class Adam:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             bias_correction=True):
+                    self.params = params
+                    self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                    self.bias_correction = bias_correction
+                    self.t = 0
+                    self.state = [{}] * len(params)
+
+                def step(self, grads):
+                    self.t += 1
+                    for p, g, state in zip(self.params, grads, self.state):
+                        if not state:
+                            state["m"] = np.zeros_like(p)
+                            state["v"] = np.zeros_like(p)
+                        m, v = state["m"], state["v"]
+                        m[...] = self.beta1 * m + (1 - self.beta1) * g
+                        v[...] = self.beta2 * v + (1 - self.beta2) * g * g
+                        if self.bias_correction:
+                            m_hat = m / (1 - self.beta1**self.t)
+                            v_hat = v / (1 - self.beta2**self.t)
+                        else:
+                            m_hat, v_hat = m, v
+                        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # Velocities kept in float32 "to save memory" whatever the parameters' dtype: float64
+    # parameters step with a velocity rounded to 7 digits.
+    "momentum_float32_state": {
+        "Momentum.__init__": """
+            def __init__(self, params, lr, beta=0.9):
+                self.params = params
+                self.lr, self.beta = lr, beta
+                self.u = [np.zeros(p.shape, dtype=np.float32) for p in params]
+        """,
+    },
+    # copy.deepcopy(params) "so the optimizer cannot break the caller's arrays": it updates its
+    # own copies, and the network never moves.
+    "sgd_deepcopy_params": {
+        "SGD.__init__": """
+            def __init__(self, params, lr):
+                import copy
+
+                self.params = copy.deepcopy(params)
+                self.lr = lr
+        """,
+    },
+    # ChatGPT-style "stability": every gradient clipped to [-1, 1] before the update.
+    "adam_clips_gradients": {
+        "Adam.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v):
+                    g = np.clip(g, -1.0, 1.0)  # gradient clipping for stability
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    if self.bias_correction:
+                        m_hat = m / (1 - self.beta1**self.t)
+                        v_hat = v / (1 - self.beta2**self.t)
+                    else:
+                        m_hat, v_hat = m, v
+                    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # self.params[i] = self.params[i] - ...: the list's item is a new array at every step; the
+    # caller's arrays (the network's) never move, though opt.params does.
+    "momentum_list_item_rebound": {
+        "Momentum.step": """
+            def step(self, grads):
+                for i, g in enumerate(grads):
+                    self.u[i] = self.beta * self.u[i] + (1 - self.beta) * g
+                    self.params[i] = self.params[i] - self.lr * self.u[i]
+        """,
+    },
+    # Squared averages in a class-level dict keyed by id(p), emptied by __init__ (which made the
+    # restart test pass): making a new optimizer, for another model, wipes the state of one
+    # still in use (before the two-optimizer test made a third half-way: full marks).
+    "rmsprop_class_state_cleared_in_init": {
+        "RMSprop": """
+            class RMSprop:
+                _square_avg = {}  # id(param) -> running average of g**2
+
+                def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
+                    self.params = params
+                    self.lr, self.alpha, self.eps = lr, alpha, eps
+                    self._square_avg.clear()  # start from zero state
+
+                def step(self, grads):
+                    for p, g in zip(self.params, grads):
+                        v = self._square_avg.setdefault(id(p), np.zeros_like(p))
+                        v *= self.alpha
+                        v += (1 - self.alpha) * g * g
+                        p -= self.lr * g / (np.sqrt(v) + self.eps)
+        """,
+    },
+    # Velocities in a class attribute that __init__ rebinds to a new dict: every optimizer
+    # reads self.velocities from the class, so a new optimizer leaves the old ones with its
+    # empty dict (before the two-optimizer test made a third half-way: full marks).
+    "momentum_class_dict_rebound_in_init": {
+        "Momentum": """
+            class Momentum:
+                velocities = {}
+
+                def __init__(self, params, lr, beta=0.9):
+                    self.params = params
+                    self.lr, self.beta = lr, beta
+                    Momentum.velocities = {}
+
+                def step(self, grads):
+                    for i, (p, g) in enumerate(zip(self.params, grads)):
+                        key = (id(p), i)
+                        if key not in self.velocities:
+                            self.velocities[key] = np.zeros_like(p)
+                        u = self.velocities[key]
+                        u *= self.beta
+                        u += (1 - self.beta) * g
+                        p -= self.lr * u
+        """,
+    },
+    # torch's step_size = lr / (1 - beta1^t) applied to the decay too: the weights shrink by
+    # lr * weight_decay / (1 - beta1^t), ten times too much on the first step.
+    "adamw_decay_in_the_bias_corrected_step_size": {
+        "AdamW.step": """
+            def step(self, grads):
+                self.t += 1
+                bias_correction1 = 1 - self.beta1**self.t
+                bias_correction2 = 1 - self.beta2**self.t
+                step_size = self.lr / bias_correction1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v):
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    denom = np.sqrt(v / bias_correction2) + self.eps
+                    p -= step_size * (m / denom + self.weight_decay * p)
+        """,
+    },
+    # The average of squares started at the first squared gradient (v1 = g1^2, as some blog
+    # posts do "to avoid the cold start"), not at 0.
+    "rmsprop_average_starts_at_first_square": {
+        "RMSprop": """
+            class RMSprop:
+                def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
+                    self.params = params
+                    self.lr, self.alpha, self.eps = lr, alpha, eps
+                    self.v = None
+
+                def step(self, grads):
+                    if self.v is None:
+                        self.v = [g * g for g in grads]
+                    else:
+                        for v, g in zip(self.v, grads):
+                            v *= self.alpha
+                            v += (1 - self.alpha) * g * g
+                    for p, g, v in zip(self.params, grads, self.v):
+                        p -= self.lr * g / (np.sqrt(v) + self.eps)
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -1496,6 +1757,248 @@ UNUSUAL = {
                         step_size = self.lr / bias_correction1
                         denom = np.sqrt(exp_avg_sq) / math.sqrt(bias_correction2) + self.eps
                         param -= step_size * exp_avg / denom
+        """,
+    },
+    # More from the same sources (Keras, torch.optim algorithm boxes, Python idioms).
+    # The step number computed into a local t = self.t + 1 and stored after the loop; AdamW's
+    # counter starts at 1 (the number of the next step) and advances after the update.
+    "adam_local_step_number_adamw_counter_from_one": {
+        "Adam.step": """
+            def step(self, grads):
+                t = self.t + 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v):
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    if self.bias_correction:
+                        m_hat = m / (1 - self.beta1**t)
+                        v_hat = v / (1 - self.beta2**t)
+                    else:
+                        m_hat, v_hat = m, v
+                    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+                self.t = t
+        """,
+        "AdamW": """
+            class AdamW:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             weight_decay=1e-2):
+                    self.params = params
+                    self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                    self.weight_decay = weight_decay
+                    self.t = 1  # the number of the next step
+                    self.m = [np.zeros_like(p) for p in params]
+                    self.v = [np.zeros_like(p) for p in params]
+
+                def step(self, grads):
+                    for p, g, m, v in zip(self.params, grads, self.m, self.v):
+                        p *= 1 - self.lr * self.weight_decay
+                        m *= self.beta1
+                        m += (1 - self.beta1) * g
+                        v *= self.beta2
+                        v += (1 - self.beta2) * g * g
+                        m_hat = m / (1 - self.beta1**self.t)
+                        v_hat = v / (1 - self.beta2**self.t)
+                        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+                    self.t += 1
+        """,
+    },
+    # Keras' SGD(nesterov=True): velocity = mu velocity - lr g; theta += mu velocity - lr g
+    # (torch's steps, with the velocity stored as -lr v, while lr is constant).
+    "nesterov_keras_form": {
+        "Nesterov.step": """
+            def step(self, grads):
+                for p, g, velocity in zip(self.params, grads, self.v):
+                    velocity *= self.momentum
+                    velocity -= self.lr * g
+                    p += self.momentum * velocity - self.lr * g
+        """,
+    },
+    # Velocities start as the number 0.0 ([0.0] * n, broadcast on the first step) and the list's
+    # items are replaced at every step.
+    "momentum_scalar_zero_state": {
+        "Momentum": """
+            class Momentum:
+                def __init__(self, params, lr, beta=0.9):
+                    self.params = params
+                    self.lr, self.beta = lr, beta
+                    self.u = [0.0] * len(params)
+
+                def step(self, grads):
+                    for i, g in enumerate(grads):
+                        self.u[i] = self.beta * self.u[i] + (1 - self.beta) * g
+                        self.params[i] -= self.lr * self.u[i]
+        """,
+    },
+    # Bias corrections from a module-level function memoised with functools.lru_cache.
+    "adam_lru_cached_corrections": {
+        "Adam": """
+            from functools import lru_cache
+
+
+            @lru_cache(maxsize=None)
+            def correction(beta, t):
+                return 1.0 - beta**t
+
+
+            class Adam:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             bias_correction=True):
+                    self.params = params
+                    self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                    self.bias_correction = bias_correction
+                    self.t = 0
+                    self.m = [np.zeros_like(p) for p in params]
+                    self.v = [np.zeros_like(p) for p in params]
+
+                def step(self, grads):
+                    self.t += 1
+                    c1 = correction(self.beta1, self.t) if self.bias_correction else 1.0
+                    c2 = correction(self.beta2, self.t) if self.bias_correction else 1.0
+                    for p, g, m, v in zip(self.params, grads, self.m, self.v):
+                        m *= self.beta1
+                        m += (1 - self.beta1) * g
+                        v *= self.beta2
+                        v += (1 - self.beta2) * g * g
+                        p -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+        """,
+    },
+    # torch.optim.RMSprop's whole algorithm box (weight_decay, momentum, centered, maximize), all
+    # off by default, after the notebook's own parameters.
+    "rmsprop_torch_doc_box_extras_off": {
+        "RMSprop": """
+            class RMSprop:
+                def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0,
+                             momentum=0, centered=False, maximize=False):
+                    self.params = params
+                    self.lr, self.alpha, self.eps = lr, alpha, eps
+                    self.weight_decay, self.momentum = weight_decay, momentum
+                    self.centered, self.maximize = centered, maximize
+                    self.v = [np.zeros_like(p) for p in params]
+                    self.g_ave = [np.zeros_like(p) for p in params]
+                    self.b = [np.zeros_like(p) for p in params]
+
+                def step(self, grads):
+                    for p, g, v, g_ave, b in zip(self.params, grads, self.v, self.g_ave, self.b):
+                        if self.maximize:
+                            g = -g
+                        if self.weight_decay != 0:
+                            g = g + self.weight_decay * p
+                        v *= self.alpha
+                        v += (1 - self.alpha) * g * g
+                        v_tilde = v
+                        if self.centered:
+                            g_ave *= self.alpha
+                            g_ave += (1 - self.alpha) * g
+                            v_tilde = v - g_ave * g_ave
+                        if self.momentum > 0:
+                            b *= self.momentum
+                            b += g / (np.sqrt(v_tilde) + self.eps)
+                            p -= self.lr * b
+                        else:
+                            p -= self.lr * g / (np.sqrt(v_tilde) + self.eps)
+        """,
+    },
+    # copy.copy(params): a new list holding the caller's very arrays, which step updates in place.
+    "sgd_shallow_copy_of_the_list": {
+        "SGD.__init__": """
+            def __init__(self, params, lr):
+                import copy
+
+                self.params = copy.copy(params)
+                self.lr = lr
+        """,
+    },
+    # All arrays at once: gradients concatenated into one flat vector, state as two flat vectors,
+    # each array written back from its slice with p[...] = ... (0-d arrays too).
+    "adam_flat_concatenated": {
+        "Adam": """
+            class Adam:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             bias_correction=True):
+                    self.params = params
+                    self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                    self.bias_correction = bias_correction
+                    self.t = 0
+                    self.sizes = [p.size for p in params]
+                    n = sum(self.sizes)
+                    dtype = np.result_type(*params)
+                    self.m = np.zeros(n, dtype=dtype)
+                    self.v = np.zeros(n, dtype=dtype)
+
+                def step(self, grads):
+                    self.t += 1
+                    g = np.concatenate([np.ravel(gi) for gi in grads])
+                    self.m = self.beta1 * self.m + (1 - self.beta1) * g
+                    self.v = self.beta2 * self.v + (1 - self.beta2) * g**2
+                    m_hat, v_hat = self.m, self.v
+                    if self.bias_correction:
+                        m_hat = self.m / (1 - self.beta1**self.t)
+                        v_hat = self.v / (1 - self.beta2**self.t)
+                    update = self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+                    start = 0
+                    for p, size in zip(self.params, self.sizes):
+                        p[...] = p - update[start:start + size].reshape(p.shape)
+                        start += size
+        """,
+    },
+    # __slots__ for the attributes (no instance __dict__), and the optimizer a container of its
+    # parameters: len(opt), iter(opt), opt[i].
+    "sgd_slots_and_container_protocol": {
+        "SGD": """
+            class SGD:
+                __slots__ = ("params", "lr")
+
+                def __init__(self, params, lr):
+                    self.params = params
+                    self.lr = lr
+
+                def __len__(self):
+                    return len(self.params)
+
+                def __iter__(self):
+                    return iter(self.params)
+
+                def __getitem__(self, i):
+                    return self.params[i]
+
+                def step(self, grads):
+                    for p, g in zip(self, grads):
+                        p -= self.lr * g
+        """,
+        "Adam": """
+            class Adam:
+                __slots__ = ("params", "lr", "beta1", "beta2", "eps", "bias_correction", "t", "m", "v")
+
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             bias_correction=True):
+                    self.params = params
+                    self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                    self.bias_correction = bias_correction
+                    self.t = 0
+                    self.m = [np.zeros_like(p) for p in params]
+                    self.v = [np.zeros_like(p) for p in params]
+
+                def __len__(self):
+                    return len(self.params)
+
+                def __bool__(self):
+                    return self.t > 0
+
+                def step(self, grads):
+                    self.t += 1
+                    for i in range(len(self)):
+                        p, g, m, v = self.params[i], grads[i], self.m[i], self.v[i]
+                        m *= self.beta1
+                        m += (1 - self.beta1) * g
+                        v *= self.beta2
+                        v += (1 - self.beta2) * g * g
+                        if self.bias_correction:
+                            m_hat = m / (1 - self.beta1**self.t)
+                            v_hat = v / (1 - self.beta2**self.t)
+                        else:
+                            m_hat, v_hat = m, v
+                        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
         """,
     },
 }

@@ -133,12 +133,33 @@ def idx_files(
     return img, lbl, pixels, labels
 
 
+# Said when parse_mnist refuses (ValueError) files that are well formed. The usual cause is the
+# byte order: struct.unpack("4I", ...) without ">" reads the header in the machine's order
+# (little-endian on x86 and ARM), where 2051 reads 50855936 and the counts are absurd.
+WELL_FORMED = (
+    "These files are well formed (magic numbers 2051 and 2049, as many images and labels as "
+    'their headers say). The header\'s integers are big-endian: struct.unpack(">4I", ...) and '
+    '">2I"; without ">" they are read in the machine\'s byte order, little-endian on most '
+    "computers, where 2051 reads as 50855936 and 2049 as 17301504."
+)
+
+
+def parse_well_formed(sub, img: str, lbl: str):
+    """parse_mnist of well-formed files; a ValueError it raises is explained (WELL_FORMED)."""
+    try:
+        return sub.parse_mnist(img, lbl)
+    except AssertionError as exc:  # what the student's code raised (blame.StudentError)
+        if "ValueError" not in getattr(exc, "raised", ()):
+            raise
+        raise AssertionError(f"{exc}\n\n{WELL_FORMED}") from None
+
+
 @pytest.mark.points(2)
 @pytest.mark.tags("parse_mnist")
 def test_parse_mnist_images(sub):
     """parse_mnist: images are float32 (N, 784) scaled to [0, 1]"""
     img, lbl, pixels, _ = idx_files(sub, seed=1, count=37)
-    result = sub.parse_mnist(img, lbl)
+    result = parse_well_formed(sub, img, lbl)
     assert isinstance(result, (tuple, list)) and len(result) == 2, (
         "parse_mnist should return (X, y)"
     )
@@ -150,7 +171,7 @@ def test_parse_mnist_images(sub):
     # largest pixel (or min-max scaling) no longer coincides with it (errors ~0.2, not 1e-6).
     img, lbl, pixels, _ = idx_files(sub, seed=18, count=9, low=10, high=200)
     assert_close(
-        sub.parse_mnist(img, lbl)[0],
+        parse_well_formed(sub, img, lbl)[0],
         pixels.reshape(9, 784) / 255.0,
         rtol=0,
         atol=1e-6,
@@ -164,7 +185,7 @@ def test_parse_mnist_images(sub):
 def test_parse_mnist_labels(sub):
     """parse_mnist: labels are uint8 (N,)"""
     img, lbl, _, labels = idx_files(sub, seed=2, count=11)
-    result = sub.parse_mnist(img, lbl)
+    result = parse_well_formed(sub, img, lbl)
     assert isinstance(result, (tuple, list)) and len(result) == 2, (
         "parse_mnist should return (X, y)"
     )
@@ -180,7 +201,7 @@ def test_parse_mnist_refuses_malformed_files(sub):
     # same files, well formed, must parse: a parse_mnist that always raises earns nothing here.
     count = 12
     img, lbl, good_pixels, good_labels = idx_files(sub, seed=19, count=count)
-    X, y = sub.parse_mnist(img, lbl)
+    X, y = parse_well_formed(sub, img, lbl)
     well_formed = "of well-formed files (parsed first, before the malformed ones)"
     assert_close(X, good_pixels.reshape(count, 784) / 255.0, rtol=0, atol=1e-6,
                  name=f"X {well_formed}", dtype=np.float32)  # fmt: skip

@@ -301,7 +301,26 @@ def check_like_torch(sub: Any, name: str, seed: int, hyper: dict[str, Any], **kw
     expected = torch_trajectory(name, params, grads, hyper)
     dtype = params[0].dtype
     got = student_trajectory(sub, name, params, grads, **hyper)
+    if dtype != np.float64:
+        assert_kept_dtype(got, dtype)
     assert_trajectory(got, expected, F64 if dtype == np.float64 else F32, dtype)
+
+
+def assert_kept_dtype(got: list[list[np.ndarray]], dtype: Any) -> None:
+    """The parameters keep their dtype at every step. An update in place cannot change it
+    (p -= ... casts the update to p's dtype), so another dtype means opt.params holds new arrays,
+    which "has dtype float64, expected float32" alone does not tell a student who writes p -= ..."""
+    for t, step in enumerate(got, start=1):
+        for i, p in enumerate(step):
+            found = getattr(p, "dtype", None)
+            if found is not None and found != np.dtype(dtype):
+                raise AssertionError(
+                    f"params[{i}] after step {t} has dtype {found}, expected {np.dtype(dtype)} "
+                    f"like the array the optimizer was given: an update in place (p -= ..., "
+                    f"p[...] = ...) keeps an array's dtype, so opt.params holds new arrays, "
+                    f"not the caller's (a {found} copy made in __init__, such as "
+                    f"np.asarray(p, dtype=float) or p.astype(...), or p = p - ... in step)"
+                )
 
 
 # ---- whole trajectories against torch.optim --------------------------------------------------
@@ -331,15 +350,29 @@ def test_float32_parameters_stay_float32(sub, name):
     )
 
 
+SHARED_NOTE = (
+    "two optimizers were stepped in turn, and a third was made and stepped after 6 steps: each "
+    "keeps its own state in the object (self.m = [...] in __init__), never in a class attribute, "
+    "a module-level variable or a default argument"
+)
+
+
 @pytest.mark.points(1)
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_two_optimizers_do_not_share_state(sub, name):
     """two optimizers of one class, stepped in turn, each follow their own trajectory"""
+    # Half-way, a third optimizer is made (on other arrays) and takes a step: state kept outside
+    # the objects and reset by __init__ (a class-level dict emptied, or a class attribute
+    # rebound, to start the new one afresh) would wipe the state of the two in use. Made before
+    # any step, as the first two are, it goes unseen.
     (p1, g1), (p2, g2) = problem(400, steps=12), problem(401, steps=12)
+    p3, g3 = problem(402, steps=1)
     hyper = SETTINGS[name]
     with sub.batch():  # one round trip for the steps and the reads
         opt1, opt2 = getattr(sub, name)(p1, **hyper), getattr(sub, name)(p2, **hyper)
         for t in range(12):
+            if t == 6:
+                getattr(sub, name)(p3, **hyper).step(g3[0])
             opt1.step(g1[t])
             opt2.step(g2[t])
         after = opt1.params, opt2.params
@@ -347,7 +380,18 @@ def test_two_optimizers_do_not_share_state(sub, name):
         expected = torch_trajectory(name, params, grads, hyper)[-1]
         got = checked_params(sub.value(read), params, "after 12 steps")
         for i, (g, e) in enumerate(zip(got, expected, strict=True)):
-            assert_close(g, e, **F64, name=f"the {label} optimizer's params[{i}] after 12 steps")
+            assert_close(
+                g, e, **F64, name=f"the {label} optimizer's params[{i}] after 12 steps",
+                note=SHARED_NOTE,
+            )  # fmt: skip
+
+
+# The second optimizer starts where the first left the caller's arrays: one that updates copies
+# (or new arrays) fails here too, with values that look like state carried over.
+RESTART_NOTE = (
+    "the second optimizer starts from the arrays as the first optimizer left them, so the first "
+    "must have updated the caller's arrays in place: if the in-place test fails, fix it first"
+)
 
 
 @pytest.mark.points(1)
@@ -374,7 +418,7 @@ def test_a_new_optimizer_on_the_same_arrays_starts_afresh(sub, name):
     got = checked_params(sub.value(after), params, "after 5 steps of the second optimizer")
     for i, (g, e) in enumerate(zip(got, expected, strict=True)):
         label = f"params[{i}] after 5 steps of the first optimizer and 5 of the second"
-        assert_close(g, e, **F64, name=label)
+        assert_close(g, e, **F64, name=label, note=RESTART_NOTE)
 
 
 @pytest.mark.points(1)
@@ -426,6 +470,27 @@ def test_hyperparameters_by_position(sub, name):
 # ---- the caller's arrays: updated in place; gradients untouched; nothing returned ------------
 
 
+def unchanged_callers_array(i: int, held: Any, initial: np.ndarray) -> str:
+    """Why the caller's params[i] did not move, told apart by what opt.params holds: when
+    opt.params[i] moved, the optimizer's arrays are not the caller's (copied in __init__, or
+    replaced in step), and "update in place" alone would puzzle a student who writes p -= ..."""
+    head = f"after 8 steps, the array passed as params[{i}] has not changed: "
+    mine = held[i] if isinstance(held, (list, tuple)) and len(held) > i else None
+    if isinstance(mine, np.ndarray) and mine.shape == initial.shape:
+        if not np.array_equal(mine, initial):
+            return head + (
+                f"opt.params[{i}] has moved, but it is no longer the caller's array: keep "
+                "self.params = params as given (no copies: np.array(p), p.copy(), p.astype(...), "
+                "np.asarray(p, dtype=...), copy.deepcopy(params)), never put new arrays in it "
+                "(self.params = [p - ...], self.params[i] = p - ...), and update those very "
+                "arrays in place (p -= ..., or p[...] = ...)"
+            )
+    return head + (
+        "update the caller's arrays in place (p -= ..., or p[...] = ...), never replace them by "
+        "new arrays (p = p - ... only rebinds a name)"
+    )
+
+
 @pytest.mark.points(1)
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_updates_the_callers_arrays_in_place(sub, name):
@@ -442,14 +507,11 @@ def test_updates_the_callers_arrays_in_place(sub, name):
         kept_after = [sub.value(k) for k in kept]
         params_after = opt.params
     expected = torch_trajectory(name, params, grads, SETTINGS[name])[-1]
+    held = sub.value(params_after)
     for i, (k, e) in enumerate(zip(kept_after, expected, strict=True)):
         after = sub.value(k)
         if np.array_equal(after, params[i]):
-            raise AssertionError(
-                f"after 8 steps, the array passed as params[{i}] has not changed: update the "
-                "caller's arrays in place (p -= ..., or p[...] = ...), never replace them by new "
-                "arrays (p = p - ... only rebinds a name)"
-            )
+            raise AssertionError(unchanged_callers_array(i, held, params[i]))
         assert_close(after, e, **F64, name=f"the caller's params[{i}] after 8 steps", dtype=e.dtype)
     for i, (p, e) in enumerate(
         zip(checked_params(sub.value(params_after), params, "after 8 steps"), expected, strict=True)
