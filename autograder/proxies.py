@@ -67,10 +67,13 @@ def _refuse(what: str) -> StudentError:
 def not_an_object(what: str, label: str, value: Any) -> str:
     """`what` (".backward", "`-`") was used on what `label` gave, plain data where the test
     needs an object of the submission: most often None, from a method that forgot `return`."""
-    got = "None (did it forget to `return`?)" if value is None else type(value).__name__
+    if value is None:  # whatever the test expected there, it was not None
+        return (
+            f"{what} was used on the result of {label}, which is None: did it forget to `return`?"
+        )
     return (
         f"{what} was used on the result of {label}, which should be an object of your "
-        f"submission but is {got}"
+        f"submission but is {type(value).__name__}"
     )
 
 

@@ -337,7 +337,7 @@ def test_a_method_that_forgot_to_return_is_named_by_what_used_its_none(sub):
     """A method's None used in a batch (by an operator, in either order, with a number or an
     object; by a method) names that method with its class, not "`-` on object" with Python's
     TypeError, nor "object.tanh", nor the TypeError of the student's __mul__ given None."""
-    none = r"Value\.tanh, which should be an object of your submission but is None \(did it"
+    none = r"Value\.tanh, which is None: did it forget to `return`\?$"
     for use in (lambda t: t - 1.0, lambda t: 2.0 * t, lambda t: sub.Value(1.0) * t):
         with pytest.raises(StudentError, match=r"^`[-*]` was used on the result of " + none):
             with sub.batch():
