@@ -461,6 +461,15 @@ def _summary(
         lines += [_cell_line(sources.get(r.index, ""), r) for r in bad[:MAX_LISTED_CELLS]]
         if len(bad) > MAX_LISTED_CELLS:
             lines.append(f"  ... and {len(bad) - MAX_LISTED_CELLS:,} more cells with problems")
+    warned = [r for r in session.reports if r.warnings]
+    if warned:  # Jupyter shows them under the cell; here they would be in hidden output only
+        sources = {c.index: c.source for c in read.cells}
+        lines.append("Python warned about your code (a warning often points to a bug):")
+        lines += [
+            f"  - cell {r.index + 1} (`{_first_line(sources.get(r.index, ''))}`), {said}"
+            for r in warned[:MAX_LISTED_CELLS]
+            for said in r.warnings
+        ]
     if skipped_magic:
         cells = ", ".join(str(r.index + 1) for r in skipped_magic[:MAX_LISTED_CELLS])
         more = ", ..." if len(skipped_magic) > MAX_LISTED_CELLS else ""

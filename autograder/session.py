@@ -41,7 +41,7 @@ from dlhw.autograder.forkserver import Forked, ForkServerGone
 from dlhw.autograder.killing import QUARANTINED, kill_now
 from dlhw.autograder.wire.protocol import Channel, FrameLimits, ProtocolError
 from dlhw.autograder.wire.text import clean
-from dlhw.autograder.worker.limits import EXIT_OUT_OF_MEMORY
+from dlhw.autograder.worker.limits import EXIT_OUT_OF_MEMORY, MAX_WARNING_CHARS, MAX_WARNINGS
 
 # Restarts of the worker in one run (each replays the cells that completed). With the time-out
 # breaker a hung function costs little per call, so this cap, not the time, decides how many of
@@ -66,6 +66,7 @@ class CellReport:
     index: int
     status: str  # "ok" | "skipped" (a cell magic not Python) | "error" | "timeout" | "crash" | ...
     message: str = ""
+    warnings: tuple[str, ...] = ()  # Python's SyntaxWarnings about the cell's code
 
 
 PIPE_BYTES = 1 << 20
@@ -598,12 +599,13 @@ class Session:
                 continue
             error = reply.get("error")
             self._replay.append((index, source, True))
+            said = _cell_warnings(reply.get("warnings"))
             if reply.get("skipped") is True:
                 self.reports.append(CellReport(index, "skipped", "its cell magic is not Python"))
             elif error:
-                self.reports.append(CellReport(index, "error", _format_error(error)))
+                self.reports.append(CellReport(index, "error", _format_error(error), said))
             else:
-                self.reports.append(CellReport(index, "ok"))
+                self.reports.append(CellReport(index, "ok", "", said))
         return self.reports
 
     @property
@@ -710,6 +712,14 @@ def callables(message: dict[str, Any]) -> frozenset[str]:
         elif kind == "op":
             names.add(f"operator {name}")
     return frozenset(names)
+
+
+def _cell_warnings(said: Any) -> tuple[str, ...]:
+    """The warnings a worker reported with a cell, as few and as short as the worker's own
+    (worker/loop.py): the worker is the submission's, and may send anything."""
+    if not isinstance(said, list):
+        return ()
+    return tuple(str(w)[:MAX_WARNING_CHARS] for w in said[:MAX_WARNINGS] if isinstance(w, str))
 
 
 def _format_error(error: Any) -> str:

@@ -153,6 +153,27 @@ def test_a_function_defined_again_in_a_later_cell_is_named_in_the_summary(grade_
     assert "Defined in more than one" not in grade_nb(hw1.master).results["output"]
 
 
+def test_pythons_warnings_about_a_cell_are_in_the_summary(grade_nb, hw1):
+    """`mode is "fan_in"` compares identity: true for the literal a student passes in Jupyter,
+    false for the string a test sends, and Python's SyntaxWarning, which Jupyter shows under the
+    cell, was only in the run's output (hidden on Gradescope by default). The summary says it;
+    a LaTeX escape in a docstring is no bug and is not said."""
+    from dlhw.autograder.session import _cell_warnings
+
+    warns = 'def pick(mode):\n    """$\\sigma$"""\n    return 1 if mode is "fan_in" else 2\n'
+    cells = [*reference_source(hw1), warns]
+    outcome = grade_nb(notebook_from_cells(cells))
+    assert outcome.score == outcome.max_score
+    output = outcome.results["output"]
+    said = f'  - cell {len(cells)} (`def pick(mode):`), line 3: "is" with a literal.'
+    assert "Python warned about your code" in output and said in output, output
+    assert "escape" not in output, output
+    assert "Python warned" not in grade_nb(hw1.master).results["output"]
+    # What a worker says of its warnings is capped as the worker caps it (it may say anything).
+    assert _cell_warnings("not a list") == ()
+    assert _cell_warnings(["a" * 1000, 5, *["b"] * 10]) == ("a" * 300, "b", "b", "b")
+
+
 def test_a_cell_that_raises_is_reported_and_the_rest_still_runs(grade_nb, hw1):
     cells = ["X_tr, y_tr = parse_mnist('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz')"]
     outcome = grade_nb(notebook_from_cells(reference_source(hw1) + cells))

@@ -9,6 +9,9 @@ import resource
 import struct
 
 EXIT_OUT_OF_MEMORY = 99  # the worker's exit status when it cannot go on for lack of memory
+# A cell's SyntaxWarnings the worker reports (loop.py), and the length of each: what the grader
+# accepts of them too (session.py).
+MAX_WARNINGS, MAX_WARNING_CHARS = 5, 300
 
 
 def confine_self(memory: int, cpu: int, nproc: int, fsize: int, nofile: int) -> list[str]:

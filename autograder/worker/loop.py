@@ -26,10 +26,16 @@ import linecache
 import os
 import sys
 import types
+import warnings
 from typing import Any
 
 from dlhw.autograder.wire.protocol import Channel, ProtocolError
-from dlhw.autograder.worker.limits import EXIT_OUT_OF_MEMORY, confine_self
+from dlhw.autograder.worker.limits import (
+    EXIT_OUT_OF_MEMORY,
+    MAX_WARNING_CHARS,
+    MAX_WARNINGS,
+    confine_self,
+)
 from dlhw.autograder.worker.magics import neutralise_ipython
 from dlhw.autograder.worker.object_table import ObjectTable, describe_error
 
@@ -53,6 +59,7 @@ class Worker:
         self.namespace: dict[str, Any] = main.__dict__
         self.objects = ObjectTable(self.namespace)
         self.future_flags = 0  # __future__ imports of the cells so far (see compile_cell)
+        self.cell_warnings: list[str] = []  # the SyntaxWarnings of the cell compiled last
 
     def serve(self) -> None:
         while True:
@@ -74,9 +81,12 @@ class Worker:
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
         if op == "run_cell":
+            self.cell_warnings = []
             error = self.run_cell(request["index"], request["source"])
             if error is SKIPPED:
                 return {"ok": True, "skipped": True}
+            if self.cell_warnings:
+                return {"ok": True, "error": error, "warnings": self.cell_warnings}
             return {"ok": True, "error": error}
         if op == "compile_cell":
             self.compile_only(request["source"], f"<cell {request['index'] + 1}>")
@@ -145,7 +155,17 @@ class Worker:
         (`dont_inherit`: its `from __future__ import annotations` made every annotation a string,
         and a dataclass with a ClassVar dict failed only here). A notebook whose first cell says
         `from __future__ import annotations` may annotate a method with its own class later."""
-        code = compile(source, filename, "exec", flags=self.future_flags, dont_inherit=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SyntaxWarning)
+            code = compile(source, filename, "exec", flags=self.future_flags, dont_inherit=True)
+        # Python's warnings about the cell's code ('"is" with a literal'), which Jupyter shows
+        # under the cell: reported with the cell, since what it prints may stay hidden.
+        self.cell_warnings = [
+            f"line {w.lineno}: {w.message}"[:MAX_WARNING_CHARS]
+            for w in caught
+            if issubclass(w.category, SyntaxWarning)
+            and not str(w.message).startswith("invalid escape sequence")  # LaTeX in a string
+        ][:MAX_WARNINGS]
         self.future_flags |= code.co_flags & _FUTURE_FLAGS
         return code
 
