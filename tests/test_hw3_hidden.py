@@ -86,31 +86,15 @@ def test_objects_returned_for_arrays_never_blame_the_tests(tmp_path) -> None:
     ]
 
 
-GLOBAL_VISITED = """
-_visited = set()
-
-
-def topo_sort(root):
-    order, stack = [], [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-        elif node not in _visited:
-            _visited.add(node)
-            stack.append((node, True))
-            stack.extend((p, False) for p in node._prev)
-    return order
-"""
-
-
 def test_a_topo_sort_that_remembers_its_visits_is_told_so(tmp_path) -> None:
     """topo_sort with a global visited set lists nothing on its second call (the test's backward
     made the first): the feedback says backward ran first and what such an empty list means."""
     from dlhw.autograder.grading import grade
+    from dlhw.autograder.variants import load_variants, variant_notebook
 
+    (variant,) = [v for v in load_variants(HW) if v.name == "topo_sort_global_visited_set"]
     path = tmp_path / HW.notebook_name
-    nbformat.write(notebook_from_cells([*reference_source(HW), GLOBAL_VISITED]), path)
+    nbformat.write(variant_notebook(HW, variant), path)
     outcome = grade(HW, path, tmp_path / "results.json", tests=HW.hidden_tests)
     topo = [t for t in outcome.results["tests"] if t["name"].startswith("topo_sort:")]
     assert topo and all(t["status"] == "failed" for t in topo), topo
