@@ -566,8 +566,8 @@ def _read(path: Path) -> str:
 
 def export_scripts(hw: Homework, source: Path, out: Path) -> tuple[list[Path], list[str]]:
     """Each submission's graded code cells as a Python script (nbconvert's PythonExporter), as
-    the grader runs them (IPython's syntax made Python as in the worker), for plagiarism checkers such as MOSS or JPlag and for
-    reading in an editor: OUT/scripts/<submission>.py, one per submission of `source` (a
+    the grader runs them (IPython's syntax made Python as in the worker), for plagiarism
+    checkers such as MOSS or JPlag and for reading in an editor: OUT/scripts/<submission>.py, one per submission of `source` (a
     notebook, or a folder of them as `batch` reads it), and OUT/handout.py from the stub (MOSS's
     base file: code every student was given is not a match). Nothing is run. Returns the scripts
     written and, for each submission left out, why."""

@@ -453,17 +453,16 @@ def _summary(
     ]
     bad = _problem_cells(session)
     skipped_magic = [r for r in session.reports if _skipped_magic(r)]
+    # Cells are listed up to a cap, and looked up by index: a notebook of 100,000 failing cells
+    # must neither make this quadratic nor bury the rest of the feedback.
+    sources = {c.index: c.source for c in read.cells}
     if bad:
-        # Listed up to a cap, and looked up by index: a notebook of 100,000 failing cells must
-        # neither make this quadratic nor bury the rest of the feedback.
-        sources = {c.index: c.source for c in read.cells}
         lines.append("Problems while running your notebook (the other cells still ran):")
         lines += [_cell_line(sources.get(r.index, ""), r) for r in bad[:MAX_LISTED_CELLS]]
         if len(bad) > MAX_LISTED_CELLS:
             lines.append(f"  ... and {len(bad) - MAX_LISTED_CELLS:,} more cells with problems")
     warned = [r for r in session.reports if r.warnings]
     if warned:  # Jupyter shows them under the cell; here they would be in hidden output only
-        sources = {c.index: c.source for c in read.cells}
         lines.append("Python warned about your code (a warning often points to a bug):")
         lines += [
             f"  - cell {r.index + 1} (`{_first_line(sources.get(r.index, ''))}`), {said}"
@@ -557,8 +556,8 @@ def _with_failed_by_name(summary: str, entries: list[TestEntry], names: Sequence
     """The summary with, after its first line, where the failed tests point: for each function or
     class the homework declares (in the notebook's order), how many of the tests that use it
     failed and the points they carry (a failed test counts for the names it uses whose own tests
-    do not all pass, when there are such names). Only tests students see now count (visibility "visible"):
-    the summary must not tell of hidden ones. Unchanged when no such test failed."""
+    do not all pass, when there are such names). Only tests students see now count (visibility
+    "visible"): the summary must not tell of hidden ones. Unchanged when no such test failed."""
     shown = [e for e in entries if e.visibility == "visible" and not e.grader_error]
     # A name whose own tests (those that use no other name) all pass is cleared: a failed test
     # that uses it with others points to the others (Sequential's tests, failing, use a Linear
