@@ -40,17 +40,23 @@ def declare_hint(cls: str, what: str, name: str) -> str:
 class Step:
     """One operation: what the worker runs, and its outcome once it ran."""
 
-    kind: str  # new | fn | fnargs | call | get | set | op | keep | value
+    kind: str  # new | fn | fnargs | call | get | set | op | keep | value | repeat (| loop)
     target: Operand | None
     name: str
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     label: str  # how messages name it: "Linear.forward", "`*` on Value"
     member: str = ""  # "methods" / "attributes" when the target's class is checked after the run
-    state: str = "queued"  # queued | sending | done | failed | cancelled
+    state: str = "queued"  # queued | sending | done | failed | cancelled | looped (repeat's body)
     value: Any = None
     slot: int = -1  # the id later steps of the same request know the result by
     result: Pending | None = field(default=None, repr=False)
+
+
+LOOPED = (
+    "a value computed in the body of sub.repeat, which exists only in the worker while the body "
+    "runs: use what sub.repeat returns"
+)
 
 
 def _refuse(what: str) -> StudentError:
@@ -252,6 +258,8 @@ class Pending(Operand):
             self._objects.flush()
         if step.state == "done":
             return step.value
+        if step.state == "looped":
+            raise GraderError(f"reading {LOOPED}")
         raise StudentError(f"{step.label} has no value: it failed or was not run")
 
     def _resolved(self) -> RemoteObject | None:

@@ -47,8 +47,10 @@ from dlhw.autograder.blame import (
 from dlhw.autograder.classspec import ClassSpec
 from dlhw.autograder.proxies import (
     KEPT_SPEC,
+    LOOPED,
     SYMBOLS,
     KeptValue,
+    Operand,
     Pending,
     RemoteObject,
     Step,
@@ -57,7 +59,14 @@ from dlhw.autograder.proxies import (
     wrong_kind,
 )
 from dlhw.autograder.wire.protocol import NUMERIC_KINDS, ProtocolError, Ref
-from dlhw.autograder.worker.object_table import KEPT, MAX_NEW_IDS, MAX_STEPS
+from dlhw.autograder.worker.object_table import (
+    KEPT,
+    LOOP,
+    LOOP_KINDS,
+    MAX_NEW_IDS,
+    MAX_REPEAT,
+    MAX_STEPS,
+)
 
 if TYPE_CHECKING:
     from dlhw.autograder.session import Session
@@ -85,6 +94,8 @@ class Objects:
         self.release_point = (-1, 0)  # (epoch, id): references below it were released
         self.sent = False  # the worker may hold objects of ours (release at the end of a test)
         self.queue: list[Step] | None = None  # the open batch
+        self.recording = False  # a repeat's body is being recorded (see `repeat`)
+        self.loop_body: set[int] = set()  # ids of the steps of the repeat's body being sent
         self.batch_timeout: float | None = None
         self.resent: list[str] = []  # labels of steps whose plain results a request sends back
         self.methods = {m for s in self.classes.values() for m in s.methods}
@@ -135,8 +146,74 @@ class Objects:
             if freeze:
                 gc.unfreeze()
 
+    def repeat(self, body: Any, start: Any, times: int) -> Any:
+        """`body(body(...body(start)))`, `times` deep, run in the worker as one step.
+
+        `body` is called once, here, on a stand-in for the loop value: the operations it does
+        (operators, declared methods and attributes, functions and classes of the submission)
+        are recorded, and the worker runs them `times` times, each time on the last time's
+        result. Only the last result comes back (a Pending in a batch, else the object or
+        value); what the body computed on the way is not kept, so a chain of 10,000 nodes costs
+        one step instead of 10,000 (their encoding, decoding, boxing and proxies: ~0.5 s).
+        Members used in the body are checked against every class's declarations (as a pending
+        target's are), not against the class each value turns out to be."""
+        if type(times) is not int or not 1 <= times <= MAX_REPEAT:
+            raise GraderError(f"sub.repeat: times must be an int from 1 to {MAX_REPEAT:,}")
+        if self.recording:
+            raise GraderError("sub.repeat inside the body of another sub.repeat")
+        loop = Step("loop", None, "", (), {}, "the repeated value", state="looped", slot=0)
+        loop.result = Pending(self, loop)
+        outer, self.queue, self.recording = self.queue, [], True
+        try:
+            out = body(loop.result)
+            steps = self.queue
+        finally:
+            self.queue, self.recording = outer, False
+        # The body's values exist only in the worker, one time at a time: used anywhere but in
+        # the body's own steps (which _wire sends as references to this time's values), or
+        # read, they are the test's mistake.
+        for j, step in enumerate([loop, *steps]):
+            step.state, step.slot = "looped", j
+        result = next((j for j, s in enumerate(steps, 1) if s.result is out), 0)
+        if not result:
+            got = "its argument" if out is loop.result else f"a {type(out).__name__}"
+            raise GraderError(
+                "the body of sub.repeat must return the result of an operation it did on its "
+                f"argument (it returned {got})"
+            )
+        odd = sorted({step.kind for step in steps} - LOOP_KINDS)
+        if odd:
+            raise GraderError(
+                f"sub.repeat's body may hold operators, declared methods and attributes, and "
+                f"calls of functions and classes, not {', '.join(odd)}"
+            )
+        for step in steps:  # every time gets the same arguments: only immutable ones
+            for arg in (*step.args, *step.kwargs.values()):
+                if not (arg is None or type(arg) in PLAIN or isinstance(arg, Operand)):
+                    raise GraderError(
+                        f"sub.repeat's body passed {step.label} a {type(arg).__name__}: only "
+                        "numbers, strings and objects of the submission (every time would get "
+                        "the one copy, which the submission's code may change)"
+                    )
+        what = steps[0].label if len(steps) == 1 else _batch_label(steps)
+        # args: the loop stand-in and the body's steps, each at its slot; the result's slot
+        step = Step(
+            "repeat",
+            start,
+            "",
+            (times, [loop, *steps], result),
+            {},
+            f"{what}, repeated {times:,} times",
+        )
+        return self.do(step)
+
     def flush(self) -> None:
         """Send what the open batch has queued; the batch stays open."""
+        if self.recording:
+            raise GraderError(
+                "a value computed in the body of sub.repeat was read there: the body runs in "
+                "the worker, many times; read what sub.repeat returns"
+            )
         if self.queue:
             steps, self.queue = self.queue, []
             self.execute(steps, self.batch_timeout)
@@ -222,6 +299,8 @@ class Objects:
             if plain is not None:  # Python's own operator failed on it, not the student's
                 what = f"`{SYMBOLS[failed.name]}`"
                 raise StudentError(not_an_object(what, _label(plain), plain.value))
+            if failed.kind == "repeat":
+                raise student_error(_repeat_label(failed, error, self.classes), error)
             raise student_error(_label(failed), error)
 
     def undeclared(self, cls: str, what: str, name: str) -> Exception:
@@ -255,6 +334,14 @@ class Objects:
     def _wire_step(self, step: Step) -> list[Any]:
         label = step.label
         target = None if step.target is None else self._wire(step.target, label, 0)
+        if step.kind == "repeat":
+            times, body, result = step.args
+            self.loop_body = {id(s) for s in body}
+            try:
+                wired = [self._wire_step(s) for s in body[1:]]
+            finally:
+                self.loop_body = set()
+            return [step.kind, target, step.name, [times, wired, result]]
         args = [a if type(a) in _FAST else self._wire(a, label, 1) for a in step.args]
         if not step.kwargs:
             return [step.kind, target, step.name, args]
@@ -269,6 +356,10 @@ class Objects:
             return self._ref_of(value, label)
         if kind is Pending:
             step = value._step
+            if step.state == "looped":
+                if id(step) in self.loop_body:  # this time's value, in the worker's loop
+                    return Ref(step.slot, self.epoch, LOOP)
+                raise GraderError(f"{label} uses {LOOPED}")
             if step.state == "done":
                 if isinstance(step.value, RemoteObject):
                     return self._wire(step.value, label, depth)
@@ -419,6 +510,31 @@ def _plain_operand(step: Step) -> Step | None:
     objects = [o for o in step.args if isinstance(o, RemoteObject)]
     plain = [p for p in done if not isinstance(p.value, RemoteObject)]
     return plain[0] if plain and not objects and len(plain) == len(done) else None
+
+
+def _repeat_label(step: Step, error: dict[str, Any], classes: Mapping[str, ClassSpec]) -> str:
+    """How messages name the body step a repeat failed at, and when, as the worker says (the
+    submission's process: a malformed answer just names the repeat)."""
+    times, body, _ = step.args
+    at = error.get("repeat")
+    if not (
+        type(at) is list
+        and len(at) == 3
+        and type(at[0]) is int
+        and type(at[1]) is int
+        and 0 <= at[0] < times
+        and 0 <= at[1] < len(body) - 1
+    ):
+        return step.label
+    label = body[at[1] + 1].label
+    # The body's values were "object" when recorded; the worker names that time's loop value's
+    # class, which the grader accepts only if declared.
+    cls = at[2] if at[2] in classes else "object"
+    if label.endswith(" on object"):
+        label = label[: -len("object")] + cls
+    elif label.startswith("object."):
+        label = cls + label[len("object") :]
+    return f"{label} (repetition {at[0] + 1:,} of {times:,})"
 
 
 def _label(step: Step) -> str:

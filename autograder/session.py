@@ -703,9 +703,13 @@ def callables(message: dict[str, Any]) -> frozenset[str]:
     if message.get("op") == "release":
         return frozenset({"finalizers (__del__)"})
     names = set()
-    for step in message.get("steps", ()):
+    steps = list(message.get("steps", ()))
+    while steps:
+        step = steps.pop()
         kind, name = step[0], step[2]
-        if kind in ("fn", "fnargs", "new"):
+        if kind == "repeat":  # what its body runs (remote.Objects.repeat)
+            steps.extend(step[3][1])
+        elif kind in ("fn", "fnargs", "new"):
             names.add(name)
         elif kind in ("call", "get", "set"):
             names.add(f".{name}")

@@ -7,6 +7,8 @@ The student's code is the object tests' reference (tests/objects_hw/reference.py
            all in one `with sub.batch():` block (homework 3's "chain of 10,000 nodes" test);
   leaves   v <- v * 1.0001 + x_i for 3,333 leaves x_i (10,000 nodes made by the test), then
            backward() and every leaf's .grad, in one block (about 13,300 operations);
+  repeat   the chain as homework 3 builds it now: `sub.repeat(lambda v: v * 1.0001, start,
+           times=9_999)` in the batch, the loop run in the worker as one step;
   eager    the chain without a batch, 2,000 nodes: one round trip per operation.
 
 Each figure is the median of --runs runs against one worker. Wall time is what grading waits;
@@ -56,6 +58,15 @@ def chain_batched(sub: Submission, nodes: int) -> tuple[float, float]:
     with sub.batch():
         grad, expected = chain(sub, nodes)
     return grad.value, expected  # type: ignore[attr-defined]
+
+
+def chain_repeated(sub: Submission, nodes: int) -> tuple[float, float]:
+    with sub.batch():
+        start = sub.Value(1.0)
+        end = sub.repeat(lambda v: v * 1.0001, start, times=nodes - 1)
+        end.backward()
+        grad = start.grad
+    return grad.value, 1.0001 ** (nodes - 1)  # type: ignore[attr-defined]
 
 
 def leaves_batched(sub: Submission, nodes: int) -> tuple[float, float]:
@@ -128,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
         for name, run, nodes in (
             ("chain", chain_batched, 10_000),
             ("leaves", leaves_batched, 10_000),
+            ("repeat", chain_repeated, 10_000),
             ("eager", chain, 2_000),
         ):
             runs = [measure(sub, session, run, nodes) for _ in range(opts.runs)]

@@ -88,6 +88,11 @@ class InProcessSubmission:
     def batch(self, timeout: float | None = None) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()  # every operation runs at once here
 
+    def repeat(self, body: Callable[[Any], Any], start: Any, times: int) -> Any:
+        for _ in range(times):
+            start = body(start)
+        return start
+
     def value(self, result: Any) -> Any:
         return result.value if isinstance(result, Kept) else result
 

@@ -696,3 +696,100 @@ def test_a_batch_of_calls_of_one_function_that_times_out_names_that_function():
             with plain.batch(timeout=0.5):
                 for k in range(20):
                     plain.slow(k)
+
+
+# ---- sub.repeat: a loop of operations run in the worker as one step ---------------------------
+
+
+def test_repeat_runs_its_body_in_the_worker_as_one_step(sub, session, monkeypatch):
+    sent = count_requests(session, monkeypatch)
+    with sub.batch():
+        a = sub.Value(0.5)
+        v = sub.repeat(lambda v: v * a + 1.0, a, times=3_000)
+        v.backward()
+        grad, data = a.grad, v.data
+    assert len(sent) == 1 and len(sent[0]["steps"]) == 5  # a, the repeat, backward, two reads
+    # Oracle: the same recurrence and its derivative, in floats (as in the batch test above).
+    x, value, deriv = 0.5, 0.5, 1.0
+    for _ in range(3_000):
+        value, deriv = value * x + 1.0, deriv * x + value
+    assert math.isclose(data.value, value, rel_tol=1e-12)
+    assert math.isclose(grad.value, deriv, rel_tol=1e-9)
+    # Outside a batch it runs at once and gives the object (2 ** 10, exact).
+    assert sub.repeat(lambda v: v * 2.0, sub.Value(1.0), times=10).data == 1024.0
+
+
+def test_a_failing_repeat_names_the_body_step_and_the_repetition(sub):
+    # v -> v + 1 + (v - 2) ** -1 * 0: fine at v = 0 and 1, ZeroDivisionError at v = 2 (the third)
+    with pytest.raises(StudentError, match=r"`\*\*` on Value \(repetition 3 of 10\)") as info:
+        with sub.batch():
+            v = sub.repeat(lambda v: v + 1.0 + ((v - 2.0) ** -1.0) * 0.0, sub.Value(0.0), times=10)
+    assert "ZeroDivisionError" in str(info.value)
+    with pytest.raises(StudentError, match="failed or was not run"):
+        _ = v.value
+
+
+def test_the_values_of_a_repeats_body_stay_in_it(sub):
+    """Using them anywhere else, reading them while recording, and bodies the worker cannot run
+    as a loop are the test's mistakes, said before anything is sent."""
+    kept = []
+
+    def keeps(v):
+        kept.append(v * 2.0)
+        return kept[-1] + 1.0
+
+    with pytest.raises(GraderError, match="body of sub.repeat"):  # said when it is sent
+        with sub.batch():
+            start = sub.Value(1.0)
+            sub.repeat(keeps, start, times=3)
+            _ = kept[0] + 1.0
+    with pytest.raises(GraderError, match="body of sub.repeat"):
+        _ = kept[0].value
+    start = sub.Value(1.0)
+    for body, message in [
+        (lambda v: (v * 2.0).data.value, "was read there"),
+        (lambda v: v.value, "reading a value computed in the body"),
+        (lambda v: v, "returned its argument"),
+        (lambda v: 3.0, "returned a float"),
+        (lambda v: sub.repeat(lambda w: w * 2.0, v, times=2), "inside the body of another"),
+        (lambda v: v * np.ones(3), "passed `\\*` on object a ndarray"),
+        (lambda v: sub.keep(1.0) * v, "not keep"),
+    ]:
+        with pytest.raises(GraderError, match=message):
+            sub.repeat(body, start, times=2)
+    for times in (0, -1, 2.0, 10**9):
+        with pytest.raises(GraderError, match="times must be an int"):
+            sub.repeat(lambda v: v * 2.0, start, times=times)
+    assert start.data == 1.0  # nothing above ran
+
+
+def test_the_worker_refuses_malformed_repeats(sub, session):
+    a = sub.Value(1.0)
+    assert a.data == 1.0
+    epoch = session.generation
+    target = Ref(a._ref.id, epoch, "Value")
+
+    def loop(i):
+        return Ref(i, epoch, "<repeat>")
+
+    steps = [
+        ["get", loop(0), "data", []],  # a loop value outside a repeat
+        ["repeat", target, "", [2, [["op", None, "mul", [loop(2), 2.0]]], 1]],  # a later value
+        ["repeat", target, "", [2, [["keep", None, "keep", [1.0]]], 1]],  # keep in a body
+        ["repeat", target, "", [2, [["repeat", target, "", [2, [], 1]]], 1]],  # nested
+        ["repeat", target, "", [0, [["op", None, "mul", [loop(0), 2.0]]], 1]],  # 0 times
+        ["repeat", target, "", [2, [["op", None, "mul", [loop(0), 2.0]]], 2]],  # no such result
+    ]
+    for step in steps:
+        reply = session.request(
+            {
+                "op": "objects",
+                "epoch": epoch,
+                "first_id": sub.objects.next_id,
+                "classes": ["Value"],
+                "steps": [step],
+            }
+        )
+        assert reply["error"]["type"] in ("BadReference", "ProtocolError"), (step, reply)
+        sub.objects.next_id += 2**21
+    assert a.data == 1.0
