@@ -198,6 +198,20 @@ def test_a_long_cell_with_a_magic_is_read_a_few_times_not_once_a_line(monkeypatc
     assert read[0] < 10 * len(in_a_string), read[0]
 
 
+def test_a_magic_below_a_long_string_of_percent_lines_is_neutralised():
+    """A LaTeX preamble in a string, 30 lines of `%` comments, spent the budget for lines inside
+    one string (each such line read the string again from its start), and the
+    `%matplotlib inline` below it was left as it was: the cell, its function with it, failed to
+    compile. A string ends only on a line with a quote: the lines without one are read once."""
+    latex = "\n".join(f"% comment line {i} of the preamble" for i in range(3000))
+    source = f'PREAMBLE = r"""\n{latex}\n"""\n%matplotlib inline\ndef f(x):\n    return x\n'
+    out = neutralise_ipython(source)
+    assert out is not None and out.count("removed IPython magic") == 1, out[-200:]
+    namespace: dict = {}
+    exec(compile(out, "<t>", "exec"), namespace)
+    assert namespace["f"](2) == 2 and namespace["PREAMBLE"].count("%") == 3000
+
+
 def test_a_long_line_is_looked_at_in_linear_time():
     """A lazy pattern before `\\s*=` tried every split of a run of spaces: a line of 8,000 took
     0.2 s, one of a megabyte an hour (export reads the cells in the instructor's process)."""
