@@ -212,6 +212,24 @@ def test_a_magic_below_a_long_string_of_percent_lines_is_neutralised():
     assert namespace["f"](2) == 2 and namespace["PREAMBLE"].count("%") == 3000
 
 
+@pytest.mark.parametrize("separator", ["\x0c", "\x1c", "\x85", "\u2028", "\u2029"])
+def test_a_cell_with_a_magic_keeps_characters_that_python_keeps_inside_a_line(separator):
+    """str.splitlines cut lines at a form feed or U+2028 (text pasted from a PDF), which Python
+    keeps inside a line: the string holding one no longer compiled once the cell's magic was
+    rewritten, and the cell was lost. IPython keeps them, and so does the rewrite."""
+    source = f's = "a{separator}b"  # see{separator}eq. 3\n%time f()\nt = 1\n'
+    out = neutralise_ipython(source)
+    assert (
+        out == f's = "a{separator}b"  # see{separator}eq. 3\npass  # removed IPython magic\nt = 1'
+    )
+    namespace: dict = {}
+    exec(compile(out, "<t>", "exec"), namespace)
+    assert namespace["s"] == f"a{separator}b"
+    assert neutralise_ipython("%time f()\r\nx = 1\ry = 2\n") == (
+        "pass  # removed IPython magic\nx = 1\ny = 2"
+    )
+
+
 def test_a_long_line_is_looked_at_in_linear_time():
     """A lazy pattern before `\\s*=` tried every split of a run of spaces: a line of 8,000 took
     0.2 s, one of a megabyte an hour (export reads the cells in the instructor's process)."""

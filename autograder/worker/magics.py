@@ -19,11 +19,17 @@ _LINE_MAGIC = re.compile(r"^(\s*)([%!].*)$")
 # split of a run of spaces (a line of 8,000 took 0.2 s; of a megabyte, an hour).
 _ASSIGNED_MAGIC = re.compile(r"^(\s*)([A-Za-z_](?:[\w, ]*[\w,])?)\s*=\s*[%!].*$")
 _HELP = re.compile(r"^(\s*)[\w.]+\?\??\s*$|^(\s*)\?\??[\w.]+\s*$")
+# Where Python ends a line. str.splitlines also splits at a form feed, U+2028 and the like, which
+# Python keeps inside a line (a string or comment pasted from a PDF): cut there and joined by a
+# newline, such a string no longer compiled, and the whole cell was lost (IPython keeps it).
+_LINE_END = re.compile("\r\n|\r|\n")
 
 
 def neutralise_ipython(source: str) -> str | None:
     """Turn IPython-only syntax into plain Python; None when the cell is not Python at all."""
-    lines = source.splitlines()
+    lines = _LINE_END.split(source)
+    if lines[-1] == "":  # as str.splitlines: no line after the last line end
+        lines.pop()
     if lines and lines[0].lstrip().startswith("%%"):
         magic = lines[0].lstrip()[2:].split(maxsplit=1)[0] if lines[0].strip() != "%%" else ""
         if magic not in PYTHON_CELL_MAGICS:
