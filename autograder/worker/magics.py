@@ -46,7 +46,8 @@ def neutralise_ipython(source: str) -> str | None:
             out.append(line)  # inside brackets, a string or after a backslash: Python's
             continue
         if assigned:
-            out.append(f"{assigned.group(1)}{assigned.group(2)} = None  # removed IPython magic")
+            names = assigned.group(2)
+            out.append(f"{assigned.group(1)}{names} = {_nones(names)}  # removed IPython magic")
         elif m := _LINE_MAGIC.match(line):
             out.append(f"{m.group(1)}pass  # removed IPython magic")
         elif m := _HELP.match(line):
@@ -54,6 +55,15 @@ def neutralise_ipython(source: str) -> str | None:
         else:
             out.append(line)
     return "\n".join(out)
+
+
+def _nones(names: str) -> str:
+    """None for each name a removed magic's value was assigned to: `a, b = None` raised a
+    TypeError (not iterable) where `a, b = %time f()` ran in Jupyter, and the rest of the cell,
+    functions below it included, never ran."""
+    if "," not in names:
+        return "None"
+    return "".join("None, " for name in names.split(",") if name.strip()).rstrip()
 
 
 class _Statements:
