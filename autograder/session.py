@@ -720,10 +720,14 @@ def callables(message: dict[str, Any]) -> frozenset[str]:
 
 def _cell_warnings(said: Any) -> tuple[str, ...]:
     """The warnings a worker reported with a cell, as few and as short as the worker's own
-    (worker/loop.py): the worker is the submission's, and may send anything."""
+    (worker/loop.py), each on one line as Python's are: the worker is the submission's, and may
+    send anything, and a newline (which the protocol's cleaning keeps) would start lines of the
+    summary that read as the grader's ('TOTAL 33/33')."""
     if not isinstance(said, list):
         return ()
-    return tuple(str(w)[:MAX_WARNING_CHARS] for w in said[:MAX_WARNINGS] if isinstance(w, str))
+    return tuple(
+        w.replace("\n", " ")[:MAX_WARNING_CHARS] for w in said[:MAX_WARNINGS] if isinstance(w, str)
+    )
 
 
 def _format_error(error: Any) -> str:

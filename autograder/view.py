@@ -42,12 +42,16 @@ DENIED_PACKAGES = (
     "torch", "torchgen", "functorch", "torchvision", "torchaudio", "triton",
     "tensorflow", "keras", "jax", "jaxlib", "flax", "optax", "sklearn", "scipy",
 )  # fmt: skip
-# Packages the grader's extras install beside it (batch: matplotlib, tqdm, yaml; dev: IPython)
-# and Gradescope's image never has: graded code finds them missing here as it would there (a
-# notebook whose graded cell imports matplotlib first lost every test on Gradescope and none
-# under `autograder grade` or `batch`). They compute nothing a homework asks, so the worker's
-# finder alone refuses them, in Python's own words; their folders stay open.
-ABSENT_PACKAGES = ("matplotlib", "mpl_toolkits", "IPython", "tqdm", "yaml")
+# Packages the grader's extras install beside it (batch: matplotlib, tqdm, yaml; dev: ipykernel,
+# IPython) and Gradescope's image never has: graded code finds them missing here as it would
+# there (a notebook whose graded cell imports matplotlib first lost every test on Gradescope and
+# none under `autograder grade` or `batch`). Those a notebook imports come with them: PIL
+# (pillow, matplotlib's; `from PIL import Image` kept every test here as matplotlib had) and
+# psutil (ipykernel's). They compute nothing a homework asks, so the worker's finder alone
+# refuses them, in Python's own words; their folders stay open.
+ABSENT_PACKAGES = (
+    "matplotlib", "mpl_toolkits", "PIL", "IPython", "ipykernel", "psutil", "tqdm", "yaml",
+)  # fmt: skip
 # CPU topology for OpenBLAS and torch's cpuinfo (without it torch warns on every import).
 SYS_READABLE = ("/sys/devices/system/cpu",)
 # Private scratch folders: (path, tmpfs options). They live in memory (charged to the run's

@@ -174,6 +174,26 @@ def test_pythons_warnings_about_a_cell_are_in_the_summary(grade_nb, hw1):
     assert _cell_warnings(["a" * 1000, 5, *["b"] * 10]) == ("a" * 300, "b", "b", "b")
 
 
+def test_a_workers_warnings_cannot_add_lines_to_the_summary(grade_nb, hw1):
+    """The worker's warnings are the submission's to forge (an earlier cell replaces
+    warnings.catch_warnings): one with newlines printed lines in the summary that read as the
+    grader's ('TOTAL 33/33' at the margin). Each is one line, as Python's own are."""
+    forge = (
+        "import warnings\n"
+        "class Forged:\n"
+        "    def __init__(self, record=False): pass\n"
+        "    def __enter__(self):\n"
+        "        class W: lineno, category, message = 1, SyntaxWarning, 'x\\nTOTAL 33/33\\n'\n"
+        "        return [W()] * 50\n"
+        "    def __exit__(self, *exc): pass\n"
+        "warnings.catch_warnings = Forged\n"
+    )
+    outcome = grade_nb(notebook_from_cells([*reference_source(hw1), forge, "x = 1"]))
+    output = outcome.results["output"]
+    assert "line 1: x TOTAL 33/33" in output, output
+    assert not any(line.startswith("TOTAL") for line in output.splitlines()), output
+
+
 def test_a_cell_that_raises_is_reported_and_the_rest_still_runs(grade_nb, hw1):
     cells = ["X_tr, y_tr = parse_mnist('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz')"]
     outcome = grade_nb(notebook_from_cells(reference_source(hw1) + cells))

@@ -112,7 +112,8 @@ def test_v3_notebook_is_converted(tmp_path):
         ("%matplotlib inline\nx = 1", "pass  # removed IPython magic\nx = 1"),
         ("!pip install numpy", "pass  # removed IPython magic"),
         ("files = !ls\nx = 1", "files = None  # removed IPython magic\nx = 1"),
-        ("a, b  = !ls", "a, b = None  # removed IPython magic"),
+        ("a, b  = !ls", "a, b = None, None,  # removed IPython magic"),
+        ("x, = %time f()", "x, = None,  # removed IPython magic"),
         ("x\t= !ls", "x = None  # removed IPython magic"),
         (
             "def f():\n    %time g()\n    return 1",
@@ -122,8 +123,10 @@ def test_v3_notebook_is_converted(tmp_path):
     ],
 )
 def test_line_magics_and_shell_escapes_are_neutralised(source, expected):
+    """Each rewritten line runs (`a, b = None` compiled, and raised a TypeError at run time:
+    the rest of its cell never ran)."""
     assert neutralise_ipython(source) == expected
-    compile(neutralise_ipython(source), "<t>", "exec")
+    exec(compile(neutralise_ipython(source) or "", "<t>", "exec"), {"g": lambda: 1})
 
 
 def test_cell_magics_run_python_bodies_and_skip_the_rest():
@@ -196,6 +199,38 @@ def test_a_long_cell_with_a_magic_is_read_a_few_times_not_once_a_line(monkeypatc
         in_a_string.splitlines()[1:]
     )
     assert read[0] < 10 * len(in_a_string), read[0]
+
+
+def test_a_magic_below_a_long_string_of_percent_lines_is_neutralised():
+    """A LaTeX preamble in a string, 30 lines of `%` comments, spent the budget for lines inside
+    one string (each such line read the string again from its start), and the
+    `%matplotlib inline` below it was left as it was: the cell, its function with it, failed to
+    compile. A string ends only on a line with a quote: the lines without one are read once."""
+    latex = "\n".join(f"% comment line {i} of the preamble" for i in range(3000))
+    source = f'PREAMBLE = r"""\n{latex}\n"""\n%matplotlib inline\ndef f(x):\n    return x\n'
+    out = neutralise_ipython(source)
+    assert out is not None and out.count("removed IPython magic") == 1, out[-200:]
+    namespace: dict = {}
+    exec(compile(out, "<t>", "exec"), namespace)
+    assert namespace["f"](2) == 2 and namespace["PREAMBLE"].count("%") == 3000
+
+
+@pytest.mark.parametrize("separator", ["\x0c", "\x1c", "\x85", "\u2028", "\u2029"])
+def test_a_cell_with_a_magic_keeps_characters_that_python_keeps_inside_a_line(separator):
+    """str.splitlines cut lines at a form feed or U+2028 (text pasted from a PDF), which Python
+    keeps inside a line: the string holding one no longer compiled once the cell's magic was
+    rewritten, and the cell was lost. IPython keeps them, and so does the rewrite."""
+    source = f's = "a{separator}b"  # see{separator}eq. 3\n%time f()\nt = 1\n'
+    out = neutralise_ipython(source)
+    assert (
+        out == f's = "a{separator}b"  # see{separator}eq. 3\npass  # removed IPython magic\nt = 1'
+    )
+    namespace: dict = {}
+    exec(compile(out, "<t>", "exec"), namespace)
+    assert namespace["s"] == f"a{separator}b"
+    assert neutralise_ipython("%time f()\r\nx = 1\ry = 2\n") == (
+        "pass  # removed IPython magic\nx = 1\ny = 2"
+    )
 
 
 def test_a_long_line_is_looked_at_in_linear_time():

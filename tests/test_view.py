@@ -343,3 +343,16 @@ def test_a_graded_import_of_what_gradescope_lacks_fails_here_as_there() -> None:
     assert report.status == "error", report
     assert "ModuleNotFoundError: No module named 'matplotlib'" in report.message, report.message
     assert "may not use" not in report.message, report.message
+
+
+@pytest.mark.parametrize("module", ["PIL", "ipykernel", "psutil"])
+def test_what_the_extras_bring_along_is_missing_as_on_gradescope(module: str) -> None:
+    """pillow comes with matplotlib (the batch extra), ipykernel and psutil with the dev extra:
+    beside the grader here, never in Gradescope's image. A graded `from PIL import Image` kept
+    every test here and stopped its cell there; here it stops too."""
+    pytest.importorskip(module)
+    with Session(LIMITS) as session:
+        session.run_cells([(0, f"import {module}\n")])
+        (report,) = session.reports
+    assert report.status == "error", report
+    assert f"ModuleNotFoundError: No module named '{module}'" in report.message, report.message

@@ -19,11 +19,17 @@ _LINE_MAGIC = re.compile(r"^(\s*)([%!].*)$")
 # split of a run of spaces (a line of 8,000 took 0.2 s; of a megabyte, an hour).
 _ASSIGNED_MAGIC = re.compile(r"^(\s*)([A-Za-z_](?:[\w, ]*[\w,])?)\s*=\s*[%!].*$")
 _HELP = re.compile(r"^(\s*)[\w.]+\?\??\s*$|^(\s*)\?\??[\w.]+\s*$")
+# Where Python ends a line. str.splitlines also splits at a form feed, U+2028 and the like, which
+# Python keeps inside a line (a string or comment pasted from a PDF): cut there and joined by a
+# newline, such a string no longer compiled, and the whole cell was lost (IPython keeps it).
+_LINE_END = re.compile("\r\n|\r|\n")
 
 
 def neutralise_ipython(source: str) -> str | None:
     """Turn IPython-only syntax into plain Python; None when the cell is not Python at all."""
-    lines = source.splitlines()
+    lines = _LINE_END.split(source)
+    if lines[-1] == "":  # as str.splitlines: no line after the last line end
+        lines.pop()
     if lines and lines[0].lstrip().startswith("%%"):
         magic = lines[0].lstrip()[2:].split(maxsplit=1)[0] if lines[0].strip() != "%%" else ""
         if magic not in PYTHON_CELL_MAGICS:
@@ -40,7 +46,8 @@ def neutralise_ipython(source: str) -> str | None:
             out.append(line)  # inside brackets, a string or after a backslash: Python's
             continue
         if assigned:
-            out.append(f"{assigned.group(1)}{assigned.group(2)} = None  # removed IPython magic")
+            names = assigned.group(2)
+            out.append(f"{assigned.group(1)}{names} = {_nones(names)}  # removed IPython magic")
         elif m := _LINE_MAGIC.match(line):
             out.append(f"{m.group(1)}pass  # removed IPython magic")
         elif m := _HELP.match(line):
@@ -50,25 +57,45 @@ def neutralise_ipython(source: str) -> str | None:
     return "\n".join(out)
 
 
+def _nones(names: str) -> str:
+    """None for each name a removed magic's value was assigned to: `a, b = None` raised a
+    TypeError (not iterable) where `a, b = %time f()` ran in Jupyter, and the rest of the cell,
+    functions below it included, never ran."""
+    if "," not in names:
+        return "None"
+    return "".join("None, " for name in names.split(",") if name.strip()).rstrip()
+
+
 class _Statements:
     """Whether a line starts a new statement, as IPython decides where its escapes apply: not a
     continuation inside brackets, a multi-line string, or after a backslash, where `!= b` or `%`
     are Python operators. The lines before it (already rewritten to Python) are tokenized from
     the last line known to start a statement, after lines that restore the indentation in force
     there (`pass` at each level), not from the cell's start: reading the whole cell for every
-    line took a cell of 3,000 lines 40 s. Magic-looking lines inside one long string or
-    bracket are read again each time: past a budget of a few times the cell's length in all,
-    they are left as they are (continuations)."""
+    line took a cell of 3,000 lines 40 s. A multi-line string can end only on a line holding a
+    quote, so lines without one after a read that ended inside a string are not read again (a
+    LaTeX preamble of 30 `%` comment lines in a string spent the budget, and a
+    `%matplotlib inline` below it was left as it was: the whole cell failed to compile).
+    Other magic-looking lines inside one long string or bracket are read again each time: past
+    a budget of a few times the cell's length in all, they are left as they are
+    (continuations)."""
 
     def __init__(self, cell_chars: int) -> None:
         self.start = 0  # the lines before this one need not be read again
         self.indents: list[str] = []  # the indentation in force at `start`, outermost first
         self.budget = 8 * cell_chars + 1000  # characters tokenized for the cell, in all
         self.lost = False  # the tokenizer gave up on a line already read: it will again
+        self.in_string: int | None = None  # a read ended in a string: lines since looked at
 
     def start_after(self, before: list[str]) -> bool:
         if self.lost:
             return True
+        # Still in the string: no quote since. (A '...' string continued by backslashes also
+        # stops at a line without one; such a cell is no Python, whatever is rewritten.)
+        if self.in_string is not None:
+            if not any("'" in line or '"' in line for line in before[self.in_string :]):
+                self.in_string = len(before)
+                return False
         if self.budget <= 0:
             return False
         lines = [f"{level}pass" for level in self.indents] + before[self.start :]
@@ -81,10 +108,11 @@ class _Statements:
                     indents.append(token.string)
                 elif token.type == tokenize.DEDENT and token.start[0] <= len(lines):
                     indents.pop()  # not those that close every block at the end of the text
-        except tokenize.TokenError:  # "EOF in multi-line statement/string": a continuation
+        except tokenize.TokenError as exc:  # "EOF in multi-line statement/string": a continuation
+            self.in_string = len(before) if exc.args[0] == "EOF in multi-line string" else None
             return False
         except (SyntaxError, ValueError):  # a tokenizer that gives up on other text: decide as
             self.lost = True  # IPython would for a line it cannot place, treating it as a new line
             return True
-        self.start, self.indents = len(before), indents
+        self.start, self.indents, self.in_string = len(before), indents, None
         return True
