@@ -813,6 +813,36 @@ BUGS = {
                     return [self.weight] + ([] if self.bias is None else [self.bias])
         """,
     },
+    # Students' own mistakes (session s24).
+    # The ReLU applied in place in its input (X[X < 0] = 0): the caller's array changes. No
+    # network shows it (after a Tanh, whose cached output it clips, the mask stops the gradient
+    # exactly where it clipped): test_forward_leaves_its_input_unchanged does.
+    "relu_forward_in_place": {
+        "ReLU.forward": """
+            def forward(self, X):
+                X[X < 0] = 0.0
+                self.mask = X > 0
+                return X
+        """,
+    },
+    # tanh from its definition with exp: inf / inf = nan for inputs beyond ~355.
+    "tanh_from_exp_overflows": {
+        "Tanh.forward": """
+            def forward(self, X):
+                E = np.exp(2.0 * X)
+                self.T = (E - 1.0) / (E + 1.0)
+                return self.T
+        """,
+    },
+    # The sigmoid as e^x / (1 + e^x): inf / inf = nan for inputs beyond ~709.
+    "sigmoid_exp_over_one_plus_exp": {
+        "Sigmoid.forward": """
+            def forward(self, X):
+                E = np.exp(X)
+                self.S = E / (1.0 + E)
+                return self.S
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -2228,6 +2258,31 @@ UNUSUAL = {
                     dx = grad_out.copy()
                     dx[self.mask] = 0
                     return dx
+        """,
+    },
+    # Students' own ways (session s24).
+    # The sigmoid straight from its formula, 1 / (1 + exp(-x)): exp overflows to inf for x below
+    # -709 (a RuntimeWarning) and 1 / inf is 0, the right value; backward from the input. Tanh as
+    # 2 sigmoid(2x) - 1, the same way.
+    "activations_naive_formulas_with_overflow_warnings": {
+        "Sigmoid": """
+            class Sigmoid:
+                def forward(self, X):
+                    self.X = X
+                    return 1 / (1 + np.exp(-X))
+
+                def backward(self, grad_out):
+                    s = 1 / (1 + np.exp(-self.X))
+                    return grad_out * s * (1 - s)
+        """,
+        "Tanh": """
+            class Tanh:
+                def forward(self, X):
+                    self.out = 2.0 / (1.0 + np.exp(-2.0 * X)) - 1.0
+                    return self.out
+
+                def backward(self, grad_out):
+                    return grad_out * (1.0 - self.out * self.out)
         """,
     },
 }
