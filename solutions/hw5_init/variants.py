@@ -346,6 +346,34 @@ BUGS = {
                 return np.array(out)
         """,
     },
+    # Students' own mistakes (session s24).
+    # `rng or 0`: no seed given becomes the seed 0, so activation_norms() without rng draws the
+    # same network every time (every int seed and Generator still works).
+    "norms_no_seed_is_seed_zero": changed(
+        "activation_norms",
+        NORMS,
+        "rng = np.random.default_rng(rng)",
+        "rng = np.random.default_rng(rng or 0)",
+    ),
+    # A precedence slip: sqrt(6 / fan_in + fan_out) for sqrt(6 / (fan_in + fan_out)). Its
+    # feedback used to be "the mean of the weights is 0.038, expected 0" (a shift?): the
+    # mean is now judged against the weights' own spread, and their scale reported.
+    "xavier_uniform_sqrt_precedence": {
+        "xavier_uniform": """
+            def xavier_uniform(fan_in, fan_out, gain=1.0, rng=None):
+                bound = gain * math.sqrt(6.0 / fan_in + fan_out)
+                return np.random.default_rng(rng).uniform(-bound, bound, size=(fan_in, fan_out))
+        """,
+    },
+    # numpy's legacy RandomState(rng): None and int seeds work, a Generator is refused with
+    # "TypeError: Cannot cast scalar from dtype('O')"; the feedback now says what rng was.
+    "kaiming_uniform_legacy_random_state": {
+        "kaiming_uniform": """
+            def kaiming_uniform(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                bound = math.sqrt(3.0) * kaiming_std(fan_in, fan_out, nonlinearity, mode)
+                return np.random.RandomState(rng).uniform(-bound, bound, size=(fan_in, fan_out))
+        """,
+    },
 }
 
 UNUSUAL = {
