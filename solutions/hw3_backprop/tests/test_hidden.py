@@ -256,8 +256,49 @@ def check_program(sub: Any, leaves: list, ops: list, grads_of: int = 0, grads: s
     nodes = run_program(sub, leaves, ops)
     assert_close(read_all(sub, nodes, "data"), values, **TORCH, name="the nodes' data")
     n = grads_of or len(nodes)
-    assert_close(read_all(sub, nodes[:n], "grad"), expected[:n], **TORCH,
-                 name=grads or "the nodes' grads")  # fmt: skip
+    got = read_all(sub, nodes[:n], "grad")
+    note = "" if grads_of else culprit(got, expected, leaves, ops)
+    assert_close(got, expected[:n], **TORCH, name=grads or "the nodes' grads", note=note)
+
+
+# How an operation of a program reads in the feedback, its inputs and constant filled in.
+WRITTEN = {
+    "add": "{a} + {b}", "sub": "{a} - {b}", "mul": "{a} * {b}", "div": "{a} / {b}",
+    "radd": "{c} + {a}", "rsub": "{c} - {a}", "rmul": "{c} * {a}", "rdiv": "{c} / {a}",
+    "addc": "{a} + {c}", "subc": "{a} - {c}", "mulc": "{a} * {c}", "divc": "{a} / {c}",
+    "pow": "{a} ** {c}", "neg": "-{a}", "maxc": "{a}.maximum({c})", "maximum": "{a}.maximum({b})",
+}  # fmt: skip
+
+
+def culprit(got: np.ndarray, expected: np.ndarray, leaves: list, ops: list) -> str:
+    """Where a graph's wrong grads come from, for the feedback: "the nodes' grads: 9 of 48 entries
+    differ" names no operation, and the student cannot see the graph. The last node (in the order
+    built) whose grad is wrong has every node computed from it right, so the mistake is in how one
+    of its users passes its share back (that user's _backward), or in backward's walk itself."""
+    bad = np.flatnonzero(
+        ~(np.abs(got - expected) <= TORCH["atol"] + TORCH["rtol"] * np.abs(expected))
+    )
+    if not bad.size:
+        return ""
+    k = int(bad[-1])
+    if k == len(got) - 1:
+        return "The output's own grad is wrong: backward() starts by setting it to 1."
+
+    def written(j: int) -> str:
+        op, inputs, c = ops[j - len(leaves)]
+        a, b = (f"n{i}" for i in (inputs + inputs)[:2])
+        return f"n{j} = " + WRITTEN.get(op, "{a}." + op + "()").format(a=a, b=b, c=f"{c:g}")
+
+    users = [written(len(leaves) + j) for j, (_, inputs, _) in enumerate(ops) if k in inputs]
+    return (
+        f"Number the nodes n0 to n{len(got) - 1} as the table does, in the order the test built "
+        f"them (n0 to n{len(leaves) - 1} the leaves): the "
+        f"last one whose grad is wrong is n{k}, and every node computed from it has the right "
+        f"grad. So look at how {'; '.join(users)} pass{'es' if len(users) == 1 else ''} "
+        f"{'its' if len(users) == 1 else 'their'} share back to n{k} (each _backward adds "
+        "(+=) its input's local derivative times out.grad), or at the order in which backward() "
+        "visits the nodes"
+    )
 
 
 def read_all(sub: Any, nodes: list, name: str) -> np.ndarray:
