@@ -956,6 +956,38 @@ BUGS = {
                     return G / len(self.y)
         """,
     },
+    # Division as its own node (the quotient rule), the divisor's grad assigned (=), not added:
+    # a divisor used elsewhere too keeps only the division's share.
+    "value_div_assigns_the_divisor_grad": {
+        "Value.__truediv__": """
+            def __truediv__(self, other):
+                other = other if isinstance(other, Value) else Value(other)
+                out = Value(self.data / other.data, (self, other))
+
+                def _backward():
+                    self.grad += out.grad / other.data
+                    other.grad = -self.data / other.data**2 * out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
+    # Subtraction as its own node, the subtrahend's grad assigned (=): b in a - b used elsewhere
+    # keeps only the subtraction's share.
+    "value_sub_assigns_the_subtrahend_grad": {
+        "Value.__sub__": """
+            def __sub__(self, other):
+                other = other if isinstance(other, Value) else Value(other)
+                out = Value(self.data - other.data, (self, other))
+
+                def _backward():
+                    self.grad += out.grad
+                    other.grad = -out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
     # -a as a new leaf Value(-a.data): no link to a, so a gets no gradient through a negation
     # (nor through a - b, written as a + (-b)).
     "value_neg_detached": {
