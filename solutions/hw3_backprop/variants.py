@@ -813,6 +813,189 @@ BUGS = {
                     return [self.weight] + ([] if self.bias is None else [self.bias])
         """,
     },
+    # Students' own mistakes (session s24).
+    # __eq__ and __hash__ by data (to compare Values, `a == b`), _prev a set as in micrograd:
+    # x + y of two distinct nodes of equal value keeps one of them, whose grad the other never
+    # gets; topo_sort's visited set merges them too.
+    "value_eq_and_hash_by_data": {
+        "Value.__init__": """
+            def __init__(self, data, _prev=()):
+                self.data = float(data)
+                self.grad = 0.0
+                self._prev = set(_prev)
+                self._backward = lambda: None
+
+            def __eq__(self, other):
+                return isinstance(other, Value) and self.data == other.data
+
+            def __hash__(self):
+                return hash(self.data)
+        """,
+        "topo_sort": """
+            def topo_sort(root):
+                order, seen = [], set()
+                stack = [(root, False)]
+                while stack:
+                    node, children_done = stack.pop()
+                    if children_done:
+                        order.append(node)
+                    elif node not in seen:
+                        seen.add(node)
+                        stack.append((node, True))
+                        stack.extend((p, False) for p in node._prev)
+                return order
+        """,
+    },
+    # The textbook iterative depth-first search (each node listed when popped, its inputs pushed),
+    # reversed: a preorder reversed is topological for a tree, not where a node has two users.
+    "topo_sort_reversed_preorder": {
+        "topo_sort": """
+            def topo_sort(root):
+                order, seen, stack = [], set(), [root]
+                while stack:
+                    node = stack.pop()
+                    if id(node) in seen:
+                        continue
+                    seen.add(id(node))
+                    order.append(node)
+                    stack.extend(node._prev)
+                return order[::-1]
+        """,
+    },
+    # No visited set at all: a node reachable along k paths is listed k times, and its
+    # _backward runs k times.
+    "topo_sort_without_visited_set": {
+        "topo_sort": """
+            def topo_sort(root):
+                order, stack = [], [(root, False)]
+                while stack:
+                    node, children_done = stack.pop()
+                    if children_done:
+                        order.append(node)
+                    else:
+                        stack.append((node, True))
+                        stack.extend((p, False) for p in node._prev)
+                return order
+        """,
+    },
+    # The ReLU applied in place in its input (X[X < 0] = 0): the caller's array changes. No
+    # network shows it (after a Tanh, whose cached output it clips, the mask stops the gradient
+    # exactly where it clipped): test_forward_leaves_its_input_unchanged does.
+    "relu_forward_in_place": {
+        "ReLU.forward": """
+            def forward(self, X):
+                X[X < 0] = 0.0
+                self.mask = X > 0
+                return X
+        """,
+    },
+    # The one-hot subtracted with P[:, y] (whole columns) instead of P[rows, y].
+    "cross_entropy_grad_column_indexing": {
+        "SoftmaxCrossEntropy.backward": """
+            def backward(self):
+                G = self.P.copy()
+                G[:, self.y] -= 1.0
+                return G / len(self.y)
+        """,
+    },
+    # dW and db divided by the batch size in Linear (the loss's 1/B applied a second time).
+    "linear_grads_divided_by_batch": {
+        "Linear.backward": """
+            def backward(self, grad_out):
+                B = grad_out.shape[0]
+                self.dW = matmul(self.X.T, grad_out) / B
+                self.db = grad_out.sum(axis=0, keepdims=True) / B
+                return matmul(grad_out, self.W.T)
+        """,
+    },
+    # The power rule on |x| (to avoid "complex" powers of negatives): wrong sign for odd k < 0.
+    "pow_derivative_of_abs_base": {
+        "Value.__pow__": """
+            def __pow__(self, k):
+                out = Value(self.data**k, (self,))
+
+                def _backward():
+                    self.grad += k * abs(self.data) ** (k - 1) * out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
+    # tanh from its definition with exp: inf / inf = nan for inputs beyond ~355.
+    "tanh_from_exp_overflows": {
+        "Tanh.forward": """
+            def forward(self, X):
+                E = np.exp(2.0 * X)
+                self.T = (E - 1.0) / (E + 1.0)
+                return self.T
+        """,
+    },
+    # The sigmoid as e^x / (1 + e^x): inf / inf = nan for inputs beyond ~709.
+    "sigmoid_exp_over_one_plus_exp": {
+        "Sigmoid.forward": """
+            def forward(self, X):
+                E = np.exp(X)
+                self.S = E / (1.0 + E)
+                return self.S
+        """,
+    },
+    # Softmax shifted in forward (the loss is right), recomputed unshifted in backward.
+    "cross_entropy_backward_recomputes_unshifted_softmax": {
+        "SoftmaxCrossEntropy": """
+            class SoftmaxCrossEntropy:
+                def forward(self, logits, y):
+                    Z = logits - logits.max(axis=1, keepdims=True)
+                    log_sum = np.log(np.exp(Z).sum(axis=1, keepdims=True))
+                    self.logits, self.y = logits, y
+                    return float(np.mean(log_sum[:, 0] - Z[np.arange(len(y)), y]))
+
+                def backward(self):
+                    E = np.exp(self.logits)
+                    G = E / E.sum(axis=1, keepdims=True)
+                    G[np.arange(len(self.y)), self.y] -= 1.0
+                    return G / len(self.y)
+        """,
+    },
+    # Division as its own node (the quotient rule), the divisor's grad assigned (=), not added:
+    # a divisor used elsewhere too keeps only the division's share.
+    "value_div_assigns_the_divisor_grad": {
+        "Value.__truediv__": """
+            def __truediv__(self, other):
+                other = other if isinstance(other, Value) else Value(other)
+                out = Value(self.data / other.data, (self, other))
+
+                def _backward():
+                    self.grad += out.grad / other.data
+                    other.grad = -self.data / other.data**2 * out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
+    # Subtraction as its own node, the subtrahend's grad assigned (=): b in a - b used elsewhere
+    # keeps only the subtraction's share.
+    "value_sub_assigns_the_subtrahend_grad": {
+        "Value.__sub__": """
+            def __sub__(self, other):
+                other = other if isinstance(other, Value) else Value(other)
+                out = Value(self.data - other.data, (self, other))
+
+                def _backward():
+                    self.grad += out.grad
+                    other.grad = -out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
+    # -a as a new leaf Value(-a.data): no link to a, so a gets no gradient through a negation
+    # (nor through a - b, written as a + (-b)).
+    "value_neg_detached": {
+        "Value.__neg__": """
+            def __neg__(self):
+                return Value(-self.data)
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -2228,6 +2411,112 @@ UNUSUAL = {
                     dx = grad_out.copy()
                     dx[self.mask] = 0
                     return dx
+        """,
+    },
+    # Students' own ways (session s24).
+    # The sigmoid straight from its formula, 1 / (1 + exp(-x)): exp overflows to inf for x below
+    # -709 (a RuntimeWarning) and 1 / inf is 0, the right value; backward from the input. Tanh as
+    # 2 sigmoid(2x) - 1, the same way.
+    "activations_naive_formulas_with_overflow_warnings": {
+        "Sigmoid": """
+            class Sigmoid:
+                def forward(self, X):
+                    self.X = X
+                    return 1 / (1 + np.exp(-X))
+
+                def backward(self, grad_out):
+                    s = 1 / (1 + np.exp(-self.X))
+                    return grad_out * s * (1 - s)
+        """,
+        "Tanh": """
+            class Tanh:
+                def forward(self, X):
+                    self.out = 2.0 / (1.0 + np.exp(-2.0 * X)) - 1.0
+                    return self.out
+
+                def backward(self, grad_out):
+                    return grad_out * (1.0 - self.out * self.out)
+        """,
+    },
+    # Values compared by data (==, <, <=, >, >= against Values or numbers) and hashed by identity,
+    # so that sets and dicts of nodes still tell equal values apart; relu and maximum written with
+    # the comparisons.
+    "value_compared_by_data_hashed_by_identity": {
+        "Value.__init__": """
+            def __init__(self, data, _prev=()):
+                self.data = float(data)
+                self.grad = 0.0
+                self._prev = tuple(_prev)
+                self._backward = lambda: None
+
+            @staticmethod
+            def _raw(x):
+                return x.data if isinstance(x, Value) else x
+
+            def __eq__(self, other):
+                return self.data == Value._raw(other)
+
+            def __lt__(self, other):
+                return self.data < Value._raw(other)
+
+            def __le__(self, other):
+                return self.data <= Value._raw(other)
+
+            def __gt__(self, other):
+                return self.data > Value._raw(other)
+
+            def __ge__(self, other):
+                return self.data >= Value._raw(other)
+
+            __hash__ = object.__hash__
+        """,
+        "Value.relu": """
+            def relu(self):
+                positive = self > 0
+                out = Value(self.data if positive else 0.0, (self,))
+
+                def _backward():
+                    if positive:
+                        self.grad += out.grad
+
+                out._backward = _backward
+                return out
+        """,
+        "Value.maximum": """
+            def maximum(self, other):
+                other = other if isinstance(other, Value) else Value(other)
+                winner = self if self >= other else other
+                out = Value(winner.data, (self, other))
+
+                def _backward():
+                    winner.grad += out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
+    # backward without topo_sort: every node's users counted first, then a node passes its grad
+    # down once all of its users have passed theirs (Kahn's algorithm from the root).
+    "value_backward_counts_users": {
+        "Value.backward": """
+            def backward(self):
+                users, stack, seen = {}, [self], {id(self)}
+                while stack:
+                    node = stack.pop()
+                    for p in node._prev:
+                        users[id(p)] = users.get(id(p), 0) + 1
+                        if id(p) not in seen:
+                            seen.add(id(p))
+                            stack.append(p)
+                self.grad = 1.0
+                ready = [self]
+                while ready:
+                    node = ready.pop()
+                    node._backward()
+                    for p in node._prev:
+                        users[id(p)] -= 1
+                        if users[id(p)] == 0:
+                            ready.append(p)
         """,
     },
 }

@@ -346,6 +346,57 @@ BUGS = {
                 return np.array(out)
         """,
     },
+    # Students' own mistakes (session s24).
+    # Each sample's norm taken over the wrong axis: the norm of every unit over the samples,
+    # averaged over the units.
+    "norms_over_the_sample_axis": changed(
+        "activation_norms",
+        NORMS,
+        "np.linalg.norm(h, axis=1).mean()",
+        "np.linalg.norm(h, axis=0).mean()",
+    ),
+    # The inputs from rng.random (numpy's rand, uniform on [0, 1)) instead of standard_normal.
+    "norms_inputs_uniform_on_zero_one": changed(
+        "activation_norms",
+        NORMS,
+        "h = rng.standard_normal((n_samples, width))",
+        "h = rng.random((n_samples, width))",
+    ),
+    # `rng or 0`: no seed given becomes the seed 0, so activation_norms() without rng draws the
+    # same network every time (every int seed and Generator still works).
+    "norms_no_seed_is_seed_zero": changed(
+        "activation_norms",
+        NORMS,
+        "rng = np.random.default_rng(rng)",
+        "rng = np.random.default_rng(rng or 0)",
+    ),
+    # A precedence slip: sqrt(6 / fan_in + fan_out) for sqrt(6 / (fan_in + fan_out)). Its
+    # feedback used to be "the mean of the weights is 0.038, expected 0" (a shift?): the
+    # mean is now judged against the weights' own spread, and their scale reported.
+    "xavier_uniform_sqrt_precedence": {
+        "xavier_uniform": """
+            def xavier_uniform(fan_in, fan_out, gain=1.0, rng=None):
+                bound = gain * math.sqrt(6.0 / fan_in + fan_out)
+                return np.random.default_rng(rng).uniform(-bound, bound, size=(fan_in, fan_out))
+        """,
+    },
+    # The gain inside the square root (a gain on the variance): right for gain 1 only.
+    "xavier_normal_gain_inside_sqrt": {
+        "xavier_normal": """
+            def xavier_normal(fan_in, fan_out, gain=1.0, rng=None):
+                std = math.sqrt(gain * 2.0 / (fan_in + fan_out))
+                return np.random.default_rng(rng).normal(0.0, std, size=(fan_in, fan_out))
+        """,
+    },
+    # numpy's legacy RandomState(rng): None and int seeds work, a Generator is refused with
+    # "TypeError: Cannot cast scalar from dtype('O')"; the feedback now says what rng was.
+    "kaiming_uniform_legacy_random_state": {
+        "kaiming_uniform": """
+            def kaiming_uniform(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                bound = math.sqrt(3.0) * kaiming_std(fan_in, fan_out, nonlinearity, mode)
+                return np.random.RandomState(rng).uniform(-bound, bound, size=(fan_in, fan_out))
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -745,6 +796,57 @@ UNUSUAL = {
                     result[i] = np.mean(np.sqrt(np.sum(x ** 2, axis=-1)))
                 assert result.shape == (depth,)
                 return result
+        """,
+    },
+    # Students' own ways (session s24).
+    # Keyword arguments in another order (uniform(high=, low=), normal(scale=)), np.sqrt for math,
+    # and the network by itertools.accumulate over a generator of layers that draws each W lazily
+    # (inputs first, then the weights layer by layer), h @ W.T (W's transpose is N(0, sigma2) too).
+    "keywords_np_sqrt_accumulate": {
+        "xavier_uniform": """
+            def xavier_uniform(fan_in, fan_out, gain=1.0, rng=None):
+                a = gain * np.sqrt(6 / (fan_in + fan_out))
+                return np.random.default_rng(rng).uniform(size=(fan_in, fan_out), high=a, low=-a)
+        """,
+        "xavier_normal": """
+            def xavier_normal(fan_in, fan_out, gain=1.0, rng=None):
+                return np.random.default_rng(rng).normal(
+                    size=(fan_in, fan_out), scale=gain * np.sqrt(2 / (fan_in + fan_out))
+                )
+        """,
+        "activation_norms": """
+            import itertools
+
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                rng = np.random.default_rng(rng)
+                x = rng.standard_normal((n_samples, width))
+                weights = (rng.normal(scale=np.sqrt(sigma2), size=(width, width)) for _ in range(depth))
+                layers = itertools.accumulate(weights, lambda h, W: np.maximum(h @ W.T, 0), initial=x)
+                next(layers)  # the input itself
+                return np.array([np.sqrt((h**2).sum(axis=1)).mean() for h in layers])
+        """,
+    },
+    # rng normalized once by a helper shared by every function (an int, None or a Generator),
+    # Kaiming's fan by a dict of the modes, draws as rng.uniform(-1, 1) scaled by the bound.
+    "shared_rng_helper_scaled_unit_uniform": {
+        "xavier_uniform": """
+            def _as_generator(rng):
+                if isinstance(rng, np.random.Generator):
+                    return rng
+                return np.random.default_rng(rng)
+
+
+            def xavier_uniform(fan_in, fan_out, gain=1.0, rng=None):
+                bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+                return bound * _as_generator(rng).uniform(-1.0, 1.0, (fan_in, fan_out))
+        """,
+        "kaiming_uniform": """
+            def kaiming_uniform(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                fans = {"fan_in": fan_in, "fan_out": fan_out}
+                if mode not in fans:
+                    raise ValueError("mode must be fan_in or fan_out")
+                bound = math.sqrt(3.0 / fans[mode]) * calculate_gain(nonlinearity)
+                return bound * _as_generator(rng).uniform(-1.0, 1.0, (fan_in, fan_out))
         """,
     },
 }

@@ -256,8 +256,49 @@ def check_program(sub: Any, leaves: list, ops: list, grads_of: int = 0, grads: s
     nodes = run_program(sub, leaves, ops)
     assert_close(read_all(sub, nodes, "data"), values, **TORCH, name="the nodes' data")
     n = grads_of or len(nodes)
-    assert_close(read_all(sub, nodes[:n], "grad"), expected[:n], **TORCH,
-                 name=grads or "the nodes' grads")  # fmt: skip
+    got = read_all(sub, nodes[:n], "grad")
+    note = "" if grads_of else culprit(got, expected, leaves, ops)
+    assert_close(got, expected[:n], **TORCH, name=grads or "the nodes' grads", note=note)
+
+
+# How an operation of a program reads in the feedback, its inputs and constant filled in.
+WRITTEN = {
+    "add": "{a} + {b}", "sub": "{a} - {b}", "mul": "{a} * {b}", "div": "{a} / {b}",
+    "radd": "{c} + {a}", "rsub": "{c} - {a}", "rmul": "{c} * {a}", "rdiv": "{c} / {a}",
+    "addc": "{a} + {c}", "subc": "{a} - {c}", "mulc": "{a} * {c}", "divc": "{a} / {c}",
+    "pow": "{a} ** {c}", "neg": "-{a}", "maxc": "{a}.maximum({c})", "maximum": "{a}.maximum({b})",
+}  # fmt: skip
+
+
+def culprit(got: np.ndarray, expected: np.ndarray, leaves: list, ops: list) -> str:
+    """Where a graph's wrong grads come from, for the feedback: "the nodes' grads: 9 of 48 entries
+    differ" names no operation, and the student cannot see the graph. The last node (in the order
+    built) whose grad is wrong has every node computed from it right, so the mistake is in how one
+    of its users passes its share back (that user's _backward), or in backward's walk itself."""
+    bad = np.flatnonzero(
+        ~(np.abs(got - expected) <= TORCH["atol"] + TORCH["rtol"] * np.abs(expected))
+    )
+    if not bad.size:
+        return ""
+    k = int(bad[-1])
+    if k == len(got) - 1:
+        return "The output's own grad is wrong: backward() starts by setting it to 1."
+
+    def written(j: int) -> str:
+        op, inputs, c = ops[j - len(leaves)]
+        a, b = (f"n{i}" for i in (inputs + inputs)[:2])
+        return f"n{j} = " + WRITTEN.get(op, "{a}." + op + "()").format(a=a, b=b, c=f"{c:g}")
+
+    users = [written(len(leaves) + j) for j, (_, inputs, _) in enumerate(ops) if k in inputs]
+    return (
+        f"Number the nodes n0 to n{len(got) - 1} as the table does, in the order the test built "
+        f"them (n0 to n{len(leaves) - 1} the leaves): the "
+        f"last one whose grad is wrong is n{k}, and every node computed from it has the right "
+        f"grad. So look at how {'; '.join(users)} pass{'es' if len(users) == 1 else ''} "
+        f"{'its' if len(users) == 1 else 'their'} share back to n{k} (each _backward adds "
+        "(+=) its input's local derivative times out.grad), or at the order in which backward() "
+        "visits the nodes"
+    )
 
 
 def read_all(sub: Any, nodes: list, name: str) -> np.ndarray:
@@ -427,6 +468,63 @@ def test_relu_at_zero(sub):
     values, grads = torch_program([0.0], [("relu", [0], 0.0)])
     nodes = run_program(sub, [0.0], [("relu", [0], 0.0)])
     assert_close(read_all(sub, nodes, "grad"), grads, rtol=0, atol=0, name="Value.relu's grads")
+
+
+# Inputs far out on both sides, where exp overflows: the sigmoid's and tanh's values are 0, 1 or
+# -1 there and their derivatives 0, as torch returns them. tanh written as (e^2x - 1) / (e^2x + 1)
+# is inf / inf = nan from x ~ 355 on, the sigmoid as e^x / (1 + e^x) from x ~ 709; the notebook's
+# 1 / (1 + exp(-x)) only overflows to 1 / inf = 0, the right value (a RuntimeWarning, no error).
+LARGE_INPUTS = np.array([[-1000.0, -400.0, -40.0, -0.3], [0.7, 40.0, 400.0, 1000.0]])
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name", ("Sigmoid", "Tanh"))
+def test_activation_large_inputs(sub, name):
+    """Sigmoid and Tanh: inputs of size up to 1000 (exp overflows), forward and backward"""
+    G = rng(310).standard_normal(LARGE_INPUTS.shape)
+    out_t, dX_t = torch_module([(name,)], LARGE_INPUTS, G)
+    module = getattr(sub, name)()
+    note = (
+        f"{name} must return the right value for any input: written with exp(x) or exp(2x), it "
+        "computes inf / inf = nan for large x. Use np.tanh, or exp of -|x| only (as the "
+        "notebook's sigmoid does)"
+    )
+    # Values rounded to 0, +-1 or ~1e-17 (e^-40): well inside atol 1e-11 either way.
+    assert_close(module.forward(LARGE_INPUTS), out_t, **TORCH, name=f"{name}.forward", note=note)
+    assert_close(module.backward(G), dX_t, **TORCH, name=f"{name}.backward", note=note)
+
+
+@pytest.mark.points(0.5)
+@pytest.mark.parametrize("name", ("Linear", *ACTIVATIONS))
+def test_forward_leaves_its_input_unchanged(sub, name):
+    """Modules: forward leaves the array it is given unchanged"""
+    # The notebook: never change an array you are given in place. A ReLU that clips its input
+    # (X[X < 0] = 0, np.maximum(X, 0, out=X)) returns the right output and backward, and in the
+    # course's networks does no harm to the module before it (a Tanh's cached output is changed
+    # only where the ReLU's mask stops the gradient anyway), so no network test sees it; but the
+    # caller's array changes: a training loop's minibatch X[i:i + B] is a view of the data set.
+    r = rng(340 + ("Linear", *ACTIVATIONS).index(name))
+    X, W, b = 2.0 * r.standard_normal((4, 3)), r.standard_normal((3, 3)), r.standard_normal((1, 3))
+    layers = [("Linear", W, b)] if name == "Linear" else [(name,)]
+    expected = torch_module(layers, X, np.ones((4, 3)))
+    module = sub.Linear(3, 3, rng=0) if name == "Linear" else getattr(sub, name)()
+    if name == "Linear":
+        module.W, module.b = W, b
+    with sub.batch():
+        kept = sub.keep(X)
+    with sub.batch():
+        out = module.forward(kept)
+        after = sub.value(kept)  # queued: the input as forward left it
+    assert_close(sub.value(out), expected[0], **TORCH, name=f"{name}.forward's output")
+    assert_close(
+        sub.value(after),
+        X,
+        rtol=0,
+        atol=0,
+        name=f"the array given to {name}.forward",
+        note="forward changed the array it was given (X[X < 0] = 0, np.maximum(X, 0, out=X), "
+        "X *= ...): compute the output in a new array (np.maximum(X, 0), np.where(...)).",
+    )  # exact: an untouched array is bit for bit the same
 
 
 # Said when a network's numbers are off: the cause may be one of the modules it runs.
