@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 import re
 import subprocess
 
@@ -320,7 +321,9 @@ def test_magics_and_shell_escapes_do_not_break_grading(grade_nb, hw1):
     cells = [
         "%matplotlib inline\n!pip install numpy\nfiles = !ls",
         "%%bash\necho not python",
-        *reference_source(hw1),
+        *reference_source(hw1)[:-1],
+        # Indented as a whole (pasted from a function's body): Jupyter runs it, and so must we.
+        textwrap.indent(reference_source(hw1)[-1], "    "),
         "%%time\nz = 1",
         # The student's own failure, worded like the skip: still a problem, never "skipped".
         'class Skipped(Exception):\n    pass\nraise Skipped("its cell magic is not Python")',

@@ -129,6 +129,21 @@ def test_line_magics_and_shell_escapes_are_neutralised(source, expected):
     exec(compile(neutralise_ipython(source) or "", "<t>", "exec"), {"g": lambda: 1})
 
 
+def test_a_cell_indented_as_a_whole_is_dedented_as_ipython_does():
+    """IPython removes a cell's common indentation (inputtransformer2.leading_indent): such a
+    cell runs in Jupyter, and lost everything it defined to an IndentationError here."""
+    cell = "\n    def f(x):\n        s = \"\"\"a\n    b\"\"\"\n        return x + 1\n    %time f(1)\n"
+    python = neutralise_ipython(cell)
+    assert python is not None
+    namespace: dict = {}
+    exec(compile(python, "<cell>", "exec"), namespace)
+    assert namespace["f"](1) == 2
+    assert neutralise_ipython("    x = 1\ny = 2") == "    x = 1\ny = 2"  # no common indentation
+    assert neutralise_ipython("    # a comment\n%time f()") == (
+        "    # a comment\npass  # removed IPython magic"
+    )
+
+
 def test_cell_magics_run_python_bodies_and_skip_the_rest():
     assert neutralise_ipython("%%time\nx = 1").endswith("\nx = 1")
     assert neutralise_ipython("%%bash\nrm -rf /") is None

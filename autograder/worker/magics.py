@@ -1,4 +1,5 @@
-"""IPython syntax in student cells: line magics, shell escapes, help queries and cell magics.
+"""IPython syntax in student cells: line magics, shell escapes, help queries, cell magics, and
+a cell indented as a whole.
 
 Applied in the worker, and only to a cell that does not compile as plain Python; and even then only
 lines that start a statement are rewritten (found with `tokenize`, as IPython does), so Python on a
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 import tokenize
 
 # Cell magics whose body is Python: run the body. Any other cell magic (%%bash, %%writefile, ...)
@@ -30,6 +32,10 @@ def neutralise_ipython(source: str) -> str | None:
     lines = _LINE_END.split(source)
     if lines[-1] == "":  # as str.splitlines: no line after the last line end
         lines.pop()
+    if next((line for line in lines if line.strip()), "")[:1] in (" ", "\t"):
+        # A cell indented as a whole (pasted from a function's body) runs in Jupyter: IPython
+        # removes the lines' common indentation first (inputtransformer2.leading_indent).
+        lines = textwrap.dedent("\n".join(lines)).split("\n")
     if lines and lines[0].lstrip().startswith("%%"):
         magic = lines[0].lstrip()[2:].split(maxsplit=1)[0] if lines[0].strip() != "%%" else ""
         if magic not in PYTHON_CELL_MAGICS:
