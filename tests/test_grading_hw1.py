@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 import re
 import subprocess
+import textwrap
 
 import pytest
 
