@@ -132,7 +132,7 @@ def test_line_magics_and_shell_escapes_are_neutralised(source, expected):
 def test_a_cell_indented_as_a_whole_is_dedented_as_ipython_does():
     """IPython removes a cell's common indentation (inputtransformer2.leading_indent): such a
     cell runs in Jupyter, and lost everything it defined to an IndentationError here."""
-    cell = "\n    def f(x):\n        s = \"\"\"a\n    b\"\"\"\n        return x + 1\n    %time f(1)\n"
+    cell = '\n    def f(x):\n        s = """a\n    b"""\n        return x + 1\n    %time f(1)\n'
     python = neutralise_ipython(cell)
     assert python is not None
     namespace: dict = {}
