@@ -469,6 +469,8 @@ def _summary(
             for r in warned[:MAX_LISTED_CELLS]
             for said in r.warnings
         ]
+        if len(warned) > MAX_LISTED_CELLS:
+            lines.append(f"  ... and {len(warned) - MAX_LISTED_CELLS:,} more cells with warnings")
     if skipped_magic:
         cells = ", ".join(str(r.index + 1) for r in skipped_magic[:MAX_LISTED_CELLS])
         more = ", ..." if len(skipped_magic) > MAX_LISTED_CELLS else ""

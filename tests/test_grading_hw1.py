@@ -170,6 +170,13 @@ def test_pythons_warnings_about_a_cell_are_in_the_summary(grade_nb, hw1):
     assert "Python warned about your code" in output and said in output, output
     assert "escape" not in output, output
     assert "Python warned" not in grade_nb(hw1.master).results["output"]
+    # Listed up to a cap of cells, and the rest counted (as cells with problems are).
+    from dlhw.autograder.grading import MAX_LISTED_CELLS
+
+    many = grade_nb(notebook_from_cells([*cells, *[warns] * (MAX_LISTED_CELLS + 1)]))
+    output = many.results["output"]
+    assert output.count('"is" with a literal') == MAX_LISTED_CELLS, output
+    assert "  ... and 2 more cells with warnings" in output, output
     # What a worker says of its warnings is capped as the worker caps it (it may say anything).
     assert _cell_warnings("not a list") == ()
     assert _cell_warnings(["a" * 1000, 5, *["b"] * 10]) == ("a" * 300, "b", "b", "b")

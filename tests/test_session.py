@@ -702,6 +702,19 @@ def test_references_of_a_huge_or_hostile_notebook_cost_little():
     assert references(big).get("late") == frozenset() and "late" not in references(big).direct
 
 
+def test_references_read_code_python_warns_about_and_say_nothing(recwarn):
+    """Python's warnings about the student's code (invalid escapes, `is` with a literal) are the
+    worker's to report; the grader's own parse keeps them off its stderr, and reads the code even
+    where warnings are errors (`python -W error`), as a parse that raised would lose it."""
+    import warnings
+
+    cells = ['def f(x):\n    return "\\s" if x is 1 else g(x)\n', "def g(x):\n    return x"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert references(cells)["f"] == frozenset({"g"})
+    assert len(recwarn) == 0
+
+
 def test_methods_and_operators_are_shortened_but_never_given_up():
     """Methods are named without their class: one that hangs in one class must not stop a
     same-named method of another class from being called, so the breaker never gives them up.
