@@ -181,6 +181,8 @@ class Objects:
                 "the body of sub.repeat must return the result of an operation it did on its "
                 f"argument (it returned {got})"
             )
+        if len(steps) > MAX_STEPS:  # the worker refuses it (ProtocolError): not the student's
+            raise GraderError(f"sub.repeat's body has {len(steps):,} steps, over {MAX_STEPS:,}")
         odd = sorted({step.kind for step in steps} - LOOP_KINDS)
         if odd:
             raise GraderError(

@@ -754,6 +754,7 @@ def test_the_values_of_a_repeats_body_stay_in_it(sub):
         (lambda v: sub.repeat(lambda w: w * 2.0, v, times=2), "inside the body of another"),
         (lambda v: v * np.ones(3), "passed `\\*` on object a ndarray"),
         (lambda v: sub.keep(1.0) * v, "not keep"),
+        (lambda v: sum((v for _ in range(MAX_STEPS + 1)), v * 1.0), "steps, over"),
     ]:
         with pytest.raises(GraderError, match=message):
             sub.repeat(body, start, times=2)
