@@ -530,8 +530,9 @@ def _repeat_label(step: Step, error: dict[str, Any], classes: Mapping[str, Class
         return step.label
     label = body[at[1] + 1].label
     # The body's values were "object" when recorded; the worker names that time's loop value's
-    # class, which the grader accepts only if declared.
-    cls = at[2] if at[2] in classes else "object"
+    # class, which the grader accepts only if declared (a string first: a list or an array sent
+    # there made `in` raise TypeError, unhashable, and the test "could not complete").
+    cls = at[2] if type(at[2]) is str and at[2] in classes else "object"
     if label.endswith(" on object"):
         label = label[: -len("object")] + cls
     elif label.startswith("object."):

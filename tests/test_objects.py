@@ -729,6 +729,35 @@ def test_a_failing_repeat_names_the_body_step_and_the_repetition(sub):
         _ = v.value
 
 
+@pytest.mark.parametrize(
+    "where",
+    [[0, 0, []], [0, 0, {"a": 1}], [0, 0, np.zeros(2)], [0, 0, "Value\nTOTAL 33/33"],
+     [True, 0, "Value"], [2**60, 0, "Value"], [-1, 0, "Value"], [0, 9, "Value"], "0 0 Value",
+     None],
+)  # fmt: skip
+def test_a_repeats_failure_as_the_worker_tells_it_never_breaks_the_message(
+    sub, session, monkeypatch, where
+):
+    """The "repeat" field of a failure is the submission's process's word: one that names no
+    body step, time or declared class leaves the repeat named as a whole (an unhashable class
+    name raised TypeError in the grader)."""
+    original = session.request
+
+    def request(message, timeout=None):
+        reply = original(message, timeout)
+        if message.get("op") == "objects" and reply.get("error"):
+            reply["error"]["repeat"] = where
+        return reply
+
+    monkeypatch.setattr(session, "request", request)
+    with pytest.raises(StudentError, match="ZeroDivisionError") as info:
+        sub.repeat(lambda v: v + 1.0 + ((v - 2.0) ** -1.0) * 0.0, sub.Value(0.0), times=10)
+    assert "TOTAL" not in str(info.value)
+    assert str(info.value).startswith(
+        ("`+` on object (repetition 1 of 10) raised", "a batch of 5 operations, repeated 10 times")
+    )
+
+
 def test_the_values_of_a_repeats_body_stay_in_it(sub):
     """Using them anywhere else, reading them while recording, and bodies the worker cannot run
     as a loop are the test's mistakes, said before anything is sent."""
