@@ -996,6 +996,25 @@ BUGS = {
                 return Value(-self.data)
         """,
     },
+    # Review s24. The sigmoid's input clipped to +-500 in place, against exp's overflow: the
+    # values are right, but the caller's array changes where |x| > 500, which inputs of size ~2
+    # (test_forward_leaves_its_input_unchanged) never reach.
+    "sigmoid_clips_its_input_in_place": {
+        "Sigmoid.forward": """
+            def forward(self, X):
+                np.clip(X, -500.0, 500.0, out=X)  # exp(500) is finite
+                self.S = 1.0 / (1.0 + np.exp(-X))
+                return self.S
+        """,
+    },
+    # tanh as sinh / cosh: inf / inf = nan beyond ~710.
+    "tanh_sinh_over_cosh": {
+        "Tanh.forward": """
+            def forward(self, X):
+                self.T = np.sinh(X) / np.cosh(X)
+                return self.T
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -2517,6 +2536,31 @@ UNUSUAL = {
                         users[id(p)] -= 1
                         if users[id(p)] == 0:
                             ready.append(p)
+        """,
+    },
+    # Review s24. The sigmoid from tanh, (1 + tanh(x / 2)) / 2, and tanh from exp(-2|x|) with
+    # the sign put back, each under np.errstate(over="raise") (no exp here can overflow); the
+    # ReLU on a copy of its input, clipped there.
+    "activations_stable_other_ways": {
+        "Sigmoid.forward": """
+            def forward(self, X):
+                with np.errstate(over="raise"):
+                    self.S = 0.5 * (1.0 + np.tanh(0.5 * X))
+                return self.S
+        """,
+        "Tanh.forward": """
+            def forward(self, X):
+                with np.errstate(over="raise"):
+                    E = np.exp(-2.0 * np.abs(X))
+                    self.T = np.sign(X) * (1.0 - E) / (1.0 + E)
+                return self.T
+        """,
+        "ReLU.forward": """
+            def forward(self, X):
+                out = X.copy()
+                out[out < 0] = 0.0
+                self.mask = out > 0
+                return out
         """,
     },
 }

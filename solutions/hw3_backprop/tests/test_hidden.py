@@ -489,9 +489,28 @@ def test_activation_large_inputs(sub, name):
         "computes inf / inf = nan for large x. Use np.tanh, or exp of -|x| only (as the "
         "notebook's sigmoid does)"
     )
+    # The input is kept in the worker and read back after forward: clipping it in place against
+    # the overflow (np.clip(X, -500, 500, out=X)) gives the right values, but changes the
+    # caller's array only where |x| is large, which test_forward_leaves_its_input_unchanged's
+    # inputs (of size ~2) never are.
+    with sub.batch():
+        kept = sub.keep(LARGE_INPUTS)
+    with sub.batch():
+        out = module.forward(kept)
+        after = sub.value(kept)  # queued: the input as forward left it
     # Values rounded to 0, +-1 or ~1e-17 (e^-40): well inside atol 1e-11 either way.
-    assert_close(module.forward(LARGE_INPUTS), out_t, **TORCH, name=f"{name}.forward", note=note)
+    assert_close(sub.value(out), out_t, **TORCH, name=f"{name}.forward", note=note)
     assert_close(module.backward(G), dX_t, **TORCH, name=f"{name}.backward", note=note)
+    assert_close(
+        sub.value(after),
+        LARGE_INPUTS,
+        rtol=0,
+        atol=0,
+        name=f"the array given to {name}.forward",
+        note="forward changed the array it was given where its entries are large (clipped in "
+        "place, np.clip(X, -500, 500, out=X)?): compute on a new array (np.clip(X, -500, 500)), "
+        "or use exp of -|x| only, which cannot overflow.",
+    )  # exact: an untouched array is bit for bit the same
 
 
 @pytest.mark.points(0.5)
