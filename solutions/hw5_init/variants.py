@@ -849,4 +849,26 @@ UNUSUAL = {
                 return bound * _as_generator(rng).uniform(-1.0, 1.0, (fan_in, fan_out))
         """,
     },
+    # Review s24. activation_norms from numpy's global state when rng is None (each call moves it
+    # on: fresh norms), else from a Generator seeded by a SeedSequence (an int) or the one given;
+    # the network computed under np.errstate, in a list of float32 norms.
+    "norms_global_state_for_none_seed_sequence": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                if rng is None:
+                    normal = np.random.normal
+                else:
+                    if not isinstance(rng, np.random.Generator):
+                        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(rng)))
+                    normal = rng.normal
+                h = normal(0.0, 1.0, size=(n_samples, width))
+                norms = []
+                with np.errstate(over="raise", invalid="raise"):
+                    for _ in range(depth):
+                        W = normal(0.0, np.sqrt(sigma2), size=(width, width))
+                        h = np.maximum(h @ W, 0.0)
+                        norms.append(np.float32(np.sqrt((h * h).sum(axis=1)).mean()))
+                return norms
+        """,
+    },
 }
