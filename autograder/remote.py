@@ -189,9 +189,14 @@ class Objects:
                 f"sub.repeat's body may hold operators, declared methods and attributes, and "
                 f"calls of functions and classes, not {', '.join(odd)}"
             )
-        for step in steps:  # every time gets the same arguments: only immutable ones
+        for step in steps:  # every time gets the same arguments: only immutable ones (numbers)
             for arg in (*step.args, *step.kwargs.values()):
-                if not (arg is None or type(arg) in PLAIN or isinstance(arg, Operand)):
+                if not (
+                    arg is None
+                    or type(arg) in PLAIN
+                    or isinstance(arg, Operand)
+                    or (isinstance(arg, np.generic) and arg.dtype.kind in NUMERIC_KINDS)
+                ):
                     raise GraderError(
                         f"sub.repeat's body passed {step.label} a {type(arg).__name__}: only "
                         "numbers, strings and objects of the submission (every time would get "
@@ -213,8 +218,9 @@ class Objects:
         """Send what the open batch has queued; the batch stays open."""
         if self.recording:
             raise GraderError(
-                "a value computed in the body of sub.repeat was read there: the body runs in "
-                "the worker, many times; read what sub.repeat returns"
+                "a value was read in the body of sub.repeat, which is recorded, not run (the "
+                "worker runs it, many times): read values before sub.repeat, or from what it "
+                "returns"
             )
         if self.queue:
             steps, self.queue = self.queue, []

@@ -117,3 +117,27 @@ def test_a_linear_that_ignores_rng_is_told_where_to_draw_from(tmp_path) -> None:
         t for t in outcome.results["tests"] if t["name"].startswith("Linear(in, out, rng): W")
     ]
     assert init["status"] == "failed" and "np.random.default_rng(rng)" in init["output"], init
+
+
+def test_the_culprit_note_names_the_operations_or_says_a_node_is_unused() -> None:
+    """hw3's random-graph tests name where wrong grads come from: the last wrong node's users;
+    a node no operation uses (random_program leaves one out when adding it overflows) has grad
+    0 whatever the graph, and the note says that rather than an empty list of operations."""
+    import importlib.util
+
+    import numpy as np
+
+    (path,) = get_homework("hw3").hidden_tests
+    spec = importlib.util.spec_from_file_location("hw3_hidden_for_culprit", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    leaves = [1.0, 2.0, 3.0]  # n0, n1, n2; n3 = n0 * n1; n4 = n3 + 2 (n2 is used by nothing)
+    ops = [("mul", [0, 1], 0.0), ("addc", [3], 2.0)]
+    expected = np.array([2.0, 1.0, 0.0, 1.0, 1.0])
+    wrong_n0 = np.array([5.0, 1.0, 0.0, 1.0, 1.0])
+    assert "look at how n3 = n0 * n1 passes its share back to n0" in module.culprit(
+        wrong_n0, expected, leaves, ops
+    )
+    unused = module.culprit(np.array([2.0, 1.0, 7.0, 1.0, 1.0]), expected, leaves, ops)
+    assert "n2, the last one whose grad is wrong, is used by no operation" in unused
+    assert "look at how  pass" not in unused

@@ -717,6 +717,8 @@ def test_repeat_runs_its_body_in_the_worker_as_one_step(sub, session, monkeypatc
     assert math.isclose(grad.value, deriv, rel_tol=1e-9)
     # Outside a batch it runs at once and gives the object (2 ** 10, exact).
     assert sub.repeat(lambda v: v * 2.0, sub.Value(1.0), times=10).data == 1024.0
+    # numpy's numbers are numbers too (immutable: every time may share one)
+    assert sub.repeat(lambda v: v * np.float64(2.0), sub.Value(1.0), times=3).data == 8.0
 
 
 def test_a_failing_repeat_names_the_body_step_and_the_repetition(sub):
@@ -776,7 +778,7 @@ def test_the_values_of_a_repeats_body_stay_in_it(sub):
         _ = kept[0].value
     start = sub.Value(1.0)
     for body, message in [
-        (lambda v: (v * 2.0).data.value, "was read there"),
+        (lambda v: (v * 2.0).data.value, "was read in the body"),
         (lambda v: v.value, "reading a value computed in the body"),
         (lambda v: v, "returned its argument"),
         (lambda v: 3.0, "returned a float"),
