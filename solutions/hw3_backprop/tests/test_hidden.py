@@ -508,16 +508,14 @@ def test_activation_large_inputs(sub, name):
     # Values rounded to 0, +-1 or ~1e-17 (e^-40): well inside atol 1e-11 either way.
     assert_close(sub.value(out), out_t, **TORCH, name=f"{name}.forward", note=note)
     assert_close(module.backward(G), dX_t, **TORCH, name=f"{name}.backward", note=note)
-    assert_close(
+    assert_unchanged(
         sub.value(after),
         LARGE_INPUTS,
-        rtol=0,
-        atol=0,
-        name=f"the array given to {name}.forward",
-        note="forward changed the array it was given where its entries are large (clipped in "
+        f"the array given to {name}.forward",
+        "forward changed the array it was given where its entries are large (clipped in "
         "place, np.clip(X, -500, 500, out=X)?): compute on a new array (np.clip(X, -500, 500)), "
         "or use exp of -|x| only, which cannot overflow.",
-    )  # exact: an untouched array is bit for bit the same
+    )
 
 
 @pytest.mark.points(0.5)
@@ -533,24 +531,34 @@ def test_forward_leaves_its_input_unchanged(sub, name):
     X, W, b = 2.0 * r.standard_normal((4, 3)), r.standard_normal((3, 3)), r.standard_normal((1, 3))
     layers = [("Linear", W, b)] if name == "Linear" else [(name,)]
     expected = torch_module(layers, X, np.ones((4, 3)))
-    module = sub.Linear(3, 3, rng=0) if name == "Linear" else getattr(sub, name)()
-    if name == "Linear":
-        module.W, module.b = W, b
+    module = module_of(sub, name, W, b)
     with sub.batch():
         kept = sub.keep(X)
     with sub.batch():
         out = module.forward(kept)
         after = sub.value(kept)  # queued: the input as forward left it
     assert_close(sub.value(out), expected[0], **TORCH, name=f"{name}.forward's output")
-    assert_close(
+    assert_unchanged(
         sub.value(after),
         X,
-        rtol=0,
-        atol=0,
-        name=f"the array given to {name}.forward",
-        note="forward changed the array it was given (X[X < 0] = 0, np.maximum(X, 0, out=X), "
+        f"the array given to {name}.forward",
+        "forward changed the array it was given (X[X < 0] = 0, np.maximum(X, 0, out=X), "
         "X *= ...): compute the output in a new array (np.maximum(X, 0), np.where(...)).",
-    )  # exact: an untouched array is bit for bit the same
+    )
+
+
+def module_of(sub: Any, name: str, W: np.ndarray, b: np.ndarray) -> Any:
+    """The submission's module `name`; a Linear (3 -> 3) with the test's W and b."""
+    module = sub.Linear(3, 3, rng=0) if name == "Linear" else getattr(sub, name)()
+    if name == "Linear":
+        module.W, module.b = W, b
+    return module
+
+
+def assert_unchanged(after: Any, given: np.ndarray, name: str, note: str) -> None:
+    """A kept array as read back after the student's code ran: exactly as the test gave it (an
+    untouched array is bit for bit the same)."""
+    assert_close(after, given, rtol=0, atol=0, name=name, note=note)
 
 
 # Said when a network's numbers are off: the cause may be one of the modules it runs.
@@ -735,9 +743,7 @@ def test_backward_leaves_grad_out_unchanged(sub, name):
     W, b = r.standard_normal((3, 3)), r.standard_normal((1, 3))
     layers = [("Linear", W, b)] if name == "Linear" else [(name,)]
     expected = torch_module(layers, X, G)
-    module = sub.Linear(3, 3, rng=0) if name == "Linear" else getattr(sub, name)()
-    if name == "Linear":
-        module.W, module.b = W, b
+    module = module_of(sub, name, W, b)
     with sub.batch():
         kept = sub.keep(G)
     with sub.batch():
@@ -745,15 +751,13 @@ def test_backward_leaves_grad_out_unchanged(sub, name):
         dX = module.backward(kept)
         after = sub.value(kept)  # queued: the gradient as backward left it
     assert_close(sub.value(dX), expected[1], **TORCH, name=f"{name}.backward's return value (dX)")
-    assert_close(
+    assert_unchanged(
         sub.value(after),
         G,
-        rtol=0,
-        atol=0,
-        name=f"the gradient given to {name}.backward",
-        note="backward changed the array it was given (grad_out[...] = 0, grad_out *= ...): "
+        f"the gradient given to {name}.backward",
+        "backward changed the array it was given (grad_out[...] = 0, grad_out *= ...): "
         "compute dX in a new array (grad_out * mask, np.where(...), grad_out.copy()).",
-    )  # exact: an untouched array is bit for bit the same
+    )
 
 
 @pytest.mark.points(1)
