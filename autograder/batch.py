@@ -605,7 +605,11 @@ def export_scripts(hw: Homework, source: Path, out: Path) -> tuple[list[Path], l
 
     def script(notebook: Path) -> str:
         cells = [nbformat.v4.new_code_cell(as_run(c.source)) for c in graded_cells(notebook).cells]
-        text, _ = exporter.from_notebook_node(nbformat.v4.new_notebook(cells=cells))
+        with warnings.catch_warnings():
+            # The exporter's template hands every cell to IPython's transformer, and without
+            # IPython installed warns that it cannot: the cells are Python already (as_run).
+            warnings.filterwarnings("ignore", "IPython is needed to transform", UserWarning)
+            text, _ = exporter.from_notebook_node(nbformat.v4.new_notebook(cells=cells))
         return str(text)
 
     (out / "scripts").mkdir(parents=True, exist_ok=True)

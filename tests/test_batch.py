@@ -665,6 +665,21 @@ def test_too_many_files_in_one_upload_fail_that_submission_only(
     assert "more than 50 files" in rows[0].feedback["(grader)"]
 
 
+def test_export_says_nothing_of_ipython_where_it_is_not_installed(tmp_path, monkeypatch, recwarn):
+    """nbconvert's Python template warns, without IPython (Gradescope's image, the 3.10 CI
+    step), that it cannot transform IPython syntax: export's cells are Python already."""
+    import sys
+
+    from dlhw.autograder.cli import main
+
+    monkeypatch.setitem(sys.modules, "IPython.core.inputtransformer2", None)  # ImportError
+    folder = tmp_path / "class"
+    folder.mkdir()
+    nbformat.write(nbformat.read(get_homework("hw1").master, as_version=4), folder / "a.ipynb")
+    assert main(["export", "hw1", str(folder), "-o", str(tmp_path / "out")]) == 0
+    assert [str(w.message) for w in recwarn] == []
+
+
 def test_export_writes_each_submissions_graded_code_as_a_script(tmp_path, capsys):
     """`autograder export`: the graded cells of each submission as a Python script, as the
     grader runs them (magics made Python as in the worker), the stub's as the base file; an unreadable upload is left out with its
