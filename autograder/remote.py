@@ -171,8 +171,8 @@ class Objects:
             self.queue, self.recording = outer, False
         # The body's values exist only in the worker, one time at a time: used anywhere but in
         # the body's own steps (which _wire sends as references to this time's values), or
-        # read, they are the test's mistake.
-        for j, step in enumerate([loop, *steps]):
+        # read, they are the test's mistake (the stand-in, at slot 0, has been so all along).
+        for j, step in enumerate(steps, 1):
             step.state, step.slot = "looped", j
         result = next((j for j, s in enumerate(steps, 1) if s.result is out), 0)
         if not result:
