@@ -6,8 +6,9 @@ is CPU-bound. The fork server pays it once per job:
 
     python -I -m dlhw.autograder.forkserver FD      (root; started by `start`, one per job)
 
-imports the worker's side (the worker loop, NumPy, the wire protocol) and jail.py, nothing of the
-grader's, then waits on the socket FD. For each worker, the job sends the config jail.py would
+imports the worker's side (the worker loop, NumPy, the wire protocol, and what a worker imports
+in its first moments: `PRELOADED`) and jail.py, nothing of the grader's, then waits on the socket
+FD. For each worker, the job sends the config jail.py would
 read (`view.jail_config`) with the worker's channel and output pipes (SCM_RIGHTS); the server
 forks a process that does what `python jail.py CONFIG` does (P0: the run's cgroups, new
 namespaces, P1 building the private view, P2 dropping to the sandbox uid), except that P2, instead
@@ -22,6 +23,9 @@ before the server forks anything and again in the worker, inside its view (`_for
 process is made dumpable again, as exec would (only the student's own processes share its uid).
 One difference is left: the workers of one server share its random seed of `str` hashes (set at
 interpreter start), where exec'd ones each drew their own; it orders sets, and is no secret.
+(NumPy's global generator, `np.random.seed`'s, was seeded once too, at its import here: each
+worker seeds it afresh from the system's entropy, as an exec'd one does when it imports it, and
+Python's `random` does so at every fork by itself.)
 
 The server is used only with namespaces (root, CAP_SYS_ADMIN): the private view is what makes a
 forked worker see what an exec'd one sees. Elsewhere, and whenever the server is not there (it
@@ -61,6 +65,13 @@ from typing import Any
 MAX_MESSAGE = 1 << 20
 START_TIMEOUT_S = 60.0
 REPLY_TIMEOUT_S = 30.0
+# What workers import in their first moments, imported by the server once instead (after the
+# fork, every import also lists its folders again: `_forget_listings`). argparse's help formatter
+# (the worker parses its options) imports shutil, and shutil bz2 and lzma; hw1's notebook reads
+# MNIST's gzip files; numpy loads numpy.random (with hashlib and secrets) when first used, and
+# hw3 to hw5 draw their weights with it. ~10 ms a worker, ~20 with numpy.random (strace of a
+# forked worker; benchmarks/bench_worker_start.py --fork-server).
+PRELOADED = ("shutil", "gzip", "numpy.random")
 CHANNEL_FDS = (3, 4)  # where a forked worker finds its channel (read, write)
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 EXIT_KEEPER_FAILED = 125  # jail.EXIT_JAIL_FAILED: the keeper could not start the worker
@@ -344,6 +355,9 @@ def _run_worker(cfg: dict[str, Any]) -> None:
 
     libc = __import__("ctypes").CDLL(None)
     libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    # Seeded at its import in the server, NumPy's global generator would give every worker of
+    # this job the same draws: seeded here from the system's entropy, as in an exec'd worker.
+    sys.modules["numpy.random"].seed()
     _forget_listings()  # whatever P0 to P2 imported was looked up on the host: found again here
     os.environ.clear()
     os.environ.update(cfg["env"])
@@ -447,8 +461,13 @@ def _answer(
 def serve(fd: int) -> None:
     sock = socket.socket(fileno=fd)
     try:
+        import importlib
+
         import dlhw.autograder.worker.loop  # noqa: F401 - what every worker imports, once
         from dlhw.autograder import jail
+
+        for name in PRELOADED:
+            importlib.import_module(name)
 
         jail._libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with its job
         _forget_listings()

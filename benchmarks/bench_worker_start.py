@@ -1,7 +1,11 @@
 """What the kernel layers cost: starting a worker (to its first answered cell) and closing the
 session (killing, verifying, cleaning up), with the kernel layers and without, side by side.
 
-    .venv/bin/python benchmarks/bench_worker_start.py [--repeat 10]
+    .venv/bin/python benchmarks/bench_worker_start.py [--repeat 10] [--fork-server]
+
+With --fork-server, as in a batch job: workers forked from a fork server (forkserver.py), with
+two first cells, one that only assigns and one that draws with NumPy's random generators (what
+hw3 to hw5 do first), since a forked worker finds some modules imported already.
 
 Needs root for the uid sandbox; the kernel layers also need CAP_SYS_ADMIN (the staff note
 printed for each row says which layers were active).
@@ -14,14 +18,17 @@ import os
 import statistics
 import time
 
-from dlhw.autograder.confinement import Limits
+from dlhw.autograder.confinement import Limits, start_fork_server
 from dlhw.autograder.session import Session
 
 
-def one_run() -> tuple[float, float, str]:
+FIRST_CELLS = {"x = 1": "x = 1", "numpy.random": "import numpy as np\nnp.random.default_rng(0)"}
+
+
+def one_run(cell: str = "x = 1") -> tuple[float, float, str]:
     start = time.monotonic()
     session = Session(Limits())
-    session.run_cells([(0, "x = 1")])
+    session.run_cells([(0, cell)])
     started = time.monotonic()
     assert session.reports[0].status == "ok", session.reports
     session.close()
@@ -31,17 +38,23 @@ def one_run() -> tuple[float, float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--fork-server", action="store_true", help="fork workers, as a batch does")
     opts = parser.parse_args()
     rows = {}
-    for layers in ("default", "off"):
-        os.environ["DLHW_KERNEL_LAYERS"] = "on" if layers == "default" else "off"
-        one_run()  # warm the page cache
-        runs = [one_run() for _ in range(opts.repeat)]
-        rows[layers] = runs
-    for layers, runs in rows.items():
+    if opts.fork_server:
+        print(start_fork_server())
+        for label, cell in FIRST_CELLS.items():
+            one_run(cell)  # warm the page cache
+            rows[f"forked, {label}"] = [one_run(cell) for _ in range(opts.repeat)]
+    else:
+        for layers in ("default", "off"):
+            os.environ["DLHW_KERNEL_LAYERS"] = "on" if layers == "default" else "off"
+            one_run()  # warm the page cache
+            rows[f"layers {layers}"] = [one_run() for _ in range(opts.repeat)]
+    for label, runs in rows.items():
         start = statistics.median(r[0] for r in runs)
         close = statistics.median(r[1] for r in runs)
-        print(f"layers {layers:8s} start {start * 1000:6.0f} ms  close {close * 1000:6.0f} ms "
+        print(f"{label:22s} start {start * 1000:6.1f} ms  close {close * 1000:6.1f} ms "
               f"(medians of {len(runs)})\n  {runs[0][2]}")  # fmt: skip
 
 

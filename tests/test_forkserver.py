@@ -94,6 +94,8 @@ def test_a_forked_worker_is_confined_exactly_as_an_exec_d_one(server):
     execd = probe()
     assert forked.pop("forked") and not execd.pop("forked")
     forked_modules, execd_modules = forked.pop("grader_modules"), execd.pop("grader_modules")
+    # The server imports numpy.random for its workers (forkserver.PRELOADED); see the next test.
+    assert forked.pop("numpy_random_loaded") and not execd.pop("numpy_random_loaded")
     # The channel's descriptors: 3 and 4 when forked, the grader's numbers when exec'd.
     assert len(execd.pop("fds")) == 5 and forked.pop("fds") == [0, 1, 2, 3, 4]
     forked_argv, execd_argv = forked.pop("argv"), execd.pop("argv")
@@ -109,6 +111,21 @@ def test_a_forked_worker_is_confined_exactly_as_an_exec_d_one(server):
     assert forked["seccomp"].strip() == "2" and forked["no_new_privs"].strip() == "1"
     assert forked["pid"] == 2 and forked["sid_is_pid"]
     assert forked["cwd"] == "WORKDIR" and forked["environ"]["HOME"] == "WORKDIR"
+
+
+def test_forked_workers_do_not_share_numpy_s_global_random_state(server):
+    """numpy.random is imported by the server, which seeds its global generator once: unseeded
+    draws (`np.random.rand`, `np.random.randn`) must still differ from worker to worker, as they
+    do between exec'd ones, and so must Python's `random` and a `default_rng()`."""
+    cell = "import numpy as np, random\ndef draws():\n    return [float(np.random.rand()), random.random(), float(np.random.default_rng().random())]"
+    seen = []
+    for _ in range(3):
+        with Session(LIMITS) as s:
+            s.run_cells([(0, cell)])
+            assert isinstance(s._worker.proc, forkserver.Forked)
+            seen.append(s.call("draws", [], {})["value"])
+    for column in zip(*seen, strict=True):
+        assert len(set(column)) == 3, seen
 
 
 @pytest.mark.parametrize(
