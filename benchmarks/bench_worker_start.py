@@ -21,7 +21,6 @@ import time
 from dlhw.autograder.confinement import Limits, start_fork_server
 from dlhw.autograder.session import Session
 
-
 FIRST_CELLS = {"x = 1": "x = 1", "numpy.random": "import numpy as np\nnp.random.default_rng(0)"}
 
 
