@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from dlhw.autograder.checks import Mismatch, differ, digits_to_tell_apart, relative
+from dlhw.autograder.worker.magics import leading_indent_removed
 
 FORMAT = "md"
 _FENCE = re.compile(r"^(`{3,})")
@@ -137,7 +138,7 @@ def first_line(output: str) -> str:
 def defined_names(sources: Iterable[str]) -> list[str]:
     """The names that cells define at top level (def, class, NAME = ...), first seen first."""
     names: dict[str, None] = {}
-    for source in sources:
+    for source in map(_as_run, sources):
         for match in _DEFINED.finditer(source):
             names[match.group(1) or match.group(2)] = None
             if len(names) >= MAX_NAMES:
@@ -145,12 +146,20 @@ def defined_names(sources: Iterable[str]) -> list[str]:
     return list(names)
 
 
+def _as_run(source: str) -> str:
+    """The cell as the worker runs it, as far as where its lines start goes: one indented as a
+    whole loses the common indentation (its definitions are then top-level, as in Jupyter)."""
+    if source[:1] not in (" ", "\t", "\n", "\r"):
+        return source  # the first line is not indented: nothing to remove
+    return "\n".join(leading_indent_removed(source.split("\n")))
+
+
 def defines(sources: Iterable[str], names: Iterable[str]) -> set[str]:
     """Which of `names` the cells define at top level (as `defined_names` finds them), however
     many other names come first: no cap, the answer is bounded by `names`."""
     wanted = frozenset(names)
     found: set[str] = set()
-    for source in sources:
+    for source in map(_as_run, sources):
         for match in _DEFINED.finditer(source):
             name = match.group(1) or match.group(2)
             if name in wanted:
@@ -166,7 +175,7 @@ def defined_again(cells: Iterable[tuple[int, str]], names: Iterable[str]) -> str
     wanted = frozenset(names)
     where: dict[str, list[int]] = {}
     for index, source in cells:
-        for match in _DEFINED.finditer(source):
+        for match in _DEFINED.finditer(_as_run(source)):
             name = match.group(1) or match.group(2)
             if name in wanted and index + 1 not in where.setdefault(name, []):
                 where[name].append(index + 1)

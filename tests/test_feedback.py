@@ -98,6 +98,19 @@ def test_a_name_not_defined_is_matched_with_one_the_notebook_defines() -> None:
     assert feedback.misnamed("THETA is not defined in your notebook", defined) == ""
 
 
+def test_a_cell_indented_as_a_whole_defines_at_top_level_as_it_runs() -> None:
+    """The worker removes a cell's common indentation, as IPython does (magics.py): what such a
+    cell defines is top-level, for feedback too. A body indented under a def stays inside it."""
+    pasted = (
+        "\n    def softmax_regression_gradient(X, y, theta):\n        inner = 2\n    THETA = 1\n"
+    )
+    sources = [pasted, "def softmax_regression_gradient(X, y, theta):\n    return 0\n"]
+    assert feedback.defined_names(sources) == ["softmax_regression_gradient", "THETA"]
+    assert feedback.defines(sources, {"THETA", "inner"}) == {"THETA"}
+    again = feedback.defined_again(enumerate(sources), ["softmax_regression_gradient"])
+    assert "`softmax_regression_gradient` in cells 1 and 2" in again
+
+
 def test_names_the_student_chose_are_compared_in_bounded_time(monkeypatch) -> None:
     # difflib's ratio costs up to the square of the names' length: a NameError naming a
     # 1,900-character name (of distinct letters), beside 200 permutations of it defined in the

@@ -27,15 +27,20 @@ _HELP = re.compile(r"^(\s*)[\w.]+\?\??\s*$|^(\s*)\?\??[\w.]+\s*$")
 _LINE_END = re.compile("\r\n|\r|\n")
 
 
+def leading_indent_removed(lines: list[str]) -> list[str]:
+    """A cell indented as a whole (pasted from a function's body) runs in Jupyter: IPython
+    removes the lines' common indentation first (inputtransformer2.leading_indent)."""
+    if next((line for line in lines if line.strip()), "")[:1] in (" ", "\t"):
+        return textwrap.dedent("\n".join(lines)).split("\n")
+    return lines
+
+
 def neutralise_ipython(source: str) -> str | None:
     """Turn IPython-only syntax into plain Python; None when the cell is not Python at all."""
     lines = _LINE_END.split(source)
     if lines[-1] == "":  # as str.splitlines: no line after the last line end
         lines.pop()
-    if next((line for line in lines if line.strip()), "")[:1] in (" ", "\t"):
-        # A cell indented as a whole (pasted from a function's body) runs in Jupyter: IPython
-        # removes the lines' common indentation first (inputtransformer2.leading_indent).
-        lines = textwrap.dedent("\n".join(lines)).split("\n")
+    lines = leading_indent_removed(lines)
     if lines and lines[0].lstrip().startswith("%%"):
         magic = lines[0].lstrip()[2:].split(maxsplit=1)[0] if lines[0].strip() != "%%" else ""
         if magic not in PYTHON_CELL_MAGICS:
