@@ -17,9 +17,8 @@ import tokenize
 # makes the whole cell foreign, and it is skipped.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
 _LINE_MAGIC = re.compile(r"^(\s*)([%!].*)$")
-# The names end on a name or comma, not a space: a lazy `[\w, ]*?` before `\s*=` tried every
-# split of a run of spaces (a line of 8,000 took 0.2 s; of a megabyte, an hour).
-_ASSIGNED_MAGIC = re.compile(r"^(\s*)([A-Za-z_](?:[\w, ]*[\w,])?)\s*=\s*[%!].*$")
+# Before an `=` that is no assignment: `==`, `!=`, `<=`, `+=`, `:=`, ...
+_OPERATOR_CHARS = frozenset("=!<>+-*/%&|^@:~")
 _HELP = re.compile(r"^(\s*)[\w.]+\?\??\s*$|^(\s*)\?\??[\w.]+\s*$")
 # Where Python ends a line. str.splitlines also splits at a form feed, U+2028 and the like, which
 # Python keeps inside a line (a string or comment pasted from a PDF): cut there and joined by a
@@ -49,7 +48,7 @@ def neutralise_ipython(source: str) -> str | None:
     out: list[str] = []
     statements = _Statements(len(source))
     for line in lines:
-        assigned = _ASSIGNED_MAGIC.match(line) if "=" in line else None
+        assigned = _assigned_magic(line) if "=" in line else None
         if not assigned and not _LINE_MAGIC.match(line) and not _HELP.match(line):
             out.append(line)  # cannot be IPython syntax: no need to know where it stands
             continue
@@ -57,8 +56,8 @@ def neutralise_ipython(source: str) -> str | None:
             out.append(line)  # inside brackets, a string or after a backslash: Python's
             continue
         if assigned:
-            names = assigned.group(2)
-            out.append(f"{assigned.group(1)}{names} = {_nones(names)}  # removed IPython magic")
+            target, parts = assigned
+            out.append(f"{target} = {_nones(parts)}  # removed IPython magic")
         elif m := _LINE_MAGIC.match(line):
             out.append(f"{m.group(1)}pass  # removed IPython magic")
         elif m := _HELP.match(line):
@@ -68,13 +67,56 @@ def neutralise_ipython(source: str) -> str | None:
     return "\n".join(out)
 
 
-def _nones(names: str) -> str:
-    """None for each name a removed magic's value was assigned to: `a, b = None` raised a
+def _assigned_magic(line: str) -> tuple[str, int] | None:
+    """(the line up to its `=`, without trailing spaces; how many targets: 0 for one without a
+    comma) for a line that assigns an IPython escape's value, None for any other. As IPython
+    finds it: the first `=` outside brackets and strings, if it is an assignment (not `==`,
+    `+=`, `:=`, ...) and `%` or `!` follows it: `x = %time f()`, `d["k"] = %timeit -o f()`,
+    `x.y = !ls`, `x: int = %time f()`, `a, b = !ls`. One pass over the line: a regex that
+    backtracked over the target took a line of a megabyte an hour."""
+    depth, quote, commas, parts, i = 0, "", False, 0, 0
+    part_started = False
+    while i < len(line):
+        c = line[i]
+        if quote:
+            if c == "\\":
+                i += 1  # the escaped character is skipped with this one
+            elif c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote, part_started = c, True
+        elif c in "([{":
+            depth, part_started = depth + 1, True
+        elif c in ")]}":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif c == "#":
+            return None
+        elif depth == 0 and c == ",":
+            commas, parts, part_started = True, parts + part_started, False
+        elif depth == 0 and c == "=":
+            if line[i + 1 : i + 2] == "=" or (i and line[i - 1] in _OPERATOR_CHARS):
+                return None
+            target = line[:i].rstrip()
+            if not target.strip() or target.lstrip()[:1] in ("%", "!"):
+                return None
+            if line[i + 1 :].lstrip()[:1] not in ("%", "!"):
+                return None
+            return target, (parts + part_started if commas else 0)
+        elif not c.isspace():
+            part_started = True
+        i += 1
+    return None
+
+
+def _nones(targets: int) -> str:
+    """None for each target a removed magic's value was assigned to: `a, b = None` raised a
     TypeError (not iterable) where `a, b = %time f()` ran in Jupyter, and the rest of the cell,
     functions below it included, never ran."""
-    if "," not in names:
+    if targets == 0:
         return "None"
-    return "".join("None, " for name in names.split(",") if name.strip()).rstrip()
+    return ("None, " * targets).rstrip()
 
 
 class _Statements:
