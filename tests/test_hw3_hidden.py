@@ -103,6 +103,30 @@ def test_a_topo_sort_that_remembers_its_visits_is_told_so(tmp_path) -> None:
         assert "outside the call" in test["output"], test["output"]
 
 
+def test_values_compared_by_data_are_named_as_the_cause_and_other_mistakes_are_not(tmp_path):
+    """A Value with __eq__ and __hash__ by data (micrograd-style) merges different nodes of equal
+    value in sets: the random graphs' grads and topo_sort's list were wrong with no word of why.
+    The tests ask topo_sort about Value(2.0) + Value(2.0) once they fail, and say so; a Value
+    that is wrong otherwise (mul's grad assigned, not added) is not told about equality."""
+    from dlhw.autograder.grading import grade
+    from dlhw.autograder.variants import load_variants, variant_notebook
+
+    told = {}
+    for name in ("value_eq_and_hash_by_data", "value_mul_assigns_grad"):
+        (variant,) = [v for v in load_variants(HW) if v.name == name]
+        path = tmp_path / name / HW.notebook_name
+        path.parent.mkdir()
+        nbformat.write(variant_notebook(HW, variant), path)
+        outcome = grade(HW, path, tmp_path / name / "results.json", tests=HW.hidden_tests)
+        failed = [t for t in outcome.results["tests"] if t["status"] == "failed"]
+        graphs = [t for t in failed if t["name"].startswith("Value: a random graph")]
+        assert graphs, [t["name"] for t in failed]
+        told[name] = [t for t in failed if "Value(2.0) + Value(2.0)) lists 2 nodes" in t["output"]]
+    merged = {t["name"].split(":")[0] for t in told["value_eq_and_hash_by_data"]}
+    assert merged == {"Value", "topo_sort"}, merged
+    assert told["value_mul_assigns_grad"] == []
+
+
 def test_a_linear_that_ignores_rng_is_told_where_to_draw_from(tmp_path) -> None:
     """Linear drawing W from the global np.random (rng ignored) was told only "Linear(...,
     rng=7) twice gave different W"; it is told to use np.random.default_rng(rng), as hw5 is."""

@@ -258,7 +258,36 @@ def check_program(sub: Any, leaves: list, ops: list, grads_of: int = 0, grads: s
     n = grads_of or len(nodes)
     got = read_all(sub, nodes[:n], "grad")
     note = "" if grads_of else culprit(got, expected, leaves, ops)
+    if note:  # grads are wrong: say first if equal values are taken for the same node
+        note = " ".join(filter(None, (merged_by_value(sub), note)))
     assert_close(got, expected[:n], **TORCH, name=grads or "the nodes' grads", note=note)
+
+
+def merged_by_value(sub: Any) -> str:
+    """A sentence when the student's code takes two different Values of equal data for one node
+    (the classic cause: `__eq__` and `__hash__` by data, micrograd-style, with a visited set or
+    a `_prev` set): topo_sort lists all 3 nodes of Value(2.0) + Value(3.0) and fewer of Value(2.0)
+    + Value(2.0). "" otherwise, or when topo_sort does not even list the first (another mistake,
+    which its own tests name). The grader cannot call `==` or `hash` on the student's objects:
+    this asks topo_sort instead. Called only once a test has failed."""
+
+    def listed(x: float, y: float) -> int:
+        a, b = sub.Value(x), sub.Value(y)
+        return len({id(node) for node in sub.topo_sort(a + b)})
+
+    try:
+        distinct, equal = listed(2.0, 3.0), listed(2.0, 2.0)
+    except Exception:  # noqa: BLE001 - only a hint: the test's own message stands
+        return ""
+    if distinct != 3 or equal >= 3:
+        return ""
+    return (
+        f"Two different Values of equal data count as one node in your code: topo_sort(Value(2.0) "
+        f"+ Value(2.0)) lists {equal} node{'s' if equal != 1 else ''}, not 3. Does Value define "
+        "__eq__ and __hash__ by value? Then a set or dict (a visited set, _prev) merges different "
+        "nodes of equal value, and one of them never gets its grad; compare nodes by identity "
+        "(leave __eq__ and __hash__ to object, or key sets by id(node))."
+    )
 
 
 # How an operation of a program reads in the feedback, its inputs and constant filled in.
@@ -1013,16 +1042,18 @@ def test_topological_order(sub, seed):
     missing = [k for k in sorted(needed) if id(nodes[k]) not in position]
     # run_program called backward first, which sorts the graph too: a topo_sort that keeps the
     # nodes it visited from call to call (a global set) lists none of them the second time.
-    assert not missing, (
-        f"topo_sort(root), called after root.backward(), left out {len(missing)} of the graph's "
-        f"{len(needed)} nodes"
-        + (
+    if len(missing) == len(needed):
+        why = (
             ": it listed none of them. Does it remember the nodes of an earlier call? Keep no "
             "set or list of visited nodes outside the call (no global, class-level or "
             "default-argument one)"
-            if len(missing) == len(needed)
-            else ""
         )
+    else:
+        merged = merged_by_value(sub) if missing else ""
+        why = f". {merged}" if merged else ""
+    assert not missing, (
+        f"topo_sort(root), called after root.backward(), left out {len(missing)} of the graph's "
+        f"{len(needed)} nodes{why}"
     )
     for k in sorted(needed):
         if k >= len(leaves):
