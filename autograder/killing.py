@@ -256,8 +256,21 @@ def _still_ours(pid: int, *, tree: set[int], uid: int | None, spared: set[int]) 
 
 
 def _is_zombie(pid: int) -> bool:
+    """Ended, or waiting to be reaped, every thread of it: a process whose main thread alone
+    ended (the exit system call, not exit_group) reads "Z" in its own stat while its other
+    threads run on, unseen in /proc's listing; it is alive, and is killed as one."""
+    if not _ended(f"/proc/{pid}/stat"):
+        return False
     try:
-        state = read_proc(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()[0]
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return True  # gone
+    return all(_ended(f"/proc/{pid}/task/{tid}/stat") for tid in tids)
+
+
+def _ended(stat: str) -> bool:
+    try:
+        state = read_proc(stat).rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return True  # gone
     return state in ("Z", "X")

@@ -162,6 +162,54 @@ def test_killing_by_uid_converges_against_chains_and_stoppers(uid: int) -> None:
     assert killed >= 1 and elapsed < 5, (killed, elapsed)
 
 
+def _live_tasks(uid: int) -> list[tuple[int, str]]:
+    """(pid, tid) of every thread of the uid's processes that is not a zombie."""
+    found = []
+    for pid in processes_of_uid(uid):
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                    state = f.read().rsplit(b")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state not in (b"Z", b"X"):
+                found.append((pid, tid))
+    return found
+
+
+# A daemon whose main thread ends alone (the exit system call, not exit_group): its /proc/<pid>
+# then reads "Z (zombie)" while its other thread runs on, unseen in /proc's listing.
+ZOMBIE_LEADER = """
+import ctypes, os, threading, time
+if os.fork() == 0:
+    os.setsid()
+    threading.Thread(target=lambda: time.sleep(600)).start()
+    ctypes.CDLL(None).syscall(60, 0)  # SYS_exit
+time.sleep(60)
+"""
+
+
+def test_a_process_whose_main_thread_ended_is_killed_with_its_other_threads(uid: int) -> None:
+    spared = set(confinement.children_of(os.getpid()))
+    confinement.become_subreaper()
+    proc = _as(uid, ZOMBIE_LEADER, start_new_session=True)
+    try:
+        assert _wait_for(lambda: any(pid != proc.pid for pid, _ in _live_tasks(uid)))
+        proc.kill()  # as a session kills its worker before it looks for what is left
+        proc.wait(timeout=10)
+        killed, survivors = converge(uid, spared | {proc.pid}, None)
+        assert _live_tasks(uid) == [] and survivors == [], (_live_tasks(uid), survivors)
+        assert killed == 1
+    finally:
+        for pid in processes_of_uid(uid):
+            killing.signal_if(pid, 9, lambda _: True)
+        proc.wait(timeout=10)
+
+
 def test_a_survivor_is_reported_loudly_and_its_uid_never_reused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import socket
 import time
 
@@ -389,6 +390,52 @@ def test_leftover_processes_are_killed(layers, monkeypatch):
 
 @pytest.mark.skipif(
     os.geteuid() != 0 or os.environ.get("DLHW_SANDBOX") == "same-user",
+    reason="killing by uid or cgroup needs root",
+)
+@pytest.mark.parametrize("layers", ["default", "off"])
+def test_a_daemon_whose_main_thread_ended_does_not_outlive_the_session(layers, monkeypatch):
+    """Its main thread ends alone (the exit system call): /proc/<pid>/stat then reads "Z" while
+    its other thread runs on, unseen in /proc's listing; the clean-up must not take it for a
+    zombie (by uid, without cgroups, it did: close() saw nothing left)."""
+    from dlhw.autograder.killing import processes_of_uid
+
+    if layers == "off":
+        monkeypatch.setenv("DLHW_KERNEL_LAYERS", "off")
+    cell = (
+        "import ctypes, os, threading, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        threading.Thread(target=lambda: time.sleep(300)).start()\n"
+        "        ctypes.CDLL(None).syscall(60, 0)  # SYS_exit: this thread only\n"
+        "    os._exit(0)\n"
+        "time.sleep(0.5)"
+    )
+
+    def live_threads(uid: int) -> list[str]:
+        found = []
+        for pid in processes_of_uid(uid):
+            try:
+                for tid in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                        if f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+                            found.append(tid)
+            except OSError:
+                continue
+        return found
+
+    with Session(LIMITS) as s:
+        s.run_cells([(0, cell)])
+        assert s.reports[0].status == "ok", s.reports
+    try:
+        assert live_threads(s.identity.uid) == [] and s.survivors == []
+    finally:
+        for pid in processes_of_uid(s.identity.uid):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or os.environ.get("DLHW_SANDBOX") == "same-user",
     reason="uid separation needs root",
 )
 @pytest.mark.parametrize("layers", ["default", "off"])
@@ -484,6 +531,7 @@ def test_a_malformed_cell_reply_replaces_the_worker_and_later_cells_still_run(se
 # A reply with a Generator whose SeedSequence would ask numpy for a pool of 10**9 words (4 GB).
 FORGE_GENERATOR_REPLY = """
 import os
+import signal
 import sys
 import time
 
