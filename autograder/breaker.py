@@ -37,6 +37,10 @@ from dataclasses import dataclass, field
 # memory of its source), so a notebook of up to 50 MB must not make it parse all of it; past this
 # the breaker just knows less (calls keep their full limit). Homework notebooks hold ~20 KB.
 MAX_SOURCE_CHARS = 1_000_000
+# One cell's tree is in memory at a time: a cell of 1,000,000 characters of `x=1` took the grader
+# to ~610 MB and 4.7 s (Gradescope gives grader and worker 768 MB in all); 100,000 take ~60 MB
+# and ~0.4 s. A longer cell is not read (five times a whole homework notebook).
+MAX_CELL_CHARS = 100_000
 
 
 class References:
@@ -68,6 +72,8 @@ class References:
             left -= len(source)
             if left < 0:
                 break
+            if len(source) > MAX_CELL_CHARS:
+                continue
             try:
                 # Python's warnings about the student's code (an invalid escape, `x is 1`) are the
                 # worker's to report: here they would only fill the grader's stderr (printed by

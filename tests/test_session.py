@@ -740,13 +740,23 @@ def test_a_function_that_crashes_the_worker_twice_in_a_row_is_given_up(session):
 
 def test_references_of_a_huge_or_hostile_notebook_cost_little():
     """The grader parses the student's source: past MAX_SOURCE_CHARS it stops (no parse of a
-    50 MB notebook), and a long chain of functions is closed in linear time (once per name)."""
+    50 MB notebook), a cell past MAX_CELL_CHARS is not read (its tree alone took ~610 MB for a
+    megabyte), and a long chain of functions is closed in linear time (once per name)."""
     from dlhw.autograder import breaker
 
-    chain = "\n".join(f"def f{i}():\n    return f{i + 1}()" for i in range(20_000))
-    reach = references([chain])  # ~0.3 s here; a quadratic closure would take minutes
+    chain = [
+        "\n".join(f"def f{i}():\n    return f{i + 1}()" for i in range(start, start + 2_000))
+        for start in range(0, 20_000, 2_000)
+    ]  # 20,000 functions in 10 cells, each under the cell limit
+    reach = references(chain)  # ~0.3 s here; a quadratic closure would take minutes
     assert len(reach["f0"]) == 19_999 and len(reach["f10"]) == 19_989
-    big = ["x = 1\n" * (breaker.MAX_SOURCE_CHARS // 6 + 1), "def late():\n    return 1"]
+    huge_cell = "x = 1\n" * (breaker.MAX_CELL_CHARS // 6 + 1) + "def inside():\n    return f()"
+    cells = references([huge_cell, "def after():\n    return inside()"])
+    assert "inside" not in cells.direct and cells.get("after") == frozenset()
+    assert "after" in cells.direct  # the cells after it are read
+    cells_of = breaker.MAX_CELL_CHARS // 6
+    big = ["x = 1\n" * cells_of] * (breaker.MAX_SOURCE_CHARS // (6 * cells_of) + 1)
+    big.append("def late():\n    return 1")
     assert references(big).get("late") == frozenset() and "late" not in references(big).direct
 
 
