@@ -211,6 +211,7 @@ class Session:
             self._worker: _Worker | None = None
             self._closed = False
             self._lifecycle = threading.Lock()
+            self._taking = threading.Lock()  # one thread takes the worker to stop it (_stop)
             # Test data for the worker (see share_file): made now, so that the view can show it.
             self.shared_dir: Path | None = Path(tempfile.mkdtemp(prefix="dlhw-shared-"))
             undo.callback(remove_tree, self.shared_dir)
@@ -327,7 +328,11 @@ class Session:
     def _stop(self) -> bool:
         """Kill the worker and everything of the submission; True once this call has seen none
         of it left (False: there was no worker here to stop, or something survived)."""
-        worker, self._worker = self._worker, None
+        # Under a lock: two threads (close() and grading.CellRunner's) each read the worker
+        # before either cleared it, and both stopped it, the second closing its pipes' numbers
+        # again, by then maybe another file's.
+        with self._taking:
+            worker, self._worker = self._worker, None
         if worker is None:
             return False
         self._reap(worker.proc)
