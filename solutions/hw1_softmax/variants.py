@@ -418,6 +418,139 @@ BUGS = {
                 return float(np.mean(logsumexp(Z, axis=1) - Z[np.arange(Z.shape[0]), y]))
         """,
     },
+    # More: float32 arithmetic that returns float64, partial batches, dtypes, slicing.
+    # Float64 logits cast to float32 "as in training" and the loss returned as a Python float:
+    # the right dtype, ~1e-7 off on ordinary logits (before, one test caught it by 10%).
+    "loss_computed_in_float32": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                Z = Z.astype(np.float32)  # the training data is float32 anyway
+                Z = Z - Z.max(axis=1, keepdims=True)
+                return float(np.mean(np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(Z.shape[0]), y]))
+        """,
+    },
+    # The log-softmax form in float32 (np.float32(Z)), the mean taken in float64: kept full
+    # marks before the confident-predictions check.
+    "loss_float32_log_softmax": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                Z = np.float32(Z)
+                log_p = Z - Z.max(axis=1, keepdims=True)
+                log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+                return -float(np.mean(log_p[np.arange(len(y)), y], dtype=np.float64))
+        """,
+    },
+    # -log(p_y + 1e-12) "to avoid log(0)": finite, but a true class with probability e^-2000
+    # gets a loss of 27.6 instead of 2000.
+    "loss_log_softmax_plus_eps": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                P = np.exp(Z - Z.max(axis=1, keepdims=True))
+                P /= P.sum(axis=1, keepdims=True)
+                return float(-np.mean(np.log(P[np.arange(len(y)), y] + 1e-12)))
+        """,
+    },
+    # A one-hot matrix as wide as the largest label in the batch, not as theta's k columns.
+    "grad_one_hot_sized_by_labels": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                Z = X @ theta
+                S = np.exp(Z - Z.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                I_y = np.eye(y.max() + 1)[y]
+                return X.T @ (S - I_y) / X.shape[0]
+        """,
+    },
+    # Divided by theta.shape[0] (n, the features) where the batch size B was meant.
+    "grad_divides_by_features": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                Z = X @ theta
+                S = np.exp(Z - Z.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                S[np.arange(X.shape[0]), y] -= 1
+                return X.T @ S / theta.shape[0]
+        """,
+    },
+    # The softmax computed in float32 for speed, the product cast back: float64 inputs only
+    # ~1e-7 right.
+    "grad_float32_softmax_only": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                Z = (X @ theta).astype(np.float32)
+                S = np.exp(Z - Z.max(axis=1, keepdims=True))
+                S /= S.sum(axis=1, keepdims=True)
+                S[np.arange(X.shape[0]), y] -= 1
+                return X.T @ S.astype(X.dtype) / X.shape[0]
+        """,
+    },
+    # Shuffled "as SGD should be": the notebook asks for the minibatches in order.
+    "epoch_shuffles": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                order = np.random.permutation(X.shape[0])
+                X, y = X[order], y[order]
+                for i in range(0, X.shape[0], batch):
+                    theta -= lr * softmax_regression_grad(X[i:i + batch], y[i:i + batch], theta)
+        """,
+    },
+    # X[i:batch] for X[i:i + batch]: the first minibatch, then empty ones (0 / 0 = nan).
+    "epoch_slice_ends_at_batch": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                for i in range(0, X.shape[0], batch):
+                    theta -= lr * softmax_regression_grad(X[i:batch], y[i:batch], theta)
+        """,
+    },
+    # np.array_split into ceil(N / batch) pieces: as many steps, but pieces of near-equal
+    # size (43 by 10: 9, 9, 9, 8, 8), not full batches and a smaller last one.
+    "epoch_array_split_by_count": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                n = int(np.ceil(X.shape[0] / batch))
+                for Xb, yb in zip(np.array_split(X, n), np.array_split(y, n)):
+                    theta -= lr * softmax_regression_grad(Xb, yb, theta)
+        """,
+    },
+    # A 1/t learning-rate decay within the epoch, from the lecture's schedules.
+    "epoch_lr_decays_within_epoch": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                for k, i in enumerate(range(0, X.shape[0], batch)):
+                    step = lr / (1 + k)
+                    theta -= step * softmax_regression_grad(X[i:i + batch], y[i:i + batch], theta)
+        """,
+    },
+    # Each minibatch cast to float32 "as MNIST is": float64 theta, float32-accurate steps.
+    "epoch_minibatches_cast_to_float32": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                for i in range(0, X.shape[0], batch):
+                    Xb = X[i:i + batch].astype(np.float32)
+                    theta -= lr * softmax_regression_grad(Xb, y[i:i + batch], theta)
+        """,
+    },
+    # pixels / 255.0 on uint8: float64 images, where the notebook asks for float32.
+    "parse_images_as_float64": {
+        "parse_mnist": """
+            def parse_mnist(image_filename, label_filename):
+                with gzip.open(image_filename, "rb") as f:
+                    magic, n, rows, cols = struct.unpack(">4I", f.read(16))
+                    if magic != 2051:
+                        raise ValueError(f"{image_filename}: magic number {magic}")
+                    pixels = np.frombuffer(f.read(), dtype=np.uint8)
+                if pixels.size != n * rows * cols:
+                    raise ValueError(f"{image_filename}: expected {n} images")
+                with gzip.open(label_filename, "rb") as f:
+                    magic, m = struct.unpack(">2I", f.read(8))
+                    if magic != 2049:
+                        raise ValueError(f"{label_filename}: magic number {magic}")
+                    y = np.frombuffer(f.read(), dtype=np.uint8).copy()
+                if y.size != m or m != n:
+                    raise ValueError(f"{label_filename}: expected {n} labels")
+                return pixels.reshape(n, rows * cols) / 255.0, y
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -864,6 +997,64 @@ UNUSUAL = {
                 S = E / E.sum(axis=1, keepdims=True)
                 one_hot = y[:, None] == np.arange(theta.shape[1])
                 return np.einsum("bn,bk->nk", X, S - one_hot) / len(y)
+        """,
+    },
+    # More: float64 kept inside, reductions by functools, generators.
+    # The epoch in a float64 copy of theta and X, written back into the caller's theta.
+    "epoch_float64_copy_written_back": {
+        "softmax_regression_epoch": """
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                t = theta.astype(np.float64)
+                X64 = X.astype(np.float64)
+                for i in range(0, len(X), batch):
+                    t -= lr * softmax_regression_grad(X64[i:i + batch], y[i:i + batch], t)
+                theta[...] = t
+        """,
+    },
+    # The log-sum-exp by folding np.logaddexp over the columns (functools.reduce).
+    "loss_logaddexp_folded_over_columns": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                from functools import reduce
+
+                lse = reduce(np.logaddexp, Z.T)
+                return float(np.mean(lse - Z[np.arange(len(y)), y]))
+        """,
+    },
+    # Float64 einsums whatever the inputs, the gradient cast to the inputs' dtype at the end.
+    "grad_float64_einsum_cast_back": {
+        "softmax_regression_grad": """
+            def softmax_regression_grad(X, y, theta):
+                dtype = np.result_type(X, theta)
+                X64 = X.astype(np.float64)
+                Z = np.einsum("bn,nk->bk", X64, theta.astype(np.float64))
+                Z -= Z.max(axis=1, keepdims=True)
+                S = np.exp(Z)
+                S /= S.sum(axis=1, keepdims=True)
+                S[np.arange(len(y)), y] -= 1
+                return (np.einsum("bn,bk->nk", X64, S) / len(y)).astype(dtype)
+        """,
+    },
+    # Minibatch slices from a generator; the step by np.subtract(out=theta).
+    "epoch_generator_of_slices": {
+        "softmax_regression_epoch": """
+            def minibatches(n, size):
+                for start in range(0, n, size):
+                    yield slice(start, start + size)
+
+
+            def softmax_regression_epoch(X, y, theta, lr=0.1, batch=100):
+                for s in minibatches(len(y), batch):
+                    np.subtract(theta, lr * softmax_regression_grad(X[s], y[s], theta), out=theta)
+        """,
+    },
+    # log1p of the sum of the other terms (the row maximum's own term is exactly 1).
+    "loss_log1p_of_the_other_terms": {
+        "softmax_loss": """
+            def softmax_loss(Z, y):
+                m = Z.max(axis=1)
+                others = np.exp(Z - m[:, None]).sum(axis=1) - 1.0
+                return float(np.mean(m + np.log1p(others) - Z[np.arange(len(y)), y]))
         """,
     },
 }

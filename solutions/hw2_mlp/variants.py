@@ -478,6 +478,85 @@ BUGS = {
                 return W1, W2
         """,
     },
+    # More: float32 inside for float64 inputs (results upcast or cast back), and others.
+    # The product in float32, upcast again by the float64 bias: ~1e-7 off on centred inputs,
+    # where one entry in 63 gave it away; uncentred inputs show it.
+    "linear_product_in_float32": {
+        "linear": """
+            def linear(X, W, b):
+                return X.astype(np.float32) @ W.astype(np.float32) + b
+        """,
+    },
+    # Everything in float32, cast back to the inputs' dtype: the right dtype (before, the one
+    # test that noticed did so by 1%: relative error 1.01e-7 against rtol 1e-7).
+    "linear_in_float32_cast_back": {
+        "linear": """
+            def linear(X, W, b):
+                Xf, Wf, bf = (a.astype(np.float32) for a in (X, W, b))
+                return (Xf @ Wf + bf).astype(X.dtype)
+        """,
+    },
+    # The hidden activations kept in float32 "to save memory": logits upcast by W2.
+    "forward_hidden_layer_in_float32": {
+        "two_layer_forward": """
+            def two_layer_forward(X, W1, W2):
+                A1 = relu(X @ W1).astype(np.float32)
+                return A1 @ W2
+        """,
+    },
+    # The first layer in float32 only.
+    "forward_first_layer_in_float32": {
+        "two_layer_forward": """
+            def two_layer_forward(X, W1, W2):
+                return relu(X.astype(np.float32) @ W1.astype(np.float32)) @ W2
+        """,
+    },
+    # The softmax of the network, not its logits (the loss function's input).
+    "forward_returns_probabilities": {
+        "two_layer_forward": """
+            def two_layer_forward(X, W1, W2):
+                Z2 = relu(X @ W1) @ W2
+                P = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+                return P / P.sum(axis=1, keepdims=True)
+        """,
+    },
+    # The softmax in float32 (upcast again by A1 and W2).
+    "grads_softmax_in_float32": grads(
+        "S = np.exp(Z2 - Z2.max(axis=1, keepdims=True))",
+        "S = np.exp(Z2 - Z2.max(axis=1, keepdims=True)).astype(np.float32)",
+    ),
+    # The activations in float32.
+    "grads_hidden_in_float32": grads(
+        "A1 = np.maximum(Z1, 0)", "A1 = np.maximum(Z1, 0).astype(np.float32)"
+    ),
+    # dW2 from S, before the 1/B (a line written before G2 was).
+    "grads_dw2_before_the_mean": grads("dW2 = A1.T @ G2", "dW2 = A1.T @ S"),
+    # A leaky ReLU's derivative (0.01 where Z1 <= 0) in the backward pass only.
+    "grads_leaky_relu_backward": grads("(Z1 > 0)", "np.where(Z1 > 0, 1.0, 0.01)"),
+    # The gradient divided by the batch size once more in the step.
+    "epoch_step_divided_by_batch_again": epoch(
+        "W1 -= lr * dW1", "W1 -= lr * dW1 / len(X[start:start + batch])"
+    ),
+    # The minibatches taken from the end (the smaller one first).
+    "epoch_batches_from_the_end": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                for stop in range(X.shape[0], 0, -batch):
+                    start = max(stop - batch, 0)
+                    dW1, dW2 = two_layer_grads(X[start:stop], y[start:stop], W1, W2)
+                    W1 -= lr * dW1
+                    W2 -= lr * dW2
+        """,
+    },
+    # W2's step rounded to float32: float64 weights moved by float32 steps.
+    "epoch_w2_step_in_float32": epoch("W2 -= lr * dW2", "W2 -= (lr * dW2).astype(np.float32)"),
+    # A leaky ReLU (slope 0.01), the "better ReLU" of many tutorials.
+    "relu_leaky": {
+        "relu": """
+            def relu(Z):
+                return np.where(Z > 0, Z, 0.01 * Z)
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -947,6 +1026,79 @@ UNUSUAL = {
                 Y = np.eye(W2.shape[1], dtype=Z2.dtype)[y]
                 G2 = (P - Y) / len(X)
                 return np.matmul(X.T, np.matmul(G2, W2.T) * np.greater(Z1, 0)), np.matmul(A1.T, G2)
+        """,
+    },
+    # More: clip, einsum and tile, float64 inside and cast back, per-example loops.
+    # Z.clip(min=0) (a new array); the forward pass's ReLU in place on its own Z1.
+    "relu_clip_forward_in_place": {
+        "relu": """
+            def relu(Z):
+                return Z.clip(min=0)
+        """,
+        "two_layer_forward": """
+            def two_layer_forward(X, W1, W2):
+                Z1 = X @ W1
+                np.maximum(Z1, 0, out=Z1)  # Z1 is a new array: in place is safe
+                return Z1 @ W2
+        """,
+    },
+    # np.einsum, and the bias tiled to a full (B, d) matrix.
+    "linear_einsum_tile": {
+        "linear": """
+            def linear(X, W, b):
+                rows = np.tile(np.asarray(b).reshape(1, -1), (X.shape[0], 1))
+                return np.einsum("bn,nd->bd", X, W) + rows
+        """,
+    },
+    # Float64 inside whatever the inputs, both gradients cast to the inputs' dtype.
+    "grads_float64_then_cast_back": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                dtype = np.result_type(X, W1, W2)
+                X, W1, W2 = (np.asarray(a, dtype=np.float64) for a in (X, W1, W2))
+                Z1 = X @ W1
+                mask = Z1 > 0
+                A1 = Z1 * mask
+                Z2 = A1 @ W2
+                Z2 -= Z2.max(axis=1, keepdims=True)
+                S = np.exp(Z2)
+                S /= S.sum(axis=1, keepdims=True)
+                S[np.arange(len(y)), y] -= 1
+                S /= len(y)
+                return (X.T @ ((S @ W2.T) * mask)).astype(dtype), (A1.T @ S).astype(dtype)
+        """,
+    },
+    # Float64 master weights for the epoch, written back into W1 and W2 at its end.
+    "epoch_float64_master_weights": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                W1_64, W2_64 = W1.astype(np.float64), W2.astype(np.float64)
+                X64 = X.astype(np.float64)
+                for start in range(0, len(X), batch):
+                    rows = slice(start, start + batch)
+                    dW1, dW2 = two_layer_grads(X64[rows], y[rows], W1_64, W2_64)
+                    W1_64 -= lr * dW1
+                    W2_64 -= lr * dW2
+                W1[...] = W1_64
+                W2[...] = W2_64
+        """,
+    },
+    # Backpropagation one example at a time, outer products summed.
+    "grads_per_example_outer_products": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                dW1 = np.zeros(W1.shape, dtype=np.result_type(X, W1, W2))
+                dW2 = np.zeros(W2.shape, dtype=dW1.dtype)
+                for x, label in zip(X, y):
+                    z1 = x @ W1
+                    a1 = np.maximum(z1, 0)
+                    z2 = a1 @ W2
+                    p = np.exp(z2 - z2.max())
+                    p /= p.sum()
+                    p[label] -= 1
+                    dW2 += np.outer(a1, p)
+                    dW1 += np.outer(x, (W2 @ p) * (z1 > 0))
+                return dW1 / len(y), dW2 / len(y)
         """,
     },
 }

@@ -1030,6 +1030,185 @@ BUGS = {
                         p -= self.lr * g / (np.sqrt(v) + self.eps)
         """,
     },
+    # More: Nesterov forms that are not torch's, precedence, torch/TF options, lazy state.
+    # Momentum's (1 - mu) damping carried over to Nesterov (torch's nesterov needs dampening 0).
+    "nesterov_dampened_like_momentum": {
+        "Nesterov.step": """
+            def step(self, grads):
+                for p, g, v in zip(self.params, grads, self.v):
+                    v *= self.momentum
+                    v += (1 - self.momentum) * g
+                    p -= self.lr * (g + self.momentum * v)
+        """,
+    },
+    # (1 + mu) v for g + mu v: the same first step (v1 = g), then mu v_{t-1} too much.
+    "nesterov_steps_one_plus_mu_times_v": {
+        "Nesterov.step": """
+            def step(self, grads):
+                for p, g, v in zip(self.params, grads, self.v):
+                    v *= self.momentum
+                    v += g
+                    p -= self.lr * (1 + self.momentum) * v
+        """,
+    },
+    # Operator precedence: lr * g / sqrt(s) + eps adds eps to the step (and 0 / 0 = nan for
+    # rows that never had a gradient).
+    "adagrad_eps_added_to_the_step": {
+        "Adagrad.step": """
+            def step(self, grads):
+                for p, g, s in zip(self.params, grads, self.s):
+                    s += g * g
+                    p -= self.lr * g / np.sqrt(s) + self.eps
+        """,
+    },
+    # The sum of squares rebound to a new local array: the state stays 0, every step is the first.
+    "adagrad_sum_of_squares_rebound": {
+        "Adagrad.step": """
+            def step(self, grads):
+                for i, (p, g) in enumerate(zip(self.params, grads)):
+                    s = self.s[i]
+                    s = s + g**2
+                    p -= self.lr * g / (np.sqrt(s) + self.eps)
+        """,
+    },
+    # torch's RMSprop(centered=True), copied from its documentation: v - mean(g)^2.
+    "rmsprop_centered": {
+        "RMSprop": """
+            class RMSprop:
+                def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
+                    self.params = params
+                    self.lr, self.alpha, self.eps = lr, alpha, eps
+                    self.v = [np.zeros_like(p) for p in params]
+                    self.g_avg = [np.zeros_like(p) for p in params]
+
+                def step(self, grads):
+                    for p, g, v, g_avg in zip(self.params, grads, self.v, self.g_avg):
+                        v *= self.alpha
+                        v += (1 - self.alpha) * g * g
+                        g_avg *= self.alpha
+                        g_avg += (1 - self.alpha) * g
+                        p -= self.lr * g / (np.sqrt(v - g_avg * g_avg) + self.eps)
+        """,
+    },
+    # TensorFlow 1's RMSPropOptimizer started its mean square at 1, not 0.
+    "rmsprop_tf1_accumulator_starts_at_one": {
+        "RMSprop.__init__": """
+            def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
+                self.params = params
+                self.lr, self.alpha, self.eps = lr, alpha, eps
+                self.v = [np.ones_like(p) for p in params]
+        """,
+    },
+    # beta1 and beta2 exchanged in the moving averages and their corrections.
+    "adam_betas_swapped": {
+        "Adam.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v):
+                    m *= self.beta2
+                    m += (1 - self.beta2) * g
+                    v *= self.beta1
+                    v += (1 - self.beta1) * g * g
+                    if self.bias_correction:
+                        m_hat = m / (1 - self.beta2**self.t)
+                        v_hat = v / (1 - self.beta1**self.t)
+                    else:
+                        m_hat, v_hat = m, v
+                    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # m corrected, v forgotten: the first step about 3 lr (1 / sqrt(1 - beta2) times lr / 10).
+    "adam_bias_correction_on_m_only": {
+        "Adam.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v):
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    m_hat = m / (1 - self.beta1**self.t) if self.bias_correction else m
+                    p -= self.lr * m_hat / (np.sqrt(v) + self.eps)
+        """,
+    },
+    # State made at the first step from (1 - beta) * g: for a 0-d gradient that is a NumPy
+    # scalar, which the next step cannot update in place (m[...] = ... raises TypeError).
+    "adam_state_made_at_the_first_step_as_scalars": {
+        "Adam": """
+            class Adam:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             bias_correction=True):
+                    self.params = params
+                    self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                    self.bias_correction = bias_correction
+                    self.t = 0
+                    self.m = self.v = None
+
+                def step(self, grads):
+                    self.t += 1
+                    if self.m is None:
+                        self.m = [(1 - self.beta1) * g for g in grads]
+                        self.v = [(1 - self.beta2) * g * g for g in grads]
+                    else:
+                        for g, m, v in zip(grads, self.m, self.v):
+                            m[...] = self.beta1 * m + (1 - self.beta1) * g
+                            v[...] = self.beta2 * v + (1 - self.beta2) * np.square(g)
+                    c1 = 1 - self.beta1**self.t if self.bias_correction else 1.0
+                    c2 = 1 - self.beta2**self.t if self.bias_correction else 1.0
+                    for p, m, v in zip(self.params, self.m, self.v):
+                        p -= self.lr * (m / c1) / (np.sqrt(v) / np.sqrt(c2) + self.eps)
+        """,
+    },
+    # Adam's bias correction carried over to momentum: the first step lr g, not lr (1 - beta) g.
+    "momentum_bias_corrected_like_adam": {
+        "Momentum": """
+            class Momentum:
+                def __init__(self, params, lr, beta=0.9):
+                    self.params = params
+                    self.lr, self.beta = lr, beta
+                    self.u = [np.zeros_like(p) for p in params]
+                    self.t = 0
+
+                def step(self, grads):
+                    self.t += 1
+                    for p, g, u in zip(self.params, grads, self.u):
+                        u *= self.beta
+                        u += (1 - self.beta) * g
+                        p -= self.lr * u / (1 - self.beta**self.t)
+        """,
+    },
+    # np.empty_like "as the first step fills it": the velocity starts as whatever memory held.
+    "momentum_state_np_empty_like": {
+        "Momentum.__init__": """
+            def __init__(self, params, lr, beta=0.9):
+                self.params = params
+                self.lr, self.beta = lr, beta
+                self.u = [np.empty_like(p) for p in params]
+        """,
+    },
+    # The decay term lambda * theta added to m only (half of Adam + L2, half of AdamW).
+    "adamw_decay_folded_into_m": {
+        "AdamW.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v):
+                    m *= self.beta1
+                    m += (1 - self.beta1) * (g + self.weight_decay * p)
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    m_hat = m / (1 - self.beta1**self.t)
+                    v_hat = v / (1 - self.beta2**self.t)
+                    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # range(len(params) - 1): the last array (here the embedding) never moves.
+    "sgd_skips_the_last_array": {
+        "SGD.step": """
+            def step(self, grads):
+                for i in range(len(self.params) - 1):
+                    self.params[i] -= self.lr * grads[i]
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -1999,6 +2178,95 @@ UNUSUAL = {
                         else:
                             m_hat, v_hat = m, v
                         p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # More: equivalent rewritings of the updates, state made lazily, one flat buffer.
+    # Adagrad keeps sqrt(s) itself: sqrt(s + g^2) = hypot(sqrt(s), g), updated in place.
+    "adagrad_root_kept_by_hypot": {
+        "Adagrad": """
+            class Adagrad:
+                def __init__(self, params, lr=1e-2, eps=1e-10):
+                    self.params = params
+                    self.lr, self.eps = lr, eps
+                    self.root = [np.zeros_like(p) for p in params]  # sqrt(sum of g^2)
+
+                def step(self, grads):
+                    for p, g, r in zip(self.params, grads, self.root):
+                        np.hypot(r, g, out=r)
+                        p -= self.lr * g / (r + self.eps)
+        """,
+    },
+    # The decay inside the update, lr * (step + lambda * theta): the same theta before the step.
+    "adamw_decay_inside_the_update": {
+        "AdamW.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v):
+                    m[...] = self.beta1 * m + (1 - self.beta1) * g
+                    v[...] = self.beta2 * v + (1 - self.beta2) * g**2
+                    m_hat = m / (1 - self.beta1**self.t)
+                    v_hat = v / (1 - self.beta2**self.t)
+                    p -= self.lr * (m_hat / (np.sqrt(v_hat) + self.eps) + self.weight_decay * p)
+        """,
+    },
+    # State made at the first step (m1 = (1 - beta1) g1 as 0-d-safe arrays); the corrections
+    # applied to sqrt(v) as sqrt(c2).
+    "adam_state_made_at_the_first_step": {
+        "Adam": """
+            class Adam:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             bias_correction=True):
+                    self.params = params
+                    self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                    self.bias_correction = bias_correction
+                    self.t = 0
+                    self.m = self.v = None
+
+                def step(self, grads):
+                    self.t += 1
+                    if self.m is None:
+                        self.m = [np.array((1 - self.beta1) * g) for g in grads]
+                        self.v = [np.array((1 - self.beta2) * g * g) for g in grads]
+                    else:
+                        for g, m, v in zip(grads, self.m, self.v):
+                            m[...] = self.beta1 * m + (1 - self.beta1) * g
+                            v[...] = self.beta2 * v + (1 - self.beta2) * np.square(g)
+                    c1 = 1 - self.beta1**self.t if self.bias_correction else 1.0
+                    c2 = 1 - self.beta2**self.t if self.bias_correction else 1.0
+                    for p, m, v in zip(self.params, self.m, self.v):
+                        p -= self.lr * (m / c1) / (np.sqrt(v) / np.sqrt(c2) + self.eps)
+        """,
+    },
+    # RMSprop's average moved towards g^2 by (1 - alpha) of the gap.
+    "rmsprop_ema_increment": {
+        "RMSprop.step": """
+            def step(self, grads):
+                for p, g, v in zip(self.params, grads, self.v):
+                    v += (1 - self.alpha) * (np.square(g) - v)
+                    p -= self.lr * g / (np.sqrt(v) + self.eps)
+        """,
+    },
+    # Nesterov's step from the old velocity, g + mu (mu v + g) expanded, v updated after.
+    "nesterov_step_expanded_before_the_velocity": {
+        "Nesterov.step": """
+            def step(self, grads):
+                mu = self.momentum
+                for p, g, v in zip(self.params, grads, self.v):
+                    p -= self.lr * ((1 + mu) * g + mu * mu * v)
+                    v *= mu
+                    v += g
+        """,
+    },
+    # Every velocity a view into one flat buffer.
+    "momentum_state_in_one_flat_buffer": {
+        "Momentum.__init__": """
+            def __init__(self, params, lr, beta=0.9):
+                self.params = params
+                self.lr, self.beta = lr, beta
+                sizes = [p.size for p in params]
+                flat = np.zeros(sum(sizes), dtype=np.result_type(*params))
+                cuts = np.cumsum([0, *sizes])
+                self.u = [flat[a:b].reshape(p.shape) for a, b, p in zip(cuts, cuts[1:], params)]
         """,
     },
 }

@@ -89,7 +89,14 @@ def torch_sgd_epoch(
 
 
 def check_loss(
-    sub, Z: np.ndarray, y: np.ndarray, *, rtol: float, atol: float, float64: bool = False
+    sub,
+    Z: np.ndarray,
+    y: np.ndarray,
+    *,
+    rtol: float,
+    atol: float,
+    float64: bool = False,
+    note: str = "",
 ) -> None:
     """The student's loss of (Z, y) against torch's cross_entropy in float64; with `float64`,
     the loss must not be a float of less precision than float64 (a Python float is float64; a
@@ -101,7 +108,7 @@ def check_loss(
         f"the loss of float64 logits is a {dtype} number: float64 inputs must give float64 "
         "results (compute in float64 and return float(...), a Python float)"
     )
-    assert_close(loss, torch_loss(Z, y), rtol=rtol, atol=atol, name="the loss")
+    assert_close(loss, torch_loss(Z, y), rtol=rtol, atol=atol, name="the loss", note=note)
 
 
 def check_grad(sub, X, y, theta, *, rtol: float, atol: float) -> None:
@@ -245,6 +252,19 @@ def test_loss_matches_torch(sub):
     # Both sides in float64 (see the tolerances note above). A float64 loss rounded to float32
     # at the end is off by ~6e-8 relative, which rtol cannot see: its dtype says it.
     check_loss(sub, Z, y, rtol=1e-7, atol=1e-10, float64=True)
+    # Confident predictions: each true-class logit 10 above its row, so every row's loss is
+    # log(1 + s) with s ~ 1e-3. Float64 logits computed in float32 inside and returned as a
+    # Python float keep the right dtype and, on the logits above, errors near float32's 6e-8
+    # that rtol 1e-7 cannot see; here float32 rounds 1 + s to 1.2e-7 absolute, ~1e-4 of the
+    # loss. Float64 (any correct formulation, the max added back or not) stays ~1e-12 relative.
+    Z, y = r.standard_normal((40, 10)), r.integers(0, 10, size=40).astype(np.uint8)
+    Z[np.arange(40), y] += 10.0
+    note = (
+        "these are confident predictions (each true class 10 logits ahead, a loss of ~1e-3): "
+        "float64 logits must be computed in float64, with no cast to float32 inside (float32 "
+        "keeps only ~7 digits of the 1 + 0.001 whose log is the loss)"
+    )
+    check_loss(sub, Z, y, rtol=1e-7, atol=1e-12, float64=True, note=note)
 
 
 @pytest.mark.points(1)

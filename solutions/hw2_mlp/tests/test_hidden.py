@@ -153,6 +153,26 @@ def shapes_of(*arrays: np.ndarray) -> str:
     return ", ".join(str(a.shape) for a in arrays)
 
 
+# Uncentred inputs (every feature about 100, as raw pixel values are) through weights whose
+# columns sum to zero: each product is O(1) made of terms of O(100). Float64 keeps it to ~1e-14;
+# float64 inputs computed in float32 inside (and cast back, or upcast by a float64 operand) lose
+# ~1e-5 relative, while on centred inputs their error, ~1e-7, is what RTOL64 is, and whether a
+# test notices depends on one entry or two.
+UNCENTRED = (
+    "every feature of X is about 100 here and W's columns sum to zero, so each output is a small "
+    "difference of large terms: float64 inputs must be computed in float64 (no cast to float32 "
+    "inside, not even for one factor), which keeps it to ~15 digits; float32 keeps ~5 of them"
+)
+
+
+def uncentred(r: np.random.Generator, B: int, n: int) -> np.ndarray:
+    return 100.0 + r.standard_normal((B, n))
+
+
+def zero_sum_columns(W: np.ndarray) -> np.ndarray:
+    return W - W.mean(axis=0, keepdims=True)
+
+
 # ---- linear ----------------------------------------------------------------------------------
 
 
@@ -168,6 +188,12 @@ def test_linear_matches_torch(sub):
             sub.linear(X, W, b), torch_linear(X, W, b), rtol=RTOL64, atol=ATOL64, dtype=F64,
             name=f"linear(X {X.shape}, W {W.shape}, b {b.shape})",
         )  # fmt: skip
+    X, W = uncentred(r, 6, 8), zero_sum_columns(r.standard_normal((8, 5)))
+    b = r.standard_normal((1, 5))
+    assert_close(
+        sub.linear(X, W, b), torch_linear(X, W, b), rtol=RTOL64, atol=ATOL64, dtype=F64,
+        name="linear(X (6, 8), W (8, 5), b (1, 5)) of uncentred inputs", note=UNCENTRED,
+    )  # fmt: skip
 
 
 @pytest.mark.points(1)
@@ -260,6 +286,14 @@ def test_forward_matches_torch(sub):
             sub.two_layer_forward(X, W1, W2), torch_forward(X, W1, W2), rtol=RTOL64, atol=ATOL64,
             dtype=F64, name=f"the logits for X, W1, W2 of shapes {shapes_of(X, W1, W2)}",
         )  # fmt: skip
+    r = rng(13)
+    X, W1 = uncentred(r, 7, 9), zero_sum_columns(r.standard_normal((9, 6)))
+    W2 = r.standard_normal((6, 4))
+    assert_close(
+        sub.two_layer_forward(X, W1, W2), torch_forward(X, W1, W2), rtol=RTOL64, atol=ATOL64,
+        dtype=F64, name="the logits of uncentred inputs (X (7, 9), W1 (9, 6), W2 (6, 4))",
+        note=UNCENTRED,
+    )  # fmt: skip
 
 
 @pytest.mark.points(1)
