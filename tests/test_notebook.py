@@ -126,6 +126,15 @@ def test_v3_notebook_is_converted(tmp_path):
         ("times['adam'] = %timeit -o f()", "times['adam'] = None  # removed IPython magic"),
         ("d['a=b'], o.x = !ls", "d['a=b'], o.x = None, None,  # removed IPython magic"),
         ("x: list = !ls", "x: list = None  # removed IPython magic"),
+        # IPython's first `=` token: past `==`, `!=`, `<=` and `+=`, which are other tokens; and
+        # the targets are those after the last `;` or `:`, not the line's (`a, b = None, None,
+        # None,` raised a ValueError: too many values to unpack).
+        ("if a == b: t = %time f()", "if a == b: t = None  # removed IPython magic"),
+        ("for i, j in z: a, b = !ls", "for i, j in z: a, b = None, None,  # removed IPython magic"),
+        (
+            "import os, sys; a, b = !ls",
+            "import os, sys; a, b = None, None,  # removed IPython magic",
+        ),
     ],
 )
 def test_line_magics_and_shell_escapes_are_neutralised(source, expected):
@@ -136,7 +145,7 @@ def test_line_magics_and_shell_escapes_are_neutralised(source, expected):
     class Obj:
         pass
 
-    names = {"g": lambda: 1, "times": {}, "d": {}, "o": Obj()}
+    names = {"g": lambda: 1, "times": {}, "d": {}, "o": Obj(), "a": 1, "b": 1, "z": [(1, 2)]}
     exec(compile(neutralise_ipython(source) or "", "<t>", "exec"), names)
 
 
@@ -150,6 +159,19 @@ def test_an_escape_after_what_is_no_assignment_is_left_as_ipython_leaves_it(line
     second `=`, the escape stays, and so does a line that assigns Python (each of these lines
     is what IPython's TransformerManager returns unchanged)."""
     assert neutralise_ipython(line) == line
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["'''It's x = %d'''", '"""He said "files = !ls" in Jupyter"""', "s = '''it's''' + 'a = !b'",
+     '"""x = %timeit" """'],
+)  # fmt: skip
+def test_python_in_a_triple_quoted_string_is_left_as_it_is(line):
+    """A triple-quoted string is one string, as IPython's tokenizer reads it: read as three
+    strings, the `=` inside one holding a lone quote was taken for an assignment, and the
+    docstring was cut into a line that no longer compiled."""
+    cell = f"%matplotlib inline\n{line}"
+    assert neutralise_ipython(cell) == f"pass  # removed IPython magic\n{line}"
 
 
 def test_a_long_line_assigning_a_magic_is_read_once():

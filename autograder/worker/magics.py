@@ -70,22 +70,27 @@ def neutralise_ipython(source: str) -> str | None:
 def _assigned_magic(line: str) -> tuple[str, int] | None:
     """(the line up to its `=`, without trailing spaces; how many targets: 0 for one without a
     comma) for a line that assigns an IPython escape's value, None for any other. As IPython
-    finds it: the first `=` outside brackets and strings, if it is an assignment (not `==`,
-    `+=`, `:=`, ...) and `%` or `!` follows it: `x = %time f()`, `d["k"] = %timeit -o f()`,
-    `x.y = !ls`, `x: int = %time f()`, `a, b = !ls`. One pass over the line: a regex that
-    backtracked over the target took a line of a megabyte an hour."""
-    depth, quote, commas, parts, i = 0, "", False, 0, 0
+    finds it: the first `=` token outside brackets and strings (past `==`, `+=`, `:=`, ...,
+    other tokens), if `%` or `!` follows it: `x = %time f()`, `d["k"] = %timeit -o f()`,
+    `x.y = !ls`, `x: int = %time f()`, `a, b = !ls`, `if a == b: t = %time f()`. The targets
+    are counted after the last `;` or `:` (`for i, j in z: a, b = !ls` has two). A
+    triple-quoted string is one string (a lone quote inside it opens none). One pass over the
+    line: a regex that backtracked over the target took a line of a megabyte an hour."""
+    depth, commas, parts, i = 0, False, 0, 0
     part_started = False
     while i < len(line):
         c = line[i]
-        if quote:
-            if c == "\\":
-                i += 1  # the escaped character is skipped with this one
-            elif c == quote:
-                quote = ""
-        elif c in "'\"":
-            quote, part_started = c, True
-        elif c in "([{":
+        if c in "'\"":
+            quote = c * 3 if line[i : i + 3] == c * 3 else c
+            i += len(quote)
+            while i < len(line) and not line.startswith(quote, i):
+                i += 2 if line[i] == "\\" else 1  # the escaped character is skipped with it
+            if i >= len(line):
+                return None  # the string goes on past the line: any `=` left is in it
+            i += len(quote)
+            part_started = True
+            continue
+        if c in "([{":
             depth, part_started = depth + 1, True
         elif c in ")]}":
             depth -= 1
@@ -93,11 +98,17 @@ def _assigned_magic(line: str) -> tuple[str, int] | None:
                 return None
         elif c == "#":
             return None
+        elif depth == 0 and c in ";:":  # a new statement, or the targets are after it
+            commas, parts, part_started = False, 0, False
         elif depth == 0 and c == ",":
             commas, parts, part_started = True, parts + part_started, False
         elif depth == 0 and c == "=":
-            if line[i + 1 : i + 2] == "=" or (i and line[i - 1] in _OPERATOR_CHARS):
-                return None
+            if line[i + 1 : i + 2] == "=":
+                i += 2  # `==`: another token
+                continue
+            if i and line[i - 1] in _OPERATOR_CHARS:
+                i += 1  # `+=`, `!=`, `<=`, `:=`, ...: another token
+                continue
             target = line[:i].rstrip()
             if not target.strip() or target.lstrip()[:1] in ("%", "!"):
                 return None
