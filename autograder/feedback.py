@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from dlhw.autograder.checks import Mismatch, differ, digits_to_tell_apart, relative
-from dlhw.autograder.worker.magics import leading_indent_removed
+from dlhw.autograder.worker.magics import leading_indent_removed, split_lines
 
 FORMAT = "md"
 _FENCE = re.compile(r"^(`{3,})")
@@ -147,11 +147,12 @@ def defined_names(sources: Iterable[str]) -> list[str]:
 
 
 def _as_run(source: str) -> str:
-    """The cell as the worker runs it, as far as where its lines start goes: one indented as a
-    whole loses the common indentation (its definitions are then top-level, as in Jupyter)."""
-    if source[:1] not in (" ", "\t", "\n", "\r"):
+    """The cell as the worker runs it, as far as where its lines start goes: its lines end
+    where Python ends them (`\\r` too), and one indented as a whole loses the common
+    indentation (its definitions are then top-level, as in Jupyter)."""
+    if source[:1] not in (" ", "\t", "\n", "\r") and "\r" not in source:
         return source  # the first line is not indented: nothing to remove
-    return "\n".join(leading_indent_removed(source.split("\n")))
+    return "\n".join(leading_indent_removed(split_lines(source)))
 
 
 def defines(sources: Iterable[str], names: Iterable[str]) -> set[str]:

@@ -111,6 +111,18 @@ def test_a_cell_indented_as_a_whole_defines_at_top_level_as_it_runs() -> None:
     assert "`softmax_regression_gradient` in cells 1 and 2" in again
 
 
+@pytest.mark.parametrize("end", ["\r\n", "\r"])
+def test_a_cell_with_other_line_ends_defines_as_it_runs(end) -> None:
+    """The worker ends lines at `\\r\\n` and `\\r` as Python does (magics.py): a cell saved so,
+    indented as a whole with a blank line or not, defines what it runs, for feedback too (its
+    `\\r` blank line kept the common indentation; and after a lone `\\r` nothing was found)."""
+    pasted = end.join(["", "  def f(x):", "    return x", "", "  THETA = 1", ""])
+    plain = end.join(["def g(x):", "    return x", "PHI = 2"])
+    assert feedback.defined_names([pasted, plain]) == ["f", "THETA", "g", "PHI"]
+    assert feedback.defines([pasted], {"THETA"}) == {"THETA"}
+    assert "`f` in cells 1 and 2" in feedback.defined_again(enumerate([pasted, pasted]), ["f"])
+
+
 def test_names_the_student_chose_are_compared_in_bounded_time(monkeypatch) -> None:
     # difflib's ratio costs up to the square of the names' length: a NameError naming a
     # 1,900-character name (of distinct letters), beside 200 permutations of it defined in the

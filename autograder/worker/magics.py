@@ -26,6 +26,15 @@ _HELP = re.compile(r"^(\s*)[\w.]+\?\??\s*$|^(\s*)\?\??[\w.]+\s*$")
 _LINE_END = re.compile("\r\n|\r|\n")
 
 
+def split_lines(source: str) -> list[str]:
+    """The cell's lines, as Python ends them (`\\r\\n`, `\\r`, `\\n`), with no line after the
+    last line end, as str.splitlines."""
+    lines = _LINE_END.split(source)
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def leading_indent_removed(lines: list[str]) -> list[str]:
     """A cell indented as a whole (pasted from a function's body) runs in Jupyter: IPython
     removes the lines' common indentation first (inputtransformer2.leading_indent)."""
@@ -36,10 +45,7 @@ def leading_indent_removed(lines: list[str]) -> list[str]:
 
 def neutralise_ipython(source: str) -> str | None:
     """Turn IPython-only syntax into plain Python; None when the cell is not Python at all."""
-    lines = _LINE_END.split(source)
-    if lines[-1] == "":  # as str.splitlines: no line after the last line end
-        lines.pop()
-    lines = leading_indent_removed(lines)
+    lines = leading_indent_removed(split_lines(source))
     if lines and lines[0].lstrip().startswith("%%"):
         magic = lines[0].lstrip()[2:].split(maxsplit=1)[0] if lines[0].strip() != "%%" else ""
         if magic not in PYTHON_CELL_MAGICS:
