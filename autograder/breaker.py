@@ -32,6 +32,7 @@ import threading
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 # Source read for references, in all: the grader parses it (an AST takes tens of times the
 # memory of its source), so a notebook of up to 50 MB must not make it parse all of it; past this
@@ -221,6 +222,18 @@ class Breaker:
     def answered(self, runs: frozenset[str]) -> None:
         self.returned |= runs
         self._since |= runs
+
+    def state(self) -> tuple[Any, ...]:
+        """What it knows now, for `restore` (copies)."""
+        return (set(self.hung), set(self.returned), dict(self._where), set(self._since),
+                dict(self._given_up), dict(self._crashes))  # fmt: skip
+
+    def restore(self, state: tuple[Any, ...]) -> None:
+        """Forget what it learnt since `state`: requests made for a hint, not a test
+        (`Submission.aside`), never shorten or skip a later test's calls."""
+        hung, returned, where, since, given_up, crashes = state
+        self.hung, self.returned, self._where = set(hung), set(returned), dict(where)
+        self._since, self._given_up, self._crashes = set(since), dict(given_up), dict(crashes)
 
 
 def _caller(runs: frozenset[str]) -> str:

@@ -18,8 +18,8 @@ a plain failure) whose message names the function and says what happened; a mist
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +156,23 @@ class Submission:
         """Queue the operations of a `with` block and send them in as few round trips as
         possible (a request of up to object_table.MAX_STEPS steps each, `timeout` s each)."""
         return self.objects.batch(timeout)
+
+    @contextmanager
+    def aside(self) -> Iterator[None]:
+        """Requests made for a hint once a test has failed, not for the test itself: the
+        functions they use are not counted as the test's (the summary counts failed tests by
+        them), and one that hangs or crashes on the hint's own inputs is not held against it by
+        the time-out breaker (later tests call it as before)."""
+        used = dict(self.used)
+        breaker = getattr(self.session, "breaker", None)
+        state = breaker.state() if breaker is not None else None
+        try:
+            yield
+        finally:
+            self.used.clear()
+            self.used.update(used)
+            if breaker is not None and state is not None:
+                breaker.restore(state)
 
     def keep(self, value: Any) -> Any:
         """Leave the test's `value` (an array, or plain data) in the worker. The result stands

@@ -88,6 +88,9 @@ class InProcessSubmission:
     def batch(self, timeout: float | None = None) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()  # every operation runs at once here
 
+    def aside(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()  # no summary or time-out breaker here
+
     def repeat(self, body: Callable[[Any], Any], start: Any, times: int) -> Any:
         for _ in range(times):
             start = body(start)

@@ -111,13 +111,14 @@ def test_values_compared_by_data_are_named_as_the_cause_and_other_mistakes_are_n
     from dlhw.autograder.grading import grade
     from dlhw.autograder.variants import load_variants, variant_notebook
 
-    told = {}
+    told, outcomes = {}, {}
     for name in ("value_eq_and_hash_by_data", "value_mul_assigns_grad"):
         (variant,) = [v for v in load_variants(HW) if v.name == name]
         path = tmp_path / name / HW.notebook_name
         path.parent.mkdir()
         nbformat.write(variant_notebook(HW, variant), path)
         outcome = grade(HW, path, tmp_path / name / "results.json", tests=HW.hidden_tests)
+        outcomes[name] = outcome.results["output"]
         failed = [t for t in outcome.results["tests"] if t["status"] == "failed"]
         graphs = [t for t in failed if t["name"].startswith("Value: a random graph")]
         assert graphs, [t["name"] for t in failed]
@@ -125,6 +126,43 @@ def test_values_compared_by_data_are_named_as_the_cause_and_other_mistakes_are_n
     merged = {t["name"].split(":")[0] for t in told["value_eq_and_hash_by_data"]}
     assert merged == {"Value", "topo_sort"}, merged
     assert told["value_mul_assigns_grad"] == []
+    # The question is the hint's, not the test's: the summary counted the random graphs' failures
+    # against topo_sort ("topo_sort: 6 of 8 tests failed") for a Value whose mul alone is wrong.
+    assert "topo_sort:" not in outcomes["value_mul_assigns_grad"], outcomes[
+        "value_mul_assigns_grad"
+    ]
+
+
+def test_a_topo_sort_that_hangs_on_the_hints_question_alone_costs_no_other_test(tmp_path):
+    """topo_sort is asked about Value(2.0) + Value(2.0) only for a hint: hanging there, it was
+    given up by the time-out breaker and failed the topo_sort tests it passes (score 99 of
+    103 for a Value whose mul is wrong)."""
+    from dlhw.autograder.grading import grade
+    from dlhw.autograder.variants import load_variants, variant_notebook
+
+    (variant,) = [v for v in load_variants(HW) if v.name == "value_mul_assigns_grad"]
+    hangs_on_the_hint = textwrap.dedent(
+        """
+        _topo_sort = topo_sort
+
+
+        def topo_sort(root):
+            while root.data in (4.0, 5.0) and len(root._prev) == 2:
+                pass
+            return _topo_sort(root)
+        """
+    )
+    scores = {}
+    for name, cells in (("plain", []), ("hangs", [hangs_on_the_hint])):
+        nb = variant_notebook(HW, variant)
+        nb.cells += [nbformat.v4.new_code_cell(cell) for cell in cells]
+        path = tmp_path / name / HW.notebook_name
+        path.parent.mkdir()
+        nbformat.write(nb, path)
+        outcome = grade(HW, path, tmp_path / name / "results.json", tests=HW.hidden_tests)
+        scores[name] = outcome.score
+        assert "GRADER ERRORS" not in outcome.staff_log
+    assert scores["hangs"] == scores["plain"], scores
 
 
 def test_a_linear_that_ignores_rng_is_told_where_to_draw_from(tmp_path) -> None:

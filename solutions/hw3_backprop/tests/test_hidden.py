@@ -271,12 +271,16 @@ def merged_by_value(sub: Any) -> str:
     which its own tests name). The grader cannot call `==` or `hash` on the student's objects:
     this asks topo_sort instead. Called only once a test has failed."""
 
-    def listed(x: float, y: float) -> int:
-        a, b = sub.Value(x), sub.Value(y)
-        return len({id(node) for node in sub.topo_sort(a + b)})
+    def listed(order: Any) -> int:
+        return len({id(node) for node in sub.value(order)})
 
-    try:
-        distinct, equal = listed(2.0, 3.0), listed(2.0, 2.0)
+    try:  # the hint's own question: not the test's use of topo_sort, nor held against it, and
+        # 2 s at most (two graphs of 3 nodes), not a full limit in each failed test
+        with sub.aside(), sub.batch(timeout=2.0):
+            orders = [
+                sub.topo_sort(sub.Value(x) + sub.Value(y)) for x, y in ((2.0, 3.0), (2.0, 2.0))
+            ]
+        distinct, equal = listed(orders[0]), listed(orders[1])
     except Exception:  # noqa: BLE001 - only a hint: the test's own message stands
         return ""
     if distinct != 3 or equal >= 3:
