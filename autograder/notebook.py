@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,6 +92,7 @@ def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> nbformat.N
     # Imported here: `grade` reads the notebook while the worker boots, so nbformat's import
     # (jsonschema with it, ~50 ms) overlaps the worker's start instead of preceding it.
     import nbformat
+    from nbformat.warnings import DuplicateCellId
 
     if not path.is_file():
         raise NotebookError(f"{path.name} is not a file")
@@ -129,7 +131,11 @@ def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> nbformat.N
         # Parsed and converted without `nbformat.reads`, which validates too (and only logs what
         # it finds): validated once, here, where a failure is the student's message.
         nb = nbformat.convert(nbformat.reader.reads(text), 4)
-        nbformat.validate(nb)
+        with warnings.catch_warnings():
+            # Cells sharing an id (copied by hand, or 10,000 random ids that meet) are given
+            # new ones: nothing the grader or the student need hear about.
+            warnings.simplefilter("ignore", DuplicateCellId)
+            nbformat.validate(nb)
     except Exception as exc:  # nbformat raises several types for invalid notebooks
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NotebookError(f"{path.name} is not a valid Jupyter notebook: {first}") from None
