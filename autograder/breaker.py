@@ -28,10 +28,11 @@ it can turn a pass into a failure, never a failure into a pass.
 from __future__ import annotations
 
 import ast
+import copy
 import threading
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 # Source read for references, in all: the grader parses it (an AST takes tens of times the
@@ -223,17 +224,22 @@ class Breaker:
         self.returned |= runs
         self._since |= runs
 
-    def state(self) -> tuple[Any, ...]:
-        """What it knows now, for `restore` (copies)."""
-        return (set(self.hung), set(self.returned), dict(self._where), set(self._since),
-                dict(self._given_up), dict(self._crashes))  # fmt: skip
+    def state(self) -> dict[str, Any]:
+        """What it knows now (copies of what it learns), for `restore`."""
+        return {name: copy.copy(getattr(self, name)) for name in _LEARNT}
 
-    def restore(self, state: tuple[Any, ...]) -> None:
+    def restore(self, state: dict[str, Any]) -> None:
         """Forget what it learnt since `state`: requests made for a hint, not a test
         (`Submission.aside`), never shorten or skip a later test's calls."""
-        hung, returned, where, since, given_up, crashes = state
-        self.hung, self.returned, self._where = set(hung), set(returned), dict(where)
-        self._since, self._given_up, self._crashes = set(since), dict(given_up), dict(crashes)
+        for name, value in state.items():
+            setattr(self, name, copy.copy(value))
+
+
+# What a Breaker learns in a run: every field but its setting, the notebook's references and
+# the test running now.
+_LEARNT = tuple(
+    f.name for f in fields(Breaker) if f.name not in ("retry_timeout_s", "reach", "test")
+)
 
 
 def _caller(runs: frozenset[str]) -> str:

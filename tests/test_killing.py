@@ -188,7 +188,7 @@ import ctypes, os, threading, time
 if os.fork() == 0:
     os.setsid()
     threading.Thread(target=lambda: time.sleep(600)).start()
-    ctypes.CDLL(None).syscall(60, 0)  # SYS_exit
+    ctypes.CDLL(None).syscall({'x86_64': 60, 'aarch64': 93}[os.uname().machine], 0)  # SYS_exit
 time.sleep(60)
 """
 

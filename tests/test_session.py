@@ -407,7 +407,8 @@ def test_a_daemon_whose_main_thread_ended_does_not_outlive_the_session(layers, m
         "    os.setsid()\n"
         "    if os.fork() == 0:\n"
         "        threading.Thread(target=lambda: time.sleep(300)).start()\n"
-        "        ctypes.CDLL(None).syscall(60, 0)  # SYS_exit: this thread only\n"
+        "        exit = {'x86_64': 60, 'aarch64': 93}[os.uname().machine]  # SYS_exit\n"
+        "        ctypes.CDLL(None).syscall(exit, 0)  # this thread only\n"
         "    os._exit(0)\n"
         "time.sleep(0.5)"
     )
