@@ -173,11 +173,14 @@ def _end_like(status: int) -> None:
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else EXIT_JAIL_FAILED)
 
 
+def probe() -> None:
+    """What the keeper does first, in a process of the grader's forked to ask whether this
+    machine can give a worker its namespaces (view.namespaces_unavailable): OSError says why not."""
+    unshare()
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+
+
 def main(argv: list[str]) -> None:
-    if argv == ["--probe"]:  # can this machine give us the namespaces? (exit status says)
-        unshare()
-        _mount(None, "/", None, MS_REC | MS_PRIVATE)
-        return
     keep(marshal.loads(bytes.fromhex(argv[0])))
 
 

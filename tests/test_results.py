@@ -28,6 +28,16 @@ def test_bundled_schema_matches_the_spec():
     assert schema() == json.loads(spec.read_text())
 
 
+def test_bundled_schema_is_a_valid_draft_2020_12_schema():
+    """validate trusts the schema (it is not checked at run time): a broken edit fails here."""
+    import jsonschema
+
+    jsonschema.Draft202012Validator.check_schema(schema())
+    broken = {**schema(), "type": "results"}  # not a JSON type: the check can fail
+    with pytest.raises(jsonschema.SchemaError):
+        jsonschema.Draft202012Validator.check_schema(broken)
+
+
 def test_outputs_are_truncated_to_gradescopes_limit(tmp_path):
     results = {
         "score": 1,

@@ -7,6 +7,7 @@ and the virtual environment), nothing of the course root may be readable, with t
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -356,3 +357,38 @@ def test_what_the_extras_bring_along_is_missing_as_on_gradescope(module: str) ->
         (report,) = session.reports
     assert report.status == "error", report
     assert f"ModuleNotFoundError: No module named '{module}'" in report.message, report.message
+
+
+def test_the_namespace_probe_answers_from_a_child_and_leaves_the_grader_s_namespaces(monkeypatch):
+    """namespaces_unavailable asks a forked child (jail.probe): its verdict is the child's, the
+    grader's own mount namespace is the one it had, and a refusal is quoted."""
+    from dlhw.autograder import jail
+
+    before = os.readlink("/proc/self/ns/mnt")
+    namespaces_unavailable.cache_clear()
+    try:
+        verdict = namespaces_unavailable()
+        assert os.readlink("/proc/self/ns/mnt") == before
+        if os.geteuid() != 0:
+            assert verdict == "not root"
+            return
+        # The same steps in an interpreter of their own (how it was asked before) agree.
+        code = f"import sys; sys.path.insert(0, {str(Path(jail.__file__).parent)!r}); "
+        alone = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", code + "import jail; jail.probe()"],
+            capture_output=True, check=False,
+        )  # fmt: skip
+        assert (verdict == "") == (alone.returncode == 0), (verdict, alone.stderr)
+
+        def refused() -> None:
+            raise OSError(1, "unshare: Operation not permitted")
+
+        monkeypatch.setattr(jail, "probe", refused)
+        namespaces_unavailable.cache_clear()
+        assert namespaces_unavailable() == "[Errno 1] unshare: Operation not permitted"
+        monkeypatch.setattr(jail, "probe", lambda: os._exit(3))
+        namespaces_unavailable.cache_clear()
+        assert namespaces_unavailable() == "probe failed: status 3"
+        assert os.readlink("/proc/self/ns/mnt") == before
+    finally:
+        namespaces_unavailable.cache_clear()
