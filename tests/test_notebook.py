@@ -129,8 +129,8 @@ def test_v3_notebook_is_converted(tmp_path):
         ("%matplotlib inline\nx = 1", "pass  # removed IPython magic\nx = 1"),
         ("!pip install numpy", "pass  # removed IPython magic"),
         ("files = !ls\nx = 1", "files = None  # removed IPython magic\nx = 1"),
-        ("a, b  = !ls", "a, b = None, None,  # removed IPython magic"),
-        ("x, = %time f()", "x, = None,  # removed IPython magic"),
+        ("a, b  = !ls", "a, b = (None, None)  # removed IPython magic"),
+        ("x, = %time f()", "x, = (None,)  # removed IPython magic"),
         ("x\t= !ls", "x = None  # removed IPython magic"),
         (
             "def f():\n    %time g()\n    return 1",
@@ -140,17 +140,28 @@ def test_v3_notebook_is_converted(tmp_path):
         # Any target IPython assigns an escape's value to (its first `=` outside brackets and
         # strings): the cell compiled only with plain names before, and lost all it defined.
         ("times['adam'] = %timeit -o f()", "times['adam'] = None  # removed IPython magic"),
-        ("d['a=b'], o.x = !ls", "d['a=b'], o.x = None, None,  # removed IPython magic"),
+        ("d['a=b'], o.x = !ls", "d['a=b'], o.x = (None, None)  # removed IPython magic"),
         ("x: list = !ls", "x: list = None  # removed IPython magic"),
         # IPython's first `=` token: past `==`, `!=`, `<=` and `+=`, which are other tokens; and
         # the targets are those after the last `;` or `:`, not the line's (`a, b = None, None,
-        # None,` raised a ValueError: too many values to unpack).
+        # None` raised a ValueError: too many values to unpack).
         ("if a == b: t = %time f()", "if a == b: t = None  # removed IPython magic"),
-        ("for i, j in z: a, b = !ls", "for i, j in z: a, b = None, None,  # removed IPython magic"),
+        (
+            "for i, j in z: a, b = !ls",
+            "for i, j in z: a, b = (None, None)  # removed IPython magic",
+        ),
         (
             "import os, sys; a, b = !ls",
-            "import os, sys; a, b = None, None,  # removed IPython magic",
+            "import os, sys; a, b = (None, None)  # removed IPython magic",
         ),
+        # Targets in brackets, nested or starred get values of their shape (`(a, b) = None`
+        # and `a, (b, c) = None, None` raised a TypeError at run time).
+        ("(a, b) = %time f()", "(a, b) = (None, None)  # removed IPython magic"),
+        ("[a, b] = !ls", "[a, b] = (None, None)  # removed IPython magic"),
+        ("a, (b, c) = !ls", "a, (b, c) = (None, (None, None))  # removed IPython magic"),
+        ("((a, b), c) = %time f()", "((a, b), c) = ((None, None), None)  # removed IPython magic"),
+        ("a, *b = %time f()", "a, *b = (None,)  # removed IPython magic"),
+        ("(a) = !ls", "(a) = None  # removed IPython magic"),
     ],
 )
 def test_line_magics_and_shell_escapes_are_neutralised(source, expected):

@@ -12,6 +12,10 @@ import io
 import re
 import textwrap
 import tokenize
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ast
 
 # Cell magics whose body is Python: run the body. Any other cell magic (%%bash, %%writefile, ...)
 # makes the whole cell foreign, and it is skipped.
@@ -62,8 +66,8 @@ def neutralise_ipython(source: str) -> str | None:
             out.append(line)  # inside brackets, a string or after a backslash: Python's
             continue
         if assigned:
-            target, parts = assigned
-            out.append(f"{target} = {_nones(parts)}  # removed IPython magic")
+            target, parts, last = assigned
+            out.append(f"{target} = {_nones(target[last:], parts)}  # removed IPython magic")
         elif m := _LINE_MAGIC.match(line):
             out.append(f"{m.group(1)}pass  # removed IPython magic")
         elif m := _HELP.match(line):
@@ -73,16 +77,17 @@ def neutralise_ipython(source: str) -> str | None:
     return "\n".join(out)
 
 
-def _assigned_magic(line: str) -> tuple[str, int] | None:
+def _assigned_magic(line: str) -> tuple[str, int, int] | None:
     """(the line up to its `=`, without trailing spaces; how many targets: 0 for one without a
-    comma) for a line that assigns an IPython escape's value, None for any other. As IPython
+    comma; where the last statement's targets start) for a line that assigns an IPython
+    escape's value, None for any other. As IPython
     finds it: the first `=` token outside brackets and strings (past `==`, `+=`, `:=`, ...,
     other tokens), if `%` or `!` follows it: `x = %time f()`, `d["k"] = %timeit -o f()`,
     `x.y = !ls`, `x: int = %time f()`, `a, b = !ls`, `if a == b: t = %time f()`. The targets
     are counted after the last `;` or `:` (`for i, j in z: a, b = !ls` has two). A
     triple-quoted string is one string (a lone quote inside it opens none). One pass over the
     line: a regex that backtracked over the target took a line of a megabyte an hour."""
-    depth, commas, parts, i = 0, False, 0, 0
+    depth, commas, parts, i, last = 0, False, 0, 0, 0
     part_started = False
     while i < len(line):
         c = line[i]
@@ -105,7 +110,7 @@ def _assigned_magic(line: str) -> tuple[str, int] | None:
         elif c == "#":
             return None
         elif depth == 0 and c in ";:":  # a new statement, or the targets are after it
-            commas, parts, part_started = False, 0, False
+            commas, parts, part_started, last = False, 0, False, i + 1
         elif depth == 0 and c == ",":
             commas, parts, part_started = True, parts + part_started, False
         elif depth == 0 and c == "=":
@@ -120,20 +125,42 @@ def _assigned_magic(line: str) -> tuple[str, int] | None:
                 return None
             if line[i + 1 :].lstrip()[:1] not in ("%", "!"):
                 return None
-            return target, (parts + part_started if commas else 0)
+            return target, (parts + part_started if commas else 0), last
         elif not c.isspace():
             part_started = True
         i += 1
     return None
 
 
-def _nones(targets: int) -> str:
-    """None for each target a removed magic's value was assigned to: `a, b = None` raised a
-    TypeError (not iterable) where `a, b = %time f()` ran in Jupyter, and the rest of the cell,
-    functions below it included, never ran."""
-    if targets == 0:
+def _nones(targets: str, counted: int) -> str:
+    """A value of None for each name the removed magic's value was assigned to, in the targets'
+    shape: `a, b = None` raised a TypeError (not iterable) where `a, b = %time f()` ran in
+    Jupyter, and the rest of the cell, functions below it included, never ran; so did
+    `(a, b) = ...` and `a, (b, c) = ...` given `None` and `None, None`. `counted`: the targets
+    counted at the top level, for targets that do not parse alone (`x: int`, a long line)."""
+    if len(targets) < 10_000:
+        import ast  # only for such a line: the worker's start does without it
+
+        try:
+            statement = ast.parse(targets.strip() + " = None").body[0]
+        except (SyntaxError, ValueError, RecursionError, MemoryError, IndexError):
+            statement = None
+        if isinstance(statement, ast.Assign):
+            return _shaped(statement.targets[0])
+    if counted == 0:
         return "None"
-    return ("None, " * targets).rstrip()
+    return ("None, " * counted).rstrip()
+
+
+def _shaped(target: ast.expr) -> str:
+    """None for a name, attribute or item; a tuple of them for a tuple or list of targets (a
+    starred one takes what is left: nothing)."""
+    import ast
+
+    if isinstance(target, (ast.Tuple, ast.List)):
+        inner = [_shaped(t) for t in target.elts if not isinstance(t, ast.Starred)]
+        return f"({', '.join(inner)}{',' if len(inner) == 1 else ''})"
+    return "None"
 
 
 class _Statements:
