@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
 import random
 import signal
@@ -29,6 +30,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
@@ -112,17 +114,90 @@ def kernel_layers_off() -> bool:
 
 def choose_identity() -> Identity:
     """A fresh sandbox uid when root: one no process uses and no earlier run left a survivor of
-    (killing.QUARANTINED). DLHW_SANDBOX=same-user opts out (e.g. where the interpreter lives in a
-    folder other users cannot enter); the run's staff notes then say so."""
-    from dlhw.autograder.killing import QUARANTINED
-
+    (killing.QUARANTINED), reserved for this run (`reserve_unused_uid`) until `release_identity`.
+    DLHW_SANDBOX=same-user opts out (e.g. where the interpreter lives in a folder other users
+    cannot enter); the run's staff notes then say so."""
     if not sandbox_uid_wanted():
         return Identity(None, None)
+    uid = reserve_unused_uid(avoid=set())
+    return Identity(uid, uid)
+
+
+def release_identity(identity: Identity) -> None:
+    """The run is over and its uid has no process left: other runs may have it. A quarantined
+    uid (a survivor) stays reserved while this process lives."""
+    from dlhw.autograder.killing import QUARANTINED
+
+    if identity.uid is not None and identity.uid not in QUARANTINED:
+        release_uid(identity.uid)
+
+
+# Each uid a run of this process uses, with the open file whose lock reserves it: two grading
+# processes (a batch's jobs, two batches) that found the same uid unused at the same moment
+# both took it, and one's clean-up (every process of the uid is killed) then killed the
+# other's worker, and the two submissions' code could signal and ptrace each other. The lock
+# (flock, on a file in a folder only root can enter) goes with the process, however it ends.
+_RESERVED: dict[int, int] = {}
+_RESERVING = threading.Lock()
+UID_LOCK_FOLDERS = ("/run/dlhw-sandbox-uids", os.path.join(tempfile.gettempdir(), "dlhw-sandbox-uids"))  # fmt: skip
+
+
+def reserve_unused_uid(avoid: set[int]) -> int:
+    """A sandbox uid no process uses, not quarantined, not in `avoid`, reserved for this
+    process (against every other that reserves, then checked unused: a run that reserved it
+    first may not have started its worker yet) until `release_uid`."""
+    from dlhw.autograder.killing import QUARANTINED
+
+    folder = _uid_lock_folder()
     for _ in range(50):
         uid = SANDBOX_UID_BASE + random.randrange(SANDBOX_UID_SPAN)
-        if uid not in QUARANTINED and not uid_in_use(uid):
-            return Identity(uid, uid)
+        if uid in avoid or uid in QUARANTINED or not _reserve(folder, uid):
+            continue
+        if not uid_in_use(uid):
+            return uid
+        release_uid(uid)
     raise RuntimeError("no free sandbox uid")
+
+
+def release_uid(uid: int) -> None:
+    with _RESERVING:
+        fd = _RESERVED.pop(uid, None)
+    if fd is not None:
+        os.close(fd)  # the lock goes with the last descriptor of the open file
+
+
+def _reserve(folder: str, uid: int) -> bool:
+    with _RESERVING:
+        if uid in _RESERVED:
+            return False
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(os.path.join(folder, str(uid)), flags, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another process's run has it
+            os.close(fd)
+            return False
+        except BaseException:
+            os.close(fd)
+            raise
+        _RESERVED[uid] = fd
+        return True
+
+
+def _uid_lock_folder() -> str:
+    """A folder of this (root) process's that no other user can enter or write: the sandbox
+    cannot hold (or remove) a lock there."""
+    for folder in UID_LOCK_FOLDERS:
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            pass
+        except OSError:
+            continue
+        info = os.lstat(folder)
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o077:
+            return folder
+    raise RuntimeError(f"no private folder for the sandbox uids' locks (tried {UID_LOCK_FOLDERS})")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -158,7 +157,16 @@ def remove_ipc_as_owner(uid: int) -> int:
 
 
 def _as_sandbox(uid: int, body: str) -> str:
-    helper = _unused_uid(avoid={uid})
+    from dlhw.autograder.confinement import release_uid, reserve_unused_uid
+
+    helper = reserve_unused_uid(avoid={uid})
+    try:
+        return _run_as(helper, uid, body)
+    finally:
+        release_uid(helper)
+
+
+def _run_as(helper: int, uid: int, body: str) -> str:
     code = (
         "import os, sys\n"
         "h, u = int(sys.argv[1]), int(sys.argv[2])\n"
@@ -175,16 +183,6 @@ def _as_sandbox(uid: int, body: str) -> str:
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return done.stdout.strip()
-
-
-def _unused_uid(avoid: set[int]) -> int:
-    from dlhw.autograder.confinement import SANDBOX_UID_BASE, SANDBOX_UID_SPAN, uid_in_use
-
-    for _ in range(50):
-        uid = SANDBOX_UID_BASE + random.randrange(SANDBOX_UID_SPAN)
-        if uid not in avoid and uid not in QUARANTINED and not uid_in_use(uid):
-            return uid
-    raise RuntimeError("no free uid for the cleanup helper")
 
 
 def kill_now(uid: int | None, group: Cgroup | None) -> None:

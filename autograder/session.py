@@ -32,6 +32,7 @@ from dlhw.autograder.confinement import (
     choose_identity,
     kernel_layers,
     reap,
+    release_identity,
     remove_ipc_objects,
     remove_scratch_files,
     remove_tree,
@@ -178,6 +179,7 @@ class Session:
             self.limits = limits or Limits()
             self.frame_limits = FrameLimits(max_total_bytes=self.limits.max_value_bytes)
             self.identity: Identity = choose_identity()
+            undo.callback(release_identity, self.identity)
             self.deadline = time.monotonic() + self.limits.run_timeout_s
             self.workdir = Path(tempfile.mkdtemp(prefix="dlhw-worker-"))
             undo.callback(remove_tree, self.workdir)
@@ -405,6 +407,8 @@ class Session:
         for folder in (self.workdir, self.shared_dir):
             if folder is not None:
                 step(f"remove {folder}", lambda f=folder: remove_tree(f))
+        # Last: another run may have the uid now (not when a survivor has it: quarantined).
+        step("release the sandbox uid", lambda: release_identity(self.identity))
         if failures:
             raise failures[-1]
 

@@ -12,7 +12,13 @@ import time
 import pytest
 
 from dlhw.autograder import confinement, killing
-from dlhw.autograder.confinement import SANDBOX_UID_BASE, choose_identity, uid_in_use
+from dlhw.autograder.confinement import (
+    SANDBOX_UID_BASE,
+    choose_identity,
+    release_identity,
+    release_uid,
+    uid_in_use,
+)
 from dlhw.autograder.killing import QUARANTINED, converge, processes_of_uid
 
 pytestmark = pytest.mark.skipif(
@@ -47,6 +53,7 @@ def uid() -> int:
     before = set(confinement.children_of(os.getpid()))
     yield identity.uid
     converge(identity.uid, before, None)
+    release_identity(identity)
 
 
 def test_a_process_that_hides_its_proc_folder_still_makes_its_uid_busy(uid: int) -> None:
@@ -73,12 +80,87 @@ def test_busy_and_quarantined_uids_are_skipped(uid: int, monkeypatch: pytest.Mon
     finally:
         proc.kill()
         proc.wait()
+        release_uid(free)
     QUARANTINED.add(uid)
     try:
         offsets = iter([uid - SANDBOX_UID_BASE, free - SANDBOX_UID_BASE])
         assert not uid_in_use(uid) and choose_identity().uid == free  # quarantined: never again
     finally:
         QUARANTINED.discard(uid)
+        release_uid(free)
+
+
+def _hold_in_another_process(uid: int) -> subprocess.Popen[str]:
+    """A grading process of its own that reserved `uid` (and has not started its worker)."""
+    code = (
+        "import sys\nfrom dlhw.autograder import confinement\n"
+        f"assert confinement._reserve(confinement._uid_lock_folder(), {uid})\n"
+        "print('held', flush=True)\nsys.stdin.read()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+def test_a_uid_another_process_reserved_is_not_handed_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two grading processes (a batch's jobs) that drew the same unused uid at once both took
+    it: one's clean-up then killed the other's worker, and their code could ptrace each other.
+    A uid is reserved (a lock the process holds, released at its end however it ends) before
+    it is checked unused."""
+    free = [u for u in range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + 200) if not uid_in_use(u)]
+    taken, other = free[0], free[1]
+    holder = _hold_in_another_process(taken)
+    try:
+        assert not uid_in_use(taken)  # no process of it yet: only the reservation says so
+        offsets = iter([taken - SANDBOX_UID_BASE, other - SANDBOX_UID_BASE])
+        monkeypatch.setattr(random, "randrange", lambda n: next(offsets))
+        identity = choose_identity()
+        assert identity.uid == other
+        release_identity(identity)
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder ended without releasing: the kernel dropped its lock with it.
+    offsets = iter([taken - SANDBOX_UID_BASE])
+    identity = choose_identity()
+    assert identity.uid == taken
+    release_identity(identity)
+
+
+def test_a_session_reserves_its_uid_until_it_is_closed() -> None:
+    from dlhw.autograder.session import Session
+
+    session = Session()
+    uid = session.identity.uid
+    assert uid is not None and uid in confinement._RESERVED
+    holder = subprocess.run(
+        [sys.executable, "-c", "from dlhw.autograder import confinement as c\n"
+         f"print(c._reserve(c._uid_lock_folder(), {uid}))"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert holder.stdout.strip() == "False"  # another process cannot have it meanwhile
+    session.close()
+    assert uid not in confinement._RESERVED
+
+
+def test_the_uid_locks_live_only_in_a_folder_no_other_user_can_enter(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sandbox cannot hold a lock (every uid taken: no run starts) or remove one: a folder
+    that others may write or enter is passed over."""
+    open_to_all = tmp_path / "open"
+    open_to_all.mkdir(mode=0o777)
+    os.chmod(open_to_all, 0o777)
+    linked = tmp_path / "link"
+    linked.symlink_to(tmp_path)
+    private = tmp_path / "private"
+    monkeypatch.setattr(
+        confinement, "UID_LOCK_FOLDERS", (str(open_to_all), str(linked), str(private))
+    )
+    assert confinement._uid_lock_folder() == str(private)
+    assert os.stat(private).st_mode & 0o777 == 0o700
 
 
 def test_the_cleanup_helper_cannot_be_signalled_by_the_sandbox(uid: int) -> None:
