@@ -226,6 +226,11 @@ def run_tests(
         *map(str, test_files),
         "-c", os.devnull,  # the course's own pytest settings do not apply to grading runs
         "--rootdir", str(course_root()),
+        # No conftest.py at all: no homework has one, and with `-c /dev/null` pytest's cut is /dev,
+        # so it imported one from every folder above the test files but / (a course under /tmp:
+        # /tmp/conftest.py, which a student's first cell can write while pytest starts, ran as
+        # root in this process; attacks/plant_conftest.py).
+        "--noconftest",
         "-p", "no:cacheprovider",
         # Plugins a grading run does not need; unraisableexception alone costs a full gc.collect()
         # per test once torch is loaded.
