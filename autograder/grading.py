@@ -226,6 +226,13 @@ def run_tests(
         *map(str, test_files),
         "-c", os.devnull,  # the course's own pytest settings do not apply to grading runs
         "--rootdir", str(course_root()),
+        # pytest considers nothing above the test files' own folder: with `-c /dev/null` its cut
+        # was /dev, and it collected every folder above them but / as a package where it held an
+        # __init__.py, and imported one conftest.py from each (a course under /tmp: a student's
+        # first cell wrote /tmp/__init__.py or /tmp/conftest.py while pytest started, and it ran
+        # as root in this process; attacks/plant_conftest.py). No homework has a conftest.
+        "--confcutdir", os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in test_files]),
+        "--noconftest",
         "-p", "no:cacheprovider",
         # Plugins a grading run does not need; unraisableexception alone costs a full gc.collect()
         # per test once torch is loaded.

@@ -535,6 +535,34 @@ def test_ready_runs_after_collection_and_before_the_first_test(tmp_path, monkeyp
     assert [e.status for e in entries] == ["passed"] and marker.read_text() == "ran\n"
 
 
+@pytest.mark.parametrize("planted", ["conftest.py", "__init__.py"])
+def test_nothing_is_imported_from_the_folders_above_the_tests(tmp_path, monkeypatch, planted):
+    """With `-c /dev/null` pytest's cut was /dev: it imported conftest.py from every folder
+    above the test files but /, and collected each of them holding an __init__.py as a package
+    (importing it). With the course under /tmp (a local Gradescope root), a first cell that
+    wrote /tmp/conftest.py or /tmp/__init__.py while pytest started had its code run as root in
+    the grader (attacks/plant_conftest.py). Neither is imported now."""
+    from dlhw.autograder.grading import run_tests
+    from dlhw.autograder.submission import Submission
+
+    marker = tmp_path / "marker"
+    monkeypatch.setenv("DLHW_TEST_MARKER", str(marker))
+    import dlhw.autograder.grading as grading
+
+    code = "import os\nopen(os.environ['DLHW_TEST_MARKER'] + '.planted', 'w').close()\n"
+    (tmp_path / planted).write_text(code)  # the folder above the course: /tmp's place
+    folder = tmp_path / "course" / "solutions" / "hw1_x" / "tests"
+    folder.mkdir(parents=True)
+    monkeypatch.setattr(grading, "course_root", lambda: tmp_path / "course")
+    if planted == "conftest.py":
+        (folder / planted).write_text(code)  # and the tests' own folder
+    tests = folder / "test_ready_probe.py"
+    tests.write_text(READY_TESTS)
+    entries, _ = run_tests([tests], Submission(None, "no worker"))
+    assert [e.status for e in entries] == ["passed"]
+    assert not (tmp_path / "marker.planted").exists(), f"{planted} above the tests was imported"
+
+
 def test_what_ready_raises_is_raised_and_no_test_runs(tmp_path, monkeypatch):
     from dlhw.autograder.grading import run_tests
     from dlhw.autograder.submission import Submission
