@@ -230,7 +230,7 @@ def run_tests(
         # was /dev, and it collected every folder above them but / as a package where it held an
         # __init__.py, and imported one conftest.py from each (a course under /tmp: a student's
         # first cell wrote /tmp/__init__.py or /tmp/conftest.py while pytest started, and it ran
-        # as root in this process; attacks/plant_conftest.py). No homework has a conftest.
+        # as root in this process; docs/attacks/plant_conftest.py). No homework has a conftest.
         "--confcutdir", os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in test_files]),
         "--noconftest",
         "-p", "no:cacheprovider",

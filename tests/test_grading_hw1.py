@@ -541,7 +541,7 @@ def test_nothing_is_imported_from_the_folders_above_the_tests(tmp_path, monkeypa
     above the test files but /, and collected each of them holding an __init__.py as a package
     (importing it). With the course under /tmp (a local Gradescope root), a first cell that
     wrote /tmp/conftest.py or /tmp/__init__.py while pytest started had its code run as root in
-    the grader (attacks/plant_conftest.py). Neither is imported now."""
+    the grader (docs/attacks/plant_conftest.py). Neither is imported now."""
     from dlhw.autograder.grading import run_tests
     from dlhw.autograder.submission import Submission
 
