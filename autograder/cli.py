@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -558,10 +559,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def drop_writable_import_paths() -> list[str]:
+    """Remove from sys.path the folders another user may write (or owns), and return them.
+    The grader imports some modules late (pytest, jsonschema, torch for live oracles), when
+    student code already runs: with `python -m` started in /tmp (sys.path[0] is the current
+    folder), or a PYTHONPATH there, a first cell's /tmp/pytest.py would run as the grader's
+    user. The console script's own folder and the environment's are root's. Only as root: a
+    grader that is not runs student code as its own user, who can write its folders anyway."""
+    dropped: list[str] = []
+    if os.geteuid() != 0:
+        return dropped
+    for entry in list(sys.path):
+        try:
+            info = os.stat(entry or os.getcwd())
+        except OSError:
+            continue  # absent (a zip of the standard library that is not there): nothing to load
+        if stat.S_ISDIR(info.st_mode) and (info.st_mode & 0o002 or info.st_uid != 0):
+            sys.path.remove(entry)
+            dropped.append(entry or os.getcwd())
+    return dropped
+
+
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # never a UnicodeEncodeError on what we print
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
+    for folder in drop_writable_import_paths():
+        print(f"autograder: not importing from {folder}: other users may write there",
+              file=sys.stderr)  # fmt: skip
     opts = build_parser().parse_args(argv)
     try:
         return int(opts.func(opts))

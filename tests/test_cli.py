@@ -255,3 +255,38 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
     assert proc.wait(timeout=120) == 141
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
     assert json.loads(out.read_text())["score"] > 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as root only: the sandbox is another user then")
+def test_the_grader_imports_nothing_from_a_folder_others_may_write(tmp_path):
+    """`python -m` started in /tmp puts /tmp first on sys.path, and the grader imports pytest
+    and jsonschema once student code runs: a first cell's /tmp/pytest.py ran as root. Such
+    folders leave sys.path (with a word on stderr); the others stay."""
+    open_to_all = tmp_path / "shared"
+    open_to_all.mkdir()
+    os.chmod(open_to_all, 0o1777)  # as /tmp
+    (open_to_all / "planted_module_x.py").write_text("raise SystemExit('imported')\n")
+    private = tmp_path / "private"
+    private.mkdir(mode=0o755)
+    code = (
+        "import sys\n"
+        "from dlhw.autograder.cli import drop_writable_import_paths\n"
+        "print(drop_writable_import_paths())\n"
+        f"assert {str(private)!r} in sys.path\n"
+        "import importlib.util\n"
+        "print(importlib.util.find_spec('planted_module_x'))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{private}:{open_to_all}"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=open_to_all, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    dropped, spec = done.stdout.splitlines()
+    assert str(open_to_all) in dropped and str(private) not in dropped
+    assert spec == "None"
+    cli = subprocess.run(
+        [sys.executable, "-m", "dlhw.autograder.cli", "list"], cwd=open_to_all, env=env,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert cli.returncode == 0 and "hw1" in cli.stdout
+    assert f"not importing from {open_to_all}" in cli.stderr
