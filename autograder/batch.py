@@ -350,6 +350,30 @@ def check_batch_folders(submissions: Path, out: Path, hw_id: str | None = None) 
             )
 
 
+def cpu_not_isolated(limits: Limits) -> str:
+    """Why the submissions of a batch graded side by side would share the CPU with each other's
+    processes ('' when each run gets a cgroup with the cpu controller, which makes it weigh as
+    one). Without it, a submission that forks spinners takes the CPU from the one graded beside
+    it, whose honest calls then run past their (wall-clock) limits: a call of 0.57 s alone timed
+    out at 10 s beside 60 spinners (docs/attacks/README.md)."""
+    from dlhw.autograder import cgroups
+    from dlhw.autograder.confinement import kernel_layers_off, sandbox_uid_wanted
+
+    if not sandbox_uid_wanted():
+        return "no sandbox uid (not root, or DLHW_SANDBOX=same-user)"
+    if kernel_layers_off():
+        return "the kernel layers are off (DLHW_KERNEL_LAYERS)"
+    group, why = cgroups.create(
+        f"dlhw-cpu-probe-{os.getpid()}", limits.group_memory_bytes, limits.max_processes
+    )
+    if group is None:
+        return f"no cgroups ({why})"
+    try:
+        return "" if group.weighs_as_one() else "the cgroups have no cpu controller"
+    finally:
+        group.remove()
+
+
 def grade_batch(
     hw: Homework,
     submissions: Path,
@@ -359,11 +383,26 @@ def grade_batch(
     limits: Limits | None = None,
     rerun: bool = False,
     progress: Callable[[int, int], Any] | None = None,
+    shared_cpu: bool = False,
+    warn: Callable[[str], Any] | None = None,
 ) -> list[Row]:
     """Grade every submission in `submissions` into `out`; returns the gradebook's rows.
     Raises BatchError, having written nothing, when there is nothing to grade or `out` cannot
-    hold the results."""
+    hold the results. Where runs would share the CPU with each other's processes
+    (`cpu_not_isolated`), one submission is graded at a time, with a word to `warn`, unless
+    `shared_cpu`: no submission may cost another its points."""
     check_batch_folders(submissions, out, hw.id)
+    if jobs > 1 and not shared_cpu:
+        why = cpu_not_isolated(limits or Limits())
+        if why:
+            jobs = 1
+            if warn is not None:
+                warn(
+                    f"grading one submission at a time: {why}, so submissions graded side by "
+                    "side would share the CPU with each other's processes, and one that forks "
+                    "spinners could make another's calls run past their time limits "
+                    "(--shared-cpu grades several at a time anyway)"
+                )
     items = find_submissions(submissions)
     if not items:
         raise BatchError(

@@ -73,6 +73,19 @@ class Cgroup:
             parts.append(f"cgroup v1 ({', '.join(sorted(self.v1))})")
         return " + ".join(parts)
 
+    def weighs_as_one(self) -> bool:
+        """The group has the cpu controller: its processes, however many, share one share of
+        the CPU beside other groups (a submission's forked spinners do not outweigh another's
+        worker)."""
+        if "cpu" in self.v1:
+            return True
+        if self.v2 is None:
+            return False
+        try:
+            return "cpu" in (self.v2.parent / "cgroup.subtree_control").read_text().split()
+        except OSError:
+            return False
+
     def procs_files(self) -> list[str]:
         dirs = ([self.v2] if self.v2 is not None else []) + list(self.v1.values())
         return [str(d / "cgroup.procs") for d in dirs]

@@ -218,7 +218,8 @@ def cmd_batch(opts: argparse.Namespace) -> int:
     try:
         rows = grade_batch(
             hw, folder, out, jobs=opts.jobs, limits=_limits(opts), rerun=opts.rerun,
-            progress=progress,
+            progress=progress, shared_cpu=opts.shared_cpu,
+            warn=lambda text: print(f"autograder: {text}", file=sys.stderr),
         )  # fmt: skip
     except KeyboardInterrupt:
         for bar in bars:
@@ -481,6 +482,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-j", "--jobs", type=int, default=2,
                    help="graders side by side (default %(default)s)")  # fmt: skip
     p.add_argument("--rerun", action="store_true", help="grade unchanged submissions again")
+    p.add_argument("--shared-cpu", action="store_true",
+                   help="grade --jobs submissions at a time even where their processes would "
+                   "share the CPU (no cpu cgroup per run): one's spinners can then make "
+                   "another's calls time out")  # fmt: skip
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     limits_args(p)
     p.set_defaults(func=cmd_batch)

@@ -285,7 +285,17 @@ def mutation_report(
             nbformat.write(nb, folder / f"{name}.ipynb")
             names[name] = mutant
         nbformat.write(nbformat.read(hw.master, as_version=4), folder / "reference.ipynb")
-        rows = grade_batch(hw, folder, out, jobs=jobs, limits=limits, rerun=True, progress=progress)
+        # The mutants are the reference's, not hostile: several at a time wherever they run.
+        rows = grade_batch(
+            hw,
+            folder,
+            out,
+            jobs=jobs,
+            limits=limits,
+            rerun=True,
+            progress=progress,
+            shared_cpu=True,
+        )
     reference = next(r for r in rows if r.key == "reference")
     if reference.status != "graded" or reference.score < reference.max_score:
         # Every mutant would "lose points": the score would mean nothing.

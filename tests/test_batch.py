@@ -749,3 +749,46 @@ def test_the_summarys_median_of_an_even_class_is_the_mean_of_the_middle_two():
     rows = [Row(f"s{i}", (f"s{i}",), "graded", score, 4.0) for i, score in enumerate([1, 2, 3, 4])]
     assert "Median score 2.5 of 4; mean 2.50." in summary_markdown(rows, [])
     assert "# Class summary: 4 submissions" in summary_markdown(rows, [])
+
+
+@pytest.mark.parametrize("shared_cpu", [False, True])
+def test_without_a_cpu_cgroup_per_run_a_batch_grades_one_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cpu: bool
+) -> None:
+    """Side by side without the cpu controller, one submission's spinners made a neighbour's
+    honest call (0.57 s alone) time out at 10 s (docs/attacks/README.md): the batch grades one
+    at a time then, and says why, unless told --shared-cpu."""
+    import dlhw.autograder.batch as batch
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "empty.ipynb").write_text("")  # unreadable: graded at once, no worker
+    workers: list[int] = []
+
+    class Pool(batch.ProcessPoolExecutor):
+        def __init__(self, max_workers: int, **kwargs: object) -> None:
+            workers.append(max_workers)
+            super().__init__(max_workers, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(batch, "cpu_not_isolated", lambda limits: "no cgroups (simulated)")
+    said: list[str] = []
+    rows = grade_batch(HW, folder, tmp_path / "out", jobs=2, limits=FAST_LIMITS,
+                       shared_cpu=shared_cpu, warn=said.append)  # fmt: skip
+    assert [r.status for r in rows] == ["unreadable"]
+    if shared_cpu:
+        assert workers == [2] and said == []
+    else:
+        assert workers == [1]
+        assert len(said) == 1 and "one submission at a time: no cgroups (simulated)" in said[0]
+
+
+def test_what_takes_a_batch_s_cpu_isolation_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dlhw.autograder.batch import cpu_not_isolated
+
+    monkeypatch.setenv("DLHW_SANDBOX", "same-user")
+    assert cpu_not_isolated(Limits()).startswith("no sandbox uid")
+    monkeypatch.delenv("DLHW_SANDBOX")
+    if os.geteuid() == 0:
+        monkeypatch.setenv("DLHW_KERNEL_LAYERS", "off")
+        assert cpu_not_isolated(Limits()) == "the kernel layers are off (DLHW_KERNEL_LAYERS)"
