@@ -1015,6 +1015,23 @@ BUGS = {
                 return self.T
         """,
     },
+    # mul's _backward adds `other * out.grad` (a Value) where `other.data * out.grad` was meant:
+    # float + Value is a Value (its __radd__), so the grads become Values. The hidden tests said
+    # only "float() of an object of your submission was needed", naming no attribute.
+    "value_mul_grad_made_of_values": {
+        "Value.__mul__": """
+            def __mul__(self, other):
+                other = other if isinstance(other, Value) else Value(other)
+                out = Value(self.data * other.data, (self, other))
+
+                def _backward():
+                    self.grad += other * out.grad
+                    other.grad += self * out.grad
+
+                out._backward = _backward
+                return out
+        """,
+    },
 }
 
 UNUSUAL = {

@@ -341,10 +341,31 @@ def culprit(got: np.ndarray, expected: np.ndarray, leaves: list, ops: list) -> s
     )
 
 
+# Why a node's data or grad may be a Value, for the feedback (float() of one said only "float()
+# of an object of your submission was needed", naming neither the attribute nor the node).
+NOT_A_NUMBER = {
+    "grad": "A _backward that adds a Value to its input's grad (other * out.grad, where "
+    "other.data * out.grad was meant) makes the grads Values",
+    "data": "An operation that computes its output from Values rather than from their .data "
+    "nests Values",
+}
+
+
 def read_all(sub: Any, nodes: list, name: str) -> np.ndarray:
+    """The nodes' `name` ("data" or "grad") as floats; the first node whose attribute is not a
+    number (an object of the submission, None) is named, numbered as culprit numbers them."""
     with sub.batch():
         pending = [getattr(n, name) for n in nodes]
-    return np.array([float(sub.value(p)) for p in pending])
+    values = [sub.value(p) for p in pending]
+    for k, v in enumerate(values):
+        if not isinstance(v, (int, float, np.generic, np.ndarray)):
+            what = "None" if v is None else f"a {type(v).__name__}"
+            raise AssertionError(
+                f"node n{k}'s .{name} is {what}, not a number (the nodes numbered n0, n1, ... in "
+                f"the order the test built them, the leaves first): Value.data and Value.grad are "
+                f"Python floats. {NOT_A_NUMBER[name]}."
+            )
+    return np.array([float(v) for v in values])
 
 
 def numeric_grad(f: Any, x: np.ndarray) -> np.ndarray:
