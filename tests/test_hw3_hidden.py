@@ -223,3 +223,29 @@ def test_a_grad_that_is_a_value_is_named_as_such(tmp_path) -> None:
         assert "float() of an object" not in test["output"], test["output"]
         assert ".grad is a Value, not a number" in test["output"], test["output"]
         assert "other.data * out.grad" in test["output"], test["output"]
+
+
+def test_what_topo_sort_returned_is_named_when_it_holds_no_node(tmp_path) -> None:
+    """topo_sort without `return`, or listing each node's data, while backward sorts the graph
+    itself: the topo_sort tests said "the test could not complete: TypeError: 'NoneType' object
+    is not iterable" (the test's own list()) and "listed none of them. Does it remember the nodes
+    of an earlier call?" (a global visited set's hint). Each now says what came back."""
+    from dlhw.autograder.grading import grade
+    from dlhw.autograder.variants import load_variants, variant_notebook
+
+    said = {
+        "topo_sort_forgets_return_backward_sorts_itself": "topo_sort returned None",
+        "topo_sort_returns_the_datas": "entries of its list are float",
+    }
+    for name, words in said.items():
+        (variant,) = [v for v in load_variants(HW) if v.name == name]
+        path = tmp_path / name / HW.notebook_name
+        path.parent.mkdir()
+        nbformat.write(variant_notebook(HW, variant), path)
+        outcome = grade(HW, path, tmp_path / name / "results.json", tests=HW.hidden_tests)
+        failed = [t for t in outcome.results["tests"] if t["status"] == "failed"]
+        assert {t["name"].split(":")[0] for t in failed} == {"topo_sort", "Value"}, failed
+        for test in failed:
+            assert words in test["output"], test["output"]
+            assert "could not complete" not in test["output"], test["output"]
+            assert "earlier call" not in test["output"], test["output"]

@@ -2,6 +2,25 @@
 correct-but-unusual solutions that must keep full marks. tests/test_homeworks.py grades each
 through the real grader."""
 
+# Value.backward sorting the graph itself (micrograd's build_topo, without recursion), so that
+# what topo_sort returns matters to the topo_sort tests alone.
+BACKWARD_SORTS_ITSELF = """
+    def backward(self):
+        order, seen = [], set()
+        stack = [(self, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+            elif id(node) not in seen:
+                seen.add(id(node))
+                stack.append((node, True))
+                stack.extend((p, False) for p in node._prev)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+"""
+
 BUGS = {
     # The sigmoid's derivative written as s (1 + s).
     "sigmoid_derivative_s_one_plus_s": {
@@ -1014,6 +1033,45 @@ BUGS = {
                 self.T = np.sinh(X) / np.cosh(X)
                 return self.T
         """,
+    },
+    # topo_sort without its `return` (None), while backward sorts the graph itself, micrograd's
+    # way: every Value test passes, and the topo_sort tests said "the test could not complete:
+    # TypeError: 'NoneType' object is not iterable", the error of the test's own list().
+    "topo_sort_forgets_return_backward_sorts_itself": {
+        "topo_sort": """
+            def topo_sort(root):
+                order, seen = [], set()
+                stack = [(root, False)]
+                while stack:
+                    node, children_done = stack.pop()
+                    if children_done:
+                        order.append(node)
+                    elif id(node) not in seen:
+                        seen.add(id(node))
+                        stack.append((node, True))
+                        stack.extend((p, False) for p in node._prev)
+        """,
+        "Value.backward": BACKWARD_SORTS_ITSELF,
+    },
+    # topo_sort lists the nodes' data, not the nodes (backward sorts the graph itself): the
+    # topological test said it "listed none of them. Does it remember the nodes of an earlier
+    # call?", the hint for a global visited set.
+    "topo_sort_returns_the_datas": {
+        "topo_sort": """
+            def topo_sort(root):
+                order, seen = [], set()
+                stack = [(root, False)]
+                while stack:
+                    node, children_done = stack.pop()
+                    if children_done:
+                        order.append(node.data)
+                    elif id(node) not in seen:
+                        seen.add(id(node))
+                        stack.append((node, True))
+                        stack.extend((p, False) for p in node._prev)
+                return order
+        """,
+        "Value.backward": BACKWARD_SORTS_ITSELF,
     },
     # mul's _backward adds `other * out.grad` (a Value) where `other.data * out.grad` was meant:
     # float + Value is a Value (its __radd__), so the grads become Values. The hidden tests said
