@@ -305,6 +305,24 @@ BUGS = {
                 return norms
         """,
     },
+    # A layer as "the activation, then the weights": h = relu(h) @ W, the ReLU applied to the
+    # input too, and the norms those of the pre-activations. Per sample the norms have the
+    # distribution of the right ones at every layer (a Gaussian vector's length and direction
+    # are independent, so relu before or after the product only relabels the factors): it kept
+    # every point until the first-norm spread test (the samples share relu(x)'s mean).
+    "norms_relu_before_each_layer_pre_activations": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                rng = np.random.default_rng(rng)
+                h = rng.standard_normal((n_samples, width))
+                norms = np.empty(depth)
+                for layer in range(depth):
+                    W = rng.normal(0.0, math.sqrt(sigma2), size=(width, width))
+                    h = np.maximum(h, 0.0) @ W
+                    norms[layer] = np.linalg.norm(h, axis=1).mean()
+                return norms
+        """,
+    },
     # Kaiming in torch's argument order (mode before nonlinearity, as in kaiming_normal_): every
     # call by keyword is right, kaiming_uniform(30, 70, "tanh", "fan_out") takes mode "tanh".
     "kaiming_torch_argument_order": {
