@@ -203,3 +203,49 @@ def test_the_culprit_note_names_the_operations_or_says_a_node_is_unused() -> Non
     unused = module.culprit(np.array([2.0, 1.0, 7.0, 1.0, 1.0]), expected, leaves, ops)
     assert "n2, the last one whose grad is wrong, is used by no operation" in unused
     assert "look at how  pass" not in unused
+
+
+def test_a_grad_that_is_a_value_is_named_as_such(tmp_path) -> None:
+    """mul's _backward adds `other * out.grad`, a Value: every grad it touches becomes a Value.
+    The random graphs read the grads with float(), and the feedback was "float() of an object of
+    your submission was needed where the tests expect plain data", naming neither the grad nor
+    a node; it now names both, and what most often makes a grad a Value."""
+    from dlhw.autograder.grading import grade
+    from dlhw.autograder.variants import load_variants, variant_notebook
+
+    (variant,) = [v for v in load_variants(HW) if v.name == "value_mul_grad_made_of_values"]
+    path = tmp_path / HW.notebook_name
+    nbformat.write(variant_notebook(HW, variant), path)
+    outcome = grade(HW, path, tmp_path / "results.json", tests=HW.hidden_tests)
+    graphs = [t for t in outcome.results["tests"] if t["name"].startswith("Value: a random graph")]
+    assert graphs and all(t["status"] == "failed" for t in graphs), graphs
+    for test in graphs:
+        assert "float() of an object" not in test["output"], test["output"]
+        assert ".grad is a Value, not a number" in test["output"], test["output"]
+        assert "other.data * out.grad" in test["output"], test["output"]
+
+
+def test_what_topo_sort_returned_is_named_when_it_holds_no_node(tmp_path) -> None:
+    """topo_sort without `return`, or listing each node's data, while backward sorts the graph
+    itself: the topo_sort tests said "the test could not complete: TypeError: 'NoneType' object
+    is not iterable" (the test's own list()) and "listed none of them. Does it remember the nodes
+    of an earlier call?" (a global visited set's hint). Each now says what came back."""
+    from dlhw.autograder.grading import grade
+    from dlhw.autograder.variants import load_variants, variant_notebook
+
+    said = {
+        "topo_sort_forgets_return_backward_sorts_itself": "topo_sort returned None",
+        "topo_sort_returns_the_datas": "entries of its list are float",
+    }
+    for name, words in said.items():
+        (variant,) = [v for v in load_variants(HW) if v.name == name]
+        path = tmp_path / name / HW.notebook_name
+        path.parent.mkdir()
+        nbformat.write(variant_notebook(HW, variant), path)
+        outcome = grade(HW, path, tmp_path / name / "results.json", tests=HW.hidden_tests)
+        failed = [t for t in outcome.results["tests"] if t["status"] == "failed"]
+        assert {t["name"].split(":")[0] for t in failed} == {"topo_sort", "Value"}, failed
+        for test in failed:
+            assert words in test["output"], test["output"]
+            assert "could not complete" not in test["output"], test["output"]
+            assert "earlier call" not in test["output"], test["output"]

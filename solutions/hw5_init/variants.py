@@ -305,6 +305,24 @@ BUGS = {
                 return norms
         """,
     },
+    # A layer as "the activation, then the weights": h = relu(h) @ W, the ReLU applied to the
+    # input too, and the norms those of the pre-activations. Per sample the norms have the
+    # distribution of the right ones at every layer (a Gaussian vector's length and direction
+    # are independent, so relu before or after the product only relabels the factors): it kept
+    # every point until the first-norm spread test (the samples share relu(x)'s mean).
+    "norms_relu_before_each_layer_pre_activations": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                rng = np.random.default_rng(rng)
+                h = rng.standard_normal((n_samples, width))
+                norms = np.empty(depth)
+                for layer in range(depth):
+                    W = rng.normal(0.0, math.sqrt(sigma2), size=(width, width))
+                    h = np.maximum(h, 0.0) @ W
+                    norms[layer] = np.linalg.norm(h, axis=1).mean()
+                return norms
+        """,
+    },
     # Kaiming in torch's argument order (mode before nonlinearity, as in kaiming_normal_): every
     # call by keyword is right, kaiming_uniform(30, 70, "tanh", "fan_out") takes mode "tanh".
     "kaiming_torch_argument_order": {
@@ -395,6 +413,44 @@ BUGS = {
             def kaiming_uniform(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
                 bound = math.sqrt(3.0) * kaiming_std(fan_in, fan_out, nonlinearity, mode)
                 return np.random.RandomState(rng).uniform(-bound, bound, size=(fan_in, fan_out))
+        """,
+    },
+    # A leaky ReLU (slope 0.01) in the experiment's network: its norms are within 0.01% of the
+    # ReLU's, but it never gives an exact 0.
+    "norms_leaky_relu": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                rng = np.random.default_rng(rng)
+                h = rng.standard_normal((n_samples, width))
+                norms = np.empty(depth)
+                for layer in range(depth):
+                    W = rng.normal(0.0, math.sqrt(sigma2), size=(width, width))
+                    z = h @ W
+                    h = np.maximum(z, 0.01 * z)
+                    norms[layer] = np.linalg.norm(h, axis=1).mean()
+                return norms
+        """,
+    },
+    # The gains as rounded constants (1.67, 1.414) from a table in the lecture slides.
+    "gain_rounded_constants": {
+        "calculate_gain": """
+            def calculate_gain(nonlinearity, param=None):
+                gains = {"linear": 1.0, "sigmoid": 1.0, "tanh": 1.67, "relu": 1.414}
+                if nonlinearity in gains:
+                    return gains[nonlinearity]
+                if nonlinearity == "leaky_relu":
+                    slope = 0.01 if param is None else param
+                    return math.sqrt(2.0 / (1.0 + slope**2))
+                raise ValueError(nonlinearity)
+        """,
+    },
+    # The uniform's bound from the variance: 3 std^2 (a^2 / 3 = var read as a = 3 var).
+    "kaiming_uniform_bound_from_variance": {
+        "kaiming_uniform": """
+            def kaiming_uniform(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                std = kaiming_std(fan_in, fan_out, nonlinearity, mode)
+                bound = 3.0 * std**2
+                return np.random.default_rng(rng).uniform(-bound, bound, size=(fan_in, fan_out))
         """,
     },
 }
@@ -869,6 +925,110 @@ UNUSUAL = {
                         h = np.maximum(h @ W, 0.0)
                         norms.append(np.float32(np.sqrt((h * h).sum(axis=1)).mean()))
                 return norms
+        """,
+    },
+    # The weights drawn by the student's own xavier_normal, with the gain that makes its std
+    # sqrt(sigma2), from the same Generator; the norms appended as floats.
+    "norms_weights_from_own_xavier_normal": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                gen = np.random.default_rng(rng)
+                h = gen.standard_normal((n_samples, width))
+                # xavier_normal's std is gain * sqrt(2 / (2 width)): this gain makes it sqrt(sigma2)
+                gain = math.sqrt(sigma2 * width)
+                norms = []
+                for _ in range(depth):
+                    h = np.maximum(h @ xavier_normal(width, width, gain=gain, rng=gen), 0.0)
+                    norms.append(float(np.sqrt((h * h).sum(axis=1)).mean()))
+                return np.array(norms)
+        """,
+    },
+    # The layers as a map over range(depth) with a closure keeping h in a dict, np.fromiter
+    # collecting the norms, clip(min=0) as the ReLU, np.add.reduce for the squares.
+    "norms_fromiter_closure_hypot": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                gen = np.random.default_rng(rng)
+                state = {"h": gen.standard_normal((n_samples, width))}
+                std = sigma2 ** 0.5
+
+                def layer(_):
+                    z = state["h"] @ (std * gen.standard_normal((width, width)))
+                    state["h"] = z.clip(min=0)
+                    return np.sqrt(np.add.reduce(state["h"] ** 2, axis=1)).mean()
+
+                return np.fromiter(map(layer, range(depth)), dtype=np.float64, count=depth)
+        """,
+    },
+    # The layers by recursion (depth 50 frames), norms concatenated as lists.
+    "norms_recursive_over_layers": {
+        "activation_norms": """
+            def activation_norms(depth, width, sigma2, n_samples=1000, rng=None):
+                gen = np.random.default_rng(rng)
+
+                def run(h, left):
+                    if left == 0:
+                        return []
+                    h = np.maximum(h @ gen.normal(scale=math.sqrt(sigma2), size=(width, width)), 0)
+                    return [np.linalg.norm(h, ord=2, axis=-1).mean()] + run(h, left - 1)
+
+                return np.asarray(run(gen.standard_normal((n_samples, width)), depth))
+        """,
+    },
+    # A table of lambdas keyed by the lowercased, stripped name; KeyError turned into ValueError.
+    "gain_table_lowercased_names": {
+        "calculate_gain": """
+            GAINS = {
+                "linear": lambda a: 1.0,
+                "sigmoid": lambda a: 1.0,
+                "tanh": lambda a: 5.0 / 3,
+                "relu": lambda a: 2.0 ** 0.5,
+                "leaky_relu": lambda a: (2.0 / (1.0 + (0.01 if a is None else a) ** 2)) ** 0.5,
+            }
+
+            def calculate_gain(nonlinearity, param=None):
+                try:
+                    return GAINS[str(nonlinearity).strip().lower()](param)
+                except KeyError:
+                    raise ValueError(f"no gain for {nonlinearity}") from None
+        """,
+    },
+    # All four samplers through one private helper _draw(kind, std, shape, rng).
+    "samplers_through_one_private_draw": {
+        "xavier_uniform": """
+            def _draw(kind, std, shape, rng):
+                gen = np.random.default_rng(rng)
+                if kind == "uniform":
+                    a = math.sqrt(3.0) * std
+                    return gen.uniform(low=-a, high=a, size=shape)
+                return gen.normal(loc=0.0, scale=std, size=shape)
+
+            def xavier_uniform(fan_in, fan_out, gain=1.0, rng=None):
+                return _draw("uniform", gain * math.sqrt(2.0 / (fan_in + fan_out)), (fan_in, fan_out), rng)
+        """,
+        "xavier_normal": """
+            def xavier_normal(fan_in, fan_out, gain=1.0, rng=None):
+                return _draw("normal", gain * math.sqrt(2.0 / (fan_in + fan_out)), (fan_in, fan_out), rng)
+        """,
+        "kaiming_uniform": """
+            def kaiming_uniform(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                return _draw("uniform", kaiming_std(fan_in, fan_out, nonlinearity, mode), (fan_in, fan_out), rng)
+        """,
+        "kaiming_normal": """
+            def kaiming_normal(fan_in, fan_out, nonlinearity="relu", mode="fan_in", rng=None):
+                return _draw("normal", kaiming_std(fan_in, fan_out, nonlinearity, mode), (fan_in, fan_out), rng)
+        """,
+    },
+    # The mode checked by a match statement, the fan looked up in a dict, fan ** -0.5.
+    "kaiming_fan_from_locals_and_match": {
+        "kaiming_std": """
+            def kaiming_std(fan_in, fan_out, nonlinearity, mode):
+                match mode:
+                    case "fan_in" | "fan_out":
+                        fan = {"fan_in": fan_in, "fan_out": fan_out}[mode]
+                    case _:
+                        raise ValueError(mode)
+                return calculate_gain(nonlinearity) * fan ** -0.5
         """,
     },
 }

@@ -341,10 +341,31 @@ def culprit(got: np.ndarray, expected: np.ndarray, leaves: list, ops: list) -> s
     )
 
 
+# Why a node's data or grad may be a Value, for the feedback (float() of one said only "float()
+# of an object of your submission was needed", naming neither the attribute nor the node).
+NOT_A_NUMBER = {
+    "grad": "A _backward that adds a Value to its input's grad (other * out.grad, where "
+    "other.data * out.grad was meant) makes the grads Values",
+    "data": "An operation that computes its output from Values rather than from their .data "
+    "nests Values",
+}
+
+
 def read_all(sub: Any, nodes: list, name: str) -> np.ndarray:
+    """The nodes' `name` ("data" or "grad") as floats; the first node whose attribute is not a
+    number (an object of the submission, None) is named, numbered as culprit numbers them."""
     with sub.batch():
         pending = [getattr(n, name) for n in nodes]
-    return np.array([float(sub.value(p)) for p in pending])
+    values = [sub.value(p) for p in pending]
+    for k, v in enumerate(values):
+        if not isinstance(v, (int, float, np.generic, np.ndarray)):
+            what = "None" if v is None else f"a {type(v).__name__}"
+            raise AssertionError(
+                f"node n{k}'s .{name} is {what}, not a number (the nodes numbered n0, n1, ... in "
+                f"the order the test built them, the leaves first): Value.data and Value.grad are "
+                f"Python floats. {NOT_A_NUMBER[name]}."
+            )
+    return np.array([float(v) for v in values])
 
 
 def numeric_grad(f: Any, x: np.ndarray) -> np.ndarray:
@@ -1027,13 +1048,32 @@ def test_random_graph(sub, seed):
     check_program(sub, *random_program(seed))
 
 
+def sorted_nodes(sub: Any, root: Any) -> list:
+    """topo_sort(root) as a list, or an AssertionError saying what came back instead. None (a
+    forgotten `return`, when backward sorts the graph itself) failed in the test's own list()
+    ("the test could not complete: TypeError: 'NoneType' object is not iterable"), and a list of
+    numbers (`order.append(node.data)`) holds no node, which read as a topo_sort that remembers
+    the nodes of an earlier call."""
+    order = sub.topo_sort(root)
+    assert order is not None, "topo_sort returned None: did it forget to `return` its list?"
+    order = list(order)
+    plain = [v for v in order if v is None or isinstance(v, (int, float, str, np.generic))]
+    assert not plain, (
+        f"topo_sort should return a list of the graph's nodes, the Value objects themselves, but "
+        f"{len(plain)} of the {len(order)} entries of its list are "
+        f"{'None' if plain[0] is None else type(plain[0]).__name__}: append each node, not its "
+        ".data (or id)"
+    )
+    return order
+
+
 @pytest.mark.points(2)
 @pytest.mark.parametrize("seed", [10, 11])
 def test_topological_order(sub, seed):
     """topo_sort: a list holding every node once, each after the nodes it was computed from"""
     leaves, ops = random_program(seed, n_ops=25)
     nodes = run_program(sub, leaves, ops)
-    order = list(sub.topo_sort(nodes[-1]))
+    order = sorted_nodes(sub, nodes[-1])
     ids = [id(node) for node in order]
     assert len(set(ids)) == len(ids), "topo_sort listed a node more than once"
     position = {i: k for k, i in enumerate(ids)}
@@ -1101,7 +1141,7 @@ def test_second_graph_is_not_polluted(sub):
         read_all(sub, first, "grad"), first_grads, **TORCH,
         name="the first graph's grads after the second backward",
     )  # fmt: skip
-    order = sub.topo_sort(second[-1])
+    order = sorted_nodes(sub, second[-1])
     old = {id(n) for n in first}
     assert not any(id(n) in old for n in order), (
         "topo_sort of the second graph lists first-graph nodes"
