@@ -19,7 +19,7 @@ from typing import Any
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from dlhw.autograder import feedback  # noqa: E402 - after the thread setting above
-from dlhw.autograder.confinement import Limits  # noqa: E402
+from dlhw.autograder.confinement import SANDBOX_UID_BASE, SANDBOX_UID_SPAN, Limits  # noqa: E402
 from dlhw.autograder.gradescope import DEFAULT_RUN_TIMEOUT_S, BuildSettings, build_autograder_zip  # noqa: E402
 from dlhw.autograder.grading import GradeOutcome, grade  # noqa: E402
 from dlhw.autograder.homeworks import ManifestError, get_homework, homeworks  # noqa: E402
@@ -565,12 +565,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def drop_writable_import_paths() -> list[str]:
-    """Remove from sys.path the folders another user may write (or owns), and return them.
+    """Remove from sys.path the folders a sandbox user may write, and return them: those open
+    to all (sticky or not: others can create names there) and those a sandbox uid owns.
     The grader imports some modules late (pytest, jsonschema, torch for live oracles), when
     student code already runs: with `python -m` started in /tmp (sys.path[0] is the current
     folder), or a PYTHONPATH there, a first cell's /tmp/pytest.py would run as the grader's
-    user. The console script's own folder and the environment's are root's. Only as root: a
-    grader that is not runs student code as its own user, who can write its folders anyway."""
+    user. A folder of another ordinary user stays (the sandbox has none of its rights): the
+    environment the grader runs from may be a staff member's (`sudo .venv/bin/autograder`), and
+    without its site-packages the late imports failed and no results file was written. Only as
+    root: a grader that is not runs student code as its own user, who can write its folders
+    anyway."""
+    sandbox_uids = range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + SANDBOX_UID_SPAN)
     dropped: list[str] = []
     if os.geteuid() != 0:
         return dropped
@@ -579,7 +584,7 @@ def drop_writable_import_paths() -> list[str]:
             info = os.stat(entry or os.getcwd())
         except OSError:
             continue  # absent (a zip of the standard library that is not there): nothing to load
-        if stat.S_ISDIR(info.st_mode) and (info.st_mode & 0o002 or info.st_uid != 0):
+        if stat.S_ISDIR(info.st_mode) and (info.st_mode & 0o002 or info.st_uid in sandbox_uids):
             sys.path.remove(entry)
             dropped.append(entry or os.getcwd())
     return dropped

@@ -290,3 +290,33 @@ def test_the_grader_imports_nothing_from_a_folder_others_may_write(tmp_path):
     )  # fmt: skip
     assert cli.returncode == 0 and "hw1" in cli.stdout
     assert f"not importing from {open_to_all}" in cli.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as root only: the sandbox is another user then")
+def test_an_environment_of_another_ordinary_user_stays_importable(tmp_path):
+    """`sudo .venv/bin/autograder grade ...` with the environment a staff member's: its
+    site-packages (theirs, 0755) left sys.path, pytest and jsonschema (imported late) were
+    not found, and no results file was written. Only folders a sandbox user could write leave:
+    open to all, or a sandbox uid's."""
+    from dlhw.autograder.confinement import SANDBOX_UID_BASE
+
+    staff, sandbox = tmp_path / "staff", tmp_path / "sandbox"
+    for folder, owner in ((staff, 1000), (sandbox, SANDBOX_UID_BASE + 7)):
+        folder.mkdir(mode=0o755)
+        os.chown(folder, owner, owner)
+        (folder / f"module_of_{folder.name}.py").write_text("")
+    code = (
+        "import importlib.util\n"
+        "from dlhw.autograder.cli import drop_writable_import_paths\n"
+        "print(drop_writable_import_paths())\n"
+        "print(importlib.util.find_spec('module_of_staff') is not None)\n"
+        "print(importlib.util.find_spec('module_of_sandbox') is not None)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{staff}:{sandbox}"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd="/", env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    dropped, staff_found, sandbox_found = done.stdout.splitlines()
+    assert str(sandbox) in dropped and str(staff) not in dropped, dropped
+    assert (staff_found, sandbox_found) == ("True", "False")
