@@ -24,8 +24,11 @@ import functools
 import glob
 import importlib.util
 import os
+import select
+import signal
 import stat
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -267,6 +270,9 @@ def close_denied_packages() -> list[str]:
     return closed
 
 
+PROBE_TIMEOUT_S = 30.0
+
+
 @functools.cache
 def namespaces_unavailable() -> str:
     """Why this machine cannot give the worker namespaces ('' when it can). Needs root and
@@ -297,9 +303,23 @@ def namespaces_unavailable() -> str:
                 pass
         os._exit(status)
     os.close(write)
-    with os.fdopen(read, "rb") as pipe:
-        why = pipe.read().decode(errors="replace").strip()
-    _, status = os.waitpid(pid, 0)
+    # Bounded, as the interpreter started for it was (30 s): a child stuck in the kernel (a
+    # network namespace made while the host makes many) must not hold the grading run for good.
+    deadline, said = time.monotonic() + PROBE_TIMEOUT_S, b""
+    with os.fdopen(read, "rb", buffering=0) as pipe:
+        while select.select([pipe], [], [], max(deadline - time.monotonic(), 0))[0]:
+            chunk = pipe.read(4096)
+            if not chunk:
+                break
+            said += chunk
+        else:
+            os.kill(pid, signal.SIGKILL)
+            said = f"probe failed: no answer in {PROBE_TIMEOUT_S:g} s".encode()
+    why = said.decode(errors="replace").strip()
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:  # collected by another thread's reaping of our zombies
+        return why or "probe failed: its exit status was collected elsewhere"
     if os.waitstatus_to_exitcode(status) != 0:
         return why or f"probe failed: status {os.waitstatus_to_exitcode(status)}"
     return ""

@@ -392,3 +392,22 @@ def test_the_namespace_probe_answers_from_a_child_and_leaves_the_grader_s_namesp
         assert os.readlink("/proc/self/ns/mnt") == before
     finally:
         namespaces_unavailable.cache_clear()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the probe runs as root only")
+def test_a_namespace_probe_that_never_answers_is_given_up(monkeypatch):
+    """The probe was an interpreter run with a 30 s time-out; forked, it waited for the child
+    with no limit: a child stuck in unshare(2) held the grading run for good (no results)."""
+    import time
+
+    from dlhw.autograder import jail, view
+
+    monkeypatch.setattr(jail, "probe", lambda: time.sleep(60))
+    monkeypatch.setattr(view, "PROBE_TIMEOUT_S", 0.5)
+    namespaces_unavailable.cache_clear()
+    try:
+        started = time.monotonic()
+        assert namespaces_unavailable() == "probe failed: no answer in 0.5 s"
+        assert time.monotonic() - started < 10
+    finally:
+        namespaces_unavailable.cache_clear()
