@@ -411,3 +411,35 @@ def test_a_namespace_probe_that_never_answers_is_given_up(monkeypatch):
         assert time.monotonic() - started < 10
     finally:
         namespaces_unavailable.cache_clear()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="root only: the probe forks only then")
+def test_a_probe_whose_status_another_thread_collected_is_asked_again(monkeypatch):
+    """A child reaped by another session's zombie collection left no status: that verdict is
+    asked for again, not cached for the whole process as a refusal (no namespaces for every
+    later run of a batch job), nor raised out of Session()."""
+    from dlhw.autograder import view
+
+    real = os.waitpid
+    lost = iter([True])
+
+    def waitpid(pid: int, options: int) -> tuple[int, int]:
+        done = real(pid, options)  # reaped, as the other thread would
+        if next(lost, False):
+            raise ChildProcessError(10, "No child processes")
+        return done
+
+    namespaces_unavailable.cache_clear()
+    try:
+        honest = namespaces_unavailable()
+        namespaces_unavailable.cache_clear()
+        monkeypatch.setattr(view.os, "waitpid", waitpid)
+        assert namespaces_unavailable() == honest  # the second probe answered
+        namespaces_unavailable.cache_clear()
+        lost = iter([True, True])
+        assert (
+            namespaces_unavailable()
+            == "probe failed: its exit status was collected elsewhere, twice"
+        )
+    finally:
+        namespaces_unavailable.cache_clear()
