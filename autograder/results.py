@@ -13,6 +13,7 @@ import math
 import os
 import stat
 import tempfile
+import traceback
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -123,15 +124,26 @@ def failure_results(summary: str, details: str, execution_time: float = 0.0) -> 
 
 
 def finalize(results: dict[str, Any]) -> dict[str, Any]:
-    """Truncate outputs and validate; an invalid file is replaced by a grader-failure one."""
-    import jsonschema
-
+    """Truncate outputs and validate; an invalid file is replaced by a grader-failure one, and
+    so is one that cannot be checked (jsonschema missing or broken in the grader's
+    environment): a file is still written, with a failure's fixed form (test_results checks it
+    against the schema), and staff are told why."""
     results = _json_numbers(_clean(results))
     try:
-        validate(results)
-    except jsonschema.ValidationError as exc:
-        results = _clean(failure_results("it produced an invalid results file", str(exc)))
-        validate(results)
+        import jsonschema
+
+        try:
+            validate(results)
+        except jsonschema.ValidationError as exc:
+            results = _clean(failure_results("it produced an invalid results file", str(exc)))
+            validate(results)
+    except Exception as exc:  # noqa: BLE001 - the checker itself failed: said, never silent
+        details = traceback.format_exc()
+        results = _clean(
+            failure_results(
+                f"its results could not be checked ({type(exc).__name__}: {exc})", details
+            )
+        )
     return results
 
 

@@ -143,3 +143,25 @@ def test_results_folders_the_sandbox_could_write_are_refused(tmp_path, mode, own
         with pytest.raises(UnsafeResultsPath, match="refusing to write results"):
             write_results({"score": 0, "tests": []}, folder / "results.json")
         assert os.listdir(folder) == []
+
+
+def test_results_that_cannot_be_checked_still_make_a_valid_file(tmp_path, monkeypatch):
+    """jsonschema missing or broken in the grader's environment: the run's results cannot be
+    checked, so a grader failure's fixed form is written (valid, as checked here with the real
+    jsonschema), saying why; before, write_results raised and no file was written."""
+    import sys
+
+    from dlhw.autograder import results as module
+
+    module._validator.cache_clear()
+    monkeypatch.setitem(sys.modules, "jsonschema", None)  # import jsonschema: ImportError
+    path = tmp_path / "results.json"
+    try:
+        write_results({"score": 1, "output": "", "tests": [{"score": 1, "max_score": 1}]}, path)
+    finally:
+        module._validator.cache_clear()
+    monkeypatch.undo()
+    written = json.loads(path.read_text())
+    validate(written)
+    assert written["score"] == 0
+    assert "its results could not be checked (ModuleNotFoundError" in written["output"]
