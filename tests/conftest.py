@@ -32,6 +32,24 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"DLHW_TEST_FORK_SERVER=1, but {note}")
 
 
+@pytest.fixture(autouse=True)
+def _the_fork_server_stays() -> object:
+    """In a fork-server run, a test after which the run's server has ended fails, and the
+    server is started again: the tests after it would have exec'd their workers, silently (the
+    job's fallback), and checked isolation without the forked workers the run is for."""
+    yield
+    if os.environ.get("DLHW_TEST_FORK_SERVER") != "1" or os.geteuid() != 0:
+        return
+    from dlhw.autograder import forkserver
+    from dlhw.autograder.confinement import start_fork_server
+
+    server = forkserver._current
+    if server is None or server.gone or server.proc.poll() is not None:
+        forkserver._current = None
+        note = start_fork_server()
+        pytest.fail(f"the run's fork server ended during this test (then {note})")
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     return config.stash.get(FORK_SERVER_NOTE, None)
 
