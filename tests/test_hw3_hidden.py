@@ -21,6 +21,19 @@ from dlhw.autograder.homeworks import get_homework
 
 HW = get_homework("hw3")
 
+
+def _graded_variant(tmp_path, name: str) -> dict:
+    """The hidden tests' results for the named variant of the reference."""
+    from dlhw.autograder.grading import grade
+    from dlhw.autograder.variants import load_variants, variant_notebook
+
+    (variant,) = [v for v in load_variants(HW) if v.name == name]
+    path = tmp_path / name / HW.notebook_name
+    path.parent.mkdir()
+    nbformat.write(variant_notebook(HW, variant), path)
+    return grade(HW, path, tmp_path / name / "results.json", tests=HW.hidden_tests).results
+
+
 BOOL_WEIGHTS = """
 _init = Linear.__init__
 
@@ -89,14 +102,8 @@ def test_objects_returned_for_arrays_never_blame_the_tests(tmp_path) -> None:
 def test_a_topo_sort_that_remembers_its_visits_is_told_so(tmp_path) -> None:
     """topo_sort with a global visited set lists nothing on its second call (the test's backward
     made the first): the feedback says backward ran first and what such an empty list means."""
-    from dlhw.autograder.grading import grade
-    from dlhw.autograder.variants import load_variants, variant_notebook
-
-    (variant,) = [v for v in load_variants(HW) if v.name == "topo_sort_global_visited_set"]
-    path = tmp_path / HW.notebook_name
-    nbformat.write(variant_notebook(HW, variant), path)
-    outcome = grade(HW, path, tmp_path / "results.json", tests=HW.hidden_tests)
-    topo = [t for t in outcome.results["tests"] if t["name"].startswith("topo_sort:")]
+    results = _graded_variant(tmp_path, "topo_sort_global_visited_set")
+    topo = [t for t in results["tests"] if t["name"].startswith("topo_sort:")]
     assert topo and all(t["status"] == "failed" for t in topo), topo
     for test in topo:
         assert "called after root.backward()" in test["output"], test["output"]
@@ -108,18 +115,11 @@ def test_values_compared_by_data_are_named_as_the_cause_and_other_mistakes_are_n
     value in sets: the random graphs' grads and topo_sort's list were wrong with no word of why.
     The tests ask topo_sort about Value(2.0) + Value(2.0) once they fail, and say so; a Value
     that is wrong otherwise (mul's grad assigned, not added) is not told about equality."""
-    from dlhw.autograder.grading import grade
-    from dlhw.autograder.variants import load_variants, variant_notebook
-
     told, outcomes = {}, {}
     for name in ("value_eq_and_hash_by_data", "value_mul_assigns_grad"):
-        (variant,) = [v for v in load_variants(HW) if v.name == name]
-        path = tmp_path / name / HW.notebook_name
-        path.parent.mkdir()
-        nbformat.write(variant_notebook(HW, variant), path)
-        outcome = grade(HW, path, tmp_path / name / "results.json", tests=HW.hidden_tests)
-        outcomes[name] = outcome.results["output"]
-        failed = [t for t in outcome.results["tests"] if t["status"] == "failed"]
+        results = _graded_variant(tmp_path, name)
+        outcomes[name] = results["output"]
+        failed = [t for t in results["tests"] if t["status"] == "failed"]
         graphs = [t for t in failed if t["name"].startswith("Value: a random graph")]
         assert graphs, [t["name"] for t in failed]
         told[name] = [t for t in failed if "Value(2.0) + Value(2.0)) lists 2 nodes" in t["output"]]
@@ -168,16 +168,8 @@ def test_a_topo_sort_that_hangs_on_the_hints_question_alone_costs_no_other_test(
 def test_a_linear_that_ignores_rng_is_told_where_to_draw_from(tmp_path) -> None:
     """Linear drawing W from the global np.random (rng ignored) was told only "Linear(...,
     rng=7) twice gave different W"; it is told to use np.random.default_rng(rng), as hw5 is."""
-    from dlhw.autograder.grading import grade
-    from dlhw.autograder.variants import load_variants, variant_notebook
-
-    (variant,) = [v for v in load_variants(HW) if v.name == "linear_global_np_random"]
-    path = tmp_path / HW.notebook_name
-    nbformat.write(variant_notebook(HW, variant), path)
-    outcome = grade(HW, path, tmp_path / "results.json", tests=HW.hidden_tests)
-    (init,) = [
-        t for t in outcome.results["tests"] if t["name"].startswith("Linear(in, out, rng): W")
-    ]
+    results = _graded_variant(tmp_path, "linear_global_np_random")
+    (init,) = [t for t in results["tests"] if t["name"].startswith("Linear(in, out, rng): W")]
     assert init["status"] == "failed" and "np.random.default_rng(rng)" in init["output"], init
 
 
@@ -210,14 +202,8 @@ def test_a_grad_that_is_a_value_is_named_as_such(tmp_path) -> None:
     The random graphs read the grads with float(), and the feedback was "float() of an object of
     your submission was needed where the tests expect plain data", naming neither the grad nor
     a node; it now names both, and what most often makes a grad a Value."""
-    from dlhw.autograder.grading import grade
-    from dlhw.autograder.variants import load_variants, variant_notebook
-
-    (variant,) = [v for v in load_variants(HW) if v.name == "value_mul_grad_made_of_values"]
-    path = tmp_path / HW.notebook_name
-    nbformat.write(variant_notebook(HW, variant), path)
-    outcome = grade(HW, path, tmp_path / "results.json", tests=HW.hidden_tests)
-    graphs = [t for t in outcome.results["tests"] if t["name"].startswith("Value: a random graph")]
+    results = _graded_variant(tmp_path, "value_mul_grad_made_of_values")
+    graphs = [t for t in results["tests"] if t["name"].startswith("Value: a random graph")]
     assert graphs and all(t["status"] == "failed" for t in graphs), graphs
     for test in graphs:
         assert "float() of an object" not in test["output"], test["output"]
@@ -230,20 +216,12 @@ def test_what_topo_sort_returned_is_named_when_it_holds_no_node(tmp_path) -> Non
     itself: the topo_sort tests said "the test could not complete: TypeError: 'NoneType' object
     is not iterable" (the test's own list()) and "listed none of them. Does it remember the nodes
     of an earlier call?" (a global visited set's hint). Each now says what came back."""
-    from dlhw.autograder.grading import grade
-    from dlhw.autograder.variants import load_variants, variant_notebook
-
     said = {
         "topo_sort_forgets_return_backward_sorts_itself": "topo_sort returned None",
         "topo_sort_returns_the_datas": "entries of its list are float",
     }
     for name, words in said.items():
-        (variant,) = [v for v in load_variants(HW) if v.name == name]
-        path = tmp_path / name / HW.notebook_name
-        path.parent.mkdir()
-        nbformat.write(variant_notebook(HW, variant), path)
-        outcome = grade(HW, path, tmp_path / name / "results.json", tests=HW.hidden_tests)
-        failed = [t for t in outcome.results["tests"] if t["status"] == "failed"]
+        failed = [t for t in _graded_variant(tmp_path, name)["tests"] if t["status"] == "failed"]
         assert {t["name"].split(":")[0] for t in failed} == {"topo_sort", "Value"}, failed
         for test in failed:
             assert words in test["output"], test["output"]
