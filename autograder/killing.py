@@ -219,12 +219,21 @@ def converge(
     me = os.getpid()
     deadline = time.monotonic() + timeout
     signalled: set[int] = set()
+    confirmed = uid is None or group is not None
     while True:
         if group is not None:
             group.kill(timeout=max(deadline - time.monotonic(), 0.1))
         mine = descendants_of(me, spared)
         theirs = set(processes_of_uid(uid)) if uid is not None else set()
         alive = sorted(p for p in mine | theirs if not _is_zombie(p))
+        if not alive and not confirmed:
+            # A listing of /proc can miss a process forked while it was read (its pid wrapped
+            # below the listing's position): a setsid chain forking as fast as it can outlived a
+            # converge now and then. Without a cgroup, whose member list has no such gap, one
+            # kill(-1) as the uid reaches every process of it, listed or not; then look again.
+            kill_uid_as_other(uid, uid)  # type: ignore[arg-type]
+            confirmed = True
+            continue
         if not alive:
             break
         if time.monotonic() > deadline:
