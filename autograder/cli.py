@@ -19,7 +19,7 @@ from typing import Any
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from dlhw.autograder import feedback  # noqa: E402 - after the thread setting above
-from dlhw.autograder.confinement import SANDBOX_UID_BASE, SANDBOX_UID_SPAN, Limits  # noqa: E402
+from dlhw.autograder.confinement import Limits, is_sandbox_uid  # noqa: E402
 from dlhw.autograder.gradescope import DEFAULT_RUN_TIMEOUT_S, BuildSettings, build_autograder_zip  # noqa: E402
 from dlhw.autograder.grading import GradeOutcome, grade  # noqa: E402
 from dlhw.autograder.homeworks import ManifestError, get_homework, homeworks  # noqa: E402
@@ -575,7 +575,6 @@ def drop_writable_import_paths() -> list[str]:
     without its site-packages the late imports failed and no results file was written. Only as
     root: a grader that is not runs student code as its own user, who can write its folders
     anyway."""
-    sandbox_uids = range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + SANDBOX_UID_SPAN)
     dropped: list[str] = []
     if os.geteuid() != 0:
         return dropped
@@ -584,7 +583,7 @@ def drop_writable_import_paths() -> list[str]:
             info = os.stat(entry or os.getcwd())
         except OSError:
             continue  # absent (a zip of the standard library that is not there): nothing to load
-        if stat.S_ISDIR(info.st_mode) and (info.st_mode & 0o002 or info.st_uid in sandbox_uids):
+        if stat.S_ISDIR(info.st_mode) and (info.st_mode & 0o002 or is_sandbox_uid(info.st_uid)):
             sys.path.remove(entry)
             dropped.append(entry or os.getcwd())
     return dropped

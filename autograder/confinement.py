@@ -94,6 +94,11 @@ class Identity:
         return self.uid is not None
 
 
+def is_sandbox_uid(uid: int) -> bool:
+    """One of the uids handed to submissions (choose_identity)."""
+    return SANDBOX_UID_BASE <= uid < SANDBOX_UID_BASE + SANDBOX_UID_SPAN
+
+
 def uid_in_use(uid: int) -> bool:
     """A process has `uid` as one of its uids or gids (read from its status: a process that made
     itself non-dumpable has /proc files owned by root, and on older kernels its folder too)."""

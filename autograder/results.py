@@ -161,7 +161,7 @@ def results_path_problem(path: Path) -> str | None:
     created are created by root, with mode 0755."""
     if os.geteuid() != 0:
         return None
-    from dlhw.autograder.confinement import SANDBOX_UID_BASE, SANDBOX_UID_SPAN
+    from dlhw.autograder.confinement import is_sandbox_uid
 
     real = Path(os.path.realpath(path.parent))
     for folder in [*reversed(real.parents), real]:
@@ -169,7 +169,7 @@ def results_path_problem(path: Path) -> str | None:
             info = os.lstat(folder)
         except FileNotFoundError:
             continue
-        if SANDBOX_UID_BASE <= info.st_uid < SANDBOX_UID_BASE + SANDBOX_UID_SPAN:
+        if is_sandbox_uid(info.st_uid):
             return f"{folder} belongs to a sandbox user (uid {info.st_uid})"
         if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
             return f"{folder} is writable by every user (mode {stat.S_IMODE(info.st_mode):o})"
