@@ -10,6 +10,9 @@ at start-up, before it reads any student code. What each layer relies on:
 - limits (setrlimit): address space, CPU seconds, processes, file size, open files, no core dumps.
 - network: a seccomp filter makes socket() fail for every family but AF_UNIX, and blocks io_uring
   and the system calls of other ABIs (i386 `int 0x80`, x32).
+- files: in every mode, the worker confines itself to an allow-list with Landlock where the kernel
+  has it (`worker_file_access`, worker/landlock.py): the view's read-only folders and the test
+  data to read, its own folder to write; signals and abstract sockets stay inside its tree.
 - kernel layers (root; `kernel_layers`, off with DLHW_KERNEL_LAYERS=off): namespaces and a
   default-deny view of the filesystem (jail.py, view.py), one cgroup per run (cgroups.py).
 - process lifetime: the worker leads its own session; at the end the run's cgroup and PID
@@ -43,6 +46,7 @@ from dlhw.autograder.view import (
     ABSENT_PACKAGES,
     DENIED_PACKAGES,
     JAIL,
+    allowed_read_only,
     jail_config,
     namespaces_unavailable,
 )
@@ -270,6 +274,7 @@ def spawn_worker(
     write_fd: int,
     limits: Limits,
     jail: Jail | None = None,
+    shared_dir: Path | None = None,
 ) -> Process:
     """Start `python -m dlhw.autograder.worker` confined; student output goes to its stdout pipe.
 
@@ -301,7 +306,7 @@ def spawn_worker(
             start_new_session=True,
         )  # fmt: skip
     proc = subprocess.Popen(
-        worker_command(read_fd, write_fd, limits),
+        worker_command(read_fd, write_fd, limits, workdir, shared_dir),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -324,8 +329,10 @@ def spawn_worker(
     return proc
 
 
-def worker_command(read_fd: int, write_fd: int, limits: Limits) -> list[str]:
-    return [
+def worker_command(
+    read_fd: int, write_fd: int, limits: Limits, workdir: Path, shared_dir: Path | None
+) -> list[str]:
+    command = [
         sys.executable, "-I", "-m", "dlhw.autograder.worker",
         "--read-fd", str(read_fd), "--write-fd", str(write_fd),
         "--memory", str(limits.memory_bytes), "--cpu", str(int(limits.run_timeout_s) + 5),
@@ -333,6 +340,35 @@ def worker_command(read_fd: int, write_fd: int, limits: Limits) -> list[str]:
         "--nofile", str(limits.max_open_files), "--deny", ",".join(DENIED_PACKAGES),
         "--absent", ",".join(ABSENT_PACKAGES),
     ]  # fmt: skip
+    if not allow_list_off():
+        readable, writable = worker_file_access(workdir, shared_dir)
+        command.append("--allow-list")
+        command += [f"--read={path}" for path in readable]
+        command += [f"--write={path}" for path in writable]
+    return command
+
+
+def allow_list_off() -> bool:
+    """DLHW_LANDLOCK=off (or 0, no): the worker's files are confined by the other layers only
+    (permissions, and the private view where there is one), as on a kernel without Landlock."""
+    return os.environ.get("DLHW_LANDLOCK", "").lower() in ("off", "0", "no")
+
+
+def worker_file_access(workdir: Path, shared_dir: Path | None) -> tuple[list[str], list[str]]:
+    """What the worker may read and what it may write (worker/landlock.py), the same in every
+    mode. Read: what the private view shows (view.allowed_read_only: the system, the Python
+    environment, the course's packages; never the course root), the grader's test data, the
+    random devices and the worker's own /proc entry (no other process's, nor the listing).
+    Write: its own folder (its cwd, HOME and TMPDIR), /dev/shm (the standard library's
+    multiprocessing makes its semaphores there), /dev/null, /dev/zero and /dev/full. Not /tmp,
+    /var/tmp or /run/lock: where there is no private view they are the machine's, shared with
+    every user and every other run (a file planted there was read as root,
+    docs/attacks/plant_conftest.py)."""
+    readable = [*allowed_read_only(), "/dev/random", "/dev/urandom", "/proc/self"]
+    if shared_dir is not None:
+        readable.append(str(shared_dir))
+    writable = [str(workdir), "/dev/shm", "/dev/null", "/dev/zero", "/dev/full"]
+    return readable, writable
 
 
 def _jail_config(
@@ -342,7 +378,8 @@ def _jail_config(
     assert jail.root is not None and identity.uid is not None and identity.gid is not None
     return jail_config(
         uid=identity.uid, gid=identity.gid, workdir=workdir, shared_dir=jail.shared_dir,
-        argv=worker_command(*fds, limits), env=worker_environment(workdir), pass_fds=list(fds),
+        argv=worker_command(*fds, limits, workdir, jail.shared_dir),
+        env=worker_environment(workdir), pass_fds=list(fds),
         cgroups=jail.cgroup.procs_files() if jail.cgroup is not None else [], root=jail.root,
     )  # fmt: skip
 

@@ -269,8 +269,9 @@ class Session:
             _widen_pipe(fd)
         try:
             proc = spawn_worker(
-                self.identity, self.workdir, to_worker_r, from_worker_w, self.limits, self.jail
-            )
+                self.identity, self.workdir, to_worker_r, from_worker_w, self.limits, self.jail,
+                self.shared_dir,
+            )  # fmt: skip
         except ForkServerGone:
             os.close(from_worker_r)
             os.close(to_worker_w)

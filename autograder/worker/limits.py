@@ -8,14 +8,26 @@ import os
 import resource
 import struct
 
+from dlhw.autograder.worker import landlock
+
 EXIT_OUT_OF_MEMORY = 99  # the worker's exit status when it cannot go on for lack of memory
 # A cell's SyntaxWarnings the worker reports (loop.py), and the length of each: what the grader
 # accepts of them too (session.py).
 MAX_WARNINGS, MAX_WARNING_CHARS = 5, 300
 
 
-def confine_self(memory: int, cpu: int, nproc: int, fsize: int, nofile: int) -> list[str]:
-    """Apply limits to this process (the worker) before any student code runs.
+def confine_self(
+    memory: int,
+    cpu: int,
+    nproc: int,
+    fsize: int,
+    nofile: int,
+    readable: list[str] | None = None,
+    writable: list[str] | None = None,
+) -> list[str]:
+    """Apply limits to this process (the worker) before any student code runs. With `readable`
+    and `writable` (the grader's allow-list), the file allow-list comes last (landlock.py): what
+    runs before it here reads /proc.
 
     Returns notes on layers that could not be applied here (shown to staff)."""
     notes = []
@@ -38,6 +50,8 @@ def confine_self(memory: int, cpu: int, nproc: int, fsize: int, nofile: int) -> 
     resource.setrlimit(resource.RLIMIT_NPROC, (running + nproc, running + nproc))
     if not block_network():
         notes.append(f"network filter unavailable on {os.uname().machine}")
+    if readable is not None and writable is not None:
+        notes += landlock.restrict(readable, writable)
     return notes
 
 

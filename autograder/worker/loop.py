@@ -253,8 +253,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--absent", default="", help="comma-separated packages graded code finds missing"
     )
+    parser.add_argument("--read", action="append", help="a path the worker may read (allow-list)")
+    parser.add_argument("--write", action="append", help="a path the worker may write")
+    parser.add_argument(
+        "--allow-list", action="store_true", help="confine files to --read and --write (Landlock)"
+    )
     opts = parser.parse_args(argv)
-    notes = confine_self(opts.memory, opts.cpu, opts.nproc, opts.fsize, opts.nofile)
+    notes = confine_self(
+        opts.memory, opts.cpu, opts.nproc, opts.fsize, opts.nofile,
+        *((opts.read or [], opts.write or []) if opts.allow_list else ()),
+    )  # fmt: skip
     if opts.deny or opts.absent:
         names = [frozenset(filter(None, o.split(","))) for o in (opts.deny, opts.absent)]
         denied = DeniedImports(*names)

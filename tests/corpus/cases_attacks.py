@@ -86,9 +86,13 @@ FILES_AND_STATE = [
                 import json
 
                 forged = json.dumps({"score": 1000, "output": MARK, "tests": []})
-                with open(RESULTS, "w") as f:  # /tmp is writable: this succeeds
-                    f.write(forged)
-                os.symlink(RESULTS, RESULTS + ".link")
+                try:  # /tmp is writable where the file allow-list (Landlock) is missing
+                    with open(RESULTS, "w") as f:
+                        f.write(forged)
+                    os.symlink(RESULTS, RESULTS + ".link")
+                    print("results in /tmp: forged", RESULTS)
+                except OSError as exc:
+                    print("results in /tmp: refused", RESULTS, type(exc).__name__)
 
 
                 def rewrite():
@@ -102,7 +106,6 @@ FILES_AND_STATE = [
 
 
                 daemon(rewrite)
-                print("forged", RESULTS)
                 """
             ),
         ),

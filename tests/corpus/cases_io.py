@@ -111,7 +111,9 @@ print(f"built 1500 levels in {len(built)} folders, and {sum(i >= 0 for i in ipc)
 LINKS = """
 import os
 
-planted = 0
+planted = []
+# Every folder it may write: its own and /dev/shm in every mode; the others where there is no
+# file allow-list (Landlock).
 for base in ("/tmp", "/var/tmp", "/dev/shm", SHARED, "."):
     top = os.path.join(base, f"dlhw-corpus-links-{os.getpid()}")
     try:
@@ -119,13 +121,13 @@ for base in ("/tmp", "/var/tmp", "/dev/shm", SHARED, "."):
         os.symlink(DECOY, os.path.join(top, "a", "decoy-folder"))
         os.symlink(os.path.join(DECOY, "victim.txt"), os.path.join(top, "a", "b", "victim"))
         os.symlink(DECOY, top + ".link")
-        planted += 3
+        planted.append(base)
     except OSError as exc:
         print(base, exc)
 
 
 def swap():  # folder <-> link to the decoy, as fast as it can, until it is killed
-    top = f"/tmp/dlhw-corpus-swap-{os.getpid()}"
+    top = f"/dev/shm/dlhw-corpus-swap-{os.getpid()}"
     os.makedirs(top + "/inner/deeper")
     while True:
         try:
@@ -138,7 +140,8 @@ def swap():  # folder <-> link to the decoy, as fast as it can, until it is kill
 
 
 daemon(swap)
-print(f"{planted} links planted in scratch folders, a swapper left running")
+print(f"links planted in {' and '.join(b for b in planted if b in ('/dev/shm', '.'))}, "
+      f"{len(planted)} folders in all, a swapper left running")
 """
 
 READ_OTHERS = """

@@ -1,0 +1,200 @@
+"""The worker's file allow-list (worker/landlock.py): in every mode, graded code opens only what
+the grader lists, whatever the files' permissions, and cannot signal the grader."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from dlhw.autograder.confinement import Limits, worker_command, worker_file_access
+from dlhw.autograder.homeworks import course_root, get_homework
+from dlhw.autograder.session import Session
+from dlhw.autograder.submission import StudentError, Submission
+from dlhw.autograder.worker import landlock
+
+LIMITS = Limits(call_timeout_s=5.0, cell_timeout_s=10.0, run_timeout_s=60.0)
+ABI = landlock.abi_version()
+needs_landlock = pytest.mark.skipif(ABI < 1, reason=f"no Landlock here: {os.strerror(-ABI)}")
+ROOT = os.geteuid() == 0 and os.environ.get("DLHW_SANDBOX") != "same-user"
+# The modes a grading run can be in here: with the kernel layers (namespaces, cgroups), without
+# them (a container without CAP_SYS_ADMIN), and without a sandbox uid (not root: a student's
+# `autograder check`, an instructor's laptop). Where the grader is not root, only the last.
+MODES = ["default", "kernel layers off", "same user"] if ROOT else ["same user"]
+
+
+@pytest.fixture(params=MODES)
+def mode(request, monkeypatch):
+    if request.param == "kernel layers off":
+        monkeypatch.setenv("DLHW_KERNEL_LAYERS", "off")
+    if request.param == "same user":
+        monkeypatch.setenv("DLHW_SANDBOX", "same-user")
+    monkeypatch.delenv("DLHW_LANDLOCK", raising=False)
+    return request.param
+
+
+@pytest.fixture
+def planted():
+    """A folder outside the allow-list that every user may enter, list and write (/var/tmp
+    is not on it: the machine's scratch folder), holding a file every user may read."""
+    folder = Path(tempfile.mkdtemp(prefix="dlhw-planted-", dir="/var/tmp"))
+    os.chmod(folder, 0o1777)
+    (folder / "solution.txt").write_text("PLANTED SOLUTION")
+    os.chmod(folder / "solution.txt", 0o644)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def opened(session: Session, what: str) -> Submission:
+    session.run_cells([(0, f"import os\ndef attempt():\n    {what}\n    return 'opened'")])
+    assert session.reports[0].status == "ok", session.reports
+    return Submission(session)
+
+
+@needs_landlock
+@pytest.mark.parametrize(
+    "target",
+    ["the hidden tests", "a planted file", "another process's /proc entry", "the /proc listing"],
+)
+def test_graded_code_reads_nothing_outside_the_allow_list(mode, target, planted):
+    # Without Landlock, each was readable in some mode: the hidden tests without a sandbox uid
+    # (the grader's own user), the planted file and the grader's command line (the paths it
+    # grades) without a private view.
+    hidden = get_homework("hw1").hidden_tests
+    path = {
+        "the hidden tests": str(hidden[0]),
+        "a planted file": str(planted / "solution.txt"),
+        "another process's /proc entry": f"/proc/{os.getpid()}/cmdline",
+        "the /proc listing": "/proc",
+    }[target]
+    read = f"os.listdir({path!r})" if path == "/proc" else f"open({path!r}).read()"
+    with Session(LIMITS) as session:
+        sub = opened(session, read)
+        with pytest.raises(StudentError, match="PermissionError|FileNotFoundError"):
+            sub.attempt()
+
+
+@needs_landlock
+@pytest.mark.parametrize("where", ["a folder open to all", "/tmp", "the course root"])
+def test_graded_code_writes_nothing_outside_its_folder(mode, where, planted):
+    folder = {
+        "a folder open to all": str(planted),
+        "/tmp": "/tmp",
+        "the course root": str(course_root()),
+    }[where]
+    name = os.path.join(folder, f"dlhw-landlock-{os.getpid()}")
+    try:
+        with Session(LIMITS) as session:
+            sub = opened(session, f"open({name!r}, 'w').write('x')")
+            with pytest.raises(StudentError, match="PermissionError|FileNotFoundError|OSError"):
+                sub.attempt()
+        assert not os.path.exists(name)
+    finally:
+        if os.path.exists(name):
+            os.unlink(name)
+
+
+@needs_landlock
+def test_what_graded_code_needs_still_works(mode):
+    cell = """
+import multiprocessing, os, subprocess, sys, tempfile
+import numpy as np
+
+def everything(shared):
+    fd, name = tempfile.mkstemp()  # TMPDIR: the worker's folder
+    os.write(fd, b"x"); os.close(fd); os.rename(name, name + ".moved")
+    os.makedirs("sub/deeper"); np.save("sub/deeper/a.npy", np.arange(3))
+    with open("/dev/null", "w") as f:
+        f.write("discarded")
+    print("printed")
+    lock = multiprocessing.Lock()  # its semaphore lives in /dev/shm
+    with lock:
+        pass
+    with open("/proc/self/status") as f:
+        own = f.read().startswith("Name:")
+    return [
+        int(np.load("sub/deeper/a.npy").sum()),
+        len(os.urandom(8)),
+        own,
+        open(shared).read(),
+        subprocess.run(["echo", "ran"], capture_output=True, text=True).stdout,
+        __import__("gzip").compress(b"a")[:2] == b"\\x1f\\x8b",
+    ]
+"""
+    with Session(LIMITS) as session:
+        shared = session.share_file("data.txt", b"test data")
+        session.run_cells([(0, cell)])
+        assert session.reports[0].status == "ok", session.reports
+        assert Submission(session).everything(shared) == [3, 8, True, "test data", "ran\n", True]
+        assert "printed" in session.output()
+    assert not any("Landlock" in note for note in session.notes), session.notes
+
+
+@pytest.mark.skipif(ABI < 6, reason=f"signals are scoped from Landlock ABI 6 (here: {ABI})")
+def test_graded_code_cannot_signal_the_grader_even_as_its_user(monkeypatch):
+    # Without a sandbox uid the worker is the grader's user: without Landlock, kill() reached
+    # the grader (signal 0 here, to look; SIGKILL would have ended the run with no results).
+    monkeypatch.setenv("DLHW_SANDBOX", "same-user")
+    monkeypatch.delenv("DLHW_LANDLOCK", raising=False)
+    with Session(LIMITS) as session:
+        sub = opened(session, f"os.kill({os.getpid()}, 0)")
+        with pytest.raises(StudentError, match="PermissionError"):
+            sub.attempt()
+
+
+def test_the_allow_list_holds_the_runs_folders_and_nothing_of_the_course(tmp_path):
+    readable, writable = worker_file_access(tmp_path / "work", tmp_path / "shared")
+    root = str(course_root())
+    assert str(tmp_path / "shared") in readable and str(tmp_path / "work") in writable
+    assert root not in readable + writable
+    assert not any(root.startswith(p.rstrip("/") + "/") for p in readable + writable)
+    assert not {"/tmp", "/var/tmp", "/run/lock", "/proc"} & set(readable + writable)
+
+
+def test_the_worker_is_told_its_allow_list_unless_it_is_turned_off(tmp_path, monkeypatch):
+    monkeypatch.delenv("DLHW_LANDLOCK", raising=False)
+    command = worker_command(3, 4, LIMITS, tmp_path, None)
+    assert "--allow-list" in command and f"--write={tmp_path}" in command
+    monkeypatch.setenv("DLHW_LANDLOCK", "off")
+    assert not any(a.startswith(("--allow-list", "--read=", "--write=")) for a in
+                   worker_command(3, 4, LIMITS, tmp_path, None))  # fmt: skip
+
+
+def test_a_kernel_without_landlock_is_reported_and_nothing_else_changes(monkeypatch):
+    monkeypatch.setattr(landlock, "abi_version", lambda: -errno.ENOSYS)
+    assert landlock.restrict(["/usr"], ["/tmp"]) == [
+        f"file allow-list (Landlock) unavailable: {os.strerror(errno.ENOSYS)}"
+    ]
+
+
+@pytest.mark.parametrize(("abi", "extra"), [(1, 0), (2, 1 << 13), (3, 3 << 13), (5, 7 << 13)])
+def test_only_the_rights_the_kernel_knows_are_handled(abi, extra):
+    # A ruleset handling a right the kernel does not know is refused (EINVAL): all or nothing.
+    assert landlock.handled_rights(abi) == (1 << 13) - 1 | extra
+
+
+@needs_landlock
+def test_missing_paths_are_left_out_and_files_get_a_files_rights():
+    # A rule on a file holding a folder's rights (make, remove, list) is refused (EINVAL), which
+    # would leave the whole list unapplied: /dev/null and the other devices are files.
+    pid = os.fork()
+    if pid == 0:  # the allow-list binds this process for good: a child applies it
+        code = 1
+        try:
+            notes = landlock.restrict(["/usr", "/nonexistent/dlhw"], ["/dev/null"])
+            code = 2 if any("not applied" in n or "unavailable" in n for n in notes) else 0
+            with open("/dev/null", "w") as f:
+                f.write("x")
+            try:
+                open("/etc/hostname").read()
+                code = 3  # /etc is not on this list
+            except PermissionError:
+                pass
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
