@@ -557,6 +557,44 @@ BUGS = {
                 return np.where(Z > 0, Z, 0.01 * Z)
         """,
     },
+    # An unseen class's (helper-written from the stub alone; earlier ones did not include these).
+    # (Z + |Z|) without the halving: positives doubled.
+    "relu_plus_abs_not_halved": {
+        "relu": """
+            def relu(Z):
+                return Z + np.abs(Z)
+        """,
+    },
+    # The bias summed to one number "so that it broadcasts": every output gets sum(b).
+    "linear_bias_summed_to_a_scalar": {
+        "linear": """
+            def linear(X, W, b):
+                return X @ W + np.sum(b)
+        """,
+    },
+    # np.squeeze "to tidy the shape": a batch of one comes back as a 1-D row.
+    "linear_result_squeezed": {
+        "linear": """
+            def linear(X, W, b):
+                return np.squeeze(X @ W + b)
+        """,
+    },
+    # range(0, N - batch, batch): the last minibatch, full or not, is always skipped.
+    "epoch_range_stops_one_batch_early": epoch(
+        "range(0, X.shape[0], batch)", "range(0, X.shape[0] - batch, batch)"
+    ),
+    # Both matrices rebound (W = W - ...), nothing returned: the caller's weights never move.
+    "epoch_both_rebound": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                for i in range(0, X.shape[0], batch):
+                    dW1, dW2 = two_layer_grads(X[i : i + batch], y[i : i + batch], W1, W2)
+                    W1 = W1 - lr * dW1
+                    W2 = W2 - lr * dW2
+        """,
+    },
+    # The mean taken over the k classes (Z2.shape[1]) instead of the B examples.
+    "grads_mean_over_classes": grads("G2 = S / B", "G2 = S / Z2.shape[1]"),
 }
 
 UNUSUAL = {
@@ -1099,6 +1137,90 @@ UNUSUAL = {
                     dW2 += np.outer(a1, p)
                     dW1 += np.outer(x, (W2 @ p) * (z1 > 0))
                 return dW1 / len(y), dW2 / len(y)
+        """,
+    },
+    # An unseen class's (helper-written from the stub alone).
+    # einsum for every product, the softmax normalised out of place.
+    "einsum_everywhere": {
+        "linear": """
+            def linear(X, W, b):
+                return np.einsum("bn,nd->bd", X, W) + b
+        """,
+        "two_layer_forward": """
+            def two_layer_forward(X, W1, W2):
+                return np.einsum("bd,dk->bk", relu(np.einsum("bn,nd->bd", X, W1)), W2)
+        """,
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                B = X.shape[0]
+                Z1 = np.einsum("bn,nd->bd", X, W1)
+                A1 = relu(Z1)
+                Z2 = np.einsum("bd,dk->bk", A1, W2)
+                S = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+                S = S / S.sum(axis=1, keepdims=True)
+                S[np.arange(B), y] -= 1
+                G2 = S / B
+                dW2 = np.einsum("bd,bk->dk", A1, G2)
+                dW1 = np.einsum("bn,bd->nd", X, np.einsum("bk,dk->bd", G2, W2) * (Z1 > 0))
+                return dW1, dW2
+        """,
+    },
+    # relu as a copy whose negatives are zeroed (the copy, not Z).
+    "relu_copy_then_zero_negatives": {
+        "relu": """
+            def relu(Z):
+                out = Z.copy()
+                out[out < 0] = 0
+                return out
+        """,
+    },
+    # linear by np.dot and an in-place += of b reshaped to a row.
+    "linear_dot_then_add_reshaped_bias": {
+        "linear": """
+            def linear(X, W, b):
+                out = np.dot(X, W)
+                out += np.reshape(b, (1, -1))
+                return out
+        """,
+    },
+    # A while loop over explicit bounds; updates through np.subtract(..., out=W).
+    "epoch_while_loop_subtract_out": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                start = 0
+                N = len(y)
+                while start < N:
+                    stop = min(start + batch, N)
+                    grads = two_layer_grads(X[start:stop], y[start:stop], W1, W2)
+                    for W, dW in zip((W1, W2), grads):
+                        np.subtract(W, lr * dW, out=W)
+                    start = stop
+                return None
+        """,
+    },
+    # np.split of X and y themselves at the batch boundaries; W[...] = and W[:] = updates.
+    "epoch_np_split_slice_assignment": {
+        "nn_epoch": """
+            def nn_epoch(X, y, W1, W2, lr=0.1, batch=100):
+                cuts = range(batch, len(X), batch)
+                for Xb, yb in zip(np.split(X, cuts), np.split(y, cuts)):
+                    dW1, dW2 = two_layer_grads(Xb, yb, W1, W2)
+                    W1[...] = W1 - lr * dW1
+                    W2[:] = W2 - lr * dW2
+        """,
+    },
+    # float32 inputs give float64 gradients (np.eye(k)[y] upcasts): the notebook only asks
+    # float64 inputs for float64 results.
+    "grads_float32_inputs_give_float64": {
+        "two_layer_grads": """
+            def two_layer_grads(X, y, W1, W2):
+                B, k = X.shape[0], W2.shape[1]
+                Z1 = X @ W1
+                A1 = relu(Z1)
+                Z2 = A1 @ W2
+                E = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+                G2 = (E / E.sum(axis=1, keepdims=True) - np.eye(k)[y]) / B
+                return X.T @ (G2 @ W2.T * (Z1 > 0)), A1.T @ G2
         """,
     },
 }

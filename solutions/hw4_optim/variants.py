@@ -1209,6 +1209,129 @@ BUGS = {
                     self.params[i] -= self.lr * grads[i]
         """,
     },
+    # An unseen class's (helper-written from the stub alone; earlier ones did not include these).
+    # The counter starts at 1 and is advanced before use: the first step is taken as t = 2.
+    "adam_counter_starts_at_one": {
+        "Adam.__init__": """
+            def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                         bias_correction=True):
+                self.params = params
+                self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+                self.bias_correction = bias_correction
+                self.t = 1
+                self.m = [np.zeros_like(p) for p in params]
+                self.v = [np.zeros_like(p) for p in params]
+        """,
+    },
+    # (1 - beta)**t for 1 - beta**t: a misplaced parenthesis.
+    "adam_correction_misparenthesised": {
+        "Adam.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    if self.bias_correction:
+                        m_hat = m / (1 - self.beta1) ** self.t
+                        v_hat = v / (1 - self.beta2) ** self.t
+                    else:
+                        m_hat, v_hat = m, v
+                    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # Copy-paste slip: v corrected with beta1's power.
+    "adam_v_corrected_with_beta1": {
+        "Adam.step": """
+            def step(self, grads):
+                self.t += 1
+                for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                    m *= self.beta1
+                    m += (1 - self.beta1) * g
+                    v *= self.beta2
+                    v += (1 - self.beta2) * g * g
+                    if self.bias_correction:
+                        m_hat = m / (1 - self.beta1**self.t)
+                        v_hat = v / (1 - self.beta1**self.t)
+                    else:
+                        m_hat, v_hat = m, v
+                    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        """,
+    },
+    # The moving average's weights swapped: u <- (1 - beta) u + beta g.
+    "momentum_average_weights_swapped": {
+        "Momentum.step": """
+            def step(self, grads):
+                for p, g, u in zip(self.params, grads, self.u, strict=True):
+                    u[...] = (1 - self.beta) * u + self.beta * g
+                    p -= self.lr * u
+        """,
+    },
+    # Velocities in a class-level dict keyed by position: every Momentum object shares them.
+    "momentum_velocities_in_a_class_dict": {
+        "Momentum": """
+            class Momentum:
+                velocity = {}
+
+                def __init__(self, params, lr, beta=0.9):
+                    self.params = params
+                    self.lr, self.beta = lr, beta
+
+                def step(self, grads):
+                    for i, (p, g) in enumerate(zip(self.params, grads)):
+                        u = self.velocity.get(i, np.zeros_like(p))
+                        u = self.beta * u + (1 - self.beta) * g
+                        self.velocity[i] = u
+                        p -= self.lr * u
+        """,
+    },
+    # lr in the velocity and again in the step: the momentum term is scaled by lr twice.
+    "nesterov_lr_applied_twice": {
+        "Nesterov.step": """
+            def step(self, grads):
+                for p, g, v in zip(self.params, grads, self.v, strict=True):
+                    v *= self.momentum
+                    v += self.lr * g
+                    p -= self.lr * (g + self.momentum * v)
+        """,
+    },
+    # SGD scales the gradient in place (g *= lr; p -= g): the caller's gradients change.
+    "sgd_scales_grads_in_place": {
+        "SGD.step": """
+            def step(self, grads):
+                for p, g in zip(self.params, grads):
+                    g *= self.lr
+                    p -= g
+        """,
+    },
+    # float64 state for float32 arrays, the new values written into p and then the float64
+    # result put in the list too: opt.params (the caller's list) ends up float64.
+    "adam_list_entries_replaced_by_float64": {
+        "Adam": """
+            class Adam:
+                def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                             bias_correction=True):
+                    self.params = params
+                    self.lr, self.b1, self.b2, self.eps = lr, beta1, beta2, eps
+                    self.bc = bias_correction
+                    self.t = 0
+                    self.m = [np.zeros(p.shape) for p in params]
+                    self.v = [np.zeros(p.shape) for p in params]
+
+                def step(self, grads):
+                    self.t += 1
+                    for i, g in enumerate(grads):
+                        self.m[i] = self.b1 * self.m[i] + (1 - self.b1) * g
+                        self.v[i] = self.b2 * self.v[i] + (1 - self.b2) * g**2
+                        mh, vh = self.m[i], self.v[i]
+                        if self.bc:
+                            mh, vh = mh / (1 - self.b1**self.t), vh / (1 - self.b2**self.t)
+                        new = self.params[i] - self.lr * mh / (np.sqrt(vh) + self.eps)
+                        self.params[i][...] = new
+                        self.params[i] = new
+        """,
+    },
 }
 
 UNUSUAL = {
@@ -2267,6 +2390,47 @@ UNUSUAL = {
                 flat = np.zeros(sum(sizes), dtype=np.result_type(*params))
                 cuts = np.cumsum([0, *sizes])
                 self.u = [flat[a:b].reshape(p.shape) for a, b, p in zip(cuts, cuts[1:], params)]
+        """,
+    },
+    # An unseen class's (helper-written from the stub alone).
+    # The learning rate folded into Nesterov's velocity (the same steps while lr is constant).
+    "nesterov_lr_inside_the_velocity": {
+        "Nesterov.step": """
+            def step(self, grads):
+                for p, g, v in zip(self.params, grads, self.v, strict=True):
+                    v *= self.momentum
+                    v += self.lr * g
+                    p -= self.lr * g + self.momentum * v
+        """,
+    },
+    # Momentum's average of lr * g kept as the step itself: s = lr * u.
+    "momentum_average_of_lr_times_g": {
+        "Momentum.step": """
+            def step(self, grads):
+                for p, g, s in zip(self.params, grads, self.u, strict=True):
+                    s *= self.beta
+                    s += (1 - self.beta) * self.lr * g
+                    p -= s
+        """,
+    },
+    # RMSprop with a helper method per array, np.square, np.zeros(shape, dtype) state.
+    "rmsprop_helper_method": {
+        "RMSprop": """
+            class RMSprop:
+                def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8):
+                    self.params = params
+                    self.lr = lr
+                    self.alpha = alpha
+                    self.eps = eps
+                    self.sq_avg = [np.zeros(p.shape, dtype=p.dtype) for p in params]
+
+                def _update(self, p, g, v):
+                    v[...] = self.alpha * v + (1.0 - self.alpha) * np.square(g)
+                    p[...] = p - self.lr * g / (np.sqrt(v) + self.eps)
+
+                def step(self, grads):
+                    for p, g, v in zip(self.params, grads, self.sq_avg):
+                        self._update(p, g, v)
         """,
     },
 }
