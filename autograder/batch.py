@@ -187,18 +187,40 @@ def grader_fingerprint(hw: Homework) -> str:
 
 
 def submission_digest(path: Path) -> str:
-    digest = hashlib.sha256()
+    """A digest of the upload as grading reads it: each file's path (as bytes: a name need not
+    be UTF-8), what it is (a file or a link, with the link's target) and its content, each field
+    prefixed by its length. Names and contents were once joined by NUL bytes, which a file's
+    content may hold: a file `a` holding "X NUL hw1.ipynb NUL <notebook>" beside `zz.ipynb` read
+    the same as `a`, `hw1.ipynb` and `zz.ipynb`, so an upload that now graded 0 kept its earlier
+    33/33 as "unchanged" (docs/attacks/same_digest_upload.py); and a name that is not UTF-8
+    stopped the whole class's batch (UnicodeEncodeError) before anything was graded."""
+    digest = hashlib.sha256(b"dlhw-upload-2\0")
+
+    def field(data: bytes) -> None:
+        digest.update(len(data).to_bytes(8, "big") + data)
+
     try:
-        files = [path] if path.is_file() else [p for p in upload_files(path) if p.is_file()]
+        files = [path] if path.is_file() else upload_files(path)
     except NotebookError as exc:  # graded all the same: grading tells the student why
-        digest.update(f"unreadable: {exc}".encode())
+        field(b"unreadable")
+        field(str(exc).encode(errors="surrogateescape"))
         files = []
     for f in files:
+        name = os.fsencode(f.name if path.is_file() else f.relative_to(path))
         if f.is_symlink():
-            digest.update(b"link:" + str(f.relative_to(path)).encode() + b"\0")
+            field(b"link")
+            field(name)
+            field(os.fsencode(os.readlink(f)))  # a link out of the upload fails it, one in does not
             continue
-        name = f.name if path.is_file() else str(f.relative_to(path))
-        digest.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
+        if not f.is_file():  # a named pipe, a socket: grading reads none of them
+            continue
+        field(b"file")
+        field(name)
+        content = hashlib.sha256()  # read in pieces: an upload may hold a large file
+        with f.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                content.update(chunk)
+        field(content.digest())
     return digest.hexdigest()
 
 

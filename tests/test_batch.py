@@ -647,6 +647,48 @@ def test_an_upload_deep_or_with_a_named_pipe_fails_no_other_submission(tmp_path:
     assert [(r.key, r.status) for r in rows] == [(n, "graded") for n in ("deep", "pipe", "plain")]
 
 
+def test_a_changed_upload_is_graded_again_however_its_bytes_line_up(tmp_path: Path) -> None:
+    """The re-run's skip joined names and contents with NUL bytes: a file `a` holding
+    "X NUL hw1_softmax.ipynb NUL <stub>" beside the reference read like `a` = "X" beside the
+    stub named as the homework's notebook, which is what grading picks. The second upload
+    grades 0 but kept the first's 33/33 as "unchanged" (docs/attacks/same_digest_upload.py)."""
+    folder, out = tmp_path / "class", tmp_path / "out"
+    ann = folder / "ann"
+    ann.mkdir(parents=True)
+    shutil.copy(HW.master, ann / "zz.ipynb")
+    (ann / "a").write_bytes(b"X\0" + HW.notebook_name.encode() + b"\0" + STUB.read_bytes())
+    first = grade_batch(HW, folder, out, jobs=1, limits=FAST_LIMITS)
+    assert [(r.status, r.score) for r in first] == [("graded", first[0].max_score)]
+    (ann / "a").write_bytes(b"X")
+    shutil.copy(STUB, ann / HW.notebook_name)
+    again = grade_batch(HW, folder, out, jobs=1, limits=FAST_LIMITS)
+    assert [(r.status, r.score) for r in again] == [("graded", 0.0)]
+    (ann / HW.notebook_name).unlink()  # a link in its place: where it points is read too
+    (ann / HW.notebook_name).symlink_to("zz.ipynb")
+    assert [r.status for r in grade_batch(HW, folder, out, jobs=1, limits=FAST_LIMITS)] == [
+        "graded"
+    ]  # the link is ignored: zz.ipynb is graded
+    (ann / HW.notebook_name).unlink()
+    (ann / HW.notebook_name).symlink_to("/etc/hostname")  # a link out of the upload is refused
+    assert [r.status for r in grade_batch(HW, folder, out, jobs=1, limits=FAST_LIMITS)] == [
+        "unreadable"
+    ]
+
+
+def test_a_file_name_that_is_not_utf8_fails_no_submission(tmp_path: Path) -> None:
+    """A name of raw bytes in one upload (a zip made on another system, unpacked) stopped the
+    whole batch with a UnicodeEncodeError while the re-run keys were computed."""
+    folder = tmp_path / "class"
+    for name in ("odd", "plain"):
+        (folder / name).mkdir(parents=True)
+        shutil.copy(HW.master, folder / name / HW.notebook_name)
+    (Path(os.fsdecode(bytes(folder / "odd") + b"/\xff-notes.txt"))).write_text("x")
+    rows = grade_batch(HW, folder, tmp_path / "out", jobs=1, limits=FAST_LIMITS)
+    assert [(r.key, r.status, r.score) for r in rows] == [
+        (n, "graded", rows[0].max_score) for n in ("odd", "plain")
+    ]
+
+
 def test_too_many_files_in_one_upload_fail_that_submission_only(
     tmp_path: Path, monkeypatch
 ) -> None:
