@@ -39,6 +39,7 @@ from typing import Any
 from dlhw.autograder.confinement import Limits, remove_tree
 from dlhw.autograder.homeworks import Homework, get_homework
 from dlhw.autograder.notebook import NotebookError, upload_files
+from dlhw.autograder.wire.text import clean
 
 KEY_FILE = ".grading-key"
 EXPORT_METADATA = "submission_metadata.yml"  # Gradescope's "Export Submissions" download
@@ -101,7 +102,7 @@ def find_submissions(folder: Path) -> list[Item]:
             continue
         if entry.is_dir() or entry.suffix == ".ipynb":
             name = entry.stem if entry.is_file() else entry.name
-            items.append(Item(_safe(name), entry, (name,)))
+            items.append(Item(_safe(name), entry, (clean(name),)))
     return _unique(items)
 
 
@@ -130,9 +131,12 @@ def _from_export(folder: Path) -> list[Item]:
             raise BatchError(f"{path} names {name!r}, which is not a folder of the export")
         people = info.get(":submitters") or info.get("submitters") if isinstance(info, dict) else []
         people = people if isinstance(people, list) else []
-        students = tuple(_student(p) for p in people)
-        sids = tuple(_sid(p) for p in people)
-        items.append(Item(_safe(name), folder / name, students or (name,), sids))
+        # Names a student chose (Gradescope's export) and file names (a zip unpacked from another
+        # system, not UTF-8) are cleaned as the submission's own text is: no escape sequence
+        # reaches a terminal that shows the gradebook, no lone surrogate stops its writing.
+        students = tuple(clean(_student(p)) for p in people)
+        sids = tuple(clean(_sid(p)) for p in people)
+        items.append(Item(_safe(name), folder / name, students or (clean(name),), sids))
     return _unique(items)
 
 
@@ -679,11 +683,14 @@ def export_scripts(hw: Homework, source: Path, out: Path) -> tuple[list[Path], l
     for item in items:
         try:
             text = script(locate_notebook(item.path, hw))
+        # The reasons quote the upload (its file names): cleaned, since the CLI prints them.
         except NotebookError as exc:
-            skipped.append(f"{item.key}: {exc}")
+            skipped.append(clean(f"{item.key}: {exc}"))
             continue
         except Exception as exc:  # noqa: BLE001 - one submission never stops the class's export
-            skipped.append(f"{item.key}: could not be exported ({type(exc).__name__}: {exc})")
+            skipped.append(
+                clean(f"{item.key}: could not be exported ({type(exc).__name__}: {exc})")
+            )
             continue
         path = out / "scripts" / f"{item.key}.py"
         # A lone surrogate (JSON's "\\ud800") has no UTF-8: written as its escape, as Python reads it.

@@ -407,6 +407,55 @@ def test_the_class_summary_and_gradebook_show_student_text_as_text(tmp_path: Pat
     assert table[0]["students"].startswith("'=HYPERLINK") and table[1]["students"] == "Bo"
 
 
+def test_names_from_the_export_and_file_names_reach_the_gradebook_and_terminal_as_text(
+    tmp_path: Path, capsys
+) -> None:
+    """Names a student chose (Gradescope's export) and file names from an upload were written
+    as they were: escape sequences went raw into gradebook.csv (`cat` ran them on the
+    instructor's terminal) and to the terminal through `export`'s "left out" lines; a file name
+    that is not UTF-8 ("\xe9l\xe8ve.ipynb" from a zip made on Windows) stopped the writing of
+    the gradebook after the whole class had been graded; and a formula behind a space or in
+    full-width signs was not quoted."""
+    pytest.importorskip("yaml")
+    from dlhw.autograder.batch import Row
+    from dlhw.autograder.cli import main
+    from dlhw.autograder.gradebook import write_gradebook
+
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "submission_metadata.yml").write_text(
+        'a:\n  :submitters:\n  - :name: "\\e]2;pwned\\a\\e[2JAnn"\n    :sid: " =1+1"\n'
+        'b:\n  :submitters:\n  - :name: "\\uFF1DHYPERLINK(1)"\n    :sid: "\\t@SUM(1)"\n'
+    )
+    files = tmp_path / "files"
+    files.mkdir()
+    shutil.copy(STUB, Path(os.fsdecode(bytes(files) + b"/\xe9l\xe8ve.ipynb")))
+    items = find_submissions(export) + find_submissions(files)
+    assert [i.students for i in items] == [
+        ("\\x1b]2;pwned\\x07\\x1b[2JAnn",),
+        ("\uff1dHYPERLINK(1)",),
+        ("\ufffdl\ufffdve",),
+    ]
+    out = tmp_path / "out"
+    out.mkdir()
+    write_gradebook([Row(i.key, i.students, "not graded", sids=i.sids) for i in items], out)
+    text = (out / "gradebook.csv").read_text(encoding="utf-8")
+    assert "\x1b" not in text
+    with (out / "gradebook.csv").open(encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    assert [(r["students"][:2], r["sids"][:2]) for r in table] == [
+        ("\\x", "' "),
+        ("'\uff1d", "'\t"),
+        ("\ufffdl", ""),
+    ]
+    eve = tmp_path / "class" / "eve"
+    eve.mkdir(parents=True)
+    (eve / "x\x1b]2;pwned\x07\x1b[2J.ipynb").write_text("")
+    assert main(["export", "hw1", str(tmp_path / "class"), "-o", str(tmp_path / "scripts")]) == 0
+    printed = capsys.readouterr().out
+    assert "left out eve: x\\x1b]2;pwned" in printed and "\x1b" not in printed
+
+
 @pytest.mark.slow
 def test_a_job_stopping_is_not_interrupted_again_while_it_cleans_up(monkeypatch) -> None:
     """Once a job's grading is interrupted (SIGTERM), it closes the session, then ends. Another
