@@ -39,6 +39,7 @@ from typing import Any
 from dlhw.autograder.confinement import Limits, remove_tree
 from dlhw.autograder.homeworks import Homework, get_homework
 from dlhw.autograder.notebook import NotebookError, upload_files
+from dlhw.autograder.wire.text import clean
 
 KEY_FILE = ".grading-key"
 EXPORT_METADATA = "submission_metadata.yml"  # Gradescope's "Export Submissions" download
@@ -101,7 +102,7 @@ def find_submissions(folder: Path) -> list[Item]:
             continue
         if entry.is_dir() or entry.suffix == ".ipynb":
             name = entry.stem if entry.is_file() else entry.name
-            items.append(Item(_safe(name), entry, (name,)))
+            items.append(Item(_safe(name), entry, (clean(name),)))
     return _unique(items)
 
 
@@ -130,9 +131,12 @@ def _from_export(folder: Path) -> list[Item]:
             raise BatchError(f"{path} names {name!r}, which is not a folder of the export")
         people = info.get(":submitters") or info.get("submitters") if isinstance(info, dict) else []
         people = people if isinstance(people, list) else []
-        students = tuple(_student(p) for p in people)
-        sids = tuple(_sid(p) for p in people)
-        items.append(Item(_safe(name), folder / name, students or (name,), sids))
+        # Names a student chose (Gradescope's export) and file names (a zip unpacked from another
+        # system, not UTF-8) are cleaned as the submission's own text is: no escape sequence
+        # reaches a terminal that shows the gradebook, no lone surrogate stops its writing.
+        students = tuple(clean(_student(p)) for p in people)
+        sids = tuple(clean(_sid(p)) for p in people)
+        items.append(Item(_safe(name), folder / name, students or (clean(name),), sids))
     return _unique(items)
 
 
@@ -187,18 +191,40 @@ def grader_fingerprint(hw: Homework) -> str:
 
 
 def submission_digest(path: Path) -> str:
-    digest = hashlib.sha256()
+    """A digest of the upload as grading reads it: each file's path (as bytes: a name need not
+    be UTF-8), what it is (a file or a link, with the link's target) and its content, each field
+    prefixed by its length. Names and contents were once joined by NUL bytes, which a file's
+    content may hold: a file `a` holding "X NUL hw1.ipynb NUL <notebook>" beside `zz.ipynb` read
+    the same as `a`, `hw1.ipynb` and `zz.ipynb`, so an upload that now graded 0 kept its earlier
+    33/33 as "unchanged" (docs/attacks/same_digest_upload.py); and a name that is not UTF-8
+    stopped the whole class's batch (UnicodeEncodeError) before anything was graded."""
+    digest = hashlib.sha256(b"dlhw-upload-2\0")
+
+    def field(data: bytes) -> None:
+        digest.update(len(data).to_bytes(8, "big") + data)
+
     try:
-        files = [path] if path.is_file() else [p for p in upload_files(path) if p.is_file()]
+        files = [path] if path.is_file() else upload_files(path)
     except NotebookError as exc:  # graded all the same: grading tells the student why
-        digest.update(f"unreadable: {exc}".encode())
+        field(b"unreadable")
+        field(str(exc).encode(errors="surrogateescape"))
         files = []
     for f in files:
+        name = os.fsencode(f.name if path.is_file() else f.relative_to(path))
         if f.is_symlink():
-            digest.update(b"link:" + str(f.relative_to(path)).encode() + b"\0")
+            field(b"link")
+            field(name)
+            field(os.fsencode(os.readlink(f)))  # a link out of the upload fails it, one in does not
             continue
-        name = f.name if path.is_file() else str(f.relative_to(path))
-        digest.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
+        if not f.is_file():  # a named pipe, a socket: grading reads none of them
+            continue
+        field(b"file")
+        field(name)
+        content = hashlib.sha256()  # read in pieces: an upload may hold a large file
+        with f.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                content.update(chunk)
+        field(content.digest())
     return digest.hexdigest()
 
 
@@ -657,11 +683,14 @@ def export_scripts(hw: Homework, source: Path, out: Path) -> tuple[list[Path], l
     for item in items:
         try:
             text = script(locate_notebook(item.path, hw))
+        # The reasons quote the upload (its file names): cleaned, since the CLI prints them.
         except NotebookError as exc:
-            skipped.append(f"{item.key}: {exc}")
+            skipped.append(clean(f"{item.key}: {exc}"))
             continue
         except Exception as exc:  # noqa: BLE001 - one submission never stops the class's export
-            skipped.append(f"{item.key}: could not be exported ({type(exc).__name__}: {exc})")
+            skipped.append(
+                clean(f"{item.key}: could not be exported ({type(exc).__name__}: {exc})")
+            )
             continue
         path = out / "scripts" / f"{item.key}.py"
         # A lone surrogate (JSON's "\\ud800") has no UTF-8: written as its escape, as Python reads it.

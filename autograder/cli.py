@@ -173,7 +173,7 @@ def cmd_export(opts: argparse.Namespace) -> int:
     try:
         written, skipped = export_scripts(hw, source, out)
     except (BatchError, OSError) as exc:
-        print(f"autograder: cannot export: {exc}", file=sys.stderr)
+        print(f"autograder: cannot export: {clean(str(exc))}", file=sys.stderr)
         return 1
     for why in skipped:
         print(f"  left out {why}")
@@ -226,8 +226,8 @@ def cmd_batch(opts: argparse.Namespace) -> int:
             bar.close()
         print(f"interrupted: finished results and the gradebook are in {out}", file=sys.stderr)
         return 130
-    except BatchError as exc:
-        print(f"autograder: {exc}", file=sys.stderr)
+    except BatchError as exc:  # it may quote the export's metadata
+        print(f"autograder: {clean(str(exc))}", file=sys.stderr)
         return 1
     for bar in bars:
         bar.close()

@@ -65,20 +65,41 @@ def _max_points(rows: list[Row]) -> dict[str, float]:
     return best
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What makes a spreadsheet read a cell as a formula: OWASP's list, with a newline and NUL (after
+# which some readers look again), and the full-width forms that East Asian locales' spreadsheets
+# may fold into them.
+FORMULA_STARTS = (
+    "=",
+    "+",
+    "-",
+    "@",
+    "\t",
+    "\r",
+    "\n",
+    "\0",
+    "\uff1d",
+    "\uff0b",
+    "\uff0d",
+    "\uff20",
+)
 
 
 def _text_cell(text: str) -> str:
     """A text cell a spreadsheet shows as text: a student's name such as `=HYPERLINK(...)` (from
-    Gradescope's export, where students choose their names) would otherwise run as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    Gradescope's export, where students choose their names) would otherwise run as a formula.
+    Leading spaces are looked past (some readers trim them before they look)."""
+    return "'" + text if text.lstrip(" ").startswith(FORMULA_STARTS) else text
 
 
 def write_gradebook(rows: list[Row], out: Path, title: str = "") -> list[Path]:
     tests = test_summaries(rows)
     names = [t.name for t in tests]
     written = [out / "gradebook.csv", out / "gradebook.json", out / "summary.md"]
-    with (out / "gradebook.csv").open("w", newline="", encoding="utf-8") as fh:
+    # Every text is cleaned where it enters (batch.find_submissions, the results); a lone
+    # surrogate that got past that is written as its escape rather than stop the gradebook.
+    with (out / "gradebook.csv").open(
+        "w", newline="", encoding="utf-8", errors="backslashreplace"
+    ) as fh:
         writer = csv.writer(fh)
         writer.writerow(
             ["submission", "students", "sids", "status", "total", "max", "seconds", *names]
@@ -94,7 +115,9 @@ def write_gradebook(rows: list[Row], out: Path, title: str = "") -> list[Path]:
     (out / "gradebook.json").write_text(
         json.dumps([r.to_json() for r in rows], indent=2) + "\n", encoding="utf-8"
     )
-    (out / "summary.md").write_text(summary_markdown(rows, tests, title), encoding="utf-8")
+    (out / "summary.md").write_text(
+        summary_markdown(rows, tests, title), encoding="utf-8", errors="backslashreplace"
+    )
     written += _plots(rows, tests, out)
     return written
 

@@ -717,12 +717,20 @@ def grade(
             summary = _with_failed_by_name(summary, entries, hw.names)
             reached = _reached_the_code(entries)
             summary = _with_line(summary, _another_homework(read, hw, reached))
-        broken = [e.name for e in entries if e.grader_error]
+        broken = [e for e in entries if e.grader_error]
         if broken:  # the test author's mistakes: said plainly, and logged for staff
-            staff.append(f"GRADER ERRORS in tests: {broken}")
+            staff.append(f"GRADER ERRORS in tests: {[e.name for e in broken]}")
+            # Named only where students see the test: the summary is always visible, and a
+            # hidden (or after_due_date) test's name says what it checks.
+            shown = [e.name for e in broken if e.visibility == "visible"]
+            unseen = len(broken) - len(shown)
+            named = ": " + ", ".join(shown) if shown else ""
+            if unseen:
+                named += f"{' and ' if shown else ' ('}{unseen} not shown to you yet"
+                named += "" if shown else ")"
             summary = (
                 f"The autograder could not run {len(broken)} test(s) because of a mistake in "
-                f"the tests, not in your work: {', '.join(broken)}. Course staff have been "
+                f"the tests, not in your work{named}. Course staff have been "
                 "told and will regrade.\n" + summary
             )
         results = {

@@ -407,6 +407,55 @@ def test_the_class_summary_and_gradebook_show_student_text_as_text(tmp_path: Pat
     assert table[0]["students"].startswith("'=HYPERLINK") and table[1]["students"] == "Bo"
 
 
+def test_names_from_the_export_and_file_names_reach_the_gradebook_and_terminal_as_text(
+    tmp_path: Path, capsys
+) -> None:
+    """Names a student chose (Gradescope's export) and file names from an upload were written
+    as they were: escape sequences went raw into gradebook.csv (`cat` ran them on the
+    instructor's terminal) and to the terminal through `export`'s "left out" lines; a file name
+    that is not UTF-8 ("\xe9l\xe8ve.ipynb" from a zip made on Windows) stopped the writing of
+    the gradebook after the whole class had been graded; and a formula behind a space or in
+    full-width signs was not quoted."""
+    pytest.importorskip("yaml")
+    from dlhw.autograder.batch import Row
+    from dlhw.autograder.cli import main
+    from dlhw.autograder.gradebook import write_gradebook
+
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "submission_metadata.yml").write_text(
+        'a:\n  :submitters:\n  - :name: "\\e]2;pwned\\a\\e[2JAnn"\n    :sid: " =1+1"\n'
+        'b:\n  :submitters:\n  - :name: "\\uFF1DHYPERLINK(1)"\n    :sid: "\\t@SUM(1)"\n'
+    )
+    files = tmp_path / "files"
+    files.mkdir()
+    shutil.copy(STUB, Path(os.fsdecode(bytes(files) + b"/\xe9l\xe8ve.ipynb")))
+    items = find_submissions(export) + find_submissions(files)
+    assert [i.students for i in items] == [
+        ("\\x1b]2;pwned\\x07\\x1b[2JAnn",),
+        ("\uff1dHYPERLINK(1)",),
+        ("\ufffdl\ufffdve",),
+    ]
+    out = tmp_path / "out"
+    out.mkdir()
+    write_gradebook([Row(i.key, i.students, "not graded", sids=i.sids) for i in items], out)
+    text = (out / "gradebook.csv").read_text(encoding="utf-8")
+    assert "\x1b" not in text
+    with (out / "gradebook.csv").open(encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    assert [(r["students"][:2], r["sids"][:2]) for r in table] == [
+        ("\\x", "' "),
+        ("'\uff1d", "'\t"),
+        ("\ufffdl", ""),
+    ]
+    eve = tmp_path / "class" / "eve"
+    eve.mkdir(parents=True)
+    (eve / "x\x1b]2;pwned\x07\x1b[2J.ipynb").write_text("")
+    assert main(["export", "hw1", str(tmp_path / "class"), "-o", str(tmp_path / "scripts")]) == 0
+    printed = capsys.readouterr().out
+    assert "left out eve: x\\x1b]2;pwned" in printed and "\x1b" not in printed
+
+
 @pytest.mark.slow
 def test_a_job_stopping_is_not_interrupted_again_while_it_cleans_up(monkeypatch) -> None:
     """Once a job's grading is interrupted (SIGTERM), it closes the session, then ends. Another
@@ -645,6 +694,48 @@ def test_an_upload_deep_or_with_a_named_pipe_fails_no_other_submission(tmp_path:
     finally:
         remove_tree(folder / "deep")  # pytest's own clean-up of tmp_path recurses
     assert [(r.key, r.status) for r in rows] == [(n, "graded") for n in ("deep", "pipe", "plain")]
+
+
+def test_a_changed_upload_is_graded_again_however_its_bytes_line_up(tmp_path: Path) -> None:
+    """The re-run's skip joined names and contents with NUL bytes: a file `a` holding
+    "X NUL hw1_softmax.ipynb NUL <stub>" beside the reference read like `a` = "X" beside the
+    stub named as the homework's notebook, which is what grading picks. The second upload
+    grades 0 but kept the first's 33/33 as "unchanged" (docs/attacks/same_digest_upload.py)."""
+    folder, out = tmp_path / "class", tmp_path / "out"
+    ann = folder / "ann"
+    ann.mkdir(parents=True)
+    shutil.copy(HW.master, ann / "zz.ipynb")
+    (ann / "a").write_bytes(b"X\0" + HW.notebook_name.encode() + b"\0" + STUB.read_bytes())
+    first = grade_batch(HW, folder, out, jobs=1, limits=FAST_LIMITS)
+    assert [(r.status, r.score) for r in first] == [("graded", first[0].max_score)]
+    (ann / "a").write_bytes(b"X")
+    shutil.copy(STUB, ann / HW.notebook_name)
+    again = grade_batch(HW, folder, out, jobs=1, limits=FAST_LIMITS)
+    assert [(r.status, r.score) for r in again] == [("graded", 0.0)]
+    (ann / HW.notebook_name).unlink()  # a link in its place: where it points is read too
+    (ann / HW.notebook_name).symlink_to("zz.ipynb")
+    assert [r.status for r in grade_batch(HW, folder, out, jobs=1, limits=FAST_LIMITS)] == [
+        "graded"
+    ]  # the link is ignored: zz.ipynb is graded
+    (ann / HW.notebook_name).unlink()
+    (ann / HW.notebook_name).symlink_to("/etc/hostname")  # a link out of the upload is refused
+    assert [r.status for r in grade_batch(HW, folder, out, jobs=1, limits=FAST_LIMITS)] == [
+        "unreadable"
+    ]
+
+
+def test_a_file_name_that_is_not_utf8_fails_no_submission(tmp_path: Path) -> None:
+    """A name of raw bytes in one upload (a zip made on another system, unpacked) stopped the
+    whole batch with a UnicodeEncodeError while the re-run keys were computed."""
+    folder = tmp_path / "class"
+    for name in ("odd", "plain"):
+        (folder / name).mkdir(parents=True)
+        shutil.copy(HW.master, folder / name / HW.notebook_name)
+    (Path(os.fsdecode(bytes(folder / "odd") + b"/\xff-notes.txt"))).write_text("x")
+    rows = grade_batch(HW, folder, tmp_path / "out", jobs=1, limits=FAST_LIMITS)
+    assert [(r.key, r.status, r.score) for r in rows] == [
+        (n, "graded", rows[0].max_score) for n in ("odd", "plain")
+    ]
 
 
 def test_too_many_files_in_one_upload_fail_that_submission_only(

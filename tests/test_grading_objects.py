@@ -122,3 +122,40 @@ def test_test_author_mistakes_are_the_graders_and_objects_are_released(tmp_path)
         assert by_name[name]["status"] == "passed", by_name[name]
     check = by_name["the worker has not imported the grader's side"]
     assert check["status"] == "passed", check["output"]
+
+
+HIDDEN_MISTAKE = """
+import pytest
+from dlhw.autograder.blame import GraderError
+
+
+def test_visible(sub):
+    \"\"\"a visible test with a mistake\"\"\"
+    raise GraderError("the author's mistake")
+
+
+@pytest.mark.visibility("hidden")
+def test_hidden(sub):
+    \"\"\"softmax_loss breaks ties by the lowest index\"\"\"
+    raise GraderError("the author's mistake")
+
+
+@pytest.mark.visibility("after_due_date")
+def test_later(sub):
+    \"\"\"softmax_loss of one-hot logits\"\"\"
+    raise GraderError("the author's mistake")
+"""
+
+
+def test_the_summary_names_no_hidden_test_that_the_grader_could_not_run(tmp_path):
+    """The summary (always visible) named every test a mistake of the author's stopped,
+    hidden and after_due_date ones included: their names, which say what they check, reached
+    students before the due date. Only visible tests are named; staff see every name."""
+    tests = tmp_path / "test_mistakes.py"
+    tests.write_text(HIDDEN_MISTAKE)
+    outcome = run(tmp_path, reference_cells(), [tests], HOMEWORK.functions)
+    output = outcome.results["output"]
+    assert "could not run 3 test(s) because of a mistake in the tests" in output, output
+    assert "a visible test with a mistake and 2 not shown to you yet." in output, output
+    assert "ties" not in output and "one-hot" not in output, output
+    assert "ties by the lowest index" in outcome.staff_log
