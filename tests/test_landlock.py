@@ -171,6 +171,14 @@ def test_a_kernel_without_landlock_is_reported_and_nothing_else_changes(monkeypa
     ]
 
 
+def test_only_linux_is_asked(monkeypatch):
+    monkeypatch.setattr(landlock.sys, "platform", "darwin")
+    monkeypatch.setattr(landlock, "abi_version", lambda: pytest.fail("asked the kernel"))
+    assert landlock.restrict(["/usr"], []) == [
+        "file allow-list (Landlock) unavailable: darwin is not Linux"
+    ]
+
+
 @pytest.mark.parametrize(("abi", "extra"), [(1, 0), (2, 1 << 13), (3, 3 << 13), (5, 7 << 13)])
 def test_only_the_rights_the_kernel_knows_are_handled(abi, extra):
     # A ruleset handling a right the kernel does not know is refused (EINVAL): all or nothing.

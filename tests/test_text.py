@@ -24,6 +24,14 @@ from dlhw.autograder.wire.text import clean
             "abc\u202edcba \u2066iso\u2069 zero\u200bwidth",
             "abc\\u202edcba \\u2066iso\\u2069 zero\\u200bwidth",
         ),
+        (
+            "soft\xadhyphen \u061cmark \u180esep \u206einv \ufff9ann\ufffb tag\U000e0041",
+            "soft\\xadhyphen \\u061cmark \\u180esep \\u206einv \\ufff9ann\\ufffb tag\\U000e0041",
+        ),
+        (
+            "no-break\xa0and ideographic\u3000spaces stay",
+            "no-break\xa0and ideographic\u3000spaces stay",
+        ),
         ("lone \ud800 surrogate \udfff", "lone \ufffd surrogate \ufffd"),
         ("accents é, CJK 字, emoji 🎉", "accents é, CJK 字, emoji 🎉"),
     ],

@@ -17,10 +17,14 @@ from __future__ import annotations
 import re
 
 # C0 controls but tab and newline, DEL, C1 controls, lone surrogates, and the Unicode format
-# characters that reorder or hide text (bidi embeddings/overrides/isolates, zero-width joiners,
-# line/paragraph separators, the BOM).
+# characters that reorder or hide text: bidi marks, embeddings, overrides and isolates (U+061C
+# too), zero-width characters and joiners, the soft hyphen, the Mongolian vowel separator, line
+# and paragraph separators, invisible operators and deprecated format controls (U+2060-206F),
+# the BOM, interlinear annotations (U+FFF9-FFFB) and the invisible tag characters (U+E0000-E007F).
+# Not every non-printable character: a no-break or ideographic space stays as it is.
 _UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u061c\u180e\ud800-\udfff\u200b-\u200f"
+    "\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
 )
 
 
@@ -29,7 +33,9 @@ def _escape(match: re.Match[str]) -> str:
     code = ord(char)
     if 0xD800 <= code <= 0xDFFF:
         return "\ufffd"
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def clean(text: str) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import os
 import stat
+import sys
 
 # System call numbers: the same on every architecture (added after the tables were unified).
 _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
@@ -80,6 +81,8 @@ def restrict(readable: list[str], writable: list[str]) -> list[str]:
     """Apply the allow-list to this process and its future children. Paths that do not exist
     are left out. Returns notes for staff: why it was not applied, or what this kernel's
     Landlock could not do; nothing when all of it holds."""
+    if not sys.platform.startswith("linux"):  # elsewhere system call 444 is something else
+        return [f"file allow-list (Landlock) unavailable: {sys.platform} is not Linux"]
     abi = abi_version()
     if abi < 0:
         return [f"file allow-list (Landlock) unavailable: {os.strerror(-abi)}"]
