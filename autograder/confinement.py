@@ -357,17 +357,18 @@ def allow_list_off() -> bool:
 def worker_file_access(workdir: Path, shared_dir: Path | None) -> tuple[list[str], list[str]]:
     """What the worker may read and what it may write (worker/landlock.py), the same in every
     mode. Read: what the private view shows (view.allowed_read_only: the system, the Python
-    environment, the course's packages; never the course root), the grader's test data, the
-    random devices and the worker's own /proc entry (no other process's, nor the listing).
-    Write: its own folder (its cwd, HOME and TMPDIR), /dev/shm (the standard library's
-    multiprocessing makes its semaphores there), /dev/null, /dev/zero and /dev/full. Not /tmp,
+    environment, the course's packages; never the course root), the grader's test data and the
+    random devices. Write: its own folder (its cwd, HOME and TMPDIR), /dev/shm (the standard
+    library's multiprocessing makes its semaphores there), /dev/null, /dev/zero, /dev/full and
+    its own /proc entry, as any process may (its name in /proc/self/comm; no other process's
+    entry, nor the listing: without a private view those are the machine's). Not /tmp,
     /var/tmp or /run/lock: where there is no private view they are the machine's, shared with
     every user and every other run (a file planted there was read as root,
     docs/attacks/plant_conftest.py)."""
-    readable = [*allowed_read_only(), "/dev/random", "/dev/urandom", "/proc/self"]
+    readable = [*allowed_read_only(), "/dev/random", "/dev/urandom"]
     if shared_dir is not None:
         readable.append(str(shared_dir))
-    writable = [str(workdir), "/dev/shm", "/dev/null", "/dev/zero", "/dev/full"]
+    writable = [str(workdir), "/dev/shm", "/dev/null", "/dev/zero", "/dev/full", "/proc/self"]
     return readable, writable
 
 
