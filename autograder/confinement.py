@@ -8,8 +8,9 @@ at start-up, before it reads any student code. What each layer relies on:
   reference solutions, results) are then unreadable and unwritable to it. Without root, the
   worker runs as the grader's own user and this layer is absent (documented in docs/isolation.md).
 - limits (setrlimit): address space, CPU seconds, processes, file size, open files, no core dumps.
-- network: a seccomp filter makes socket() fail for every family but AF_UNIX, and blocks io_uring
-  and the system calls of other ABIs (i386 `int 0x80`, x32).
+- network: a seccomp filter makes socket() fail for every family, AF_UNIX included (only stream
+  socketpairs), blocks io_uring and the system calls of other ABIs (i386 `int 0x80`, x32), and
+  keeps prlimit, setpriority, ioprio_set and sched_set* to the calling process.
 - files: in every mode, the worker confines itself to an allow-list with Landlock where the kernel
   has it (`worker_file_access`, worker/landlock.py): the view's read-only folders and the test
   data to read, its own folder to write; signals and abstract sockets stay inside its tree.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -206,3 +207,100 @@ def test_missing_paths_are_left_out_and_files_get_a_files_rights():
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.fixture
+def service(tmp_path_factory):
+    """A service of the machine listening on Unix sockets by path (as systemd's user manager,
+    D-Bus, ssh-agent or Docker do), outside the allow-list, open to every user: a stream
+    listener and a datagram receiver (as journald's and syslog's)."""
+    folder = Path(tempfile.mkdtemp(prefix="dlhw-service-", dir="/var/tmp"))
+    os.chmod(folder, 0o755)
+    stream, datagram = (
+        socket.socket(socket.AF_UNIX),
+        socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM),
+    )
+    stream.bind(str(folder / "stream.sock"))
+    datagram.bind(str(folder / "datagram.sock"))
+    for sock in (stream, datagram):
+        os.chmod(sock.getsockname(), 0o777)
+        sock.setblocking(False)
+    stream.listen(4)
+    yield folder, stream, datagram
+    stream.close()
+    datagram.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@needs_landlock
+def test_graded_code_reaches_no_unix_socket_of_the_machine(mode, service):
+    # Landlock does not confine connecting to a Unix socket by path: without a private view,
+    # graded code reached every service whose socket its uid may write (with the grader's own
+    # user: its systemd user manager, D-Bus session, ssh-agent, Docker), which then act outside
+    # the allow-list on its behalf. socket(AF_UNIX) is refused now, and so are datagram pairs
+    # (sendto() on one reaches any datagram socket by path); stream pairs still work.
+    folder, stream, datagram = service
+    cell = f"""
+import multiprocessing, socket
+def connect():
+    s = socket.socket(socket.AF_UNIX)
+    s.connect({str(folder / "stream.sock")!r})
+    s.sendall(b"from graded code")
+def send():
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    a.sendto(b"from graded code", {str(folder / "datagram.sock")!r})
+def pairs():
+    a, b = multiprocessing.Pipe()
+    a.send([1, 2])
+    c, d = socket.socketpair()
+    c.sendall(b"x")
+    return [b.recv(), d.recv(1).decode()]
+"""
+    with Session(LIMITS) as session:
+        session.run_cells([(0, cell)])
+        assert session.reports[0].status == "ok", session.reports
+        sub = Submission(session)
+        for attempt in (sub.connect, sub.send):  # with a private view: not even there
+            with pytest.raises(StudentError, match="PermissionError|FileNotFoundError"):
+                attempt()
+        assert sub.pairs() == [[1, 2], "x"]
+    with pytest.raises(BlockingIOError):
+        stream.accept()
+    with pytest.raises(BlockingIOError):
+        datagram.recv(100)
+
+
+def test_graded_code_cannot_change_the_graders_limits_or_priority_even_as_its_user(
+    monkeypatch,
+):
+    # Without a sandbox uid the worker is the grader's user, and Landlock scopes signals but
+    # not these: resource.prlimit(grader, RLIMIT_CPU, (1, 1)) had the kernel kill the grader
+    # (no results.json; in a batch, every later submission), and the others starve or pin it.
+    # Each call here would change nothing (the grader's own values), but none is let through.
+    monkeypatch.setenv("DLHW_SANDBOX", "same-user")
+    monkeypatch.delenv("DLHW_LANDLOCK", raising=False)
+    grader = os.getpid()
+    cell = f"""
+import os, resource
+def limits():
+    resource.prlimit({grader}, resource.RLIMIT_CORE, resource.prlimit({grader}, resource.RLIMIT_CORE))
+def priority():
+    os.setpriority(os.PRIO_PROCESS, {grader}, os.getpriority(os.PRIO_PROCESS, {grader}))
+def affinity():
+    os.sched_setaffinity({grader}, os.sched_getaffinity({grader}))
+def scheduler():
+    os.sched_setscheduler({grader}, os.SCHED_OTHER, os.sched_param(0))
+def own():
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    os.nice(1)
+    os.sched_setaffinity(0, os.sched_getaffinity(0))
+    return resource.getrlimit(resource.RLIMIT_CORE)
+"""
+    with Session(LIMITS) as session:
+        session.run_cells([(0, cell)])
+        assert session.reports[0].status == "ok", session.reports
+        sub = Submission(session)
+        for attempt in (sub.limits, sub.priority, sub.affinity, sub.scheduler):
+            with pytest.raises(StudentError, match="PermissionError"):
+                attempt()
+        assert sub.own() == (0, 0)

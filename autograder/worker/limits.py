@@ -1,12 +1,15 @@
 """Limits the worker applies to itself before it reads any student code (rlimits, umask, a
-seccomp filter that closes the network). Runs in the student's process."""
+seccomp filter that closes the network and keeps the worker to its own processes). Runs in
+the student's process."""
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import resource
 import struct
+from typing import NamedTuple
 
 from dlhw.autograder.worker import landlock
 
@@ -77,51 +80,107 @@ def _threads(status: str) -> int:
     return 1
 
 
-# (audit arch, socket, io_uring_setup, unshare, clone, clone3) per machine; other machines get
-# no filter (noted).
+class _Calls(NamedTuple):
+    """System call numbers of one machine (and its seccomp audit arch)."""
+
+    arch: int
+    socket: int
+    socketpair: int
+    io_uring_setup: int
+    unshare: int
+    clone: int
+    clone3: int
+    prlimit64: int
+    setpriority: int
+    ioprio_set: int
+    # (pid, ...) first: each may act on another process of the same uid.
+    sched: tuple[int, ...]  # setparam, setscheduler, setaffinity, setattr
+
+
+# Other machines get no filter (noted).
 _SYSCALLS = {
-    "x86_64": (0xC000003E, 41, 425, 272, 56, 435),
-    "aarch64": (0xC00000B7, 198, 425, 97, 220, 435),
+    "x86_64": _Calls(0xC000003E, 41, 53, 425, 272, 56, 435, 302, 141, 251, (142, 144, 203, 314)),
+    "aarch64": _Calls(0xC00000B7, 198, 199, 425, 97, 220, 435, 261, 140, 30, (118, 119, 122, 274)),
 }
 CLONE_NEWUSER = 0x10000000
+AF_UNIX, SOCK_STREAM, SOCK_SEQPACKET, SOCK_TYPE_MASK = 1, 1, 5, 0xF
+PRIO_USER, IOPRIO_WHO_USER = 2, 3  # "every process of the uid": the grader's, without a sandbox uid
 
 
 def block_network() -> bool:
-    """Install a seccomp filter: socket(AF_UNIX) is allowed, every other family fails with EACCES,
-    and so does every system call of another ABI (i386, x32). New user namespaces are refused
-    too (EPERM), as Docker's default profile does: inside one the sandbox uid would be root to
-    much more of the kernel, which is where privilege escalations are found. clone3 passes its
-    flags in memory a filter cannot read: it fails with ENOSYS, and the C library falls back to
-    clone, whose flags are checked."""
-    arch = _SYSCALLS.get(os.uname().machine)
-    if arch is None:
+    """Install a seccomp filter, for this process and every child:
+
+    - socket() fails with EACCES for every address family, AF_UNIX included: Landlock does not
+      confine connecting to a Unix socket by path, and without a private view every service of
+      the machine whose socket the worker's uid may write was reachable (with the grader's own
+      user, its systemd user manager, D-Bus session, ssh-agent, Docker: each acts outside the
+      allow-list on the worker's behalf). socketpair() stays, for AF_UNIX stream and seqpacket
+      pairs (multiprocessing.Pipe, asyncio); a datagram pair is refused, since sendto() on one
+      reaches any datagram socket by path;
+    - every system call of another ABI (i386, x32) and io_uring (which opens sockets behind
+      seccomp's back) fail with EACCES;
+    - new user namespaces fail with EPERM, as Docker's default profile does: inside one the
+      sandbox uid would be root to much more of the kernel, where privilege escalations are
+      found. clone3 passes its flags in memory a filter cannot read: it fails with ENOSYS, and
+      the C library falls back to clone, whose flags are checked;
+    - prlimit64, setpriority, ioprio_set and sched_set{param,scheduler,affinity,attr} act only
+      on the calling process (pid 0), never on "every process of the uid": without a sandbox
+      uid the grader is the worker's own user, and Landlock scopes its signals, not these
+      (prlimit(grader, RLIMIT_CPU) had the kernel kill it). setrlimit, os.nice and the like
+      pass 0."""
+    calls = _SYSCALLS.get(os.uname().machine)
+    if calls is None:
         return False
-    audit_arch, nr_socket, nr_io_uring, nr_unshare, nr_clone, nr_clone3 = arch
     allow = 0x7FFF0000  # SECCOMP_RET_ALLOW
     errno_ret = 0x00050000  # SECCOMP_RET_ERRNO | errno
-    eacces, eperm, enosys = errno_ret | 13, errno_ret | 1, errno_ret | 38
-    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
-    # (code, jump if true, jump if false, k): jumps count instructions after the next one.
-    program = [
-        (ld, 0, 0, 4),  # 0: A = seccomp_data.arch
-        # 1: another ABI -> deny: on x86_64, `int 0x80` reaches the i386 socket() with numbers
+    ld, jeq, jge, jset, and_k, ret = 0x20, 0x15, 0x35, 0x45, 0x54, 0x06
+    arg0, arg1 = 16, 24  # low halves of the first two arguments (pids and flags are 32 bits)
+    dispatch = [(calls.io_uring_setup, "eacces"), (calls.clone3, "enosys"),
+                (calls.unshare, "newuser"), (calls.clone, "newuser"), (calls.socket, "eacces"),
+                (calls.socketpair, "pair"), (calls.prlimit64, "self"),
+                (calls.setpriority, "who"), (calls.ioprio_set, "iowho"),
+                *((number, "self") for number in calls.sched)]  # fmt: skip
+    # (code, jump if true, jump if false, k): jumps name a label, or None for the next one.
+    source: list[tuple[str, tuple[int, str | None, str | None, int]]] = [
+        ("", (ld, None, None, 4)),  # A = seccomp_data.arch
+        # Another ABI -> deny: on x86_64, `int 0x80` reaches the i386 socket() with numbers
         # this filter does not check, and student code can run machine code through ctypes.
-        (jeq, 0, 12, audit_arch),
-        (ld, 0, 0, 0),  # 2: A = seccomp_data.nr
-        (jge, 10, 0, 0x40000000),  # 3: x32 system calls -> deny
-        (jeq, 9, 0, nr_io_uring),  # 4: io_uring can open sockets behind seccomp's back -> deny
-        (jeq, 10, 0, nr_clone3),  # 5: clone3 -> ENOSYS (flags out of the filter's sight)
-        (jeq, 4, 0, nr_unshare),  # 6: unshare -> check its flags (11)
-        (jeq, 3, 0, nr_clone),  # 7: clone -> check its flags (11)
-        (jeq, 0, 4, nr_socket),  # 8: not socket() -> allow
-        (ld, 0, 0, 16),  # 9: A = low half of args[0], the address family
-        (jeq, 2, 3, 1),  # 10: AF_UNIX -> allow, else deny
-        (ld, 0, 0, 16),  # 11: A = low half of args[0], the flags
-        (jset, 2, 0, CLONE_NEWUSER),  # 12: a new user namespace -> EPERM, else allow
-        (ret, 0, 0, allow),  # 13
-        (ret, 0, 0, eacces),  # 14
-        (ret, 0, 0, eperm),  # 15
-        (ret, 0, 0, enosys),  # 16
+        ("", (jeq, None, "eacces", calls.arch)),
+        ("", (ld, None, None, 0)),  # A = seccomp_data.nr
+        ("", (jge, "eacces", None, 0x40000000)),  # x32 system calls
+        *(("", (jeq, label, None, number)) for number, label in dispatch),
+        ("", (ret, None, None, allow)),
+        ("newuser", (ld, None, None, arg0)),  # the flags
+        ("", (jset, "eperm", "allow", CLONE_NEWUSER)),
+        ("pair", (ld, None, None, arg0)),  # the family
+        ("", (jeq, None, "eacces", AF_UNIX)),
+        ("", (ld, None, None, arg1)),  # the type, less SOCK_NONBLOCK and SOCK_CLOEXEC
+        ("", (and_k, None, None, SOCK_TYPE_MASK)),
+        ("", (jeq, "allow", None, SOCK_STREAM)),
+        ("", (jeq, "allow", "eacces", SOCK_SEQPACKET)),
+        ("who", (ld, None, None, arg0)),  # which
+        ("", (jeq, "eperm", "self2", PRIO_USER)),
+        ("iowho", (ld, None, None, arg0)),
+        ("", (jeq, "eperm", "self2", IOPRIO_WHO_USER)),
+        ("self", (ld, None, None, arg0)),  # the pid: 0 is the caller
+        ("", (jeq, "allow", "eperm", 0)),
+        ("self2", (ld, None, None, arg1)),  # who: 0 is the caller (its process, its group)
+        ("", (jeq, "allow", "eperm", 0)),
+        ("allow", (ret, None, None, allow)),
+        ("eacces", (ret, None, None, errno_ret | errno.EACCES)),
+        ("eperm", (ret, None, None, errno_ret | errno.EPERM)),
+        ("enosys", (ret, None, None, errno_ret | errno.ENOSYS)),
+    ]
+    labels = {label: i for i, (label, _) in enumerate(source) if label}
+
+    def offset(here: int, label: str | None) -> int:
+        jump = 0 if label is None else labels[label] - here - 1
+        assert 0 <= jump < 256, (label, jump)  # forward only, and a jump fits in a byte
+        return jump
+
+    program = [
+        (code, offset(i, true), offset(i, false), k)
+        for i, (_, (code, true, false, k)) in enumerate(source)
     ]
     raw = b"".join(struct.pack("HBBI", *ins) for ins in program)
     buf = ctypes.create_string_buffer(raw)
