@@ -307,7 +307,9 @@ def spawn_worker(
             start_new_session=True,
         )  # fmt: skip
     proc = subprocess.Popen(
-        worker_command(read_fd, write_fd, limits, workdir, shared_dir),
+        worker_command(
+            read_fd, write_fd, limits, workdir, shared_dir, same_user=not identity.isolated
+        ),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -331,8 +333,15 @@ def spawn_worker(
 
 
 def worker_command(
-    read_fd: int, write_fd: int, limits: Limits, workdir: Path, shared_dir: Path | None
+    read_fd: int,
+    write_fd: int,
+    limits: Limits,
+    workdir: Path,
+    shared_dir: Path | None,
+    same_user: bool = False,
 ) -> list[str]:
+    """The worker's command line. `same_user`: it runs as the grader's own user (no sandbox
+    uid), so it also gives up its capabilities and changes no file's metadata (worker/limits.py)."""
     command = [
         sys.executable, "-I", "-m", "dlhw.autograder.worker",
         "--read-fd", str(read_fd), "--write-fd", str(write_fd),
@@ -341,6 +350,8 @@ def worker_command(
         "--nofile", str(limits.max_open_files), "--deny", ",".join(DENIED_PACKAGES),
         "--absent", ",".join(ABSENT_PACKAGES),
     ]  # fmt: skip
+    if same_user:
+        command.append("--same-user")
     if not allow_list_off():
         readable, writable = worker_file_access(workdir, shared_dir)
         command.append("--allow-list")

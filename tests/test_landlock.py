@@ -304,3 +304,59 @@ def own():
             with pytest.raises(StudentError, match="PermissionError"):
                 attempt()
         assert sub.own() == (0, 0)
+
+
+def test_without_a_sandbox_uid_graded_code_changes_no_files_metadata(monkeypatch, planted):
+    # Landlock confines opening files, not chmod, chown, utime or extended attributes: as the
+    # grader's own user, graded code changed the modes of the grader's files (a course's
+    # solutions opened to every user, its grader closed to itself; as root, a setuid binary).
+    # They now succeed without doing anything, so that shutil.copy works as anywhere else.
+    monkeypatch.setenv("DLHW_SANDBOX", "same-user")
+    monkeypatch.delenv("DLHW_LANDLOCK", raising=False)
+    victim = planted / "solution.txt"
+    before = os.stat(victim)
+    cell = f"""
+import os, shutil
+def tamper():
+    os.chmod({str(victim)!r}, 0o777)
+    os.utime({str(victim)!r}, (0, 0))
+    os.chown({str(victim)!r}, os.getuid(), os.getgid())
+    try:
+        os.setxattr({str(victim)!r}, "user.dlhw", b"x")
+    except OSError as exc:  # a file system without user attributes
+        return exc.errno
+def copies():
+    open("a.txt", "w").write("kept")
+    shutil.copy2("a.txt", "b.txt")
+    return open("b.txt").read()
+"""
+    with Session(LIMITS) as session:
+        session.run_cells([(0, cell)])
+        assert session.reports[0].status == "ok", session.reports
+        sub = Submission(session)
+        assert sub.tamper() in (None, errno.ENOTSUP)
+        assert sub.copies() == "kept"
+    after = os.stat(victim)
+    assert (after.st_mode, after.st_mtime_ns, after.st_uid) == (
+        before.st_mode, before.st_mtime_ns, before.st_uid
+    )  # fmt: skip
+    assert "user.dlhw" not in os.listxattr(victim)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a worker runs as root only when the grader does")
+def test_a_worker_that_runs_as_root_has_no_capabilities(monkeypatch):
+    # DLHW_SANDBOX=same-user as root: with its capabilities the worker could load a kernel
+    # module from a file it wrote, or open any file by handle (CAP_DAC_READ_SEARCH).
+    monkeypatch.setenv("DLHW_SANDBOX", "same-user")
+    cell = """
+def capabilities():
+    return {line.split(":")[0]: int(line.split()[1], 16) for line in open("/proc/self/status")
+            if line.startswith("Cap")}
+"""
+    with Session(LIMITS) as session:
+        session.run_cells([(0, cell)])
+        assert session.reports[0].status == "ok", session.reports
+        assert Submission(session).capabilities() == dict.fromkeys(
+            ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"], 0
+        )
+        assert not any("capabilities" in note for note in session.notes), session.notes

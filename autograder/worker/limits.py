@@ -27,13 +27,18 @@ def confine_self(
     nofile: int,
     readable: list[str] | None = None,
     writable: list[str] | None = None,
+    same_user: bool = False,
 ) -> list[str]:
     """Apply limits to this process (the worker) before any student code runs. With `readable`
     and `writable` (the grader's allow-list), the file allow-list comes last (landlock.py): what
-    runs before it here reads /proc.
+    runs before it here reads /proc. With `same_user` (no sandbox uid: the worker is the
+    grader's own user, root included), it also gives up every capability and changes no file's
+    metadata (block_network's `keep_metadata`).
 
     Returns notes on layers that could not be applied here (shown to staff)."""
     notes = []
+    if same_user and os.geteuid() == 0 and not drop_capabilities():
+        notes.append("capabilities could not be dropped (the worker runs as root)")
     os.umask(0o077)
     for limit, value in (
         # RLIMIT_DATA bounds what allocations can take (heap, anonymous mmaps: every numpy array),
@@ -51,7 +56,7 @@ def confine_self(
     # the worker shares the grader's user (only a fork-bomb brake there).
     running = _processes_of_uid(os.getuid()) if os.getuid() != 0 else 0
     resource.setrlimit(resource.RLIMIT_NPROC, (running + nproc, running + nproc))
-    if not block_network():
+    if not block_network(keep_metadata=same_user):
         notes.append(f"network filter unavailable on {os.uname().machine}")
     if readable is not None and writable is not None:
         notes += landlock.restrict(readable, writable)
@@ -95,19 +100,33 @@ class _Calls(NamedTuple):
     ioprio_set: int
     # (pid, ...) first: each may act on another process of the same uid.
     sched: tuple[int, ...]  # setparam, setscheduler, setaffinity, setattr
+    # What changes a file's metadata, which Landlock does not confine: mode, owner, times,
+    # extended attributes (fchmodat2 452, setxattrat 463 and removexattrat 466 on both).
+    metadata: tuple[int, ...]
 
 
 # Other machines get no filter (noted).
 _SYSCALLS = {
-    "x86_64": _Calls(0xC000003E, 41, 53, 425, 272, 56, 435, 302, 141, 251, (142, 144, 203, 314)),
-    "aarch64": _Calls(0xC00000B7, 198, 199, 425, 97, 220, 435, 261, 140, 30, (118, 119, 122, 274)),
-}
+    "x86_64": _Calls(
+        0xC000003E, 41, 53, 425, 272, 56, 435, 302, 141, 251, (142, 144, 203, 314),
+        # chmod fchmod fchmodat chown fchown lchown fchownat utime utimes futimesat utimensat
+        # setxattr lsetxattr fsetxattr removexattr lremovexattr fremovexattr
+        (90, 91, 268, 92, 93, 94, 260, 132, 235, 261, 280, 188, 189, 190, 197, 198, 199,
+         452, 463, 466),
+    ),
+    "aarch64": _Calls(
+        0xC00000B7, 198, 199, 425, 97, 220, 435, 261, 140, 30, (118, 119, 122, 274),
+        # fchmod fchmodat fchown fchownat utimensat setxattr lsetxattr fsetxattr removexattr
+        # lremovexattr fremovexattr
+        (52, 53, 55, 54, 88, 5, 6, 7, 14, 15, 16, 452, 463, 466),
+    ),
+}  # fmt: skip
 CLONE_NEWUSER = 0x10000000
 AF_UNIX, SOCK_STREAM, SOCK_SEQPACKET, SOCK_TYPE_MASK = 1, 1, 5, 0xF
 PRIO_USER, IOPRIO_WHO_USER = 2, 3  # "every process of the uid": the grader's, without a sandbox uid
 
 
-def block_network() -> bool:
+def block_network(keep_metadata: bool = False) -> bool:
     """Install a seccomp filter, for this process and every child:
 
     - socket() fails with EACCES for every address family, AF_UNIX included: Landlock does not
@@ -127,7 +146,12 @@ def block_network() -> bool:
       on the calling process (pid 0), never on "every process of the uid": without a sandbox
       uid the grader is the worker's own user, and Landlock scopes its signals, not these
       (prlimit(grader, RLIMIT_CPU) had the kernel kill it). setrlimit, os.nice and the like
-      pass 0."""
+      pass 0;
+    - with `keep_metadata` (no sandbox uid), chmod, chown, utime and the extended attributes'
+      calls succeed without doing anything: Landlock confines opening files, not these, and the
+      grader's own user may change its files' modes (a course's solutions opened to every
+      user, its grader closed to itself; as root, a setuid interpreter). They succeed, rather
+      than fail, so that shutil.copy in the worker's folder works as anywhere else."""
     calls = _SYSCALLS.get(os.uname().machine)
     if calls is None:
         return False
@@ -139,7 +163,8 @@ def block_network() -> bool:
                 (calls.unshare, "newuser"), (calls.clone, "newuser"), (calls.socket, "eacces"),
                 (calls.socketpair, "pair"), (calls.prlimit64, "self"),
                 (calls.setpriority, "who"), (calls.ioprio_set, "iowho"),
-                *((number, "self") for number in calls.sched)]  # fmt: skip
+                *((number, "self") for number in calls.sched),
+                *((number, "ignored") for number in (calls.metadata if keep_metadata else ()))]  # fmt: skip
     # (code, jump if true, jump if false, k): jumps name a label, or None for the next one.
     source: list[tuple[str, tuple[int, str | None, str | None, int]]] = [
         ("", (ld, None, None, 4)),  # A = seccomp_data.arch
@@ -170,6 +195,7 @@ def block_network() -> bool:
         ("eacces", (ret, None, None, errno_ret | errno.EACCES)),
         ("eperm", (ret, None, None, errno_ret | errno.EPERM)),
         ("enosys", (ret, None, None, errno_ret | errno.ENOSYS)),
+        ("ignored", (ret, None, None, errno_ret | 0)),  # returns 0: done, as far as it knows
     ]
     labels = {label: i for i, (label, _) in enumerate(source) if label}
 
@@ -194,3 +220,36 @@ def block_network() -> bool:
     if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
         return False
     return libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(prog), 0, 0) == 0
+
+
+_PR_CAPBSET_DROP, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def drop_capabilities() -> bool:
+    """Give up every capability, for good: the bounding set (so no exec gives one back, setuid
+    root or not), the ambient set, then effective, permitted and inheritable. For a worker that
+    runs as root (DLHW_SANDBOX=same-user as root): without this it could load a kernel module
+    from a file it wrote, read any file (CAP_DAC_READ_SEARCH, open_by_handle_at), and so on.
+    It stays uid 0, owner of root's files: their metadata is block_network's (keep_metadata),
+    their contents Landlock's. Returns False where a step failed."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            last = int(f.read())
+    except (OSError, ValueError):
+        last = 63
+    ok = True
+    for cap in range(last + 1):
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != errno.EINVAL:
+            ok = False
+    libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)  # EINVAL before Linux 4.3
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_uint32) for name in ("effective", "permitted", "inheritable")]
+
+    header, data = Header(_LINUX_CAPABILITY_VERSION_3, 0), (Data * 2)()
+    return libc.capset(ctypes.byref(header), data) == 0 and ok

@@ -258,10 +258,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--allow-list", action="store_true", help="confine files to --read and --write (Landlock)"
     )
+    parser.add_argument(
+        "--same-user", action="store_true", help="no sandbox uid: no capabilities, no metadata"
+    )
     opts = parser.parse_args(argv)
     notes = confine_self(
         opts.memory, opts.cpu, opts.nproc, opts.fsize, opts.nofile,
-        *((opts.read or [], opts.write or []) if opts.allow_list else ()),
+        *((opts.read or [], opts.write or []) if opts.allow_list else (None, None)),
+        same_user=opts.same_user,
     )  # fmt: skip
     if opts.deny or opts.absent:
         names = [frozenset(filter(None, o.split(","))) for o in (opts.deny, opts.absent)]
