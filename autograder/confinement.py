@@ -47,6 +47,7 @@ from dlhw.autograder.view import (
     ABSENT_PACKAGES,
     DENIED_PACKAGES,
     JAIL,
+    SCRATCH,
     allowed_read_only,
     jail_config,
     namespaces_unavailable,
@@ -339,9 +340,11 @@ def worker_command(
     workdir: Path,
     shared_dir: Path | None,
     same_user: bool = False,
+    private_view: bool = False,
 ) -> list[str]:
     """The worker's command line. `same_user`: it runs as the grader's own user (no sandbox
-    uid), so it also gives up its capabilities and changes no file's metadata (worker/limits.py)."""
+    uid), so it also gives up its capabilities and changes no file's metadata (worker/limits.py).
+    `private_view`: it runs in the view (jail.py), whose scratch folders are its own."""
     command = [
         sys.executable, "-I", "-m", "dlhw.autograder.worker",
         "--read-fd", str(read_fd), "--write-fd", str(write_fd),
@@ -353,7 +356,7 @@ def worker_command(
     if same_user:
         command.append("--same-user")
     if not allow_list_off():
-        readable, writable = worker_file_access(workdir, shared_dir)
+        readable, writable = worker_file_access(workdir, shared_dir, private_view)
         command.append("--allow-list")
         command += [f"--read={path}" for path in readable]
         command += [f"--write={path}" for path in writable]
@@ -366,9 +369,11 @@ def allow_list_off() -> bool:
     return os.environ.get("DLHW_LANDLOCK", "").lower() in ("off", "0", "no")
 
 
-def worker_file_access(workdir: Path, shared_dir: Path | None) -> tuple[list[str], list[str]]:
+def worker_file_access(
+    workdir: Path, shared_dir: Path | None, private_view: bool = False
+) -> tuple[list[str], list[str]]:
     """What the worker may read and what it may write (worker/landlock.py), the same in every
-    mode. Read: what the private view shows (view.allowed_read_only: the system, the Python
+    mode but for the scratch folders. Read: what the private view shows (view.allowed_read_only: the system, the Python
     environment, the course's packages; never the course root), the grader's test data and the
     random devices. Write: its own folder (its cwd, HOME and TMPDIR), /dev/shm (the standard
     library's multiprocessing makes its semaphores there), /dev/null, /dev/zero, /dev/full and
@@ -376,11 +381,15 @@ def worker_file_access(workdir: Path, shared_dir: Path | None) -> tuple[list[str
     entry, nor the listing: without a private view those are the machine's). Not /tmp,
     /var/tmp or /run/lock: where there is no private view they are the machine's, shared with
     every user and every other run (a file planted there was read as root,
-    docs/attacks/plant_conftest.py)."""
+    docs/attacks/plant_conftest.py). In the private view (`private_view`) they are the run's
+    own size-limited tmpfs (view.SCRATCH), writable as before Landlock: code that saves to
+    /tmp is graded the same whether or not the kernel has Landlock."""
     readable = [*allowed_read_only(), "/dev/random", "/dev/urandom"]
     if shared_dir is not None:
         readable.append(str(shared_dir))
     writable = [str(workdir), "/dev/shm", "/dev/null", "/dev/zero", "/dev/full", "/proc/self"]
+    if private_view:
+        writable += [path for path, _ in SCRATCH if path not in writable]
     return readable, writable
 
 
@@ -391,7 +400,7 @@ def _jail_config(
     assert jail.root is not None and identity.uid is not None and identity.gid is not None
     return jail_config(
         uid=identity.uid, gid=identity.gid, workdir=workdir, shared_dir=jail.shared_dir,
-        argv=worker_command(*fds, limits, workdir, jail.shared_dir),
+        argv=worker_command(*fds, limits, workdir, jail.shared_dir, private_view=True),
         env=worker_environment(workdir), pass_fds=list(fds),
         cgroups=jail.cgroup.procs_files() if jail.cgroup is not None else [], root=jail.root,
     )  # fmt: skip

@@ -27,6 +27,7 @@ from dlhw.autograder.confinement import (
     Identity,
     Limits,
     Process,
+    allow_list_off,
     become_subreaper,
     children_of,
     choose_identity,
@@ -222,6 +223,8 @@ class Session:
             if self.jail is not None:
                 undo.callback(self._remove_jail)
             self.notes.append(layers)
+            if allow_list_off():  # the worker is not told it, so it cannot say so itself
+                self.notes.append("file allow-list (Landlock): off (DLHW_LANDLOCK=off)")
             # When the budget runs out, whatever the submission left running dies at once: spinners
             # must not slow the grader's remaining work (every later request fails at once anyway).
             self._watchdog = threading.Timer(self.limits.run_timeout_s + 0.5, self._budget_spent)
