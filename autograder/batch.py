@@ -211,21 +211,32 @@ def submission_digest(path: Path) -> str:
         files = []
     for f in files:
         name = os.fsencode(f.name if path.is_file() else f.relative_to(path))
-        if f.is_symlink():
-            field(b"link")
+        try:
+            kind, data = _entry_digest(f)
+        except OSError as exc:
+            # What the grader cannot read (not root: a file of mode 000 or a folder without
+            # search permission, as the student's zip unpacked them) once stopped the whole
+            # class's batch here with a PermissionError; grading reads around it.
+            kind, data = b"unreadable", str(exc.errno).encode()
+        if kind:
+            field(kind)
             field(name)
-            field(os.fsencode(os.readlink(f)))  # a link out of the upload fails it, one in does not
-            continue
-        if not f.is_file():  # a named pipe, a socket: grading reads none of them
-            continue
-        field(b"file")
-        field(name)
-        content = hashlib.sha256()  # read in pieces: an upload may hold a large file
-        with f.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                content.update(chunk)
-        field(content.digest())
+            field(data)
     return digest.hexdigest()
+
+
+def _entry_digest(f: Path) -> tuple[bytes, bytes]:
+    """What one entry of an upload is, and what of it the digest holds: a link's target, a
+    file's SHA-256; (b"", b"") for what grading reads none of (a named pipe, a socket)."""
+    if f.is_symlink():  # a link out of the upload fails it, one in does not
+        return b"link", os.fsencode(os.readlink(f))
+    if not f.is_file():
+        return b"", b""
+    content = hashlib.sha256()  # read in pieces: an upload may hold a large file
+    with f.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            content.update(chunk)
+    return b"file", content.digest()
 
 
 # ---- one job: a warm grader process ------------------------------------------------------------

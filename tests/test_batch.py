@@ -738,6 +738,51 @@ def test_a_file_name_that_is_not_utf8_fails_no_submission(tmp_path: Path) -> Non
     ]
 
 
+def test_what_the_grader_cannot_read_in_one_upload_stops_no_batch() -> None:
+    """A grader that is not root (an instructor's laptop) could not read a file of mode 000 or
+    stat the entries of a folder of mode 444, as a student's zip unpacks them: the re-run key's
+    PermissionError stopped the whole class's batch before anything was graded. The digest is
+    computed here as another user when the tests run as root (root reads everything)."""
+    from dlhw.autograder.batch import submission_digest
+
+    folder = Path(tempfile.mkdtemp(prefix="dlhw-digest-", dir="/var/tmp"))
+    try:
+        os.chmod(folder, 0o755)
+        (folder / "work.txt").write_text("the student's work")
+        os.chmod(folder / "work.txt", 0o644)
+        (folder / "locked.txt").write_text("x")
+        os.chmod(folder / "locked.txt", 0)
+        (folder / "listable").mkdir()
+        (folder / "listable" / "inner.txt").write_text("y")
+        os.chmod(folder / "listable", 0o444)  # its names can be read, not its entries
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            code = 1
+            try:
+                if os.geteuid() == 0:
+                    os.setgroups([])
+                    os.setgid(65534)
+                    os.setuid(65534)
+                os.write(write, submission_digest(folder).encode())
+                os.write(write, b" " + submission_digest(folder).encode())
+                code = 0
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent
+                os.write(write, f"{type(exc).__name__}: {exc}".encode())
+            finally:
+                os._exit(code)
+        os.close(write)
+        with os.fdopen(read, "rb") as pipe:
+            said = pipe.read().decode()
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, said
+        first, second = said.split()
+        assert first == second and first != submission_digest(folder)  # root reads all of it
+    finally:
+        os.chmod(folder / "listable", 0o755)
+        shutil.rmtree(folder)
+
+
 def test_too_many_files_in_one_upload_fail_that_submission_only(
     tmp_path: Path, monkeypatch
 ) -> None:
