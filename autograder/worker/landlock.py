@@ -110,13 +110,24 @@ def restrict(readable: list[str], writable: list[str]) -> list[str]:
             return [f"file allow-list (Landlock) not applied: {os.strerror(ctypes.get_errno())}"]
     finally:
         os.close(ruleset)
-    notes = []
-    if abi < 6:
-        notes.append(
-            f"Landlock ABI {abi}: file allow-list applied; signals and abstract sockets not "
-            "scoped (ABI 6, Linux 6.12)" + ("; TCP not refused by it (ABI 4)" if abi < 4 else "")
-        )
-    return notes
+    return (
+        [f"Landlock ABI {abi}: file allow-list applied; " + "; ".join(missing(abi))]
+        if abi < 6
+        else []
+    )
+
+
+def missing(abi: int) -> list[str]:
+    """What the allow-list of a kernel with this Landlock ABI does not do, for staff."""
+    gaps = [
+        (2, "files cannot be moved or linked between folders, even in its own (EXDEV; ABI 2, "
+            "Linux 5.19)"),
+        (3, "truncate() by path and open(O_TRUNC) for reading are not confined: any file the "
+            "worker's uid may write can be truncated (ABI 3, Linux 6.2)"),
+        (4, "TCP not refused by it (ABI 4)"),
+        (6, "signals and abstract sockets not scoped (ABI 6, Linux 6.12)"),
+    ]  # fmt: skip
+    return [gap for needed, gap in gaps if abi < needed]
 
 
 def _add_rule(libc: ctypes.CDLL, ruleset: int, path: str, rights: int) -> str:
