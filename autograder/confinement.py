@@ -373,17 +373,17 @@ def worker_file_access(
     workdir: Path, shared_dir: Path | None, private_view: bool = False
 ) -> tuple[list[str], list[str]]:
     """What the worker may read and what it may write (worker/landlock.py), the same in every
-    mode but for the scratch folders. Read: what the private view shows (view.allowed_read_only: the system, the Python
-    environment, the course's packages; never the course root), the grader's test data and the
-    random devices. Write: its own folder (its cwd, HOME and TMPDIR), /dev/shm (the standard
-    library's multiprocessing makes its semaphores there), /dev/null, /dev/zero, /dev/full and
-    its own /proc entry, as any process may (its name in /proc/self/comm; no other process's
-    entry, nor the listing: without a private view those are the machine's). Not /tmp,
-    /var/tmp or /run/lock: where there is no private view they are the machine's, shared with
-    every user and every other run (a file planted there was read as root,
-    docs/attacks/plant_conftest.py). In the private view (`private_view`) they are the run's
-    own size-limited tmpfs (view.SCRATCH), writable as before Landlock: code that saves to
-    /tmp is graded the same whether or not the kernel has Landlock."""
+    mode but for the scratch folders. Read: what the private view shows (view.allowed_read_only:
+    the system, the Python environment, the course's packages; never the course root), the
+    grader's test data and the random devices. Write: its own folder (its cwd, HOME and
+    TMPDIR), /dev/shm (the standard library's multiprocessing makes its semaphores there),
+    /dev/null, /dev/zero, /dev/full and its own /proc entry, as any process may (its name in
+    /proc/self/comm; no other process's entry, nor the listing: without a private view those
+    are the machine's). /tmp, /var/tmp and /run/lock only in the private view (`private_view`),
+    where they are the run's own size-limited tmpfs (view.SCRATCH), as before Landlock; without
+    it they are the machine's, shared with every user and every other run (a file planted there
+    was read as root, docs/attacks/plant_conftest.py), and graded code writes its temporary
+    files in its own folder (tempfile follows TMPDIR)."""
     readable = [*allowed_read_only(), "/dev/random", "/dev/urandom"]
     if shared_dir is not None:
         readable.append(str(shared_dir))
