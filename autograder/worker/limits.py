@@ -37,8 +37,6 @@ def confine_self(
 
     Returns notes on layers that could not be applied here (shown to staff)."""
     notes = []
-    if same_user and os.geteuid() == 0 and not drop_capabilities():
-        notes.append("capabilities could not be dropped (the worker runs as root)")
     os.umask(0o077)
     for limit, value in (
         # RLIMIT_DATA bounds what allocations can take (heap, anonymous mmaps: every numpy array),
@@ -56,6 +54,10 @@ def confine_self(
     # the worker shares the grader's user (only a fork-bomb brake there).
     running = _processes_of_uid(os.getuid()) if os.getuid() != 0 else 0
     resource.setrlimit(resource.RLIMIT_NPROC, (running + nproc, running + nproc))
+    # After the limits: root may set one above a hard limit it inherited, a process without
+    # capabilities may not.
+    if same_user and os.geteuid() == 0 and not drop_capabilities():
+        notes.append("capabilities could not be dropped (the worker runs as root)")
     if not block_network(keep_metadata=same_user):
         notes.append(f"network filter unavailable on {os.uname().machine}")
     if readable is not None and writable is not None:
