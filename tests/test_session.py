@@ -933,3 +933,29 @@ def test_a_close_never_frees_the_pipes_another_thread_is_still_reading(monkeypat
     thread.join(10)
     assert not thread.is_alive() and not failures, failures
     assert [r.status for r in session.reports][1:] in (["crash", "budget"], ["budget"])
+
+
+def test_a_hard_limit_inherited_below_the_workers_own_is_kept(tmp_path):
+    """Raising a hard limit needs CAP_SYS_RESOURCE: under a shell's `ulimit -Hn 200` (below the
+    worker's 256 open files) every run failed, "not allowed to raise maximum limit". The worker
+    keeps the lower limit instead."""
+    import json
+    import resource
+    import subprocess
+    import sys
+
+    from dlhw.autograder.homeworks import get_homework
+
+    hw = get_homework("hw1")
+    out = tmp_path / "results.json"
+
+    def lower() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "dlhw.autograder.cli", "grade", "hw1", str(hw.master), "-o", str(out)],
+        preexec_fn=lower, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    results = json.loads(out.read_text())
+    assert "failed" not in results.get("output", ""), done.stdout + done.stderr
+    assert results["score"] == sum(t["max_score"] for t in results["tests"]) > 0

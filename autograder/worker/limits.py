@@ -49,11 +49,11 @@ def confine_self(
         (resource.RLIMIT_NOFILE, nofile),
         (resource.RLIMIT_CORE, 0),
     ):
-        resource.setrlimit(limit, (value, value))
+        _lower(limit, value)
     # RLIMIT_NPROC counts every process of the uid: tight for a fresh sandbox uid, generous when
     # the worker shares the grader's user (only a fork-bomb brake there).
     running = _processes_of_uid(os.getuid()) if os.getuid() != 0 else 0
-    resource.setrlimit(resource.RLIMIT_NPROC, (running + nproc, running + nproc))
+    _lower(resource.RLIMIT_NPROC, running + nproc)
     # After the limits: root may set one above a hard limit it inherited, a process without
     # capabilities may not.
     if same_user and os.geteuid() == 0 and not drop_capabilities():
@@ -63,6 +63,17 @@ def confine_self(
     if readable is not None and writable is not None:
         notes += landlock.restrict(readable, writable)
     return notes
+
+
+def _lower(limit: int, value: int) -> None:
+    """Set a limit, soft and hard, to `value`, or to the hard limit the worker inherited where
+    that is lower: raising it needs CAP_SYS_RESOURCE, which a grader without root (or root in a
+    container that drops it) lacks, and every run then failed ("not allowed to raise maximum
+    limit") under a shell's `ulimit -Hn 200`."""
+    hard = resource.getrlimit(limit)[1]
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(limit, (value, value))
 
 
 def _processes_of_uid(uid: int) -> int:
