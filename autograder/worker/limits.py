@@ -33,7 +33,7 @@ def confine_self(
     and `writable` (the grader's allow-list), the file allow-list comes last (landlock.py): what
     runs before it here reads /proc. With `same_user` (no sandbox uid: the worker is the
     grader's own user, root included), it also gives up every capability and changes no file's
-    metadata (block_network's `keep_metadata`).
+    metadata (install_seccomp_filter's `keep_metadata`).
 
     Returns notes on layers that could not be applied here (shown to staff)."""
     notes = []
@@ -58,7 +58,7 @@ def confine_self(
     # capabilities may not.
     if same_user and os.geteuid() == 0 and not drop_capabilities():
         notes.append("capabilities could not be dropped (the worker runs as root)")
-    if not block_network(keep_metadata=same_user):
+    if not install_seccomp_filter(keep_metadata=same_user):
         notes.append(f"network filter unavailable on {os.uname().machine}")
     if readable is not None and writable is not None:
         notes += landlock.restrict(readable, writable)
@@ -139,7 +139,7 @@ AF_UNIX, SOCK_STREAM, SOCK_SEQPACKET, SOCK_TYPE_MASK = 1, 1, 5, 0xF
 PRIO_USER, IOPRIO_WHO_USER = 2, 3  # "every process of the uid": the grader's, without a sandbox uid
 
 
-def block_network(keep_metadata: bool = False) -> bool:
+def install_seccomp_filter(keep_metadata: bool = False) -> bool:
     """Install a seccomp filter, for this process and every child:
 
     - socket() fails with EACCES for every address family, AF_UNIX included: Landlock does not
@@ -244,8 +244,8 @@ def drop_capabilities() -> bool:
     root or not), the ambient set, then effective, permitted and inheritable. For a worker that
     runs as root (DLHW_SANDBOX=same-user as root): without this it could load a kernel module
     from a file it wrote, read any file (CAP_DAC_READ_SEARCH, open_by_handle_at), and so on.
-    It stays uid 0, owner of root's files: their metadata is block_network's (keep_metadata),
-    their contents Landlock's. Returns False where a step failed."""
+    It stays uid 0, owner of root's files: their metadata is left to install_seccomp_filter
+    (keep_metadata), their contents to Landlock. Returns False where a step failed."""
     libc = ctypes.CDLL(None, use_errno=True)
     try:
         with open("/proc/sys/kernel/cap_last_cap") as f:

@@ -264,7 +264,8 @@ def main(argv: list[str] | None = None) -> None:
     opts = parser.parse_args(argv)
     notes = confine_self(
         opts.memory, opts.cpu, opts.nproc, opts.fsize, opts.nofile,
-        *((opts.read or [], opts.write or []) if opts.allow_list else (None, None)),
+        readable=(opts.read or []) if opts.allow_list else None,
+        writable=(opts.write or []) if opts.allow_list else None,
         same_user=opts.same_user,
     )  # fmt: skip
     if opts.deny or opts.absent:
